@@ -1,0 +1,1 @@
+"""Durable state in sqlite3: transactions, the outbound queue, authorization, configuration."""

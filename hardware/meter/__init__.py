@@ -1,0 +1,1 @@
+"""Energy meters over Modbus RTU, with register maps as data files."""
