@@ -210,3 +210,24 @@ class TokenReader(Protocol):
     def events(self) -> AsyncIterator[ReaderEvent]: ...
 
     async def close(self) -> None: ...
+
+
+@dataclass(slots=True)
+class ConnectorHardware:
+    """Every device of one connector. ``lock`` is None on fixed-cable stations."""
+
+    connector: int
+    pilot: ControlPilot
+    contactor: Contactor
+    proximity: ProximityPilot | None = None
+    lock: ConnectorLock | None = None
+    rcd: ResidualCurrentMonitor | None = None
+    meter: EnergyMeter | None = None
+
+
+@dataclass(slots=True)
+class StationHardware:
+    """All hardware of a station, real or simulated. ``reader`` is shared by every connector."""
+
+    connectors: list[ConnectorHardware]
+    reader: TokenReader | None = None

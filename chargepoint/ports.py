@@ -1,0 +1,78 @@
+"""The narrow interfaces between the runtime (``chargepoint.runtime``) and protocol adapters.
+
+The runtime owns the core, the hardware and the control loop. A protocol adapter (OCPP 1.6,
+later 2.0.1) owns the CSMS connection and the outbound queue. They meet only here:
+
+- the adapter tells the core what the CSMS asked through ``StationPort.submit``;
+- the runtime hands the adapter the core's protocol actions through ``ProtocolAdapter.perform``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from chargepoint.core.actions import (
+    Action,
+    ReportStatus,
+    RequestAuthorization,
+    StartTransaction,
+    StopTransaction,
+)
+from chargepoint.core.events import Event
+from chargepoint.store.api import StoreAPI
+from hardware.interfaces import MeterReading
+
+ProtocolAction = StartTransaction | StopTransaction | ReportStatus | RequestAuthorization
+
+
+@dataclass(frozen=True, slots=True)
+class LinkState:
+    """What ``chargepoint status`` shows about the CSMS link."""
+
+    version: str  # "1.6"
+    connected: bool
+    registration: str  # "Accepted", "Pending", "Rejected", "Unknown"
+    queued: int  # outbound messages not yet confirmed
+
+
+class StationPort(Protocol):
+    """What an adapter may ask of the running station. Every method returns at once."""
+
+    @property
+    def store(self) -> StoreAPI: ...
+
+    @property
+    def connector_count(self) -> int: ...
+
+    def submit(self, event: Event) -> list[Action]:
+        """Feed ``event`` to the core now; hardware actions are performed before returning.
+
+        Returns every action the core produced (``Reply`` among them for request events)."""
+
+    def meter_reading(self, connector: int) -> MeterReading | None:
+        """The latest good full reading of a connector's meter (None: none yet / no meter)."""
+
+    def request_restart(self, hard: bool) -> None:
+        """Reset: stop sessions (reason SoftReset / HardReset) and restart the process."""
+
+    def now(self) -> float:
+        """The monotonic clock the core runs on."""
+
+
+class ProtocolAdapter(Protocol):
+    """A CSMS connection (one OCPP version)."""
+
+    async def run(self) -> None:
+        """Connect, register and serve forever (reconnecting); returns only when closed."""
+
+    def perform(self, action: ProtocolAction) -> None:
+        """Take a protocol action from the core. Must return at once (no awaiting): persisting
+        and sending happen in the adapter's own tasks, persisting always before sending."""
+
+    def link_state(self) -> LinkState: ...
+
+    async def ping(self) -> float:
+        """Round-trip time of one Heartbeat in seconds; raises ``ConnectionError`` if offline."""
+
+    async def close(self) -> None: ...
