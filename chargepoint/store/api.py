@@ -10,6 +10,7 @@ placeholder chosen by the OCPP adapter (resolved before sending). Payloads are J
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -89,6 +90,15 @@ class StoreAPI(Protocol):
 
     def open_transactions(self) -> list[TransactionRecord]: ...
 
+    def recover_after_crash(
+        self,
+        now_iso: str,
+        build_stop_message: Callable[[TransactionRecord], dict[str, Any]],
+    ) -> list[TransactionRecord]:
+        """At boot: stop every open transaction with reason PowerLoss at the connector's last
+        persisted meter reading (else meter_start_wh), queueing the StopTransaction payload
+        ``build_stop_message`` returns for each, atomically per transaction. Returns them."""
+
     def open_transaction_on(self, connector: int) -> TransactionRecord | None: ...
 
     def transaction(self, local_id: int) -> TransactionRecord | None: ...
@@ -101,6 +111,9 @@ class StoreAPI(Protocol):
     def queue_head(self) -> QueuedMessage | None: ...
 
     def queue_length(self) -> int: ...
+
+    def queued_for_transaction(self, tx_local_id: int) -> list[QueuedMessage]:
+        """Queued messages of one transaction in seq order (to patch in its CSMS id)."""
 
     def mark_attempt(self, seq: int) -> int:
         """Count one more attempt; returns the new count."""
@@ -172,3 +185,8 @@ class StoreAPI(Protocol):
     def kv_get(self, key: str) -> str | None: ...
 
     def kv_set(self, key: str, value: str | None) -> None: ...
+
+    # -- diagnostics
+    def summary(self) -> dict[str, Any]:
+        """JSON-able: schema_version, queue_length, queue_head, open_transactions,
+        local_list_version, local_list_size, auth_cache_size, ... (for status/diagnostics)."""

@@ -1,0 +1,321 @@
+"""``Store``: the sqlite3 implementation of ``chargepoint.store.api.StoreAPI``.
+
+One connection in autocommit mode, serialised by a ``threading.Lock``; every write is one
+``BEGIN IMMEDIATE`` .. ``COMMIT`` and is durable when the method returns (WAL,
+``synchronous=FULL``). Blocking: asyncio callers use ``asyncio.to_thread``. The schema is
+documented in ``chargepoint.store.migrations``.
+
+Contract beyond ``StoreAPI``:
+- Payloads must be JSON objects (``dict``) without NaN/Infinity: ``TypeError``/``ValueError``
+  before anything is written.
+- ``begin_transaction`` refuses a second open transaction on a connector
+  (``TransactionStateError``); ``stop_transaction`` refuses an unknown (``NotFoundError``) or
+  already stopped (``TransactionStateError``) one. Nothing is written when they raise.
+- ``mark_attempt``, ``update_queued_payload`` and ``set_csms_transaction_id`` raise
+  ``NotFoundError`` for an unknown id; ``dequeue`` of an unknown seq does nothing (a late
+  duplicate confirmation is harmless).
+- Each ``save_meter_reading`` is one fsync: callers rate-limit it (SD card wear).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from chargepoint.store import migrations
+from chargepoint.store.api import QueuedMessage, StoreAPI, TransactionRecord
+from chargepoint.store.codec import (
+    dump_payload,
+    finite,
+    queued_from_row,
+    transaction_from_row,
+)
+from chargepoint.store.errors import NotFoundError, StoreError, TransactionStateError
+from chargepoint.store.state import StateTables
+
+_TX_COLUMNS = (
+    "local_id, connector, id_tag, meter_start_wh, started_at, csms_id, reservation_id,"
+    " stopped, meter_stop_wh, stopped_at, stop_reason, stop_id_tag"
+)
+_Q_COLUMNS = "seq, action, payload, tx_local_id, attempts"
+
+POWER_LOSS = "PowerLoss"  # OCPP 1.6 Reason for transactions found open after a restart
+
+
+class Store(StateTables):
+    """The durable store. Create with ``Store.open(path)``; ``close()`` when done."""
+
+    # -- transactions ------------------------------------------------------------------------
+
+    def begin_transaction(
+        self,
+        connector: int,
+        id_tag: str,
+        meter_start_wh: float,
+        started_at: str,
+        reservation_id: int | None,
+        message: dict[str, Any],
+    ) -> int:
+        """Record an open transaction and queue its StartTransaction ``message`` atomically.
+
+        A reservation it consumes (``reservation_id``) is removed in the same commit
+        (OCPP 1.6 5.13). Returns the new local id."""
+        payload = dump_payload(message)
+        start_wh = finite(meter_start_wh, "meter_start_wh")
+        with self._write() as conn:
+            if _open_on(conn, connector) is not None:
+                raise TransactionStateError(
+                    f"connector {connector} already has an open transaction"
+                )
+            cur = conn.execute(
+                "INSERT INTO transactions (connector, id_tag, meter_start_wh, started_at,"
+                " reservation_id) VALUES (?, ?, ?, ?, ?)",
+                (connector, id_tag, start_wh, started_at, reservation_id),
+            )
+            local_id = _lastrowid(cur)
+            _enqueue(conn, "StartTransaction", payload, local_id)
+            if reservation_id is not None:
+                conn.execute(
+                    "DELETE FROM reservations WHERE reservation_id = ?", (reservation_id,)
+                )
+        return local_id
+
+    def stop_transaction(
+        self,
+        local_id: int,
+        meter_stop_wh: float,
+        stopped_at: str,
+        reason: str,
+        stop_id_tag: str | None,
+        message: dict[str, Any],
+    ) -> None:
+        """Close transaction ``local_id`` and queue its StopTransaction ``message`` atomically."""
+        payload = dump_payload(message)
+        stop_wh = finite(meter_stop_wh, "meter_stop_wh")
+        with self._write() as conn:
+            _stop(conn, local_id, stop_wh, stopped_at, reason, stop_id_tag)
+            _enqueue(conn, "StopTransaction", payload, local_id)
+
+    def recover_after_crash(
+        self,
+        now_iso: str,
+        build_stop_message: Callable[[TransactionRecord], dict[str, Any]],
+    ) -> list[TransactionRecord]:
+        """Stop every transaction left open by a crash or power loss (reason ``PowerLoss``).
+
+        Call once at boot, before sessions or the CSMS link start. The meter stop value is the
+        connector's last persisted reading, or ``meter_start_wh`` when there is none or it is
+        lower (a reading from before the start, or a replaced meter); ``stopped_at`` is
+        ``now_iso``. ``build_stop_message`` gets the stopped record (called without the store's
+        lock: it may read the store) and returns the StopTransaction payload. Each transaction
+        is stopped and its message queued in one commit. Returns the stopped records. If
+        ``build_stop_message`` raises, that transaction stays open and the error propagates."""
+        stopped: list[TransactionRecord] = []
+        for record in self.open_transactions():
+            last = self.last_meter_reading(record.connector)
+            meter_stop = record.meter_start_wh
+            if last is not None and last[0] > meter_stop:
+                meter_stop = last[0]
+            done = dataclasses.replace(
+                record,
+                stopped=True,
+                meter_stop_wh=meter_stop,
+                stopped_at=now_iso,
+                stop_reason=POWER_LOSS,
+                stop_id_tag=None,
+            )
+            payload = dump_payload(build_stop_message(done))
+            with self._write() as conn:
+                if _transaction(conn, record.local_id) != record:
+                    continue  # changed meanwhile (stopped by another caller): leave it alone
+                _stop(conn, record.local_id, meter_stop, now_iso, POWER_LOSS, None)
+                _enqueue(conn, "StopTransaction", payload, record.local_id)
+            stopped.append(done)
+        return stopped
+
+    def set_csms_transaction_id(self, local_id: int, csms_id: int) -> None:
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE transactions SET csms_id = ? WHERE local_id = ?", (csms_id, local_id)
+            )
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no transaction with local id {local_id}")
+
+    def open_transactions(self) -> list[TransactionRecord]:
+        """Open transactions, oldest first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {_TX_COLUMNS} FROM transactions WHERE stopped = 0 ORDER BY local_id"
+            ).fetchall()
+        return [transaction_from_row(row) for row in rows]
+
+    def open_transaction_on(self, connector: int) -> TransactionRecord | None:
+        with self._read() as conn:
+            return _open_on(conn, connector)
+
+    def transaction(self, local_id: int) -> TransactionRecord | None:
+        with self._read() as conn:
+            return _transaction(conn, local_id)
+
+    def transaction_by_csms_id(self, csms_id: int) -> TransactionRecord | None:
+        """The newest transaction the CSMS gave ``csms_id`` (a CSMS may reuse ids)."""
+        with self._read() as conn:
+            row = conn.execute(
+                f"SELECT {_TX_COLUMNS} FROM transactions WHERE csms_id = ?"
+                " ORDER BY local_id DESC LIMIT 1",
+                (csms_id,),
+            ).fetchone()
+        return None if row is None else transaction_from_row(row)
+
+    # -- outbound queue ----------------------------------------------------------------------
+
+    def enqueue(self, action: str, payload: dict[str, Any], tx_local_id: int | None) -> int:
+        """Append a message; returns its seq (strictly greater than every seq before it)."""
+        data = dump_payload(payload)
+        with self._write() as conn:
+            return _enqueue(conn, action, data, tx_local_id)
+
+    def queue_head(self) -> QueuedMessage | None:
+        """The oldest unconfirmed message (lowest seq), or None when the queue is empty."""
+        with self._read() as conn:
+            row = conn.execute(
+                f"SELECT {_Q_COLUMNS} FROM outbox ORDER BY seq LIMIT 1"
+            ).fetchone()
+        return None if row is None else queued_from_row(row)
+
+    def queued_for_transaction(self, tx_local_id: int) -> list[QueuedMessage]:
+        """Queued messages of one transaction in seq order (to patch in its CSMS id)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {_Q_COLUMNS} FROM outbox WHERE tx_local_id = ? ORDER BY seq",
+                (tx_local_id,),
+            ).fetchall()
+        return [queued_from_row(row) for row in rows]
+
+    def queue_length(self) -> int:
+        with self._read() as conn:
+            return int(conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
+
+    def mark_attempt(self, seq: int) -> int:
+        """Count one more send attempt of ``seq``; returns the new count."""
+        with self._write() as conn:
+            row = conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1 WHERE seq = ? RETURNING attempts",
+                (seq,),
+            ).fetchone()
+            if row is None:
+                raise NotFoundError(f"no queued message with seq {seq}")
+            return int(row[0])
+
+    def dequeue(self, seq: int) -> None:
+        """Remove a message the CSMS confirmed. Unknown ``seq``: nothing happens."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+
+    def update_queued_payload(self, seq: int, payload: dict[str, Any]) -> None:
+        """Replace a queued message's payload, keeping its place in the queue."""
+        data = dump_payload(payload)
+        with self._write() as conn:
+            cur = conn.execute("UPDATE outbox SET payload = ? WHERE seq = ?", (data, seq))
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no queued message with seq {seq}")
+
+    # -- diagnostics -------------------------------------------------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-able snapshot for ``status`` and diagnostics (one consistent read)."""
+        with self._read() as conn:
+            conn.execute("BEGIN")
+            try:
+                head = conn.execute(
+                    "SELECT seq, action, attempts FROM outbox ORDER BY seq LIMIT 1"
+                ).fetchone()
+                result: dict[str, Any] = {
+                    "path": self._path,
+                    "schema_version": migrations.schema_version(conn),
+                    "queue_length": _count(conn, "SELECT count(*) FROM outbox"),
+                    "queue_head": None
+                    if head is None
+                    else {"seq": head[0], "action": head[1], "attempts": head[2]},
+                    "open_transactions": _count(
+                        conn, "SELECT count(*) FROM transactions WHERE stopped = 0"
+                    ),
+                    "local_list_version": _count(
+                        conn, "SELECT version FROM local_list_meta WHERE id = 1"
+                    ),
+                    "local_list_size": _count(conn, "SELECT count(*) FROM local_list"),
+                    "auth_cache_size": _count(conn, "SELECT count(*) FROM auth_cache"),
+                    "charging_profiles": _count(conn, "SELECT count(*) FROM charging_profiles"),
+                    "reservations": _count(conn, "SELECT count(*) FROM reservations"),
+                    "latched_faults": _count(conn, "SELECT count(*) FROM latched_faults"),
+                }
+            finally:
+                conn.execute("COMMIT")
+        return result
+
+
+# -- helpers (called with the lock held) ---------------------------------------------------
+
+
+def _count(conn: sqlite3.Connection, sql: str) -> int:
+    row = conn.execute(sql).fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def _lastrowid(cur: sqlite3.Cursor) -> int:
+    rowid = cur.lastrowid
+    if rowid is None:  # pragma: no cover - sqlite always sets it after an INSERT
+        raise StoreError("insert returned no row id")
+    return rowid
+
+
+def _enqueue(conn: sqlite3.Connection, action: str, payload: str, tx: int | None) -> int:
+    cur = conn.execute(
+        "INSERT INTO outbox (action, payload, tx_local_id) VALUES (?, ?, ?)",
+        (action, payload, tx),
+    )
+    return _lastrowid(cur)
+
+
+def _transaction(conn: sqlite3.Connection, local_id: int) -> TransactionRecord | None:
+    row = conn.execute(
+        f"SELECT {_TX_COLUMNS} FROM transactions WHERE local_id = ?", (local_id,)
+    ).fetchone()
+    return None if row is None else transaction_from_row(row)
+
+
+def _open_on(conn: sqlite3.Connection, connector: int) -> TransactionRecord | None:
+    row = conn.execute(
+        f"SELECT {_TX_COLUMNS} FROM transactions WHERE connector = ? AND stopped = 0",
+        (connector,),
+    ).fetchone()
+    return None if row is None else transaction_from_row(row)
+
+
+def _stop(
+    conn: sqlite3.Connection,
+    local_id: int,
+    meter_stop_wh: float,
+    stopped_at: str,
+    reason: str,
+    stop_id_tag: str | None,
+) -> None:
+    current = _transaction(conn, local_id)
+    if current is None:
+        raise NotFoundError(f"no transaction with local id {local_id}")
+    if current.stopped:
+        raise TransactionStateError(f"transaction {local_id} is already stopped")
+    conn.execute(
+        "UPDATE transactions SET stopped = 1, meter_stop_wh = ?, stopped_at = ?,"
+        " stop_reason = ?, stop_id_tag = ? WHERE local_id = ?",
+        (meter_stop_wh, stopped_at, reason, stop_id_tag, local_id),
+    )
+
+
+def _implements_api(store: Store) -> StoreAPI:
+    return store  # mypy checks here that Store satisfies the StoreAPI protocol
+
+
+__all__ = ["POWER_LOSS", "Store"]

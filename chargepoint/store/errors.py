@@ -1,0 +1,23 @@
+"""Errors the store raises. All derive from ``StoreError``; each names who is at fault."""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base class: the store could not do what was asked."""
+
+
+class StoreOpenError(StoreError):
+    """The file cannot be used as our store (not a database, WAL unavailable, unreadable)."""
+
+
+class SchemaTooNewError(StoreOpenError):
+    """The database was written by newer software; opening it could lose or corrupt data."""
+
+
+class NotFoundError(StoreError, LookupError):
+    """Caller misuse: no transaction / queued message with that id."""
+
+
+class TransactionStateError(StoreError, ValueError):
+    """Caller misuse: a second open transaction on a connector, or stopping a stopped one."""
