@@ -1,0 +1,160 @@
+"""The configuration as frozen values: what ``load_config`` returns and the runtime reads.
+
+Every field has the default documented in docs/configuration.md; only ``station.id`` and
+``ocpp.url`` must be given in a file. Construct with keywords.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chargepoint import __version__
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StationConfig:
+    id: str  # charge point identity, appended to the OCPP url as a path segment
+    vendor: str = "chargepoint"  # BootNotification chargePointVendor (CiString20)
+    model: str = "Pi"  # BootNotification chargePointModel (CiString20)
+    serial: str = ""  # chargePointSerialNumber (CiString25), "" = not sent
+    connectors: int = 1
+    max_current_a: float = 32.0  # wiring limit per connector
+    firmware_version: str = __version__
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OcppConfig:
+    url: str
+    version: str = "1.6"
+    security_profile: int = 0
+    password: str | None = None  # basic auth (AuthorizationKey), profiles 1 and 2
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    # Initial OCPP configuration keys as wire strings (booleans lower-case, lists comma-joined).
+    config: dict[str, str] = field(default_factory=dict)
+    reconnect_min_s: float = 1.0
+    reconnect_max_s: float = 60.0
+    response_timeout_s: float = 30.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StorageConfig:
+    path: str = "/var/lib/chargepoint/state.db"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ControlConfig:
+    socket: str = "/run/chargepoint/control.sock"
+    group: str | None = None  # the socket's group (mode 0660); None: the process's group
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoggingConfig:
+    level: str = "info"  # debug, info, warning, error, critical
+    frames: bool = False  # log every OCPP frame (redacted) at debug level
+    file: str | None = None  # also append to this file
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PilotConfig:
+    """CP PWM output (sysfs pwmchip) and CP/PP sampling through an SPI ADC."""
+
+    pwm_chip: int = 0
+    pwm_channel: int = 0
+    spi_bus: int = 0
+    spi_device: int = 0
+    adc_channel: int = 0
+    pp_adc_channel: int | None = 1  # None: no PP circuit (fixed cable)
+    scale: float = 1.0  # pilot volts = adc_volts * scale + offset
+    offset: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContactorConfig:
+    pin: int = 17  # BCM number of the contactor coil driver
+    mirror_pin: int | None = 27  # auxiliary (mirror) contact input; None: no feedback
+    active_high: bool = True
+    mirror_active_high: bool = True
+    close_limit_s: float = 0.3
+    open_limit_s: float = 0.3
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockConfig:
+    type: str = "motor"  # "motor" (lock/unlock pulses) or "solenoid" (held while locked)
+    lock_pin: int = 22
+    unlock_pin: int | None = 23  # motor only
+    feedback_pin: int | None = 24
+    feedback_active_high: bool = True
+    pulse_s: float = 0.6
+    limit_s: float = 1.5
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RcdConfig:
+    pin: int = 25
+    active_high: bool = True  # True: the input reads high when tripped
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MeterConfig:
+    port: str = "/dev/ttyUSB0"
+    model: str = "sdm630"
+    unit: int = 1
+    baudrate: int | None = None  # None: the model's default
+    parity: str | None = None  # "N", "E", "O"; None: the model's default
+    stopbits: int | None = None
+    timeout_s: float = 0.5
+    poll_interval_s: float = 1.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RfidConfig:
+    device: str = "tty:S0:pn532"  # nfcpy device path
+    debounce_s: float = 2.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectorHwConfig:
+    """Per-connector overrides of the [hardware.*] sections (multi-connector stations).
+
+    ``None`` means: use the shared section's value.
+    """
+
+    id: int
+    pwm_channel: int | None = None
+    adc_channel: int | None = None
+    pp_adc_channel: int | None = None
+    contactor_pin: int | None = None
+    mirror_pin: int | None = None
+    lock_pin: int | None = None
+    unlock_pin: int | None = None
+    feedback_pin: int | None = None
+    rcd_pin: int | None = None
+    meter_unit: int | None = None
+    meter_port: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HardwareConfig:
+    simulate: bool = False
+    has_lock: bool = True
+    pilot: PilotConfig = field(default_factory=PilotConfig)
+    contactor: ContactorConfig = field(default_factory=ContactorConfig)
+    lock: LockConfig = field(default_factory=LockConfig)
+    rcd: RcdConfig | None = None
+    meter: MeterConfig | None = None
+    rfid: RfidConfig | None = None
+    connectors: list[ConnectorHwConfig] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    station: StationConfig
+    ocpp: OcppConfig
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    control: ControlConfig = field(default_factory=ControlConfig)
+    hardware: HardwareConfig = field(default_factory=HardwareConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    source: str = "<string>"
