@@ -1,0 +1,90 @@
+"""The outbound queue: strict seq order (also across reopen and deletes), attempts, payloads."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from chargepoint.store.db import Store
+from chargepoint.store.errors import NotFoundError
+
+
+def test_empty_queue(store: Store) -> None:
+    assert store.queue_head() is None
+    assert store.queue_length() == 0
+    assert store.queued_for_transaction(1) == []
+
+
+def test_fifo_with_attempts_and_dequeue(store: Store) -> None:
+    seqs = [store.enqueue("MeterValues", {"n": n}, None) for n in range(5)]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 5
+    assert store.queue_length() == 5
+    head = store.queue_head()
+    assert head is not None and head.seq == seqs[0] and head.payload == {"n": 0}
+    assert store.mark_attempt(seqs[0]) == 1
+    assert store.mark_attempt(seqs[0]) == 2
+    head = store.queue_head()
+    assert head is not None and head.attempts == 2
+    store.dequeue(seqs[0])
+    store.dequeue(seqs[0])  # a duplicate confirmation is harmless
+    store.dequeue(seqs[2])  # removing from the middle keeps the rest in order
+    order = []
+    while (head := store.queue_head()) is not None:
+        order.append(head.payload["n"])
+        store.dequeue(head.seq)
+    assert order == [1, 3, 4]
+
+
+def test_unknown_seq(store: Store) -> None:
+    with pytest.raises(NotFoundError):
+        store.mark_attempt(1)
+    with pytest.raises(NotFoundError):
+        store.update_queued_payload(1, {})
+
+
+def test_update_payload_keeps_place(store: Store) -> None:
+    a = store.enqueue("StopTransaction", {"transactionId": -1}, None)
+    b = store.enqueue("Heartbeat", {}, None)
+    store.update_queued_payload(a, {"transactionId": 17, "name": "Zoë ⚡"})
+    head = store.queue_head()
+    assert head is not None and head.seq == a
+    assert head.payload == {"transactionId": 17, "name": "Zoë ⚡"}
+    store.dequeue(a)
+    head = store.queue_head()
+    assert head is not None and head.seq == b
+
+
+def test_order_survives_reopen_and_seq_never_reused(db_path: Path) -> None:
+    store = Store.open(db_path)
+    first = [store.enqueue("DataTransfer", {"n": n}, None) for n in range(3)]
+    store.dequeue(first[-1])  # the highest seq is gone: it must still never come back
+    store.close()
+    store = Store.open(db_path)
+    later = [store.enqueue("DataTransfer", {"n": n}, None) for n in range(3, 6)]
+    assert min(later) > max(first)
+    drained = []
+    while (head := store.queue_head()) is not None:
+        drained.append(head.payload["n"])
+        store.dequeue(head.seq)
+    assert drained == [0, 1, 3, 4, 5]
+    store.close()
+
+
+def test_queue_rejects_unknown_transaction(store: Store) -> None:
+    with pytest.raises(Exception, match="FOREIGN KEY"):
+        store.enqueue("MeterValues", {}, 12345)
+    assert store.queue_length() == 0
+
+
+async def test_concurrent_enqueue_from_threads(store: Store) -> None:
+    # The store's lock serialises callers that use asyncio.to_thread, as the adapter does.
+    seqs = await asyncio.gather(
+        *(asyncio.to_thread(store.enqueue, "MeterValues", {"n": n}, None) for n in range(40))
+    )
+    assert len(set(seqs)) == 40
+    assert store.queue_length() == 40
+    by_seq = sorted(zip(seqs, range(40), strict=True))
+    head = store.queue_head()
+    assert head is not None and head.payload == {"n": by_seq[0][1]}
