@@ -16,6 +16,7 @@ overwrites the input level).
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -101,6 +102,9 @@ class PinFollower:
         self._stuck = False
         self._welded = False
         self._closed = False
+        self._pending = 0  # delayed changes scheduled but not yet applied
+        self._pending_lock = threading.Lock()
+        self._idle: asyncio.Event | None = None
         for pin, _ in self._outputs:
             pin.listeners.append(self._on_output_change)
 
@@ -146,6 +150,8 @@ class PinFollower:
             if self._on_output_change in pin.listeners:
                 pin.listeners.remove(self._on_output_change)
         self._closed = True
+        if self._idle is not None:
+            self._idle.set()
 
     def _on_output_change(self) -> None:
         target = self._rule(self.outputs_active())
@@ -154,7 +160,33 @@ class PinFollower:
         if self._delay_s == 0 or self._loop is None:
             self._apply(target)
             return
-        self._loop.call_soon_threadsafe(self._loop.call_later, self._delay_s, self._apply, target)
+        with self._pending_lock:
+            self._pending += 1
+        self._loop.call_soon_threadsafe(
+            self._loop.call_later, self._delay_s, self._apply_delayed, target
+        )
+
+    def _apply_delayed(self, target: bool) -> None:
+        try:
+            self._apply(target)
+        finally:
+            with self._pending_lock:
+                self._pending -= 1
+                idle = self._pending == 0
+            if idle and self._idle is not None:
+                self._idle.set()
+
+    async def wait_idle(self) -> None:
+        """Return once every output change so far has reached the feedback (or been ignored
+        because of a fault). Only meaningful with a delay; call on the follower's loop."""
+        while True:
+            with self._pending_lock:
+                if self._pending == 0 or self._closed:
+                    return
+            if self._idle is None:
+                self._idle = asyncio.Event()
+            self._idle.clear()
+            await self._idle.wait()
 
     def _apply(self, target: bool | None) -> None:
         if target is None or self._stuck or self._closed:
