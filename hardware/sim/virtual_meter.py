@@ -1,0 +1,373 @@
+"""``VirtualMeter``: Modbus RTU energy meters on a pseudo-terminal, for the simulated bench.
+
+A real pymodbus ``ModbusSerialServer`` (RTU framer, ``SimDevice`` datastore) serves one or more
+unit ids, each with any shipped register map. Values are encoded through the same map data the
+driver decodes with (``hardware.meter.regmap.encode``), so the real ``ModbusMeter`` reads them
+back over a real serial line:
+
+    ModbusMeter --pyserial--> /dev/pts/B ==pty link== /dev/pts/A <--pyserial-- pymodbus server
+
+The link joins two pseudo-terminal pairs back to back (a null-modem cable in software); with
+``char_time_s`` set it also delays every chunk by its wire time (11 bits per character plus a
+3.5-character gap per frame) to emulate a slow RS-485 bus for the benchmark.
+
+Calling contract: ``start()`` returns the tty path the client opens; ``stop()`` releases it.
+Electrical values and counters may be changed at any time (also before ``start``); each
+request encodes the current values. ``set_silent`` makes a unit stop answering (the client
+times out: a meter fault); unknown unit ids never get an answer, as on a real bus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tty
+from dataclasses import dataclass, field
+from typing import cast
+
+from pymodbus.constants import ExcCodes
+from pymodbus.framer import FramerType
+from pymodbus.pdu import ModbusPDU
+from pymodbus.server import ModbusSerialServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+from hardware.meter.regmap import Field, MeterModel, encode, load_model
+
+PHASES = ("l1", "l2", "l3")
+
+
+@dataclass(frozen=True, slots=True)
+class SeenRequest:
+    """A request the server received (answered or not)."""
+
+    unit: int
+    function: int
+    address: int
+    count: int
+    answered: bool
+
+
+@dataclass(slots=True)
+class _Unit:
+    """State of one simulated meter and the datastore hook that serves it."""
+
+    unit: int
+    model: MeterModel
+    voltage_v: list[float] = field(default_factory=lambda: [230.0, 230.0, 230.0])
+    current_a: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    frequency_hz: float = 50.0
+    energy_import_wh: float = 0.0
+    energy_export_wh: float = 0.0
+    silent: bool = False
+    overrides: dict[str, float] = field(default_factory=dict)
+    not_available: set[str] = field(default_factory=set)
+
+    def phases(self) -> int:
+        return sum(1 for p in PHASES if self.model.field(f"voltage_{p}") is not None) or 1
+
+    def value(self, quantity: str) -> float:
+        """The current value of ``quantity`` in SI units (power = V x I, unity power factor)."""
+        if quantity in self.overrides:
+            return self.overrides[quantity]
+        n = self.phases()
+        if quantity == "energy_import":
+            return self.energy_import_wh
+        if quantity == "energy_export":
+            return self.energy_export_wh
+        if quantity == "frequency":
+            return self.frequency_hz
+        if quantity == "power":
+            return sum(v * i for v, i in zip(self.voltage_v[:n], self.current_a[:n], strict=False))
+        kind, phase = quantity.rsplit("_", 1)
+        index = PHASES.index(phase)
+        voltage = self.voltage_v[index] if index < len(self.voltage_v) else 0.0
+        current = self.current_a[index] if index < len(self.current_a) else 0.0
+        return {"voltage": voltage, "current": current, "power": voltage * current}[kind]
+
+    def registers_of(self, spec: Field) -> list[int]:
+        if spec.quantity in self.not_available:
+            sentinel = self.model.not_available.get(spec.type)
+            if sentinel is None:
+                raise ValueError(f"{self.model.name} has no not-available value for {spec.type}")
+            words = [(sentinel >> (16 * k)) & 0xFFFF for k in range(spec.count)][::-1]
+            return words[::-1] if spec.word_order == "lsw" else words
+        return encode(spec, self.value(spec.quantity))
+
+    async def action(
+        self,
+        function_code: int,
+        start_address: int,
+        address: int,
+        count: int,
+        registers: list[int],
+        set_values: list[int] | list[bool] | None,
+    ) -> ExcCodes | None:
+        """pymodbus datastore hook: refresh the block's registers from the current state."""
+        del address, count
+        if set_values is not None:
+            return ExcCodes.ILLEGAL_FUNCTION  # a meter's measurement registers are read-only
+        function = 3 if function_code == 3 else 4
+        for spec in self.model.fields:
+            if spec.function == function:
+                offset = spec.address - start_address
+                registers[offset : offset + spec.count] = self.registers_of(spec)
+        return None
+
+    def device(self) -> SimDevice:
+        """The pymodbus device: separate holding and input blocks spanning the map's fields."""
+
+        def block(function: int) -> list[SimData]:
+            specs = [f for f in self.model.fields if f.function == function]
+            if not specs:
+                return [SimData(0, datatype=DataType.INVALID)]
+            start = min(f.address for f in specs)
+            end = max(f.end for f in specs)
+            return [SimData(start, count=end - start, values=0, datatype=DataType.REGISTERS)]
+
+        bits = [SimData(0, values=[False] * 16, datatype=DataType.BITS)]
+        return SimDevice(
+            self.unit, simdata=(bits, list(bits), block(3), block(4)), action=self.action
+        )
+
+
+class _PtyLink:
+    """Two pseudo-terminal pairs joined back to back, optionally at a emulated wire speed."""
+
+    def __init__(self, char_time_s: float | None) -> None:
+        self.char_time_s = char_time_s
+        self._fds: list[int] = []
+        self._masters: tuple[int, int] = (-1, -1)
+        self._tasks: list[asyncio.Task[None]] = []
+        self.paths: tuple[str, str] = ("", "")
+
+    def open(self) -> tuple[str, str]:
+        """Create the ttys; returns (server side path, client side path)."""
+        loop = asyncio.get_running_loop()
+        pairs = [os.openpty(), os.openpty()]
+        for master, slave in pairs:
+            tty.setraw(slave)  # no echo, no line editing: a serial line carries raw bytes
+            os.set_blocking(master, False)
+            self._fds += [master, slave]  # keep the slaves open: no EIO when a client closes
+        (ma, sa), (mb, sb) = pairs
+        self._masters = (ma, mb)
+        self.paths = (os.ttyname(sa), os.ttyname(sb))
+        for src, dst in ((ma, mb), (mb, ma)):
+            queue: asyncio.Queue[bytes] = asyncio.Queue()
+            loop.add_reader(src, self._readable, src, dst, queue)
+            if self.char_time_s:
+                self._tasks.append(asyncio.create_task(self._forward(queue, dst)))
+        return self.paths
+
+    def _readable(self, src: int, dst: int, queue: asyncio.Queue[bytes]) -> None:
+        try:
+            data = os.read(src, 4096)
+        except OSError:
+            return
+        if self.char_time_s:
+            queue.put_nowait(data)
+        else:
+            self._write(dst, data)
+
+    @staticmethod
+    def _write(fd: int, data: bytes) -> None:
+        with contextlib.suppress(OSError):  # nobody listening on the other end: bytes are lost
+            os.write(fd, data)
+
+    async def _forward(self, queue: asyncio.Queue[bytes], dst: int) -> None:
+        assert self.char_time_s is not None
+        while True:
+            data = await queue.get()
+            # 11 bits per character plus the 3.5-character silence that ends an RTU frame
+            await asyncio.sleep((len(data) + 3.5) * self.char_time_s)
+            self._write(dst, data)
+
+    async def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        for fd in self._masters:
+            if fd >= 0:
+                loop.remove_reader(fd)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        for fd in self._fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._fds.clear()
+        self._masters = (-1, -1)
+
+
+class VirtualMeter:
+    """Simulated meters on one RS-485 bus. ``units`` maps unit id -> shipped model name.
+
+    ``char_time_s``: None serves at pty speed; a number emulates that character time
+    (``hardware.meter.planner.char_time_s(9600)`` for a 9600 Bd bus).
+    """
+
+    def __init__(
+        self,
+        units: dict[int, str] | None = None,
+        *,
+        char_time_s: float | None = None,
+        baudrate: int = 9600,
+        parity: str = "N",
+    ) -> None:
+        self._units: dict[int, _Unit] = {}
+        self._seen: list[SeenRequest] = []
+        self._log: list[tuple[str, int]] = []
+        self.baudrate = baudrate
+        self.parity = parity
+        self._link = _PtyLink(char_time_s)
+        self._server: ModbusSerialServer | None = None
+        for unit, model in (units or {1: "sdm630"}).items():
+            self.add_unit(unit, model)
+
+    def add_unit(self, unit: int, model: str = "sdm630") -> None:
+        """Add a meter (before ``start``). Raises ``ValueError`` for a bad or duplicate id."""
+        if self._server is not None:
+            raise RuntimeError("add units before start()")
+        if not 1 <= unit <= 247 or unit in self._units:
+            raise ValueError(f"unit id {unit} invalid or already used")
+        self._units[unit] = _Unit(unit, load_model(model))
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> str:
+        """Open the ttys and start serving; returns the path the client opens."""
+        if self._server is not None:
+            raise RuntimeError("already started")
+        server_path, client_path = self._link.open()
+        devices = [u.device() for u in self._units.values()]
+        self._server = ModbusSerialServer(
+            devices,
+            framer=FramerType.RTU,
+            port=server_path,
+            baudrate=self.baudrate,
+            parity=self.parity,
+            ignore_missing_devices=True,
+            trace_pdu=self._trace_pdu,
+        )
+        await self._server.serve_forever(background=True)
+        return client_path
+
+    async def stop(self) -> None:
+        """Stop serving and release the ttys (idempotent)."""
+        if self._server is not None:
+            await self._server.shutdown()  # type: ignore[no-untyped-call]
+            self._server = None
+        await self._link.close()
+
+    async def __aenter__(self) -> VirtualMeter:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def client_path(self) -> str:
+        """The tty the client opens (after ``start``)."""
+        return self._link.paths[1]
+
+    # -- the server's view --------------------------------------------------------------------
+
+    def _trace_pdu(self, sending: bool, pdu: ModbusPDU) -> ModbusPDU:
+        unit = self._units.get(pdu.dev_id)
+        if sending:
+            self._log.append(("tx", pdu.dev_id))
+            return pdu
+        answered = unit is not None and not unit.silent
+        self._seen.append(
+            SeenRequest(
+                pdu.dev_id,
+                pdu.function_code,
+                int(getattr(pdu, "address", 0)),
+                int(getattr(pdu, "count", 0)),
+                answered,
+            )
+        )
+        self._log.append(("rx", pdu.dev_id))
+        if not answered:
+            # pymodbus handles no request whose trace returns None: the meter stays silent
+            return cast(ModbusPDU, None)
+        return pdu
+
+    def requests(self, unit: int | None = None) -> list[SeenRequest]:
+        """Requests received so far (of ``unit``, or all), oldest first."""
+        return [r for r in self._seen if unit is None or r.unit == unit]
+
+    def clear_requests(self) -> None:
+        self._seen.clear()
+        self._log.clear()
+
+    @property
+    def wire_log(self) -> list[tuple[str, int]]:
+        """("rx", unit) per request and ("tx", unit) per answer, in the order they happened."""
+        return list(self._log)
+
+    # -- the outside world --------------------------------------------------------------------
+
+    def _unit(self, unit: int) -> _Unit:
+        try:
+            return self._units[unit]
+        except KeyError:
+            raise ValueError(f"no virtual meter with unit id {unit}") from None
+
+    def set_electrical(
+        self,
+        unit: int,
+        voltage_v: list[float],
+        current_a: list[float],
+        frequency_hz: float = 50.0,
+    ) -> None:
+        """Per-phase voltages and currents (1 to 3 entries); power follows (V x I)."""
+        if not 1 <= len(voltage_v) <= 3 or not 1 <= len(current_a) <= 3:
+            raise ValueError("give 1 to 3 phases")
+        u = self._unit(unit)
+        u.voltage_v = list(voltage_v)
+        u.current_a = list(current_a)
+        u.frequency_hz = frequency_hz
+
+    def add_energy_wh(self, unit: int, wh: float) -> None:
+        """Advance the import counter by ``wh`` (>= 0: a meter never counts backwards)."""
+        if wh < 0:
+            raise ValueError("energy only grows; use set_energy_wh to inject a bad counter")
+        self._unit(unit).energy_import_wh += wh
+
+    def energy_wh(self, unit: int) -> float:
+        """The import counter in Wh."""
+        return self._unit(unit).energy_import_wh
+
+    def set_energy_wh(self, unit: int, wh: float, *, export_wh: float | None = None) -> None:
+        """Set the counters directly (fault injection: may go backwards)."""
+        u = self._unit(unit)
+        u.energy_import_wh = wh
+        if export_wh is not None:
+            u.energy_export_wh = export_wh
+
+    def set_silent(self, unit: int, silent: bool) -> None:
+        """A silent unit receives requests but never answers (the client times out)."""
+        self._unit(unit).silent = silent
+
+    def set_value(self, unit: int, quantity: str, value: float) -> None:
+        """Override one quantity (e.g. ``float("nan")``) until ``clear_overrides``."""
+        u = self._unit(unit)
+        if u.model.field(quantity) is None:
+            raise ValueError(f"{u.model.name} has no {quantity}")
+        u.overrides[quantity] = value
+
+    def set_not_available(self, unit: int, quantity: str) -> None:
+        """Serve the model's "not available" sentinel for ``quantity``."""
+        u = self._unit(unit)
+        spec = u.model.field(quantity)
+        if spec is None or spec.type not in u.model.not_available:
+            raise ValueError(f"{u.model.name} has no not-available value for {quantity}")
+        u.not_available.add(quantity)
+
+    def clear_overrides(self, unit: int) -> None:
+        u = self._unit(unit)
+        u.overrides.clear()
+        u.not_available.clear()
