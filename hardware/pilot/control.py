@@ -1,0 +1,133 @@
+"""``GpioControlPilot``: CP output through a PWM channel, CP input through an ADC channel.
+
+Front end (docs/hardware.md): the PWM pin drives a +-12 V op-amp stage that feeds the CP line
+through 1 kOhm (IEC 61851-1 A.2); a divider with level shift brings the CP line (-12..+12 V)
+into the MCP3008's 0..Vref range. The ADC's normalised value ``x`` (0..1, gpiozero
+``MCP3008.value``) converts back to CP volts as ``x * scale + offset`` (``[hardware.pilot]
+scale``/``offset``).
+
+Output mapping (duty is the high time of the CP line):
+
+- ``set_duty(d)``: 1 kHz PWM at ``d`` % (0.1 % resolution) -- 100 % is a constant +12 V;
+- ``set_off()``: constant +12 V (no charging offered, IEC 61851-1 A.2.2 "no PWM");
+- ``set_state_f()``: constant -12 V (state F), i.e. the PWM held at 0 %; an optional
+  ``f_switch`` output (e.g. a relay that switches the CP to the -12 V rail) is turned on too.
+
+``read()`` samples a burst spanning more than one PWM period (``burst_s``, default 1.2 ms) while
+a square wave is output, else a few samples, and hands the volts to a ``PilotDecoder``. The
+burst is the one thing here that takes about a millisecond; it never waits on anything else.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from hardware.interfaces import PilotReading
+from hardware.pilot.decoder import PilotDecoder
+
+
+class PwmOutput(Protocol):
+    """What the pilot needs from a PWM channel (``SysfsPwm`` implements it)."""
+
+    def set_duty(self, percent: float) -> None: ...
+
+
+class AnalogInput(Protocol):
+    """One ADC channel: ``value`` normalised to 0..1 (gpiozero ``MCP3008`` implements it)."""
+
+    @property
+    def value(self) -> float: ...
+
+
+class Switch(Protocol):
+    """A digital output (gpiozero ``DigitalOutputDevice`` implements it)."""
+
+    def on(self) -> None: ...
+
+    def off(self) -> None: ...
+
+
+class GpioControlPilot:
+    """Implements ``hardware.interfaces.ControlPilot``. Starts in ``set_off()`` (+12 V)."""
+
+    def __init__(
+        self,
+        pwm: PwmOutput,
+        adc: AnalogInput,
+        decoder: PilotDecoder,
+        *,
+        scale: float = 30.0,
+        offset: float = -15.0,
+        burst_s: float = 0.0012,
+        min_samples: int = 8,
+        max_samples: int = 400,
+        f_switch: Switch | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if min_samples < 1 or max_samples < min_samples:
+            raise ValueError("need 1 <= min_samples <= max_samples")
+        self._pwm = pwm
+        self._adc = adc
+        self._decoder = decoder
+        self._scale = scale
+        self._offset = offset
+        self._burst_s = burst_s
+        self._min = min_samples
+        self._max = max_samples
+        self._f_switch = f_switch
+        self._clock = clock
+        self._duty: float | None = None
+        self._square = False  # 0 < duty < 100: there is a low level to check
+        self.set_off()
+
+    def set_duty(self, duty_percent: float) -> None:
+        """Offer PWM at ``duty_percent`` (0 < d <= 100), rounded to 0.1 %. Else ``ValueError``."""
+        if not 0.0 < duty_percent <= 100.0:
+            raise ValueError(f"duty must be in (0, 100] %, got {duty_percent!r}")
+        duty = round(duty_percent, 1)
+        if duty == 0.0:
+            raise ValueError(f"duty {duty_percent!r} % rounds to 0 at 0.1 % resolution")
+        self._leave_f()
+        self._pwm.set_duty(duty)
+        self._duty = duty
+        self._square = duty < 100.0
+
+    def set_off(self) -> None:
+        self._leave_f()
+        self._pwm.set_duty(100.0)
+        self._duty = None
+        self._square = False
+
+    def set_state_f(self) -> None:
+        self._pwm.set_duty(0.0)
+        if self._f_switch is not None:
+            self._f_switch.on()
+        self._duty = None
+        self._square = False
+
+    def _leave_f(self) -> None:
+        if self._f_switch is not None:
+            self._f_switch.off()
+
+    @property
+    def duty_percent(self) -> float | None:
+        return self._duty
+
+    def volts(self) -> float:
+        """One ADC sample converted to CP volts."""
+        return self._adc.value * self._scale + self._offset
+
+    def sample(self) -> list[float]:
+        """One burst of CP volts: > 1 PWM period while a square wave is output."""
+        samples = [self.volts() for _ in range(self._min)]
+        if self._square:
+            start = self._clock()
+            while len(samples) < self._max and self._clock() - start < self._burst_s:
+                samples.append(self.volts())
+        return samples
+
+    def read(self) -> PilotReading:
+        samples = self.sample()
+        return self._decoder.feed(samples, self._clock(), pwm_on=self._square)
