@@ -102,6 +102,7 @@ class PinFollower:
         self._stuck = False
         self._welded = False
         self._closed = False
+        self._intended: bool | None = None  # where the last command put the mechanics
         self._pending = 0  # delayed changes scheduled but not yet applied
         self._pending_lock = threading.Lock()
         self._idle: asyncio.Event | None = None
@@ -141,8 +142,10 @@ class PinFollower:
         return bool(self._feedback.state) == self._feedback_ref.active_high
 
     def sync(self) -> None:
-        """Drive the feedback to what the outputs say now (no delay). Respects faults."""
-        self._apply(self._rule(self.outputs_active()))
+        """Drive the feedback to what the outputs say now, or (when they say nothing, e.g.
+        between motor pulses) to where the last command put it. No delay; respects faults."""
+        target = self._rule(self.outputs_active())
+        self._apply(self._intended if target is None else target)
 
     def close(self) -> None:
         """Stop following (pending delayed changes are dropped)."""
@@ -157,6 +160,7 @@ class PinFollower:
         target = self._rule(self.outputs_active())
         if target is None:
             return
+        self._intended = target
         if self._delay_s == 0 or self._loop is None:
             self._apply(target)
             return

@@ -1,0 +1,314 @@
+"""The simulated bench: every part of a station, virtual, behind the real interfaces.
+
+Per connector: a ``VirtualEV`` answering a ``SimPilot`` and a ``SimProximity``; the REAL relay
+classes on a gpiozero ``MockFactory`` whose feedback pins follow the outputs (``SimBoard``); the
+REAL Modbus meter driver reading a ``VirtualMeter`` over a pty (one unit id per connector, one
+bus). One ``VirtualReader`` for the station. A background task integrates energy in real time.
+
+The commands of ``chargepoint sim`` (docs: /work/shared/INTERFACE.md) are methods here; their
+bad arguments raise ``ValueError`` with a message fit for an error reply. Calling ``hardware``
+before ``start()`` (or after ``stop()``) is misuse and raises ``RuntimeError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from gpiozero.pins.mock import MockFactory
+
+from hardware.interfaces import ConnectorHardware, StationHardware
+from hardware.sim.board import SimBoard
+from hardware.sim.ev import NOMINAL_FREQUENCY_HZ, EvFault, VirtualEV
+from hardware.sim.meter_rig import MeterRig
+from hardware.sim.pilot import SimPilot, SimProximity
+from hardware.sim.reader import VirtualReader
+
+log = logging.getLogger(__name__)
+
+FAULT_KINDS = ("welded", "lock", "meter", "rcd", "pilot", "diode", "none")
+MAX_CONNECTORS = SimBoard.MAX_CONNECTORS
+
+
+class SimConnector:
+    """Everything virtual behind one connector (before and after the bench started)."""
+
+    def __init__(self, connector: int) -> None:
+        self.connector = connector
+        self.ev = VirtualEV()
+        self.pilot = SimPilot(self.ev)
+        self.proximity = SimProximity(self.ev)
+        self.board: SimBoard | None = None
+        self.faults: set[str] = set()
+        self.energy_wh = 0.0  # what the EV drew since the bench started
+        self.draw_a = 0.0
+        self.power_w = 0.0
+
+    def contacts_closed(self) -> bool:
+        return self.board is not None and self.board.contacts_closed()
+
+
+class SimBench:
+    """A whole simulated station. ``start()`` it inside the running loop, ``stop()`` it after.
+
+    ``meter_model=None`` runs without a meter; when the virtual meter does not start the bench
+    also runs without one (``describe()["meter"]["note"]`` says why). An unknown meter model
+    raises ``ValueError`` from ``start()``.
+    """
+
+    def __init__(
+        self,
+        connectors: int = 1,
+        *,
+        meter_model: str | None = "sdm630",
+        has_lock: bool = True,
+        pin_factory: Any = None,
+        energy_tick_s: float = 0.2,
+        feedback_delay_s: float = 0.0,
+    ) -> None:
+        if not 1 <= connectors <= MAX_CONNECTORS:
+            raise ValueError(f"connectors must be 1..{MAX_CONNECTORS}, got {connectors!r}")
+        if pin_factory is not None and not isinstance(pin_factory, MockFactory):
+            raise ValueError("the bench needs a gpiozero MockFactory as pin_factory")
+        if not energy_tick_s > 0:
+            raise ValueError(f"energy_tick_s must be positive, got {energy_tick_s!r}")
+        self._connectors = [SimConnector(n) for n in range(1, connectors + 1)]
+        self._meter_model = meter_model
+        self._has_lock = has_lock
+        self._factory: Any = pin_factory
+        self._energy_tick_s = energy_tick_s
+        self._feedback_delay_s = feedback_delay_s
+        self.reader = VirtualReader()
+        self._meter: MeterRig | None = None
+        self._meter_note = "no meter configured" if meter_model is None else "not started"
+        self._hardware: StationHardware | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Build the relays, start the virtual meter and the energy task. Call once."""
+        if self._hardware is not None:
+            raise RuntimeError("the bench is already started")
+        loop = asyncio.get_running_loop()
+        if self._factory is None:
+            self._factory = MockFactory()
+        units = [c.connector for c in self._connectors]
+        if self._meter_model is not None:
+            self._meter, self._meter_note = await MeterRig.start(self._meter_model, units)
+            if self._meter is not None:
+                for c in self._connectors:  # a single-phase meter: a single-phase EV
+                    c.ev.phases = self._meter.phases
+        try:
+            hw: list[ConnectorHardware] = []
+            for c in self._connectors:
+                c.board = SimBoard(
+                    self._factory,
+                    c.connector,
+                    has_lock=self._has_lock,
+                    feedback_delay_s=self._feedback_delay_s,
+                    loop=loop,
+                )
+                hw.append(
+                    ConnectorHardware(
+                        connector=c.connector,
+                        pilot=c.pilot,
+                        contactor=c.board.contactor,
+                        proximity=c.proximity,
+                        lock=c.board.lock,
+                        rcd=c.board.rcd,
+                        meter=None if self._meter is None else self._meter.meter(c.connector),
+                    )
+                )
+        except BaseException:
+            await self._teardown()
+            raise
+        self._hardware = StationHardware(connectors=hw, reader=self.reader)
+        self._update_meter(0.0)
+        self._task = asyncio.create_task(self._integrate(), name="sim-bench-energy")
+
+    async def stop(self) -> None:
+        """Stop the energy task, the meter and the relays; close the reader. Idempotent."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._teardown()
+        self._hardware = None
+
+    async def _teardown(self) -> None:
+        for c in self._connectors:
+            if c.board is not None:
+                c.board.close()
+                c.board = None
+        if self._meter is not None:
+            await self._meter.stop()
+            self._meter = None
+        await self.reader.close()
+
+    async def __aenter__(self) -> SimBench:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def hardware(self) -> StationHardware:
+        """The station's devices. Raises RuntimeError unless started."""
+        if self._hardware is None:
+            raise RuntimeError("the bench is not started")
+        return self._hardware
+
+    @property
+    def pin_factory(self) -> Any:
+        """The gpiozero MockFactory the relays live on (None before ``start()``)."""
+        return self._factory
+
+    # -- the commands of `chargepoint sim` ---------------------------------------------------
+
+    def connector(self, connector: int) -> SimConnector:
+        """The virtual parts of connector ``connector`` (1-based). Raises ValueError."""
+        if isinstance(connector, bool) or not isinstance(connector, int):
+            raise ValueError(f"connector must be an integer, got {connector!r}")
+        if not 1 <= connector <= len(self._connectors):
+            raise ValueError(
+                f"no connector {connector}: this bench has 1..{len(self._connectors)}"
+            )
+        return self._connectors[connector - 1]
+
+    def plug(
+        self, connector: int, max_current_a: float = 32.0, *, cable_rating_a: int = 32
+    ) -> None:
+        """An EV that wants energy is plugged in (pilot B, C once PWM is offered)."""
+        c = self.connector(connector)
+        c.proximity.set_rating(cable_rating_a)
+        c.ev.plug(max_current_a)
+
+    def unplug(self, connector: int) -> None:
+        """The EV leaves (pilot A)."""
+        self.connector(connector).ev.unplug()
+
+    def ev(self, connector: int, charge: bool) -> None:
+        """The EV asks for energy (``charge=True``) or pauses (B). Raises ValueError unplugged."""
+        c = self.connector(connector)
+        if not c.ev.plugged:
+            raise ValueError(f"no EV is plugged in at connector {connector}")
+        c.ev.wants_energy = bool(charge)
+
+    def tap(self, uid: str) -> None:
+        """Present a card with this hex UID to the reader. Raises ValueError for a bad UID."""
+        self.reader.tap(uid)
+
+    def fault(self, connector: int, kind: str) -> None:
+        """Inject a fault (``FAULT_KINDS``); ``none`` clears every injected fault.
+
+        welded: the mirror stays closed after open; lock: the lock feedback does not follow;
+        meter: the meter's unit stays silent; rcd: the RCD input trips; pilot: state E (CP
+        shorted); diode: the EV's diode fails (PWM low level missing).
+        """
+        c = self.connector(connector)
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}: one of {', '.join(FAULT_KINDS)}")
+        if kind == "lock" and not self._has_lock:
+            raise ValueError(f"connector {connector} has no lock (fixed cable)")
+        if kind == "meter" and self._meter is None:
+            raise ValueError(f"connector {connector} has no meter ({self._meter_note})")
+        if kind in ("welded", "lock", "rcd") and c.board is None:
+            raise ValueError("the bench is not started")
+        if kind == "none":
+            self._clear_faults(c)
+            return
+        c.faults.add(kind)
+        if kind == "pilot":
+            c.ev.fault = EvFault.STATE_E
+        elif kind == "diode":
+            c.ev.fault = EvFault.DIODE
+        elif kind == "meter":
+            assert self._meter is not None
+            self._meter.set_silent(connector, True)
+        else:
+            assert c.board is not None
+            c.board.inject(kind, True)
+
+    def _clear_faults(self, c: SimConnector) -> None:
+        c.ev.fault = EvFault.NONE
+        if c.board is not None:
+            for kind in ("welded", "lock", "rcd"):
+                c.board.inject(kind, False)
+        if self._meter is not None:
+            self._meter.set_silent(c.connector, False)
+        c.faults.clear()
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-friendly state of the bench (for ``chargepoint sim`` output)."""
+        return {
+            "started": self._hardware is not None,
+            "meter": {
+                "model": self._meter_model,
+                "port": None if self._meter is None else self._meter.port,
+                "note": self._meter_note,
+            },
+            "reader": {"taps": self.reader.taps},
+            "connectors": [self._describe_connector(c) for c in self._connectors],
+        }
+
+    def _describe_connector(self, c: SimConnector) -> dict[str, Any]:
+        reading = c.pilot.read()
+        board = c.board
+        return {
+            "id": c.connector,
+            "ev": {
+                "plugged": c.ev.plugged,
+                "wants_energy": c.ev.wants_energy,
+                "max_current_a": c.ev.max_current_a,
+                "phases": c.ev.phases,
+                "voltage_v": c.ev.voltage_v,
+            },
+            "pilot": reading.state.value,
+            "duty_percent": c.pilot.duty_percent,
+            "offered_a": round(c.ev.offered_a, 2),
+            "cable_rating_a": c.proximity.cable_rating_a(),
+            "contactor": None if board is None else board.describe_contactor(),
+            "lock": None if board is None else board.describe_lock(),
+            "rcd_tripped": None if board is None else board.rcd.tripped(),
+            "current_a": round(c.draw_a, 3),
+            "power_w": round(c.power_w, 1),
+            "energy_wh": round(c.energy_wh, 3),
+            "faults": sorted(c.faults),
+        }
+
+    # -- energy ------------------------------------------------------------------------------
+
+    async def _integrate(self) -> None:
+        """Every tick: what each EV draws through closed contacts goes into the meter."""
+        loop = asyncio.get_running_loop()
+        last = loop.time()
+        while True:
+            await asyncio.sleep(self._energy_tick_s)
+            now = loop.time()
+            self._update_meter(now - last)
+            last = now
+
+    def _update_meter(self, dt_s: float) -> None:
+        for c in self._connectors:
+            closed = c.contacts_closed()
+            c.draw_a = c.ev.draw_a(closed)
+            c.power_w = c.ev.power_w(closed)
+            wh = c.power_w * dt_s / 3600.0
+            c.energy_wh += wh
+            if self._meter is None:
+                continue
+            try:
+                self._meter.update(
+                    c.connector,
+                    voltage_v=c.ev.voltage_v,
+                    current_a=c.draw_a,
+                    frequency_hz=NOMINAL_FREQUENCY_HZ,
+                    add_wh=wh,
+                )
+            except Exception:  # the bench must keep integrating whatever the meter does
+                log.exception("virtual meter update failed for connector %d", c.connector)
