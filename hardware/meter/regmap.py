@@ -222,7 +222,7 @@ def _field(name: str, spec: Any, defaults: dict[str, Any], where: str) -> Field:
 def _not_available(table: Any, where: str) -> dict[str, int]:
     where = f"{where}: [not_available]"
     if not isinstance(table, dict):
-        raise MapError(f"{where}: must be a table of type = \"HEX\"")
+        raise MapError(f'{where}: must be a table of type = "HEX"')
     result: dict[str, int] = {}
     for dtype, text in table.items():
         if dtype not in DATA_TYPES:
