@@ -56,8 +56,10 @@ class SimPilot:
     def read(self) -> PilotReading:
         """What the ADC would decode now: the EV's state with realistic high/low levels.
 
-        With PWM on the low level is -12 V, missing (``None``, ``diode_ok=False``) when the
-        EV's diode is shorted, 0 V in state E. PWM at 100 % has no low level.
+        With PWM on the low level is -12 V; with the EV's diode shorted the -12 V level is
+        missing (the EV's resistors load the negative half as they load the positive one: the
+        low level is minus the high level) and ``diode_ok`` is False; 0 V in state E. PWM at
+        100 % has no low level.
         """
         ev = self._ev
         state = ev.state()
@@ -68,7 +70,7 @@ class SimPilot:
         if state is PilotState.E:
             return PilotReading(state=state, high_v=high, low_v=0.0)
         if ev.fault is EvFault.DIODE and ev.plugged:
-            return PilotReading(state=state, high_v=high, low_v=None, diode_ok=False)
+            return PilotReading(state=state, high_v=high, low_v=-high, diode_ok=False)
         return PilotReading(state=state, high_v=high, low_v=LOW_LEVEL_V)
 
 

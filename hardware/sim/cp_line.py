@@ -1,0 +1,79 @@
+"""The analog CP line between a REAL pilot driver and a ``VirtualEV``.
+
+``CpLine`` is the PWM output (``hardware.pilot.PwmOutput``) and the ADC input
+(``hardware.pilot.AnalogInput``) of ``hardware.pilot.GpioControlPilot`` at once: the duty the
+driver writes is what the EV sees, and every ADC sample returns the CP voltage the EV's
+resistors (and diode) make at that instant of the 1 kHz square wave. Time is simulated: each
+sample advances ``clock()`` by ``sample_s`` (pass ``clock`` to the driver), so a burst sees
+both levels without real waiting.
+
+Levels (IEC 61851-1 A.2/A.4): high level = the EV state's nominal volts; low level -12 V,
+minus the high level with a shorted EV diode, 0 V in state E; duty 0 % is constant -12 V
+(state F), 100 % is constant high (no PWM).
+"""
+
+from __future__ import annotations
+
+from hardware.interfaces import PilotState
+from hardware.sim.ev import EvFault, VirtualEV
+from hardware.sim.pilot import HIGH_LEVEL_V, LOW_LEVEL_V
+
+
+class CpLine:
+    """PWM output and ADC channel of one CP line. ``value`` is normalised as
+    ``(volts - offset) / scale`` (the driver's ``scale``/``offset`` invert it)."""
+
+    def __init__(
+        self,
+        ev: VirtualEV,
+        *,
+        scale: float = 30.0,
+        offset: float = -15.0,
+        sample_s: float = 37e-6,
+        period_s: float = 1e-3,
+    ) -> None:
+        if scale <= 0 or sample_s <= 0 or period_s <= 0:
+            raise ValueError("scale, sample_s and period_s must be positive")
+        self._ev = ev
+        self._scale = scale
+        self._offset = offset
+        self._sample_s = sample_s
+        self._period_s = period_s
+        self._t = 0.0
+        self._duty = 100.0
+        ev.duty_percent = None
+        ev.evse_state_f = False
+
+    def clock(self) -> float:
+        """Simulated monotonic time (seconds)."""
+        return self._t
+
+    def set_duty(self, percent: float) -> None:
+        """What the PWM channel outputs: 0 % = constant -12 V, 100 % = constant +12 V."""
+        if not 0.0 <= percent <= 100.0:
+            raise ValueError(f"duty must be in [0, 100] %, got {percent!r}")
+        self._duty = percent
+        self._ev.evse_state_f = percent == 0.0
+        self._ev.duty_percent = percent if 0.0 < percent < 100.0 else None
+
+    def volts(self) -> float:
+        """The CP voltage now."""
+        ev = self._ev
+        if ev.evse_state_f:
+            return HIGH_LEVEL_V[PilotState.F]
+        state = ev.state()
+        high = HIGH_LEVEL_V[state]
+        phase = (self._t % self._period_s) / self._period_s
+        if phase < self._duty / 100.0:
+            return high
+        if state is PilotState.E:
+            return 0.0
+        if ev.fault is EvFault.DIODE and ev.plugged:
+            return -high
+        return LOW_LEVEL_V
+
+    @property
+    def value(self) -> float:
+        """One ADC sample (0..1); advances the simulated time by one conversion."""
+        self._t += self._sample_s
+        return min(1.0, max(0.0, (self.volts() - self._offset) / self._scale))
