@@ -76,7 +76,7 @@ def test_newer_schema_is_refused_untouched(db_path: Path) -> None:
 def test_not_a_database_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     path.write_bytes(b"this is not an sqlite database, it is a text file " * 100)
-    with pytest.raises(StoreOpenError, match="state.db"):
+    with pytest.raises(StoreOpenError, match=r"state\.db"):
         Store.open(path)
 
 
