@@ -1,6 +1,6 @@
-"""Contract tests for ControlPilot: the same assertions for ``SimPilot`` and for the REAL
-``GpioControlPilot`` (decoder, debounce, burst sampling) reading a ``CpLine`` loaded by the same
-kind of ``VirtualEV``."""
+"""Contract tests for ControlPilot and ProximityPilot: the same assertions for ``SimPilot`` /
+``SimProximity`` and for the REAL ``GpioControlPilot`` (decoder, debounce, burst sampling) /
+``AdcProximityPilot`` reading a ``CpLine`` / ``PpLine`` loaded by the same ``VirtualEV``."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from hardware.interfaces import ControlPilot, PilotReading, PilotState
-from hardware.pilot import GpioControlPilot, PilotDecoder
-from hardware.sim.cp_line import CpLine
+from hardware.interfaces import ControlPilot, PilotReading, PilotState, ProximityPilot
+from hardware.pilot import AdcProximityPilot, GpioControlPilot, PilotDecoder
+from hardware.sim.analog import CpLine, PpLine
 from hardware.sim.ev import EvFault, VirtualEV
-from hardware.sim.pilot import SimPilot
+from hardware.sim.pilot import SimPilot, SimProximity
 
 TOL_V = 0.1  # 10-bit ADC over 30 V: 29 mV per step
 
@@ -123,3 +123,25 @@ def test_cp_line_rejects_bad_settings() -> None:
         CpLine(VirtualEV(), scale=0.0)
     with pytest.raises(ValueError, match="duty"):
         CpLine(VirtualEV()).set_duty(101.0)
+
+
+@pytest.fixture(params=["sim", "real_driver"])
+def pp_rig(request: pytest.FixtureRequest) -> tuple[ProximityPilot, VirtualEV, SimProximity]:
+    ev = VirtualEV()
+    sim = SimProximity(ev)
+    if request.param == "sim":
+        return sim, ev, sim
+    return AdcProximityPilot(PpLine(sim)), ev, sim
+
+
+def test_proximity_contract(pp_rig: tuple[ProximityPilot, VirtualEV, SimProximity]) -> None:
+    pp, ev, cable = pp_rig
+    assert isinstance(pp, ProximityPilot)
+    assert pp.cable_rating_a() is None
+    ev.plug()
+    assert pp.cable_rating_a() == 32
+    for rating in (13, 20, 63):
+        cable.set_rating(rating)
+        assert pp.cable_rating_a() == rating
+    ev.unplug()
+    assert pp.cable_rating_a() is None

@@ -1,4 +1,4 @@
-"""The analog CP line between a REAL pilot driver and a ``VirtualEV``.
+"""The analog CP and PP lines between the REAL pilot drivers and a ``VirtualEV``.
 
 ``CpLine`` is the PWM output (``hardware.pilot.PwmOutput``) and the ADC input
 (``hardware.pilot.AnalogInput``) of ``hardware.pilot.GpioControlPilot`` at once: the duty the
@@ -10,13 +10,19 @@ both levels without real waiting.
 Levels (IEC 61851-1 A.2/A.4): high level = the EV state's nominal volts; low level -12 V,
 minus the high level with a shorted EV diode, 0 V in state E; duty 0 % is constant -12 V
 (state F), 100 % is constant high (no PWM).
+
+``PpLine`` is the ADC channel of ``hardware.pilot.AdcProximityPilot``: the PP node of a pull-up
+to the supply loaded by the plugged cable's coding resistor (IEC 61851-1 Annex B).
 """
 
 from __future__ import annotations
 
 from hardware.interfaces import PilotState
 from hardware.sim.ev import EvFault, VirtualEV
-from hardware.sim.pilot import HIGH_LEVEL_V, LOW_LEVEL_V
+from hardware.sim.pilot import HIGH_LEVEL_V, LOW_LEVEL_V, SimProximity
+
+# Cable coding resistor per rating (IEC 61851-1 Table B.2)
+CODING_OHM = {13: 1500.0, 20: 680.0, 32: 220.0, 63: 100.0}
 
 
 class CpLine:
@@ -77,3 +83,34 @@ class CpLine:
         """One ADC sample (0..1); advances the simulated time by one conversion."""
         self._t += self._sample_s
         return min(1.0, max(0.0, (self.volts() - self._offset) / self._scale))
+
+
+class PpLine:
+    """ADC channel on the PP node: ``value`` = node volts / ``adc_vref`` (0..1)."""
+
+    def __init__(
+        self,
+        proximity: SimProximity,
+        *,
+        pullup_ohm: float = 330.0,
+        supply_v: float = 3.3,
+        adc_vref: float = 3.3,
+    ) -> None:
+        if pullup_ohm <= 0 or supply_v <= 0 or adc_vref <= 0:
+            raise ValueError("pullup_ohm, supply_v and adc_vref must be positive")
+        self._proximity = proximity
+        self._pullup = pullup_ohm
+        self._supply = supply_v
+        self._vref = adc_vref
+
+    def volts(self) -> float:
+        """The PP node: the supply without a cable, else the divider pull-up / coding resistor."""
+        rating = self._proximity.cable_rating_a()
+        if rating is None:
+            return self._supply
+        rc = CODING_OHM[rating]
+        return self._supply * rc / (rc + self._pullup)
+
+    @property
+    def value(self) -> float:
+        return min(1.0, max(0.0, self.volts() / self._vref))
