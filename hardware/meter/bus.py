@@ -52,7 +52,9 @@ class RtuBus:
     """A serial port speaking Modbus RTU. Create one per port and pass it to every meter on it.
 
     ``timeout`` is how long one request waits for its answer. Nothing is opened until the
-    first request; ``close()`` releases the port (a later request opens it again).
+    first request; ``close()`` releases the port (a later request opens it again). After
+    ``reopen_after`` timeouts in a row with no good answer from any unit the port is closed and
+    re-opened by the next request (a USB adapter that re-enumerated under the same name).
     """
 
     def __init__(
@@ -63,6 +65,7 @@ class RtuBus:
         parity: str = "N",
         stopbits: int = 1,
         timeout: float = 1.0,
+        reopen_after: int = 6,
     ) -> None:
         if parity not in ("N", "E", "O"):
             raise ValueError(f"parity must be N, E or O, not {parity!r}")
@@ -75,6 +78,8 @@ class RtuBus:
         self.parity = parity
         self.stopbits = stopbits
         self.timeout = timeout
+        self.reopen_after = reopen_after
+        self._timeouts_in_a_row = 0
         self.char_time = char_time_s(baudrate)
         # RTU: 3.5 characters of silence between frames, at least 1.75 ms above 19200 Bd
         # (Modbus over serial line v1.02, 2.5.1.1)
@@ -169,6 +174,10 @@ class RtuBus:
         except ModbusIOException as exc:
             # no (valid) answer in time; a frame with a bad CRC is dropped by the framer and
             # ends here too
+            self._timeouts_in_a_row += 1
+            if self._timeouts_in_a_row >= self.reopen_after:
+                self._timeouts_in_a_row = 0
+                self._drop_client()
             raise BusError("timeout", f"unit {unit}: no answer to read {address}+{count}") from exc
         except (ConnectionException, OSError) as exc:
             self._drop_client()
@@ -177,6 +186,7 @@ class RtuBus:
             raise BusError("bad", f"unit {unit}: {exc}") from exc
         finally:
             self._last_activity = time.monotonic()
+        self._timeouts_in_a_row = 0  # the bus works: any answer, even an exception, says so
         if response.isError():
             code = getattr(response, "exception_code", 0)
             raise BusError("exception", f"unit {unit}: exception code {code} for {address}+{count}")

@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import os
 import tty
+from collections import deque
 from dataclasses import dataclass, field
 from typing import cast
 
@@ -204,7 +205,8 @@ class VirtualMeter:
     """Simulated meters on one RS-485 bus. ``units`` maps unit id -> shipped model name.
 
     ``char_time_s``: None serves at pty speed; a number emulates that character time
-    (``hardware.meter.planner.char_time_s(9600)`` for a 9600 Bd bus).
+    (``hardware.meter.planner.char_time_s(9600)`` for a 9600 Bd bus). ``history``: how many
+    received requests ``requests()`` keeps (the oldest are dropped).
     """
 
     def __init__(
@@ -214,10 +216,12 @@ class VirtualMeter:
         char_time_s: float | None = None,
         baudrate: int = 9600,
         parity: str = "N",
+        history: int = 10_000,
     ) -> None:
         self._units: dict[int, _Unit] = {}
-        self._seen: list[SeenRequest] = []
-        self._log: list[tuple[str, int]] = []
+        # bounded: the simulated bench runs a VirtualMeter for as long as the daemon lives
+        self._seen: deque[SeenRequest] = deque(maxlen=history)
+        self._log: deque[tuple[str, int]] = deque(maxlen=2 * history)
         self.baudrate = baudrate
         self.parity = parity
         self._link = _PtyLink(char_time_s)

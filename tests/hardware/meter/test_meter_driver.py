@@ -9,8 +9,9 @@ import pytest
 from pymodbus.client import AsyncModbusSerialClient
 
 from hardware.interfaces import EnergyMeter, MeterFault, MeterReading
-from hardware.meter import list_models, load_model
+from hardware.meter import list_models, load_model, open_meter
 from hardware.meter.planner import char_time_s
+from hardware.sim.virtual_meter import VirtualMeter
 
 from .conftest import meter_on, virtual_bus
 
@@ -221,3 +222,27 @@ async def test_emulated_wire_speed_still_reads() -> None:
         reading = await meter.poll()
         assert isinstance(reading, MeterReading)
         assert reading.energy_import_wh == pytest.approx(42.0, abs=1e-3)
+
+
+async def test_bus_reopens_the_port_after_timeouts_in_a_row() -> None:
+    async with virtual_bus({1: "sdm630"}) as (vm, bus):
+        bus.reopen_after = 2
+        meter = meter_on(bus, "sdm630", retries=0)
+        assert isinstance(await meter.poll(), MeterReading)
+        assert bus.counters.reconnects == 1
+        vm.set_silent(1, True)
+        assert isinstance(await meter.poll(), MeterFault)
+        assert isinstance(await meter.poll(), MeterFault)  # second timeout in a row: closed
+        vm.set_silent(1, False)
+        assert isinstance(await meter.poll(), MeterReading)
+        assert bus.counters.reconnects == 2
+
+
+async def test_virtual_meter_history_is_bounded() -> None:
+    async with VirtualMeter({1: "sdm630"}, history=4) as vm:
+        meter = open_meter(port=vm.client_path, model="sdm630", timeout=0.3)
+        for _ in range(3):
+            assert isinstance(await meter.poll(), MeterReading)
+        await meter.bus.close()
+        assert len(vm.requests()) == 4
+        assert len(vm.wire_log) == 8
