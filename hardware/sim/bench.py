@@ -51,7 +51,10 @@ class SimConnector:
 
 
 class SimBench:
-    """A whole simulated station. ``start()`` it inside the running loop, ``stop()`` it after.
+    """A whole simulated station. ``start()`` it once inside the running loop, ``stop()`` it
+    after (or use ``async with``).
+
+    ``feedback_delay_s``: how long mirror and lock feedback take to follow the outputs.
 
     ``meter_model=None`` runs without a meter; when the virtual meter does not start the bench
     also runs without one (``describe()["meter"]["note"]`` says why). An unknown meter model
@@ -85,6 +88,7 @@ class SimBench:
         self._meter_note = "no meter configured" if meter_model is None else "not started"
         self._hardware: StationHardware | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopped = False
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -92,6 +96,8 @@ class SimBench:
         """Build the relays, start the virtual meter and the energy task. Call once."""
         if self._hardware is not None:
             raise RuntimeError("the bench is already started")
+        if self._stopped:
+            raise RuntimeError("a stopped bench cannot be started again; make a new one")
         loop = asyncio.get_running_loop()
         if self._factory is None:
             self._factory = MockFactory()
@@ -138,6 +144,7 @@ class SimBench:
             self._task = None
         await self._teardown()
         self._hardware = None
+        self._stopped = True
 
     async def _teardown(self) -> None:
         for c in self._connectors:

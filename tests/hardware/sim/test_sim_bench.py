@@ -256,6 +256,8 @@ async def test_lifecycle_misuse() -> None:
     await bench.stop()  # idempotent
     with pytest.raises(RuntimeError, match="not started"):
         _ = bench.hardware
+    with pytest.raises(RuntimeError, match="new one"):
+        await bench.start()
 
 
 @pytest.mark.parametrize(
@@ -288,3 +290,18 @@ async def test_single_phase_meter_single_phase_ev() -> None:
         reading = await poll_until_energy_above(bench, 1, 0.0, 9.6)
         assert len(reading.current_a) == 1
         assert reading.power_w == pytest.approx(230.0 * 9.6, rel=0.01)
+
+
+async def test_feedback_delay_follows_later() -> None:
+    async with SimBench(1, meter_model=None, feedback_delay_s=0.05) as bench:
+        hw = bench.hardware.connectors[0]
+        board = bench.connector(1).board
+        assert board is not None
+        hw.contactor.close(0.0)
+        assert not hw.contactor.mirror_closed()  # the contacts have not moved yet
+        await board.settled()
+        assert hw.contactor.mirror_closed()
+        hw.contactor.open(1.0)
+        assert hw.contactor.mirror_closed()
+        await board.settled()
+        assert not hw.contactor.mirror_closed()
