@@ -120,6 +120,10 @@ class Reply:
     """
 
     status: str
+    # Added by the core: which request this answers (the event class name, e.g.
+    # "UnlockRequested") and for which connector, so a late Reply can be routed.
+    request: str | None = None
+    connector: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
