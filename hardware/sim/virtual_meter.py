@@ -141,6 +141,7 @@ class _PtyLink:
         self._masters: tuple[int, int] = (-1, -1)
         self._tasks: list[asyncio.Task[None]] = []
         self.paths: tuple[str, str] = ("", "")
+        self.corrupt_answers = 0  # chunks towards the client still to corrupt (CRC faults)
 
     def open(self) -> tuple[str, str]:
         """Create the ttys; returns (server side path, client side path)."""
@@ -165,6 +166,9 @@ class _PtyLink:
             data = os.read(src, 4096)
         except OSError:
             return
+        if data and src == self._masters[0] and self.corrupt_answers > 0:
+            self.corrupt_answers -= 1
+            data = data[:-1] + bytes([data[-1] ^ 0xFF])  # a flipped CRC byte: noise on the line
         if self.char_time_s:
             queue.put_nowait(data)
         else:
@@ -355,6 +359,10 @@ class VirtualMeter:
     def set_silent(self, unit: int, silent: bool) -> None:
         """A silent unit receives requests but never answers (the client times out)."""
         self._unit(unit).silent = silent
+
+    def corrupt_answers(self, count: int) -> None:
+        """Flip a CRC byte in the next ``count`` chunks sent to the client (line noise)."""
+        self._link.corrupt_answers = count
 
     def set_value(self, unit: int, quantity: str, value: float) -> None:
         """Override one quantity (e.g. ``float("nan")``) until ``clear_overrides``."""

@@ -246,3 +246,18 @@ async def test_virtual_meter_history_is_bounded() -> None:
         await meter.bus.close()
         assert len(vm.requests()) == 4
         assert len(vm.wire_log) == 8
+
+
+async def test_crc_error_is_retried() -> None:
+    async with virtual_bus({1: "sdm630"}) as (vm, bus):
+        vm.set_energy_wh(1, 99.0)
+        meter = meter_on(bus, "sdm630", retries=1)
+        vm.corrupt_answers(1)
+        reading = await meter.poll()
+        assert isinstance(reading, MeterReading)
+        assert reading.energy_import_wh == pytest.approx(99.0, abs=1e-3)
+        assert meter.counters.retries == 1
+        assert len(vm.requests(1)) == 4  # the first block twice
+        vm.corrupt_answers(2)
+        fault = await meter.poll()
+        assert isinstance(fault, MeterFault) and "no answer" in fault.reason
