@@ -89,6 +89,7 @@ class SimBench:
         self._hardware: StationHardware | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
+        self._ticked = asyncio.Event()
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -199,12 +200,17 @@ class SimBench:
         """The EV leaves (pilot A)."""
         self.connector(connector).ev.unplug()
 
-    def ev(self, connector: int, charge: bool) -> None:
-        """The EV asks for energy (``charge=True``) or pauses (B). Raises ValueError unplugged."""
+    def ev(self, connector: int, charge: bool | str) -> None:
+        """The EV asks for energy (``True`` / ``"charge"``) or pauses (``False`` /
+        ``"pause"``: B). Raises ValueError when no EV is plugged in or for another word."""
         c = self.connector(connector)
+        if isinstance(charge, str):
+            if charge not in ("charge", "pause"):
+                raise ValueError(f"EV action must be charge or pause, got {charge!r}")
+            charge = charge == "charge"
         if not c.ev.plugged:
             raise ValueError(f"no EV is plugged in at connector {connector}")
-        c.ev.wants_energy = bool(charge)
+        c.ev.wants_energy = charge
 
     def tap(self, uid: str) -> None:
         """Present a card with this hex UID to the reader. Raises ValueError for a bad UID."""
@@ -299,6 +305,14 @@ class SimBench:
             now = loop.time()
             self._update_meter(now - last)
             last = now
+            ticked, self._ticked = self._ticked, asyncio.Event()
+            ticked.set()
+
+    async def next_tick(self) -> None:
+        """Return after the next energy integration step (meter registers updated)."""
+        if self._task is None:
+            raise RuntimeError("the bench is not started")
+        await self._ticked.wait()
 
     def _update_meter(self, dt_s: float) -> None:
         for c in self._connectors:

@@ -51,7 +51,7 @@ async def poll_until_energy_above(
         ):
             return reading
         assert loop.time() < deadline, f"stuck at {reading}"
-        await asyncio.sleep(0.02)  # let the integrator tick between two polls
+        await bench.next_tick()
 
 
 async def test_hardware_bundle_shape(bench: SimBench) -> None:
@@ -77,6 +77,10 @@ async def test_plug_b_pwm_c_unplug_a(bench: SimBench) -> None:
     bench.ev(1, charge=False)
     assert hw.pilot.read().state is PilotState.B
     bench.ev(1, charge=True)
+    assert hw.pilot.read().state is PilotState.C
+    bench.ev(1, "pause")
+    assert hw.pilot.read().state is PilotState.B
+    bench.ev(1, "charge")
     assert hw.pilot.read().state is PilotState.C
     bench.unplug(1)
     assert hw.pilot.read().state is PilotState.A
@@ -204,6 +208,8 @@ async def test_bad_commands_raise_value_error(bench: SimBench) -> None:
         bench.tap("not-hex")
     with pytest.raises(ValueError, match="no EV"):
         bench.ev(1, charge=True)
+    with pytest.raises(ValueError, match="charge or pause"):
+        bench.ev(1, "sleep")
     with pytest.raises(ValueError, match="current"):
         bench.plug(1, max_current_a=-1.0)
     with pytest.raises(ValueError, match="rating"):
@@ -241,7 +247,7 @@ async def test_bench_without_meter_or_lock() -> None:
         deadline = loop.time() + DEADLINE_S
         while c.energy_wh == 0.0:
             assert loop.time() < deadline
-            await asyncio.sleep(0.02)
+            await bench.next_tick()
         assert c.draw_a == pytest.approx(9.6)
 
 
