@@ -157,5 +157,6 @@ def migrate(
             conn.execute(f"PRAGMA user_version = {version + 1:d}")
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise

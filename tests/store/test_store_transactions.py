@@ -153,6 +153,8 @@ def test_transactions_survive_reopen(db_path: Path) -> None:
     store.close()
     with pytest.raises(StoreError):
         store.open_transactions()
+    with pytest.raises(StoreError):
+        store.kv_set("a", "b")
     store.close()  # idempotent
     reopened = Store.open(db_path)
     record = reopened.open_transaction_on(1)
