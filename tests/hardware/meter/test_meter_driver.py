@@ -13,7 +13,7 @@ from hardware.meter import list_models, load_model, open_meter
 from hardware.meter.planner import char_time_s
 from hardware.sim.virtual_meter import VirtualMeter
 
-from .conftest import meter_on, virtual_bus
+from .meter_helpers import meter_on, virtual_bus
 
 V3 = [229.5, 231.0, 232.5]
 A3 = [16.0, 15.5, 0.25]
