@@ -17,7 +17,8 @@ from chargepoint.ocpp16.authorization import (
 )
 from chargepoint.ocpp16.config_keys import Configuration
 from chargepoint.store.api import AuthEntry
-from tests.ocpp16.unit.ocppunit_store import FakeStore
+from chargepoint.store.db import Store
+from tests.ocpp16.unit.ocppunit_store import local_list, put_local
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LATER = "2026-12-31T00:00:00Z"
@@ -25,7 +26,7 @@ EARLIER = "2026-11-01T00:00:00Z"
 ACCEPT, REJECT, ASK = DecisionKind.ACCEPT, DecisionKind.REJECT, DecisionKind.ASK
 
 
-def setup(store: FakeStore, **keys: str) -> tuple[Authorizer, Configuration]:
+def setup(store: Store, **keys: str) -> tuple[Authorizer, Configuration]:
     cfg = Configuration(store)
     for k, v in keys.items():
         assert cfg.change(k, v) == "Accepted"
@@ -40,24 +41,24 @@ def entry(tag: str, status: str = "Accepted", expiry: str | None = None,
 # --- online (LocalPreAuthorize) ------------------------------------------------------------
 
 
-def test_online_without_pre_authorize_always_asks(store: FakeStore) -> None:
+def test_online_without_pre_authorize_always_asks(store: Store) -> None:
     auth, _ = setup(store, LocalPreAuthorize="false")
-    store.local["AA"] = entry("AA")
-    store.cache["BB"] = entry("BB")
+    put_local(store, entry("AA"))
+    store.cache_put(entry("BB"))
     assert auth.decide_local("AA", online=True, now_wall=NOW).kind is ASK
     assert auth.decide_local("BB", online=True, now_wall=NOW).kind is ASK
 
 
-def test_online_pre_authorize_from_cache_007(store: FakeStore) -> None:
+def test_online_pre_authorize_from_cache_007(store: Store) -> None:
     auth, _ = setup(store, LocalPreAuthorize="true")
-    store.cache["AA"] = entry("AA", expiry=LATER, parent="P1")
+    store.cache_put(entry("AA", expiry=LATER, parent="P1"))
     d = auth.decide_local("AA", online=True, now_wall=NOW)
     assert d == Decision(ACCEPT, AuthStatus.ACCEPTED, "P1", Source.CACHE)
 
 
-def test_online_pre_authorize_from_local_list_008(store: FakeStore) -> None:
+def test_online_pre_authorize_from_local_list_008(store: Store) -> None:
     auth, _ = setup(store, LocalPreAuthorize="true", AuthorizationCacheEnabled="false")
-    store.local["AA"] = entry("AA")
+    put_local(store, entry("AA"))
     d = auth.decide_local("aa", online=True, now_wall=NOW)  # IdToken is case-insensitive
     assert d.accepted and d.source is Source.LOCAL_LIST
 
@@ -65,64 +66,64 @@ def test_online_pre_authorize_from_local_list_008(store: FakeStore) -> None:
 @pytest.mark.parametrize("stored", [entry("AA", "Blocked"), entry("AA", "Invalid"),
                                     entry("AA", expiry=EARLIER)])
 def test_online_only_accepted_unexpired_entries_start_at_once(
-    store: FakeStore, stored: AuthEntry
+    store: Store, stored: AuthEntry
 ) -> None:
     auth, _ = setup(store, LocalPreAuthorize="true")
-    store.cache["AA"] = stored
+    store.cache_put(stored)
     assert auth.decide_local("AA", online=True, now_wall=NOW).kind is ASK
 
 
-def test_online_unknown_tag_asks(store: FakeStore) -> None:
+def test_online_unknown_tag_asks(store: Store) -> None:
     auth, _ = setup(store, LocalPreAuthorize="true")
     assert auth.decide_local("ZZ", online=True, now_wall=NOW).kind is ASK
 
 
-def test_online_entry_with_expiry_but_no_clock_asks(store: FakeStore) -> None:
+def test_online_entry_with_expiry_but_no_clock_asks(store: Store) -> None:
     auth, _ = setup(store, LocalPreAuthorize="true")
-    store.cache["AA"] = entry("AA", expiry=LATER)
-    store.cache["BB"] = entry("BB")
+    store.cache_put(entry("AA", expiry=LATER))
+    store.cache_put(entry("BB"))
     assert auth.decide_local("AA", online=True, now_wall=None).kind is ASK
     assert auth.decide_local("BB", online=True, now_wall=None).accepted
 
 
-def test_disabled_sources_are_not_consulted(store: FakeStore) -> None:
+def test_disabled_sources_are_not_consulted(store: Store) -> None:
     auth, _ = setup(store, LocalPreAuthorize="true", LocalAuthListEnabled="false",
                     AuthorizationCacheEnabled="false")
-    store.local["AA"] = entry("AA")
-    store.cache["BB"] = entry("BB")
+    put_local(store, entry("AA"))
+    store.cache_put(entry("BB"))
     assert auth.decide_local("AA", online=True, now_wall=NOW).kind is ASK
     assert auth.decide_local("BB", online=True, now_wall=NOW).kind is ASK
 
 
-def test_local_list_takes_precedence_over_cache(store: FakeStore) -> None:
+def test_local_list_takes_precedence_over_cache(store: Store) -> None:
     auth, _ = setup(store, LocalPreAuthorize="true")
-    store.local["AA"] = entry("AA", "Blocked")
-    store.cache["AA"] = entry("AA")
+    put_local(store, entry("AA", "Blocked"))
+    store.cache_put(entry("AA"))
     assert auth.decide_local("AA", online=True, now_wall=NOW).kind is ASK
     d = auth.decide_local("AA", online=False, now_wall=NOW)
     assert d.kind is REJECT and d.status is AuthStatus.BLOCKED and d.source is Source.LOCAL_LIST
 
 
-def test_expired_cache_entry_is_rewritten_as_expired(store: FakeStore) -> None:
+def test_expired_cache_entry_is_rewritten_as_expired(store: Store) -> None:
     auth, _ = setup(store)
-    store.cache["AA"] = entry("AA", expiry=EARLIER, parent="P")
+    store.cache_put(entry("AA", expiry=EARLIER, parent="P"))
     auth.decide_local("AA", online=False, now_wall=NOW)
-    assert store.cache["AA"] == entry("AA", "Expired", EARLIER, "P")
+    assert store.cache_get("AA") == entry("AA", "Expired", EARLIER, "P")
 
 
 # --- offline (037_x) ----------------------------------------------------------------------
 
 
-def test_offline_known_valid_tag_starts_037_1(store: FakeStore) -> None:
+def test_offline_known_valid_tag_starts_037_1(store: Store) -> None:
     auth, _ = setup(store, LocalAuthorizeOffline="true")
-    store.cache["AA"] = entry("AA", expiry=LATER)
+    store.cache_put(entry("AA", expiry=LATER))
     d = auth.decide_local("AA", online=False, now_wall=NOW)
     assert d.kind is ACCEPT and d.source is Source.CACHE
 
 
-def test_offline_known_tag_without_local_authorize_offline_is_unknown(store: FakeStore) -> None:
+def test_offline_known_tag_without_local_authorize_offline_is_unknown(store: Store) -> None:
     auth, cfg = setup(store, LocalAuthorizeOffline="false")
-    store.cache["AA"] = entry("AA")
+    store.cache_put(entry("AA"))
     d = auth.decide_local("AA", online=False, now_wall=NOW)
     assert d.kind is REJECT and d.status is AuthStatus.INVALID
     cfg.change("AllowOfflineTxForUnknownId", "true")
@@ -132,7 +133,7 @@ def test_offline_known_tag_without_local_authorize_offline_is_unknown(store: Fak
 
 @pytest.mark.parametrize("allow", ["true", "false"])
 def test_offline_unknown_tag_follows_allow_offline_tx_037_2_3(
-    store: FakeStore, allow: str
+    store: Store, allow: str
 ) -> None:
     auth, _ = setup(store, AllowOfflineTxForUnknownId=allow)
     d = auth.decide_local("NEVERSEEN", online=False, now_wall=NOW)
@@ -150,23 +151,23 @@ def test_offline_unknown_tag_follows_allow_offline_tx_037_2_3(
     (entry("AA", expiry=EARLIER), AuthStatus.EXPIRED),  # validity ran out while offline
 ])
 def test_offline_known_invalid_tag_is_rejected_even_if_unknown_allowed(
-    store: FakeStore, stored: AuthEntry, why: AuthStatus
+    store: Store, stored: AuthEntry, why: AuthStatus
 ) -> None:
     auth, _ = setup(store, AllowOfflineTxForUnknownId="true")
-    store.local["AA"] = stored
+    put_local(store, stored)
     d = auth.decide_local("AA", online=False, now_wall=NOW)
     assert d.kind is REJECT and d.status is why
 
 
-def test_offline_without_clock_takes_stored_status(store: FakeStore) -> None:
+def test_offline_without_clock_takes_stored_status(store: Store) -> None:
     auth, _ = setup(store)
-    store.cache["AA"] = entry("AA", expiry=EARLIER)
-    store.cache["BB"] = entry("BB", "Blocked", expiry=LATER)
+    store.cache_put(entry("AA", expiry=EARLIER))
+    store.cache_put(entry("BB", "Blocked", expiry=LATER))
     assert auth.decide_local("AA", online=False, now_wall=None).accepted
     assert auth.decide_local("BB", online=False, now_wall=None).kind is REJECT
 
 
-def test_offline_never_asks(store: FakeStore) -> None:
+def test_offline_never_asks(store: Store) -> None:
     auth, _ = setup(store)
     for tag in ("AA", "BB"):
         assert auth.decide_local(tag, online=False, now_wall=NOW).kind is not ASK
@@ -175,54 +176,57 @@ def test_offline_never_asks(store: FakeStore) -> None:
 # --- recording CSMS answers ---------------------------------------------------------------
 
 
-def test_record_fills_the_cache_from_wire_and_snake_case(store: FakeStore) -> None:
+def test_record_fills_the_cache_from_wire_and_snake_case(store: Store) -> None:
     auth, _ = setup(store, LocalPreAuthorize="true")
     r = auth.record("aa", {"status": "Accepted", "expiryDate": LATER, "parentIdTag": "P"})
     assert r.status is AuthStatus.ACCEPTED and not r.local_list_conflict
-    assert store.cache["AA"] == entry("AA", "Accepted", LATER, "P")
+    assert store.cache_get("AA") == entry("AA", "Accepted", LATER, "P")
     auth.record("BB", {"status": "Blocked", "expiry_date": None, "parent_id_tag": "Q"})
-    assert store.cache["BB"] == entry("BB", "Blocked", None, "Q")
+    assert store.cache_get("BB") == entry("BB", "Blocked", None, "Q")
     assert auth.decide_local("AA", online=True, now_wall=NOW).accepted
 
 
-def test_record_overwrites_and_unknown_status_is_invalid(store: FakeStore) -> None:
+def test_record_overwrites_and_unknown_status_is_invalid(store: Store) -> None:
     auth, _ = setup(store)
     auth.record("AA", {"status": "Accepted"})
     r = auth.record("AA", {"status": "Sure!"})
-    assert r.status is AuthStatus.INVALID and store.cache["AA"].status == "Invalid"
+    cached = store.cache_get("AA")
+    assert r.status is AuthStatus.INVALID and cached is not None and cached.status == "Invalid"
 
 
-def test_record_with_cache_disabled_stores_nothing(store: FakeStore) -> None:
+def test_record_with_cache_disabled_stores_nothing(store: Store) -> None:
     auth, _ = setup(store, AuthorizationCacheEnabled="false")
     auth.record("AA", {"status": "Accepted"})
-    assert store.cache == {}
+    assert store.cache_get("AA") is None
 
 
-def test_local_list_conflict_is_reported(store: FakeStore) -> None:
+def test_local_list_conflict_is_reported(store: Store) -> None:
     auth, _ = setup(store)
-    store.local["AA"] = entry("AA")
+    put_local(store, entry("AA"))
     assert auth.record("AA", {"status": "Blocked"}, NOW).local_list_conflict
     assert not auth.record("AA", {"status": "Accepted"}, NOW).local_list_conflict
-    store.local["BB"] = entry("BB", expiry=EARLIER)
+    put_local(store, entry("BB", expiry=EARLIER))
     assert not auth.record("BB", {"status": "Expired"}, NOW).local_list_conflict
     assert not auth.record("CC", {"status": "Invalid"}, NOW).local_list_conflict
 
 
-def test_clear_cache_061(store: FakeStore) -> None:
+def test_clear_cache_061(store: Store) -> None:
     auth, _ = setup(store, LocalPreAuthorize="true")
     auth.record("AA", {"status": "Accepted"})
-    store.local["BB"] = entry("BB")
+    put_local(store, entry("BB"))
     assert auth.clear_cache() == "Accepted"
-    assert store.cache == {} and "BB" in store.local
+    assert store.cache_get("AA") is None and local_list(store, "BB")
     assert auth.decide_local("AA", online=True, now_wall=NOW).kind is ASK
 
 
-def test_clear_cache_failure_is_rejected() -> None:
-    class Broken(FakeStore):
-        def cache_clear(self) -> None:
-            raise OSError("disk")
+def test_clear_cache_failure_is_rejected(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> None:
+        raise OSError("disk")
 
-    auth, _ = setup(Broken())
+    monkeypatch.setattr(store, "cache_clear", broken)
+    auth, _ = setup(store)
     assert auth.clear_cache() == "Rejected"
 
 

@@ -9,10 +9,11 @@ import pytest
 from chargepoint.ocpp16.config_keys import Configuration
 from chargepoint.ocpp16.local_list import get_local_list_version, send_local_list
 from chargepoint.store.api import AuthEntry
-from tests.ocpp16.unit.ocppunit_store import FakeStore
+from chargepoint.store.db import Store
+from tests.ocpp16.unit.ocppunit_store import local_list
 
 
-def cfg_for(store: FakeStore, **kw: Any) -> Configuration:
+def cfg_for(store: Store, **kw: Any) -> Configuration:
     return Configuration(store, **kw)
 
 
@@ -22,16 +23,16 @@ def tag(t: str, status: str | None = "Accepted", **info: str) -> dict[str, Any]:
     return {"idTag": t, "idTagInfo": {"status": status, **info}}
 
 
-def send(store: FakeStore, cfg: Configuration, version: int, kind: str,
+def send(store: Store, cfg: Configuration, version: int, kind: str,
          entries: list[dict[str, Any]] | None) -> str:
     return send_local_list(store, cfg, list_version=version, update_type=kind, entries=entries)
 
 
-def test_fresh_station_reports_version_0(store: FakeStore) -> None:
+def test_fresh_station_reports_version_0(store: Store) -> None:
     assert get_local_list_version(store, cfg_for(store)) == 0
 
 
-def test_042_1_disabled_reports_minus_1(store: FakeStore) -> None:
+def test_042_1_disabled_reports_minus_1(store: Store) -> None:
     cfg = cfg_for(store)
     cfg.change("LocalAuthListEnabled", "false")
     assert get_local_list_version(store, cfg) == -1
@@ -39,36 +40,36 @@ def test_042_1_disabled_reports_minus_1(store: FakeStore) -> None:
     assert get_local_list_version(store, no_profile) == -1
 
 
-def test_042_2_full_without_list_gives_version_0(store: FakeStore) -> None:
+def test_042_2_full_without_list_gives_version_0(store: Store) -> None:
     cfg = cfg_for(store)
     assert send(store, cfg, 1, "Full", None) == "Accepted"
     assert get_local_list_version(store, cfg) == 0
 
 
-def test_043_accepted_full_then_lookup(store: FakeStore) -> None:
+def test_043_accepted_full_then_lookup(store: Store) -> None:
     cfg = cfg_for(store)
     entries = [tag("aa01", expiryDate="2030-01-01T00:00:00Z", parentIdTag="P"),
                tag("BB02", "Blocked")]
     assert send(store, cfg, 3, "Full", entries) == "Accepted"
     assert get_local_list_version(store, cfg) == 3
-    assert store.local == {
+    assert local_list(store, "AA01", "BB02") == {
         "AA01": AuthEntry("AA01", "Accepted", "2030-01-01T00:00:00Z", "P"),
         "BB02": AuthEntry("BB02", "Blocked", None, None),
     }
     # a second Full replaces everything
     assert send(store, cfg, 4, "Full", [tag("CC03")]) == "Accepted"
-    assert set(store.local) == {"CC03"} and get_local_list_version(store, cfg) == 4
+    assert local_list(store, "CC03") and get_local_list_version(store, cfg) == 4
 
 
-def test_043_1_not_supported_when_disabled(store: FakeStore) -> None:
+def test_043_1_not_supported_when_disabled(store: Store) -> None:
     cfg = cfg_for(store)
     cfg.change("LocalAuthListEnabled", "false")
     assert send(store, cfg, 1, "Full", [tag("AA")]) == "NotSupported"
-    assert store.local == {}
+    assert store.local_list_size() == 0
     assert send(store, cfg_for(store, profiles=("Core",)), 1, "Full", []) == "NotSupported"
 
 
-def test_043_2_version_mismatch(store: FakeStore) -> None:
+def test_043_2_version_mismatch(store: Store) -> None:
     cfg = cfg_for(store)
     assert send(store, cfg, 2, "Full", [tag("AA")]) == "Accepted"
     assert get_local_list_version(store, cfg) == 2
@@ -76,19 +77,19 @@ def test_043_2_version_mismatch(store: FakeStore) -> None:
     assert get_local_list_version(store, cfg) == 5
     for stale in (5, 4, 0, -1):
         assert send(store, cfg, stale, "Differential", [tag("CC")]) == "VersionMismatch"
-    assert get_local_list_version(store, cfg) == 5 and "CC" not in store.local
+    assert get_local_list_version(store, cfg) == 5 and store.local_list_get("CC") is None
 
 
-def test_043_3_failed_on_too_many_entries(store: FakeStore) -> None:
+def test_043_3_failed_on_too_many_entries(store: Store) -> None:
     cfg = cfg_for(store)
     n = cfg.get_int("SendLocalListMaxLength")
     many = [tag(f"T{i}") for i in range(n + 1)]
     assert send(store, cfg, 2, "Full", many) == "Failed"
-    assert store.local == {} and get_local_list_version(store, cfg) == 0
+    assert store.local_list_size() == 0 and get_local_list_version(store, cfg) == 0
 
 
 def test_failed_when_the_list_would_outgrow_its_maximum(
-    store: FakeStore, monkeypatch: pytest.MonkeyPatch
+    store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cfg = cfg_for(store)
     real = cfg.get_int
@@ -101,7 +102,7 @@ def test_failed_when_the_list_would_outgrow_its_maximum(
     assert send(store, cfg, 2, "Differential", [tag("D")]) == "Failed"
     # replacing and removing in the same update keeps it within bounds
     assert send(store, cfg, 2, "Differential", [tag("D"), tag("A", None)]) == "Accepted"
-    assert set(store.local) == {"B", "C", "D"}
+    assert local_list(store, "B", "C", "D")
     assert send(store, cfg, 3, "Full", [tag(x) for x in "ABCD"]) == "Failed"
 
 
@@ -114,14 +115,14 @@ def test_failed_when_the_list_would_outgrow_its_maximum(
     [tag("AA", None)],  # Full needs idTagInfo
     ["AA"],
 ])
-def test_failed_on_malformed_entries(store: FakeStore, bad: list[Any]) -> None:
+def test_failed_on_malformed_entries(store: Store, bad: list[Any]) -> None:
     cfg = cfg_for(store)
     assert send(store, cfg, 1, "Full", [tag("KEEP")]) == "Accepted"
     assert send(store, cfg, 2, "Full", bad) == "Failed"
-    assert set(store.local) == {"KEEP"} and get_local_list_version(store, cfg) == 1
+    assert local_list(store, "KEEP") and get_local_list_version(store, cfg) == 1
 
 
-def test_full_version_rules(store: FakeStore) -> None:
+def test_full_version_rules(store: Store) -> None:
     cfg = cfg_for(store)
     assert send(store, cfg, -1, "Full", []) == "Failed"
     assert send(store, cfg, 0, "Full", [tag("AA")]) == "Failed"
@@ -132,37 +133,36 @@ def test_full_version_rules(store: FakeStore) -> None:
     assert send(store, cfg, 2, "Sideways", []) == "Failed"
 
 
-def test_differential_adds_updates_removes(store: FakeStore) -> None:
+def test_differential_adds_updates_removes(store: Store) -> None:
     cfg = cfg_for(store)
     send(store, cfg, 1, "Full", [tag("AA"), tag("BB"), tag("CC")])
     status = send(store, cfg, 2, "Differential",
                   [tag("AA", "Blocked"), tag("BB", None), tag("DD"), tag("ZZ", None)])
     assert status == "Accepted"
-    assert {k: e.status for k, e in store.local.items()} == {
+    assert {k: e.status for k, e in local_list(store, "AA", "CC", "DD").items()} == {
         "AA": "Blocked", "CC": "Accepted", "DD": "Accepted"}
     assert get_local_list_version(store, cfg) == 2
 
 
-def test_differential_without_entries_only_advances_version(store: FakeStore) -> None:
+def test_differential_without_entries_only_advances_version(store: Store) -> None:
     cfg = cfg_for(store)
     send(store, cfg, 1, "Full", [tag("AA")])
     assert send(store, cfg, 2, "Differential", None) == "Accepted"
-    assert set(store.local) == {"AA"} and get_local_list_version(store, cfg) == 2
+    assert local_list(store, "AA") and get_local_list_version(store, cfg) == 2
 
 
-def test_snake_case_entries_from_the_ocpp_library(store: FakeStore) -> None:
+def test_snake_case_entries_from_the_ocpp_library(store: Store) -> None:
     cfg = cfg_for(store)
     entries = [{"id_tag": "aa", "id_tag_info": {"status": "Accepted",
                                                 "expiry_date": "2030-01-01T00:00:00Z",
                                                 "parent_id_tag": "P"}}]
     assert send(store, cfg, 1, "Full", entries) == "Accepted"
-    assert store.local["AA"] == AuthEntry("AA", "Accepted", "2030-01-01T00:00:00Z", "P")
+    assert store.local_list_get("AA") == AuthEntry("AA", "Accepted", "2030-01-01T00:00:00Z", "P")
 
 
-def test_store_failure_is_failed() -> None:
-    class Broken(FakeStore):
-        def local_list_replace(self, version: int, entries: list[AuthEntry]) -> None:
-            raise OSError("disk full")
+def test_store_failure_is_failed(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(version: int, entries: list[AuthEntry]) -> None:
+        raise OSError("disk full")
 
-    store = Broken()
+    monkeypatch.setattr(store, "local_list_replace", broken)
     assert send(store, Configuration(store), 1, "Full", [tag("AA")]) == "Failed"

@@ -6,6 +6,7 @@ import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from chargepoint.ocpp16.timestamps import (
     parse_utc,
     read_boot_id,
 )
-from tests.ocpp16.unit.ocppunit_store import FakeStore
+from tests.ocpp16.unit.ocppunit_store import open_store
 
 ISO_MS_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 T0 = datetime(2026, 11, 27, 0, 0, 0, tzinfo=UTC)
@@ -79,7 +80,7 @@ def test_garbage_current_time_is_ignored() -> None:
 def test_resolve_payload_waits_for_clock_then_replaces_deeply() -> None:
     mono = FakeMono(10.0)
     clock = Clock(boot_id="b1", monotonic=mono)
-    payload = {
+    payload: dict[str, Any] = {
         "connectorId": 1,
         "meterValue": [{"timestamp": clock.stamp(), "sampledValue": [{"value": "1"}]}],
         "idTag": "ABC",
@@ -96,7 +97,7 @@ def test_resolve_payload_waits_for_clock_then_replaces_deeply() -> None:
 
 
 def test_restart_within_same_boot_knows_the_clock_at_once() -> None:
-    store = FakeStore()
+    store = open_store()
     mono = FakeMono(50.0)
     first = Clock(boot_id="b1", kv=store, monotonic=mono)
     first.set_wall(T0)
@@ -107,7 +108,7 @@ def test_restart_within_same_boot_knows_the_clock_at_once() -> None:
 
 
 def test_previous_boot_that_learnt_the_clock_resolves_exactly() -> None:
-    store = FakeStore()
+    store = open_store()
     mono = FakeMono(10.0)
     old = Clock(boot_id="b1", kv=store, monotonic=mono)
     stamp = old.stamp()  # queued while offline
@@ -119,7 +120,7 @@ def test_previous_boot_that_learnt_the_clock_resolves_exactly() -> None:
 
 
 def test_previous_boot_offline_all_along_uses_floor_plus_mono() -> None:
-    store = FakeStore()
+    store = open_store()
     mono = FakeMono(100.0)
     b1 = Clock(boot_id="b1", kv=store, monotonic=mono)
     b1.set_wall(T0)  # persists last wall time T0
@@ -145,7 +146,7 @@ def test_unknown_boot_without_anything_falls_back_to_learning_time() -> None:
 
 
 def test_unknown_boot_uses_floor_of_current_boot_when_there_is_one() -> None:
-    store = FakeStore()
+    store = open_store()
     mono = FakeMono(1.0)
     Clock(boot_id="b1", kv=store, monotonic=mono).set_wall(T0)
     b2 = Clock(boot_id="b2", kv=store, monotonic=mono)
@@ -154,10 +155,10 @@ def test_unknown_boot_uses_floor_of_current_boot_when_there_is_one() -> None:
 
 
 def test_anchor_table_is_bounded() -> None:
-    store = FakeStore()
+    store = open_store()
     for i in range(40):
         Clock(boot_id=f"b{i}", kv=store, monotonic=FakeMono())
-    assert len(json.loads(store.kv["ocpp16.clock.anchors"])) <= 16
+    assert len(json.loads(store.kv_get("ocpp16.clock.anchors") or "{}")) <= 16
 
 
 def test_malformed_placeholder_raises_and_plain_strings_pass() -> None:
