@@ -54,7 +54,8 @@ class SimBench:
     """A whole simulated station. ``start()`` it once inside the running loop, ``stop()`` it
     after (or use ``async with``).
 
-    ``feedback_delay_s``: how long mirror and lock feedback take to follow the outputs.
+    ``feedback_delay_s``: how long mirror and lock feedback take to follow the outputs;
+    ``lock_kind``: ``"motor"`` (lock/unlock pulses) or ``"solenoid"`` (held output).
 
     ``meter_model=None`` runs without a meter; when the virtual meter does not start the bench
     also runs without one (``describe()["meter"]["note"]`` says why). An unknown meter model
@@ -70,6 +71,7 @@ class SimBench:
         pin_factory: Any = None,
         energy_tick_s: float = 0.2,
         feedback_delay_s: float = 0.0,
+        lock_kind: str = "motor",
     ) -> None:
         if not 1 <= connectors <= MAX_CONNECTORS:
             raise ValueError(f"connectors must be 1..{MAX_CONNECTORS}, got {connectors!r}")
@@ -80,6 +82,9 @@ class SimBench:
         self._connectors = [SimConnector(n) for n in range(1, connectors + 1)]
         self._meter_model = meter_model
         self._has_lock = has_lock
+        if lock_kind not in ("motor", "solenoid"):
+            raise ValueError(f"lock_kind must be 'motor' or 'solenoid', got {lock_kind!r}")
+        self._lock_kind = lock_kind
         self._factory: Any = pin_factory
         self._energy_tick_s = energy_tick_s
         self._feedback_delay_s = feedback_delay_s
@@ -115,6 +120,7 @@ class SimBench:
                     self._factory,
                     c.connector,
                     has_lock=self._has_lock,
+                    lock_kind=self._lock_kind,
                     feedback_delay_s=self._feedback_delay_s,
                     loop=loop,
                 )
@@ -131,6 +137,7 @@ class SimBench:
                 )
         except BaseException:
             await self._teardown()
+            self._stopped = True
             raise
         self._hardware = StationHardware(connectors=hw, reader=self.reader)
         self._update_meter(0.0)

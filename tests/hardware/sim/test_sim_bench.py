@@ -150,6 +150,20 @@ async def test_meter_fault_then_recovery(bench: SimBench) -> None:
     assert isinstance(await meter.poll(), MeterReading)
 
 
+async def test_solenoid_lock_bench() -> None:
+    async with SimBench(1, meter_model=None, lock_kind="solenoid") as bench:
+        lock = bench.hardware.connectors[0].lock
+        assert lock is not None
+        lock.lock(0.0)
+        assert lock.is_locked()
+        assert bench.describe()["connectors"][0]["lock"] == {
+            "commanded": "locked",
+            "feedback": "locked",
+        }
+        lock.unlock(1.0)
+        assert not lock.is_locked()
+
+
 async def test_lock_fault_feedback_does_not_follow(bench: SimBench) -> None:
     lock = bench.hardware.connectors[0].lock
     assert lock is not None
@@ -273,6 +287,7 @@ async def test_lifecycle_misuse() -> None:
         ({"connectors": 5}, "connectors"),
         ({"pin_factory": object()}, "MockFactory"),
         ({"energy_tick_s": 0.0}, "energy_tick_s"),
+        ({"lock_kind": "magnet"}, "lock_kind"),
     ],
 )
 def test_bad_construction(kwargs: dict[str, object], match: str) -> None:
