@@ -109,6 +109,7 @@ def on_reserve(st: Station, ev: ReservationMade, now: float, out: list[Action]) 
     """ReserveNow (OCTT 046-050): Accepted, Faulted, Occupied, Unavailable or Rejected."""
     old = st.book.remove(ev.reservation_id)  # same id: replace (OCPP 1.6 5.13)
     status = _reserve_status(st, ev, now)
+    out.append(Reply(status, "ReservationMade", ev.connector))
     if status == "Accepted":
         if old is not None:
             st.timers.cancel(old.timer_id, out)
@@ -118,7 +119,6 @@ def on_reserve(st: Station, ev: ReservationMade, now: float, out: list[Action]) 
         st.timers.start(r.timer_id, r.expires_at, out)
     elif old is not None:
         st.book.put(old)
-    out.append(Reply(status, "ReservationMade", ev.connector))
 
 
 def _reserve_status(st: Station, ev: ReservationMade, now: float) -> str:

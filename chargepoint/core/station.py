@@ -514,7 +514,7 @@ class Station:
             drive(c, facts, now, self.timers, out)
             if c.phase is Phase.STOPPING and not c.contactor_closed:
                 self._finish_stop(c, now, out)
-            elif c.phase is Phase.FINISHING and not c.ev_present and not c.keep_locked:
+            elif c.phase is Phase.FINISHING and self._cable_gone(c):
                 c.phase = next_phase(c.phase, Step.UNPLUG)
             elif c.scheduled_operative is not None and c.session is None:
                 c.operative, c.scheduled_operative = c.scheduled_operative, None
@@ -536,6 +536,14 @@ class Station:
     @property
     def station_operative(self) -> bool:
         return self._station_operative
+
+    def _cable_gone(self, c: Connector) -> bool:
+        """Finishing ends when the EV left and no (locked) cable is left in the socket."""
+        if c.ev_present or c.keep_locked:
+            return False
+        if not self._settings.has_lock:
+            return True
+        return c.cable_a is None and not c.lock_locked and c.lock_feedback is not True
 
     def status0(self) -> tuple[ConnectorStatus, str, str | None]:
         kinds = sorted(self._station_faults, key=lambda k: k.value)
