@@ -10,8 +10,9 @@ API (for the handlers of GetConfiguration / ChangeConfiguration and everyone rea
   ``None`` / ``[]``: every supported key. At most ``GetConfigurationMaxKeys`` requested keys are
   answered (the rest are ignored). AuthorizationKey comes back without a value (write-only).
 - ``cfg.change(key, value) -> "Accepted" | "Rejected" | "RebootRequired" | "NotSupported"``:
-  ChangeConfiguration. Persists, then calls every ``on_change`` listener synchronously with
-  ``(canonical_key, normalized_value)``. One small store write: call it on the event loop.
+  ChangeConfiguration. Persists (a store failure answers Rejected and changes nothing), then
+  calls every ``on_change`` listener synchronously with ``(canonical_key, normalized_value)``;
+  a listener that raises is logged and does not undo the change. One small store write.
 - ``cfg.on_change(callback) -> unsubscribe``.
 - ``cfg.value(key) -> str | None``; typed: ``get_bool``, ``get_int``, ``get_int_or_none``,
   ``get_csl -> list[str]``, ``get_str``. ``KeyError`` for an unknown or unsupported key.
@@ -343,7 +344,12 @@ class Configuration:
             new = int(normalized)
             if new < self.get_int("SecurityProfile") or not self._profile_ok(new):
                 return "Rejected"  # whitepaper: a downgrade is rejected (OCTT 084)
-        self._store.config_set(d.name, normalized)
+        try:
+            self._store.config_set(d.name, normalized)
+        except Exception:
+            # Not persisted, so not applied: the honest answer is Rejected (never half-done).
+            log.exception("persisting %s failed", d.name)
+            return "Rejected"
         self._set[d.name] = normalized
         for callback in list(self._listeners):
             try:

@@ -3,10 +3,13 @@
 API (for connection / handlers / outbox):
 
 - ``clock = Clock(boot_id=read_boot_id(), kv=store)`` once per process. ``kv`` is anything with
-  ``kv_get(key) -> str | None`` and ``kv_set(key, value | None)`` (the store). Blocking (sqlite):
-  call from a worker thread or accept a short block, like every store call.
+  ``kv_get(key) -> str | None`` and ``kv_set(key, value | None)`` (the store). Only the
+  constructor, ``set_wall`` and ``checkpoint`` touch the store (one small commit each): call
+  those through ``asyncio.to_thread`` if the event loop must not wait on an fsync. Every other
+  method is pure arithmetic and safe to call on the loop.
 - ``clock.set_wall(csms_time: str | datetime, at=None)``: from BootNotification.conf and
   Heartbeat.conf ``currentTime``; ``at`` is the monotonic time the answer arrived (default now).
+  It also checkpoints (below).
 - ``clock.known -> bool``; ``clock.wall_now() -> datetime | None`` (aware UTC).
 - ``clock.stamp(at=None) -> str``: ``at`` is a monotonic time (the core's ``Action.at``).
   ISO 8601 UTC with milliseconds and "Z" once known, else a placeholder
@@ -14,8 +17,8 @@ API (for connection / handlers / outbox):
 - ``clock.resolve_payload(payload) -> payload``: a deep copy with every placeholder replaced;
   call right before sending. Raises ``ClockUnknown`` while a placeholder of *this* boot remains
   and the clock is not known yet (do not send; BootNotification carries no timestamp).
-- ``clock.checkpoint()``: persist the current wall time (call e.g. on each Heartbeat); keeps the
-  fallback for the next boot recent.
+- ``clock.checkpoint()``: persist the current wall time; keeps the fallback for the next boot
+  recent (``set_wall`` already does it, so every Heartbeat refreshes it).
 - ``format_utc(dt) -> str``, ``parse_utc(s) -> datetime``, ``is_placeholder(s)``,
   ``read_boot_id(path) -> str``.
 
@@ -49,10 +52,10 @@ log = logging.getLogger(__name__)
 
 PLACEHOLDER_PREFIX = "@mono:"
 BOOT_ID_PATH = "/proc/sys/kernel/random/boot_id"
-_KV_ANCHORS = "ocpp16.clock.anchors"  # JSON {boot_id: {"offset": s?, "floor": iso?, "n": order}}
-_KV_LAST_WALL = "ocpp16.clock.last_wall"
+# One kv entry, JSON {boot_id: {"n": order, "offset": s?, "floor": iso?, "last": iso?}}:
+# "last" is the latest wall time checkpointed during that boot.
+_KV_ANCHORS = "ocpp16.clock.anchors"
 _MAX_ANCHORS = 16  # boots remembered (placeholders older than that use rule 4)
-_CHECKPOINT_EVERY_S = 60.0
 
 
 class KeyValueStore(Protocol):
@@ -139,13 +142,12 @@ class Clock:
         self._mono = monotonic
         self._offset: float | None = None  # wall (epoch seconds) - monotonic
         self._learnt_at: float | None = None  # epoch seconds when this process learnt the clock
-        self._last_checkpoint: float | None = None
         self._anchors = self._load_anchors()
         mine = self._anchors.get(boot_id)
         if mine is None:
             # Rule 3: the last wall time persisted before this boot is its floor.
-            last = self._kv.kv_get(_KV_LAST_WALL) if self._kv else None
-            mine = {"floor": last} if last else {}
+            lasts = [parse_utc(str(a["last"])) for a in self._anchors.values() if a.get("last")]
+            mine = {"floor": format_utc(max(lasts))} if lasts else {}
             mine["n"] = 1 + max((int(a.get("n", 0)) for a in self._anchors.values()), default=0)
             self._anchors[boot_id] = mine
             self._save_anchors()
@@ -178,7 +180,6 @@ class Clock:
         if self._learnt_at is None:
             self._learnt_at = wall.timestamp()
         self._anchors[self._boot_id]["offset"] = self._offset
-        self._save_anchors()
         self.checkpoint()
 
     def wall_now(self) -> datetime | None:
@@ -197,21 +198,16 @@ class Clock:
         """A timestamp for monotonic ``at`` (default now): ISO if known, else a placeholder."""
         mono = self._mono() if at is None else at
         if self._offset is not None:
-            if self._kv is not None and (
-                self._last_checkpoint is None
-                or self._mono() - self._last_checkpoint >= _CHECKPOINT_EVERY_S
-            ):
-                self.checkpoint()
             return format_utc(datetime.fromtimestamp(mono + self._offset, UTC))
         return f"{PLACEHOLDER_PREFIX}{self._boot_id}:{mono:.3f}"
 
     def checkpoint(self) -> None:
         """Persist the current wall time as the floor for the next boot (no-op while unknown)."""
         now = self.wall_now()
-        if now is None or self._kv is None:
+        if now is None:
             return
-        self._kv.kv_set(_KV_LAST_WALL, format_utc(now))
-        self._last_checkpoint = self._mono()
+        self._anchors[self._boot_id]["last"] = format_utc(now)
+        self._save_anchors()
 
     def resolve(self, value: str) -> str:
         """Resolve one placeholder string (other strings come back unchanged).

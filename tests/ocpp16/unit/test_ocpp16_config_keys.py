@@ -324,3 +324,18 @@ def test_core_settings() -> None:
     no_res = make(profiles=("Core",))
     settings = core_settings(no_res, has_lock=False, max_current_a=32)
     assert not settings.reserve_connector_zero_supported
+
+
+def test_store_failure_rejects_and_changes_nothing(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = make(store)
+    seen: list[str] = []
+    cfg.on_change(lambda k, v: seen.append(k))
+
+    def broken(key: str, value: str) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store, "config_set", broken)
+    assert cfg.change("HeartbeatInterval", "10") == "Rejected"
+    assert cfg.get_int("HeartbeatInterval") == 300 and seen == []

@@ -177,3 +177,33 @@ def test_boot_id_reading(tmp_path: Path) -> None:
     assert missing.startswith("unknown-") and missing != read_boot_id(str(p) + ".missing")
     with pytest.raises(ValueError):
         Clock(boot_id="a:b")
+
+
+def test_checkpoint_moves_the_next_boots_floor_and_stamp_never_writes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = open_store()
+    mono = FakeMono(10.0)
+    b1 = Clock(boot_id="b1", kv=store, monotonic=mono)
+    b1.set_wall(T0)
+    mono.t = 1010.0
+    b1.checkpoint()
+    writes: list[str] = []
+    real_set = store.kv_set
+
+    def counting_set(key: str, value: str | None) -> None:
+        writes.append(key)
+        real_set(key, value)
+
+    monkeypatch.setattr(store, "kv_set", counting_set)
+    for _ in range(100):
+        b1.stamp()
+        mono.t += 120.0
+    assert writes == []  # stamping is pure: the event loop never waits on sqlite for it
+    mono.t = 2.0
+    b2 = Clock(boot_id="b2", kv=store, monotonic=mono)
+    assert not b2.known and b2.stamp(at=5.0) == "@mono:b2:5.000"
+    mono.t = 3.0
+    b3 = Clock(boot_id="b3", kv=store, monotonic=mono)
+    b3.set_wall(T0 + timedelta(days=1))
+    assert b3.resolve("@mono:b2:5.000") == format_utc(T0 + timedelta(seconds=1005))
