@@ -1,0 +1,333 @@
+"""``Ocpp16Adapter``: the OCPP 1.6J implementation of ``chargepoint.ports.ProtocolAdapter``.
+
+Contract (see ``chargepoint.ports``): ``Ocpp16Adapter(port, options)``; run ``await run()`` as
+a task (returns after ``close()``); the runtime calls ``perform(action)`` for every protocol
+action of the core (returns at once). Extra ``@on`` handler objects (firmware, diagnostics,
+vendor DataTransfer) are given with ``handlers=`` or ``add_handlers()`` before ``run()``;
+``hooks`` holds the DataTransfer / FirmwareStatus / DiagnosticsStatus hooks.
+
+What runs (each an asyncio task): the connection loop (connect, BootNotification, heartbeats,
+reconnect with backoff), the persist worker (StartTransaction / StopTransaction actions into
+the store, in order), the sender (``outbox.Outbox``) and the meter samplers (``sampler``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Sequence
+from typing import Any
+
+from chargepoint.core.actions import (
+    ReportStatus,
+    RequestAuthorization,
+    StartTransaction,
+    StopTransaction,
+)
+from chargepoint.core.events import CsmsLinkChanged, Link, SettingsChanged
+from chargepoint.ocpp16.authorization import Authorizer
+from chargepoint.ocpp16.client import CallFailed, OcppClient
+from chargepoint.ocpp16.config_keys import Configuration, core_settings
+from chargepoint.ocpp16.connection import Backoff, connect, set_ping_interval
+from chargepoint.ocpp16.handlers_core import CoreHandlers, Hooks
+from chargepoint.ocpp16.options import Ocpp16Options
+from chargepoint.ocpp16.outbox import Outbox
+from chargepoint.ocpp16.sampler import Sampler
+from chargepoint.ocpp16.timestamps import Clock, read_boot_id
+from chargepoint.ocpp16.transactions import Transactions
+from chargepoint.ports import LinkState, ProtocolAction, StationPort
+from chargepoint.store.api import QueuedMessage
+
+LOG = logging.getLogger("chargepoint.ocpp")
+
+_DEFAULT_RETRY_S = 60.0  # BootNotification retry when the CSMS gave interval 0
+
+
+class Ocpp16Adapter:
+    def __init__(
+        self,
+        port: StationPort,
+        options: Ocpp16Options,
+        *,
+        handlers: Sequence[object] = (),
+        config: Configuration | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        options.validate()
+        self.port = port
+        self.options = options
+        self.store = port.store
+        self.config = config or Configuration(
+            self.store, options.initial_config, connectors=port.connector_count)
+        self.clock = clock or Clock(boot_id=options.boot_id or read_boot_id(), kv=self.store)
+        self.authorizer = Authorizer(self.store, self.config)
+        self.hooks = Hooks()
+        self.registered = asyncio.Event()  # connected and BootNotification Accepted
+        self.offline = asyncio.Event()
+        self.offline.set()
+        self.registration = "Unknown"
+        self.outbox = Outbox(self.store, self)
+        self.transactions = Transactions(self)
+        self.sampler = Sampler(self)
+        self._handlers: list[object] = [CoreHandlers(self), *handlers]
+        self._client: OcppClient | None = None
+        self._boot_done = False
+        self._boot_wake = asyncio.Event()
+        self._heartbeat_wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed = asyncio.Event()
+        self._secrets = frozenset(p for p in (options.password,) if p)
+        self.config.on_change(self._config_changed)
+
+    # -- ProtocolAdapter
+    async def run(self) -> None:
+        """Connect, register and serve until ``close()``."""
+        await self.transactions.recover()
+        for coro in (self._connection_loop(), self.outbox.run(), self.transactions.run(),
+                     self.sampler.run_aligned()):
+            self.spawn(coro)
+        await self._closed.wait()
+
+    def perform(self, action: ProtocolAction) -> None:
+        if isinstance(action, StartTransaction | StopTransaction):
+            self.transactions.perform(action)
+        elif isinstance(action, ReportStatus):
+            self.post_status(action)
+        elif isinstance(action, RequestAuthorization):
+            self.spawn(self.transactions.authorize(action))
+
+    def link_state(self) -> LinkState:
+        return LinkState("1.6", self._client is not None, self.registration,
+                         self.store.queue_length())
+
+    async def ping(self) -> float:
+        """One Heartbeat round trip in seconds; ``ConnectionError`` when not registered."""
+        start = time.monotonic()
+        await self.heartbeat()
+        return time.monotonic() - start
+
+    async def close(self) -> None:
+        self._closed.set()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        self._set_offline()
+
+    # -- services for handlers and workers
+    def add_handlers(self, *handlers: object) -> None:
+        """More ``@on`` handler objects; they apply from the next connection on."""
+        self._handlers.extend(handlers)
+
+    def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
+        """Run ``coro`` as a task owned by the adapter (cancelled by ``close()``)."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            LOG.error("OCPP task failed", exc_info=task.exception())
+
+    async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send one CALL now. Raises ``ConnectionError`` when not connected, ``CallFailed``
+        on a CALLERROR, ``TimeoutError`` without an answer."""
+        client = self._client
+        if client is None:
+            raise ConnectionError("not connected to the CSMS")
+        return await client.request(action, payload)
+
+    async def send_when_registered(self, action: str, payload: dict[str, Any]) -> None:
+        """Send a non-transactional CALL if registered (errors are logged, not raised)."""
+        if not self.registered.is_set():
+            LOG.info("%s not sent: not registered", action)
+            return
+        try:
+            await self.request(action, self.clock.resolve_payload(payload))
+        except (ConnectionError, CallFailed, TimeoutError) as exc:
+            LOG.warning("%s not confirmed: %s", action, exc)
+
+    async def heartbeat(self) -> None:
+        if not self.registered.is_set():
+            raise ConnectionError("not registered at the CSMS")
+        result = await self.request("Heartbeat", {})
+        self._set_clock(result.get("currentTime"))
+
+    def post_status(self, action: ReportStatus) -> None:
+        """Remember the latest status of a connector and queue its StatusNotification."""
+        self.transactions.statuses[action.connector] = action
+        at = action.at or None
+
+        def payload() -> dict[str, Any]:
+            p: dict[str, Any] = {"connectorId": action.connector,
+                                 "errorCode": action.error_code,
+                                 "status": action.status.value,
+                                 "timestamp": self.clock.resolve(self.clock.stamp(at))}
+            if action.info:
+                p["info"] = action.info[:50]
+            return p
+
+        self.outbox.post_status(action.connector, payload)
+
+    def wake_boot(self) -> None:
+        """TriggerMessage(BootNotification) while not yet Accepted: send it now."""
+        self._boot_wake.set()
+
+    async def trigger_boot(self) -> None:
+        """TriggerMessage(BootNotification) when Accepted: send one (and apply its answer)."""
+        try:
+            result = await self.request("BootNotification", self._boot_payload())
+        except (ConnectionError, CallFailed, TimeoutError) as exc:
+            LOG.warning("triggered BootNotification failed: %s", exc)
+            return
+        self._set_clock(result.get("currentTime"))
+
+    # -- the connection
+    async def _connection_loop(self) -> None:
+        backoff = Backoff(self.options.reconnect_min_s, self.options.reconnect_max_s,
+                          self.options.reconnect_jitter)
+        while True:
+            try:
+                ws = await connect(self.options, self._ping_interval())
+            except Exception as exc:  # refused, DNS, TLS, handshake, subprotocol, timeout
+                delay = backoff.next_delay()
+                LOG.warning("CSMS connection failed (%s): retry in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                continue
+            backoff.reset()
+            LOG.info("connected to %s", ws.request.path if ws.request else "?")
+            client = OcppClient(self.options.station_id, ws, self.options.response_timeout_s,
+                                self._handlers, self._secrets)
+            self._client = client
+            session = asyncio.ensure_future(self._session(client))
+            try:
+                await client.serve()
+            finally:
+                session.cancel()
+                with contextlib.suppress(BaseException):
+                    await session
+                self._client = None
+                self._set_offline()
+                with contextlib.suppress(Exception):
+                    await ws.close()
+            delay = backoff.next_delay()
+            LOG.warning("CSMS connection lost: reconnect in %.1f s", delay)
+            await asyncio.sleep(delay)
+
+    async def _session(self, client: OcppClient) -> None:
+        if not self._boot_done:
+            await self._boot(client)
+        self._set_registered()
+        await self._heartbeat_loop(client)
+
+    def _boot_payload(self) -> dict[str, Any]:
+        o = self.options
+        payload: dict[str, Any] = {"chargePointVendor": o.vendor[:20],
+                                   "chargePointModel": o.model[:20]}
+        optional = {"chargePointSerialNumber": (o.serial, 25),
+                    "chargeBoxSerialNumber": (o.serial, 25),
+                    "firmwareVersion": (o.firmware_version, 50),
+                    "meterType": (o.meter_type, 25),
+                    "meterSerialNumber": (o.meter_serial, 25)}
+        for key, (value, limit) in optional.items():
+            if value:
+                payload[key] = value[:limit]
+        return payload
+
+    async def _boot(self, client: OcppClient) -> None:
+        """BootNotification until Accepted (OCPP 1.6 section 4.2)."""
+        while True:
+            self._boot_wake.clear()
+            try:
+                result = await client.request("BootNotification", self._boot_payload())
+            except (CallFailed, TimeoutError) as exc:
+                LOG.warning("BootNotification failed: %s", exc)
+                await self._wait_boot_retry(_DEFAULT_RETRY_S)
+                continue
+            self.registration = str(result["status"])
+            self._set_clock(result.get("currentTime"))
+            interval = int(result.get("interval", 0))
+            if self.registration == "Accepted":
+                if interval > 0:
+                    self.config.change("HeartbeatInterval", str(interval))
+                self._boot_done = True
+                return
+            # Pending: answer the CSMS's requests, send nothing else; Rejected: send nothing.
+            LOG.warning("BootNotification %s: retry in %d s", self.registration, interval)
+            await self._wait_boot_retry(interval if interval > 0 else _DEFAULT_RETRY_S)
+
+    async def _wait_boot_retry(self, delay: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._boot_wake.wait(), delay)
+
+    async def _heartbeat_loop(self, client: OcppClient) -> None:
+        """Heartbeat only when nothing else was exchanged for HeartbeatInterval (4.6)."""
+        while True:
+            self._heartbeat_wake.clear()
+            interval = self.config.get_int("HeartbeatInterval")
+            delay = client.last_exchange + interval - time.monotonic()
+            if interval <= 0 or delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._heartbeat_wake.wait(),
+                                           delay if interval > 0 else None)
+                continue
+            try:
+                await self.heartbeat()
+            except (CallFailed, TimeoutError) as exc:
+                LOG.warning("Heartbeat failed: %s", exc)
+
+    def _set_clock(self, current_time: object) -> None:
+        if not isinstance(current_time, str):
+            return
+        try:
+            self.clock.set_wall(current_time)
+            self.clock.checkpoint()
+        except ValueError:
+            LOG.warning("CSMS sent an invalid currentTime %r", current_time)
+
+    def _set_registered(self) -> None:
+        self.registration = "Accepted"
+        self.offline.clear()
+        self.registered.set()
+        self.port.submit(CsmsLinkChanged(Link.ONLINE))
+        self.outbox.wake()
+
+    def _set_offline(self) -> None:
+        if self.registered.is_set():
+            self.registered.clear()
+            self.port.submit(CsmsLinkChanged(Link.OFFLINE))
+        self.offline.set()
+
+    def _ping_interval(self) -> float:
+        value = self.config.get_int_or_none("WebSocketPingInterval")
+        return float(value or 0)
+
+    def _config_changed(self, key: str, value: str) -> None:
+        if key == "HeartbeatInterval":
+            self._heartbeat_wake.set()
+        elif key == "WebSocketPingInterval" and self._client is not None:
+            set_ping_interval(self._client._ws, float(value))
+        elif key in ("MeterValueSampleInterval", "ClockAlignedDataInterval"):
+            self.sampler.reconfigure()
+        self.port.submit(SettingsChanged(core_settings(
+            self.config, has_lock=self.options.has_lock,
+            max_current_a=self.options.max_current_a)))
+
+    # -- for the outbox (OutboxLink)
+    def attempts(self) -> int:
+        return self.config.get_int("TransactionMessageAttempts")
+
+    def retry_interval(self) -> float:
+        return float(self.config.get_int("TransactionMessageRetryInterval"))
+
+    async def prepare(self, msg: QueuedMessage) -> dict[str, Any] | None:
+        return await self.transactions.prepare(msg)
+
+    async def confirmed(self, msg: QueuedMessage, result: dict[str, Any]) -> None:
+        await self.transactions.confirmed(msg, result)

@@ -1,0 +1,167 @@
+"""OCPP-J 1.6 frame checks, error codes and the redacting frame log.
+
+- ``check_frame(raw)`` looks at a text frame before the ``ocpp`` library routes it. The library
+  only logs a frame it cannot parse; OCPP-J 1.6 section 4.2.3 wants a CALLERROR for a broken
+  CALL. Returns a ``FrameProblem`` (with the CALLERROR to send, or ``None`` when the frame must
+  only be ignored) or ``None`` when the frame is well formed.
+- ``schema_error(action, payload)`` validates a CALL payload against the official 1.6 schema
+  and names the 1.6 error code (the library uses the 2.0 name FormatViolation and reports a bad
+  enum value as a format problem).
+- ``log_frame(direction, station, text, secrets)`` logs at DEBUG on "chargepoint.ocpp.frames"
+  with passwords and AuthorizationKey values replaced by "***".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema.exceptions import ValidationError as SchemaValidationError  # type: ignore[import-untyped]
+from ocpp.messages import MessageType, get_validator  # type: ignore[import-untyped]
+from ocpp.v16.enums import Action  # type: ignore[import-untyped]
+
+FRAME_LOG = logging.getLogger("chargepoint.ocpp.frames")
+
+# OCPP-J 1.6 section 4.2.3 error codes (1.6 spells FormationViolation, OccurenceConstraint...).
+FORMATION_VIOLATION = "FormationViolation"
+PROTOCOL_ERROR = "ProtocolError"
+NOT_IMPLEMENTED = "NotImplemented"
+NOT_SUPPORTED = "NotSupported"
+TYPE_CONSTRAINT = "TypeConstraintViolation"
+PROPERTY_CONSTRAINT = "PropertyConstraintViolation"
+OCCURENCE_CONSTRAINT = "OccurenceConstraintViolation"
+
+# JSON-schema keyword -> 1.6 error code (the meaning of each code per OCPP-J 1.6 table 4.2.3).
+_SCHEMA_CODES = {
+    "type": TYPE_CONSTRAINT,  # "violates data type constraints"
+    "maxLength": TYPE_CONSTRAINT,  # CiStringN is a data type
+    "minLength": TYPE_CONSTRAINT,
+    "enum": PROPERTY_CONSTRAINT,  # "a field contains an invalid value"
+    "minimum": PROPERTY_CONSTRAINT,
+    "maximum": PROPERTY_CONSTRAINT,
+    "pattern": PROPERTY_CONSTRAINT,
+    "format": PROPERTY_CONSTRAINT,
+    "multipleOf": PROPERTY_CONSTRAINT,
+    "required": OCCURENCE_CONSTRAINT,  # "violates occurence constraints"
+    "minItems": OCCURENCE_CONSTRAINT,
+    "maxItems": OCCURENCE_CONSTRAINT,
+    "additionalProperties": FORMATION_VIOLATION,  # "not conform the PDU structure"
+}
+
+# Library error codes with a different 1.6 spelling.
+LIBRARY_TO_16 = {
+    "FormatViolation": FORMATION_VIOLATION,
+    "OccurrenceConstraintViolation": OCCURENCE_CONSTRAINT,
+}
+
+_KNOWN_ACTIONS = frozenset(a.value for a in Action)
+_REDACT_KEYS = frozenset({"password", "authorizationkey"})
+
+
+@dataclass(frozen=True, slots=True)
+class FrameProblem:
+    reason: str
+    reply: str | None  # the CALLERROR frame to send, None: ignore the frame
+
+
+def call_error(unique_id: str, code: str, description: str, details: Any = None) -> str:
+    """A CALLERROR frame ``[4, id, code, description, details]``."""
+    return json.dumps(
+        [MessageType.CallError, unique_id, code, description, details or {}],
+        separators=(",", ":"),
+    )
+
+
+def check_frame(raw: str | bytes) -> FrameProblem | None:
+    """Classify a frame the library cannot route safely (see the module docstring)."""
+    try:
+        msg = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        # The unique id cannot be known: "-1" as OCPP 2.0.1 prescribes for this case.
+        return FrameProblem("not JSON", call_error("-1", FORMATION_VIOLATION, "Not valid JSON"))
+    if not isinstance(msg, list) or not msg:
+        return FrameProblem(
+            "not a JSON array",
+            call_error("-1", FORMATION_VIOLATION, "A frame must be a JSON array"),
+        )
+    unique_id = msg[1] if len(msg) > 1 and isinstance(msg[1], str) else "-1"
+    kind = msg[0]
+    if kind == MessageType.Call:
+        if len(msg) != 4 or not isinstance(msg[1], str) or not isinstance(msg[2], str):
+            return FrameProblem(
+                "malformed CALL",
+                call_error(unique_id, FORMATION_VIOLATION, "CALL needs [2, id, action, {}]"),
+            )
+        if not isinstance(msg[3], dict):
+            return FrameProblem(
+                "CALL payload is not an object",
+                call_error(unique_id, FORMATION_VIOLATION, "Payload must be a JSON object"),
+            )
+        if msg[2] not in _KNOWN_ACTIONS:
+            # 4.2.3: NotImplemented = "Requested Action is not known by receiver".
+            return FrameProblem(
+                f"unknown action {msg[2]!r}",
+                call_error(unique_id, NOT_IMPLEMENTED, f"Unknown action {msg[2]}"),
+            )
+        return None
+    if kind == MessageType.CallResult:
+        ok = len(msg) == 3 and isinstance(msg[1], str) and isinstance(msg[2], dict)
+        return None if ok else FrameProblem("malformed CALLRESULT ignored", None)
+    if kind == MessageType.CallError:
+        ok = len(msg) == 5 and isinstance(msg[1], str) and isinstance(msg[2], str)
+        return None if ok else FrameProblem("malformed CALLERROR ignored", None)
+    # 4.1.3: a message with an unknown Message Type Number is ignored.
+    return FrameProblem(f"unknown message type {kind!r} ignored", None)
+
+
+def schema_error(action: str, payload: dict[str, Any]) -> tuple[str, str] | None:
+    """(1.6 error code, description) when a CALL payload breaks its schema, else ``None``."""
+    try:
+        validator = get_validator(MessageType.Call, action, "1.6")
+    except OSError:
+        return None  # no schema: the library answers NotSupported/NotImplemented
+    error: SchemaValidationError | None = next(iter(validator.iter_errors(payload)), None)
+    if error is None:
+        return None
+    code = _SCHEMA_CODES.get(str(error.validator), FORMATION_VIOLATION)
+    return code, error.message[:200]
+
+
+def _redact(value: Any, secrets: frozenset[str]) -> Any:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        is_secret_key = str(value.get("key", "")).lower() in _REDACT_KEYS
+        for k, v in value.items():
+            if k.lower() in _REDACT_KEYS or (is_secret_key and k == "value"):
+                out[k] = "***"
+            else:
+                out[k] = _redact(v, secrets)
+        return out
+    if isinstance(value, list):
+        return [_redact(v, secrets) for v in value]
+    if isinstance(value, str) and value in secrets:
+        return "***"
+    return value
+
+
+def redact(text: str | bytes, secrets: frozenset[str] = frozenset()) -> str:
+    """The frame text with secrets replaced (unparseable text: secrets replaced literally)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        for secret in secrets:
+            text = text.replace(secret, "***")
+        return text
+    return json.dumps(_redact(parsed, secrets), separators=(",", ":"))
+
+
+def log_frame(
+    direction: str, station: str, text: str | bytes, secrets: frozenset[str] = frozenset()
+) -> None:
+    """Log one frame (``direction`` "<-" received, "->" sent) when DEBUG is on."""
+    if FRAME_LOG.isEnabledFor(logging.DEBUG):
+        FRAME_LOG.debug("%s %s %s", station, direction, redact(text, secrets))

@@ -1,0 +1,242 @@
+"""Handlers for the CSMS's Core, Reservation and RemoteTrigger requests (OCPP 1.6 section 5).
+
+``CoreHandlers(adapter)`` is a handler object for ``OcppClient``: its ``@on`` methods answer
+from the core (``port.submit(event)`` -> ``Reply``) or the configuration; follow-up messages
+are sent from ``@after`` hooks, never from ``@on`` (the library would deadlock).
+``Hooks`` holds the extension points: vendor DataTransfer and the Firmware/Diagnostics status
+that TriggerMessage reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ocpp.v16 import call_result  # type: ignore[import-untyped]
+
+from chargepoint.core.actions import Reply
+from chargepoint.core.events import (
+    AvailabilityChanged,
+    Event,
+    RemoteStartRequested,
+    RemoteStopRequested,
+    ReservationCancelled,
+    ReservationMade,
+    UnlockRequested,
+)
+from chargepoint.ocpp16.client import after, on
+from chargepoint.ocpp16.timestamps import parse_utc
+from chargepoint.store.api import ReservationRecord
+
+if TYPE_CHECKING:
+    from chargepoint.ocpp16.adapter import Ocpp16Adapter
+
+LOG = logging.getLogger("chargepoint.ocpp")
+
+DataTransferHook = Callable[[str, str | None, str | None], tuple[str, str | None] | None]
+_TRIGGERS = ("BootNotification", "DiagnosticsStatusNotification", "FirmwareStatusNotification",
+             "Heartbeat", "MeterValues", "StatusNotification")
+_NOMINAL_V = 230.0  # W -> A for a charging profile given in W
+
+
+@dataclass
+class Hooks:
+    """Extension points. ``data_transfer(vendor_id, message_id, data)`` returns
+    ``(status, data)`` or None for "not mine" (-> UnknownVendorId)."""
+
+    data_transfer: list[DataTransferHook] = field(default_factory=list)
+    firmware_status: Callable[[], str] = lambda: "Idle"
+    diagnostics_status: Callable[[], str] = lambda: "Idle"
+
+
+def profile_limit_a(profile: dict[str, Any]) -> float | None:
+    """The first period's limit of a (snake_case) charging profile, in A."""
+    schedule = profile.get("charging_schedule") or {}
+    periods = schedule.get("charging_schedule_period") or []
+    if not periods:
+        return None
+    limit = float(periods[0]["limit"])
+    if schedule.get("charging_rate_unit") == "W":
+        phases = int(periods[0].get("number_phases") or 3)
+        limit = limit / (_NOMINAL_V * phases)
+    return limit
+
+
+class CoreHandlers:
+    def __init__(self, adapter: Ocpp16Adapter) -> None:
+        self._a = adapter
+
+    def _reply(self, event: Event, default: str = "Rejected") -> str:
+        for action in self._a.port.submit(event):
+            if isinstance(action, Reply):
+                return action.status
+        LOG.warning("no Reply from the core to %s: answering %s", event, default)
+        return default
+
+    def _connector_ok(self, connector: int | None, allow_zero: bool) -> bool:
+        if connector is None:
+            return True
+        return (0 if allow_zero else 1) <= connector <= self._a.port.connector_count
+
+    # -- Core profile
+    @on("ChangeAvailability")
+    async def on_change_availability(self, connector_id: int, type: str,
+                                     **_: Any) -> call_result.ChangeAvailability:
+        if not self._connector_ok(connector_id, allow_zero=True):
+            return call_result.ChangeAvailability(status="Rejected")
+        operative = type == "Operative"
+        status = self._reply(AvailabilityChanged(connector_id, operative))
+        if status in ("Accepted", "Scheduled"):
+            # Inoperative survives a reboot (OCTT 034); Scheduled applies after the session.
+            await asyncio.to_thread(self._a.store.set_availability, connector_id, operative)
+        return call_result.ChangeAvailability(status=status)
+
+    @on("ChangeConfiguration")
+    def on_change_configuration(self, key: str, value: str,
+                                **_: Any) -> call_result.ChangeConfiguration:
+        return call_result.ChangeConfiguration(status=self._a.config.change(key, value))
+
+    @on("ClearCache")
+    async def on_clear_cache(self, **_: Any) -> call_result.ClearCache:
+        status = await asyncio.to_thread(self._a.authorizer.clear_cache)
+        return call_result.ClearCache(status=status)
+
+    @on("DataTransfer")
+    def on_data_transfer(self, vendor_id: str, message_id: str | None = None,
+                         data: str | None = None, **_: Any) -> call_result.DataTransfer:
+        for hook in self._a.hooks.data_transfer:
+            answer = hook(vendor_id, message_id, data)
+            if answer is not None:
+                return call_result.DataTransfer(status=answer[0], data=answer[1])
+        return call_result.DataTransfer(status="UnknownVendorId")
+
+    @on("GetConfiguration")
+    def on_get_configuration(self, key: list[str] | None = None,
+                             **_: Any) -> call_result.GetConfiguration:
+        known, unknown = self._a.config.get(key)
+        return call_result.GetConfiguration(
+            configuration_key=[kv.to_wire() for kv in known] or None,
+            unknown_key=unknown or None)
+
+    @on("RemoteStartTransaction")
+    def on_remote_start(self, id_tag: str, connector_id: int | None = None,
+                        charging_profile: dict[str, Any] | None = None,
+                        **_: Any) -> call_result.RemoteStartTransaction:
+        limit = None
+        if charging_profile is not None:
+            # 5.16: only a TxProfile may come with RemoteStartTransaction (OCTT 060).
+            if charging_profile.get("charging_profile_purpose") != "TxProfile":
+                return call_result.RemoteStartTransaction(status="Rejected")
+            limit = profile_limit_a(charging_profile)
+        if connector_id is not None and not self._connector_ok(connector_id, allow_zero=False):
+            return call_result.RemoteStartTransaction(status="Rejected")  # OCTT 027
+        authorized = not self._a.config.get_bool("AuthorizeRemoteTxRequests")
+        status = self._reply(RemoteStartRequested(connector_id, id_tag, authorized, limit))
+        return call_result.RemoteStartTransaction(status=status)
+
+    @on("RemoteStopTransaction")
+    async def on_remote_stop(self, transaction_id: int,
+                             **_: Any) -> call_result.RemoteStopTransaction:
+        record = await asyncio.to_thread(self._a.store.transaction_by_csms_id, transaction_id)
+        if record is None or record.stopped:
+            return call_result.RemoteStopTransaction(status="Rejected")  # OCTT 028
+        status = self._reply(RemoteStopRequested(record.connector))
+        return call_result.RemoteStopTransaction(status=status)
+
+    @on("Reset")
+    def on_reset(self, type: str, **_: Any) -> call_result.Reset:
+        return call_result.Reset(status="Accepted")
+
+    @after("Reset")
+    def after_reset(self, type: str, **_: Any) -> None:
+        # The .conf is on the wire: now stop sessions and restart (5.14).
+        self._a.port.request_restart(type == "Hard")
+
+    @on("UnlockConnector")
+    def on_unlock(self, connector_id: int, **_: Any) -> call_result.UnlockConnector:
+        if not self._connector_ok(connector_id, allow_zero=False):
+            return call_result.UnlockConnector(status="NotSupported")  # OCTT 031
+        status = self._reply(UnlockRequested(connector_id), default="UnlockFailed")
+        return call_result.UnlockConnector(status=status)
+
+    # -- Reservation profile
+    @on("ReserveNow")
+    async def on_reserve_now(self, connector_id: int, expiry_date: str, id_tag: str,
+                             reservation_id: int, parent_id_tag: str | None = None,
+                             **_: Any) -> call_result.ReserveNow:
+        if not self._connector_ok(connector_id, allow_zero=True):
+            return call_result.ReserveNow(status="Rejected")
+        if connector_id == 0 and not self._reserve_zero():
+            return call_result.ReserveNow(status="Rejected")
+        try:
+            expiry = parse_utc(expiry_date)
+        except ValueError:
+            return call_result.ReserveNow(status="Rejected")
+        wall = self._a.clock.wall_now() or datetime.now(UTC)
+        expires_at = self._a.port.now() + (expiry - wall).total_seconds()
+        status = self._reply(ReservationMade(reservation_id, connector_id, id_tag,
+                                             parent_id_tag, expires_at))
+        if status == "Accepted":
+            await asyncio.to_thread(self._a.store.reservation_put, ReservationRecord(
+                reservation_id, connector_id, id_tag, parent_id_tag, expiry_date))
+        return call_result.ReserveNow(status=status)
+
+    def _reserve_zero(self) -> bool:
+        try:
+            return self._a.config.get_bool("ReserveConnectorZeroSupported")
+        except KeyError:
+            return False
+
+    @on("CancelReservation")
+    def on_cancel_reservation(self, reservation_id: int,
+                              **_: Any) -> call_result.CancelReservation:
+        status = self._reply(ReservationCancelled(reservation_id))
+        return call_result.CancelReservation(status=status)
+
+    # -- RemoteTrigger profile
+    @on("TriggerMessage")
+    def on_trigger(self, requested_message: str, connector_id: int | None = None,
+                   **_: Any) -> call_result.TriggerMessage:
+        if requested_message not in _TRIGGERS:
+            return call_result.TriggerMessage(status="NotImplemented")
+        if not self._connector_ok(connector_id, allow_zero=True):
+            return call_result.TriggerMessage(status="Rejected")  # OCTT 055
+        if requested_message == "MeterValues" and not self._a.sampler.can_trigger(connector_id):
+            return call_result.TriggerMessage(status="Rejected")
+        if requested_message == "StatusNotification" and not self._statuses(connector_id):
+            return call_result.TriggerMessage(status="Rejected")
+        return call_result.TriggerMessage(status="Accepted")
+
+    def _statuses(self, connector: int | None) -> list[int]:
+        known = self._a.transactions.statuses
+        return sorted(known) if connector is None else [c for c in known if c == connector]
+
+    @after("TriggerMessage")
+    async def after_trigger(self, requested_message: str, connector_id: int | None = None,
+                            **_: Any) -> None:
+        a = self._a
+        if requested_message == "BootNotification":
+            if a.registered.is_set():
+                await a.trigger_boot()
+            else:
+                a.wake_boot()
+        elif requested_message == "Heartbeat":
+            try:
+                await a.heartbeat()
+            except Exception as exc:
+                LOG.warning("triggered Heartbeat failed: %s", exc)
+        elif requested_message == "StatusNotification":
+            for connector in self._statuses(connector_id):
+                a.post_status(a.transactions.statuses[connector])
+        elif requested_message == "MeterValues":
+            await a.sampler.trigger(connector_id)
+        elif requested_message == "FirmwareStatusNotification":
+            await a.send_when_registered("FirmwareStatusNotification",
+                                         {"status": a.hooks.firmware_status()})
+        elif requested_message == "DiagnosticsStatusNotification":
+            await a.send_when_registered("DiagnosticsStatusNotification",
+                                         {"status": a.hooks.diagnostics_status()})

@@ -1,0 +1,177 @@
+"""The sender: the durable transaction queue plus volatile StatusNotifications, in order.
+
+OCPP 1.6 section 4.x / 3.x "Transaction-related messages": StartTransaction, StopTransaction
+and transaction MeterValues are committed to the store before sending, sent strictly in order
+with ONE CALL in flight, retried ``TransactionMessageAttempts`` times at
+``TransactionMessageRetryInterval`` x attempt number after a CALLERROR or a timeout while
+connected (offline they just wait), and removed only after the CSMS confirmed them.
+
+StatusNotifications are not persisted: the latest one per connector is kept (``post_status``)
+and sent when registered; one that could not be sent while offline is sent after reconnect.
+
+Order: every item gets a ticket when the core asked for it (``ticket()``, called by
+``perform`` synchronously). An item is sent only when no item with a smaller ticket is still
+waiting, so "Preparing, StartTransaction, Charging" reaches the CSMS in that order even though
+persisting happens in a worker task. Messages queued by an earlier run have no ticket and go
+first.
+
+Contract: ``Outbox(store, link)``; the adapter supplies ``link`` (``OutboxLink``) for sending,
+payload preparation and confirmations. ``run()`` is a task; ``wake()`` after each change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from chargepoint.ocpp16.client import CallFailed
+from chargepoint.store.api import QueuedMessage, StoreAPI
+
+LOG = logging.getLogger("chargepoint.ocpp.outbox")
+
+_FIRST = -1  # ticket of messages queued by an earlier run
+
+
+class OutboxLink(Protocol):
+    """What the sender needs from the adapter."""
+
+    @property
+    def registered(self) -> asyncio.Event:
+        """Set while connected and BootNotification was Accepted."""
+
+    @property
+    def offline(self) -> asyncio.Event:
+        """Set while not registered (the complement of ``registered``)."""
+
+    async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send a CALL; raises CallFailed, TimeoutError or ConnectionError."""
+
+    async def prepare(self, msg: QueuedMessage) -> dict[str, Any] | None:
+        """The payload to send now (ids and timestamps resolved), None: discard the message."""
+
+    async def confirmed(self, msg: QueuedMessage, result: dict[str, Any]) -> None:
+        """The CSMS confirmed ``msg`` with ``result`` (called before it is dequeued)."""
+
+    def attempts(self) -> int: ...
+
+    def retry_interval(self) -> float: ...
+
+
+@dataclass
+class _Status:
+    ticket: int
+    payload: Callable[[], dict[str, Any]]  # built at send time (timestamps resolved)
+
+
+class Outbox:
+    def __init__(self, store: StoreAPI, link: OutboxLink) -> None:
+        self._store = store
+        self._link = link
+        self._tickets = itertools.count()
+        self._durable: dict[tuple[str, int], int] = {}  # (action, tx_local_id | seq) -> ticket
+        self._persisting: set[int] = set()  # tickets of items not yet in the store
+        self._statuses: dict[int, _Status] = {}  # connector -> latest unsent
+        self._wake = asyncio.Event()
+        self.sent_ok = 0  # confirmed durable messages (for tests and status)
+
+    # -- producers (synchronous, from perform())
+    def ticket(self) -> int:
+        """Reserve the next place in line for an item that is being persisted."""
+        ticket = next(self._tickets)
+        self._persisting.add(ticket)
+        return ticket
+
+    def persisted(self, ticket: int, action: str, key: int | None) -> None:
+        """The item with ``ticket`` is in the store as (``action``, tx local id or seq)."""
+        self._persisting.discard(ticket)
+        if key is not None:
+            self._durable[(action, key)] = ticket
+        self.wake()
+
+    def post_status(self, connector: int, payload: Callable[[], dict[str, Any]]) -> None:
+        """Queue (replace) the StatusNotification of ``connector``."""
+        self._statuses[connector] = _Status(next(self._tickets), payload)
+        self.wake()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # -- the sender task
+    async def run(self) -> None:
+        while True:
+            await self._link.registered.wait()
+            self._wake.clear()
+            head = await asyncio.to_thread(self._store.queue_head)
+            head_ticket = self._ticket_of(head) if head is not None else None
+            status = min(self._statuses.items(), key=lambda kv: kv[1].ticket, default=None)
+            barrier = min(self._persisting, default=None)
+            limit = min(t for t in (head_ticket, barrier) if t is not None) if (
+                head_ticket is not None or barrier is not None) else None
+            if status is not None and (limit is None or status[1].ticket < limit):
+                await self._send_status(*status)
+            elif head is not None and (barrier is None or head_ticket is None
+                                       or head_ticket < barrier):
+                await self._send_durable(head)
+            else:
+                await self._wake.wait()
+
+    def _ticket_of(self, msg: QueuedMessage) -> int:
+        key = msg.tx_local_id if msg.action in ("StartTransaction", "StopTransaction") else msg.seq
+        return self._durable.get((msg.action, key if key is not None else -1), _FIRST)
+
+    async def _send_status(self, connector: int, status: _Status) -> None:
+        try:
+            await self._link.request("StatusNotification", status.payload())
+        except ConnectionError:
+            await self._offline_wait()
+            return
+        except (CallFailed, TimeoutError) as exc:
+            LOG.warning("StatusNotification for connector %d not confirmed: %s", connector, exc)
+        if self._statuses.get(connector) is status:
+            del self._statuses[connector]
+
+    async def _send_durable(self, msg: QueuedMessage) -> None:
+        payload = await self._link.prepare(msg)
+        if payload is None:
+            LOG.error("discarding queued %s #%d: it cannot be sent (%s)", msg.action, msg.seq,
+                      msg.payload)
+            await self._dequeue(msg)
+            return
+        try:
+            result = await self._link.request(msg.action, payload)
+        except ConnectionError:
+            await self._offline_wait()
+            return
+        except (CallFailed, TimeoutError) as exc:
+            await self._failed(msg, exc)
+            return
+        await self._link.confirmed(msg, result)
+        await self._dequeue(msg)
+        self.sent_ok += 1
+
+    async def _failed(self, msg: QueuedMessage, exc: Exception) -> None:
+        attempts = await asyncio.to_thread(self._store.mark_attempt, msg.seq)
+        limit = max(1, self._link.attempts())
+        if attempts >= limit:
+            # 1.6 section 4.x: after TransactionMessageAttempts the message is discarded.
+            LOG.error("%s #%d failed %d times (%s): discarded", msg.action, msg.seq,
+                      attempts, exc)
+            await self._dequeue(msg)
+            return
+        delay = self._link.retry_interval() * attempts
+        LOG.warning("%s #%d failed (%s): attempt %d of %d, retry in %.0f s", msg.action,
+                    msg.seq, exc, attempts, limit, delay)
+        await asyncio.sleep(delay)
+
+    async def _dequeue(self, msg: QueuedMessage) -> None:
+        await asyncio.to_thread(self._store.dequeue, msg.seq)
+        key = msg.tx_local_id if msg.action in ("StartTransaction", "StopTransaction") else msg.seq
+        self._durable.pop((msg.action, key if key is not None else -1), None)
+
+    async def _offline_wait(self) -> None:
+        """The link dropped mid-CALL: nothing counted, wait for the next registration."""
+        await self._link.offline.wait()

@@ -1,0 +1,176 @@
+"""Meter values for the OCPP 1.6 adapter (sections 3.16, 9.1.8 / 9.1.17 / 9.1.21).
+
+- Per transaction: a sampler task sends MeterValuesSampledData every
+  MeterValueSampleInterval seconds (0: none) through the durable queue (context
+  Sample.Periodic) and collects StopTxnSampledData for StopTransaction's transactionData.
+  ``open(connector)`` when the core starts a transaction (returns the future the persist
+  worker resolves with the local id), ``close(connector, at)`` when it stops (returns the
+  transactionData). ``reconfigure()`` re-arms every timer after a configuration change.
+- ``run_aligned()``: at every ClockAlignedDataInterval boundary of the wall clock
+  (MeterValuesAlignedData, Sample.Clock) for every connector: durable with the transaction's
+  id while one runs, else sent once when registered.
+- ``can_trigger`` / ``trigger`` for TriggerMessage(MeterValues) (context Trigger).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from chargepoint.ocpp16.metering import (
+    TransactionData,
+    build_meter_value,
+    meter_values_request,
+    next_aligned,
+)
+from chargepoint.ocpp16.timestamps import format_utc
+
+if TYPE_CHECKING:
+    from chargepoint.ocpp16.adapter import Ocpp16Adapter
+
+LOG = logging.getLogger("chargepoint.ocpp.meter")
+
+
+@dataclass
+class _Session:
+    local_id: asyncio.Future[int]
+    data: TransactionData = field(default_factory=TransactionData)
+    task: asyncio.Task[None] | None = None
+
+
+class Sampler:
+    def __init__(self, adapter: Ocpp16Adapter) -> None:
+        self._a = adapter
+        self._sessions: dict[int, _Session] = {}
+        self._aligned_wake = asyncio.Event()
+
+    # -- per transaction
+    def open(self, connector: int) -> asyncio.Future[int]:
+        """A transaction starts on ``connector`` (called from ``perform``)."""
+        old = self._sessions.pop(connector, None)
+        if old is not None and old.task is not None:
+            old.task.cancel()
+        session = _Session(asyncio.get_running_loop().create_future())
+        self._sessions[connector] = session
+        session.data.add(self._value(connector, "StopTxnSampledData", "Transaction.Begin"))
+        self._arm(connector, session)
+        return session.local_id
+
+    def close(self, connector: int, at: float) -> list[dict[str, Any]]:
+        """The transaction on ``connector`` stops: its transactionData (may be empty)."""
+        session = self._sessions.pop(connector, None)
+        if session is None:
+            return []
+        if session.task is not None:
+            session.task.cancel()
+        session.data.add(self._value(connector, "StopTxnSampledData", "Transaction.End", at))
+        return session.data.values()
+
+    def reconfigure(self) -> None:
+        """MeterValueSampleInterval / ClockAlignedDataInterval changed: re-arm the timers."""
+        for connector, session in self._sessions.items():
+            if session.task is not None:
+                session.task.cancel()
+            self._arm(connector, session)
+        self._aligned_wake.set()
+
+    def _arm(self, connector: int, session: _Session) -> None:
+        interval = self._int("MeterValueSampleInterval")
+        session.task = None
+        if interval > 0:
+            session.task = self._a.spawn(self._periodic(connector, session, interval))
+
+    async def _periodic(self, connector: int, session: _Session, interval: int) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time()
+        local_id = await session.local_id
+        while True:
+            due += interval
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            value = self._value(connector, "MeterValuesSampledData", "Sample.Periodic")
+            if value is None:
+                continue
+            session.data.add(self._value(connector, "StopTxnSampledData", "Sample.Periodic"))
+            self._a.transactions.enqueue_meter_values(
+                local_id, meter_values_request(connector, [value]))
+
+    # -- clock-aligned
+    async def run_aligned(self) -> None:
+        while True:
+            self._aligned_wake.clear()
+            interval = self._int("ClockAlignedDataInterval")
+            wall = self._a.clock.wall_now()
+            if interval <= 0 or wall is None:
+                await self._wait(60.0 if wall is None else None)
+                continue
+            boundary = next_aligned(wall, interval)
+            if await self._wait((boundary - wall).total_seconds()):
+                continue  # reconfigured: compute the boundary again
+            self._aligned(format_utc(boundary))
+
+    async def _wait(self, timeout: float | None) -> bool:
+        """Wait for a reconfiguration (True) or the timeout (False)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._aligned_wake.wait(), timeout)
+            return True
+        return False
+
+    def _aligned(self, stamp: str) -> None:
+        for connector in range(1, self._a.port.connector_count + 1):
+            value = self._value(connector, "MeterValuesAlignedData", "Sample.Clock", stamp=stamp)
+            if value is None:
+                continue
+            session = self._sessions.get(connector)
+            if session is not None and session.local_id.done() and not (
+                    session.local_id.cancelled() or session.local_id.exception()):
+                session.data.add(self._value(connector, "StopTxnAlignedData", "Sample.Clock",
+                                             stamp=stamp))
+                self._a.transactions.enqueue_meter_values(
+                    session.local_id.result(), meter_values_request(connector, [value]))
+            else:
+                self._a.spawn(self._a.send_when_registered(
+                    "MeterValues", meter_values_request(connector, [value])))
+
+    # -- TriggerMessage
+    def _connectors(self, connector: int | None) -> list[int]:
+        if connector:
+            return [connector]
+        return list(range(1, self._a.port.connector_count + 1))
+
+    def can_trigger(self, connector: int | None) -> bool:
+        return any(self._a.port.meter_reading(c) is not None
+                   for c in self._connectors(connector))
+
+    async def trigger(self, connector: int | None) -> None:
+        for c in self._connectors(connector):
+            value = self._value(c, "MeterValuesSampledData", "Trigger")
+            if value is None:
+                continue
+            tx_id = None
+            record = await asyncio.to_thread(self._a.store.open_transaction_on, c)
+            if record is not None:
+                tx_id = record.csms_id
+            await self._a.send_when_registered(
+                "MeterValues", meter_values_request(c, [value], tx_id))
+
+    # -- helpers
+    def _int(self, key: str) -> int:
+        try:
+            return self._a.config.get_int(key)
+        except KeyError:
+            return 0
+
+    def _value(self, connector: int, key: str, context: str, at: float | None = None,
+               stamp: str | None = None) -> dict[str, Any] | None:
+        try:
+            measurands = self._a.config.get_csl(key)
+        except KeyError:
+            return None
+        if not measurands:
+            return None
+        return build_meter_value(self._a.port.meter_reading(connector), measurands=measurands,
+                                 context=context,
+                                 timestamp=stamp or self._a.clock.stamp(at))

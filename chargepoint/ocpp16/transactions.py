@@ -1,0 +1,210 @@
+"""Transactions for the OCPP 1.6 adapter: persisting, preparing, confirming; authorization.
+
+- ``perform(action)`` (StartTransaction / StopTransaction from the core) reserves the action's
+  place in the sender's line and hands it to ``run()``, the persist worker, which commits it
+  with its message (``store.begin_transaction`` / ``stop_transaction``) in the order given.
+- ``prepare(msg)``: right before sending, a queued StopTransaction / MeterValues gets the
+  CSMS's transactionId of its transaction (never -1 or a placeholder on the wire) and every
+  timestamp placeholder is resolved.
+- ``confirmed(msg, result)``: StartTransaction.conf -> ``store.set_csms_transaction_id``,
+  authorization cache, ``TransactionConfirmed`` to the core while the transaction is open.
+- ``authorize(action)``: answers ``RequestAuthorization`` with ``AuthorizationResult``.
+- ``recover()``: at start, stops transactions a crash left open (reason PowerLoss, 032_2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from chargepoint.core.actions import (
+    ReportStatus,
+    RequestAuthorization,
+    StartTransaction,
+    StopTransaction,
+)
+from chargepoint.core.events import AuthorizationResult, TransactionConfirmed
+from chargepoint.core.types import AuthStatus, ConnectorStatus
+from chargepoint.ocpp16.authorization import DecisionKind, Recorded
+from chargepoint.ocpp16.client import CallFailed
+from chargepoint.ocpp16.timestamps import ClockUnknown
+from chargepoint.store.api import QueuedMessage, TransactionRecord
+
+if TYPE_CHECKING:
+    from chargepoint.ocpp16.adapter import Ocpp16Adapter
+
+LOG = logging.getLogger("chargepoint.ocpp")
+
+_WITH_TX_ID = ("StopTransaction", "MeterValues")
+
+
+class Transactions:
+    def __init__(self, adapter: Ocpp16Adapter) -> None:
+        self._a = adapter
+        self.statuses: dict[int, ReportStatus] = {}  # latest status per connector
+        self._queue: asyncio.Queue[tuple[int, str, Callable[[], Awaitable[int | None]]]] = (
+            asyncio.Queue())
+
+    # -- persisting
+    def perform(self, action: StartTransaction | StopTransaction) -> None:
+        """Take the core's action now; it is committed by ``run()`` in order."""
+        if isinstance(action, StartTransaction):
+            started = self._a.sampler.open(action.connector)
+            self._put("StartTransaction", lambda: self._begin(action, started))
+        else:
+            data = self._a.sampler.close(action.connector, action.at)
+            self._put("StopTransaction", lambda: self._stop(action, data))
+
+    def enqueue_meter_values(self, local_id: int, payload: dict[str, Any]) -> None:
+        """Queue a transaction's MeterValues.req durably (in line with Start/Stop)."""
+        async def persist() -> int:
+            return await asyncio.to_thread(self._a.store.enqueue, "MeterValues", payload,
+                                           local_id)
+        self._put("MeterValues", persist)
+
+    def _put(self, action: str, job: Callable[[], Awaitable[int | None]]) -> None:
+        self._queue.put_nowait((self._a.outbox.ticket(), action, job))
+
+    async def run(self) -> None:
+        """The persist worker: commits queued jobs one by one, in order."""
+        while True:
+            ticket, action, job = await self._queue.get()
+            key: int | None = None
+            try:
+                key = await job()
+            except Exception:
+                LOG.exception("could not persist %s", action)
+            finally:
+                self._a.outbox.persisted(ticket, action, key)
+
+    async def _begin(self, action: StartTransaction, started: asyncio.Future[int]) -> int:
+        store = self._a.store
+        payload: dict[str, Any] = {"connectorId": action.connector, "idTag": action.id_tag,
+                                   "meterStart": round(action.meter_start_wh),
+                                   "timestamp": self._a.clock.stamp(action.at)}
+        if action.reservation_id is not None:
+            payload["reservationId"] = action.reservation_id
+        stale = await asyncio.to_thread(store.open_transaction_on, action.connector)
+        if stale is not None:
+            # The core starts a session only on a free connector: a record still open here is
+            # stale (e.g. a lost stop) and must not block the new session.
+            LOG.error("closing stale transaction %d on connector %d", stale.local_id,
+                      stale.connector)
+            await self._close(stale, action.meter_start_wh, "Other")
+        try:
+            local_id = await asyncio.to_thread(
+                store.begin_transaction, action.connector, action.id_tag,
+                action.meter_start_wh, payload["timestamp"], action.reservation_id, payload)
+        except BaseException as exc:
+            started.set_exception(exc)
+            raise
+        started.set_result(local_id)
+        return local_id
+
+    async def _close(self, record: TransactionRecord, meter_stop_wh: float,
+                     reason: str) -> None:
+        stamp = self._a.clock.stamp()
+        payload = {"meterStop": round(meter_stop_wh), "timestamp": stamp, "reason": reason}
+        await asyncio.to_thread(self._a.store.stop_transaction, record.local_id, meter_stop_wh,
+                                stamp, reason, None, payload)
+
+    async def _stop(self, action: StopTransaction, data: list[dict[str, Any]]) -> int | None:
+        store = self._a.store
+        record = await asyncio.to_thread(store.open_transaction_on, action.connector)
+        if record is None:
+            LOG.error("StopTransaction on connector %d without an open transaction",
+                      action.connector)
+            return None
+        payload: dict[str, Any] = {"meterStop": round(action.meter_stop_wh),
+                                   "timestamp": self._a.clock.stamp(action.at),
+                                   "reason": action.reason.value}
+        if action.id_tag:
+            payload["idTag"] = action.id_tag
+        if data:
+            payload["transactionData"] = data
+        await asyncio.to_thread(store.stop_transaction, record.local_id, action.meter_stop_wh,
+                                payload["timestamp"], action.reason.value, action.id_tag,
+                                payload)
+        return record.local_id
+
+    async def recover(self) -> list[TransactionRecord]:
+        """Stop transactions left open by a crash (needs ``Store.recover_after_crash``)."""
+        recover = getattr(self._a.store, "recover_after_crash", None)
+        if recover is None:
+            return []
+
+        def build(record: TransactionRecord) -> dict[str, Any]:
+            return {"meterStop": round(record.meter_stop_wh or record.meter_start_wh),
+                    "timestamp": record.stopped_at, "reason": record.stop_reason}
+
+        stopped: list[TransactionRecord] = await asyncio.to_thread(
+            recover, self._a.clock.stamp(), build)
+        for record in stopped:
+            LOG.warning("transaction %d on connector %d was left open: stopped (PowerLoss)",
+                        record.local_id, record.connector)
+        return stopped
+
+    # -- sending
+    async def prepare(self, msg: QueuedMessage) -> dict[str, Any] | None:
+        payload = dict(msg.payload)
+        if msg.action in _WITH_TX_ID and msg.tx_local_id is not None:
+            record = await asyncio.to_thread(self._a.store.transaction, msg.tx_local_id)
+            if record is None or record.csms_id is None:
+                return None  # its StartTransaction was discarded: no valid id exists
+            payload["transactionId"] = record.csms_id
+        try:
+            resolved: dict[str, Any] = self._a.clock.resolve_payload(payload)
+        except ClockUnknown as exc:
+            raise TimeoutError("wall clock not known yet") from exc
+        return resolved
+
+    async def confirmed(self, msg: QueuedMessage, result: dict[str, Any]) -> None:
+        info = result.get("idTagInfo")
+        id_tag = msg.payload.get("idTag")
+        if isinstance(info, dict) and isinstance(id_tag, str):
+            await self.record_id_tag(id_tag, info)
+        if msg.action != "StartTransaction" or msg.tx_local_id is None:
+            return
+        store = self._a.store
+        await asyncio.to_thread(store.set_csms_transaction_id, msg.tx_local_id,
+                                int(result["transactionId"]))
+        record = await asyncio.to_thread(store.transaction, msg.tx_local_id)
+        if record is not None and not record.stopped and isinstance(info, dict):
+            self._a.port.submit(TransactionConfirmed(record.connector,
+                                                     AuthStatus(info["status"])))
+
+    # -- authorization
+    async def authorize(self, action: RequestAuthorization) -> None:
+        """Answer ``RequestAuthorization`` (local list / cache, Authorize.req, offline rules)."""
+        a = self._a
+        decision = await asyncio.to_thread(a.authorizer.decide_local, action.id_tag,
+                                           online=a.registered.is_set(),
+                                           now_wall=a.clock.wall_now())
+        if decision.kind is DecisionKind.ASK:
+            try:
+                result = await a.request("Authorize", {"idTag": action.id_tag})
+            except (ConnectionError, CallFailed, TimeoutError) as exc:
+                LOG.warning("Authorize for %s failed (%s): offline rules", action.id_tag, exc)
+            else:
+                recorded = await self.record_id_tag(action.id_tag, result["idTagInfo"])
+                a.port.submit(AuthorizationResult(action.request_id, action.id_tag,
+                                                  recorded.status, recorded.parent_id_tag))
+                return
+            decision = await asyncio.to_thread(a.authorizer.decide_local, action.id_tag,
+                                               online=False, now_wall=a.clock.wall_now())
+        a.port.submit(AuthorizationResult(action.request_id, action.id_tag,
+                                          decision.status or AuthStatus.INVALID,
+                                          decision.parent_id_tag))
+
+    async def record_id_tag(self, id_tag: str, info: dict[str, Any]) -> Recorded:
+        """Learn an idTagInfo from the CSMS (cache); report a local list conflict (3.5.3)."""
+        a = self._a
+        recorded = await asyncio.to_thread(a.authorizer.record, id_tag, info,
+                                           a.clock.wall_now())
+        if recorded.local_list_conflict:
+            current = self.statuses.get(0)
+            a.post_status(ReportStatus(0, current.status if current else
+                                       ConnectorStatus.AVAILABLE, "LocalListConflict"))
+        return recorded
