@@ -18,7 +18,7 @@ from chargepoint.ocpp16.authorization import (
 from chargepoint.ocpp16.config_keys import Configuration
 from chargepoint.store.api import AuthEntry
 from chargepoint.store.db import Store
-from tests.ocpp16.unit.ocppunit_store import local_list, put_local
+from tests.ocpp16.unit.ocppunit_store import local_list, open_store, put_local
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LATER = "2026-12-31T00:00:00Z"
@@ -236,3 +236,59 @@ def test_helpers() -> None:
     assert effective_status(entry("A", expiry=LATER), NOW + timedelta(days=60)) is (
         AuthStatus.EXPIRED)
     assert effective_status(entry("A", "ConcurrentTx"), NOW) is AuthStatus.CONCURRENT_TX
+
+
+# --- the whole rule table, exhaustively ----------------------------------------------------
+
+_FLAGS = ("LocalPreAuthorize", "LocalAuthorizeOffline", "AllowOfflineTxForUnknownId",
+          "AuthorizationCacheEnabled", "LocalAuthListEnabled")
+_STATES: dict[str, AuthEntry | None] = {
+    "none": None,
+    "accepted": entry("AA", expiry=LATER, parent="P"),
+    "blocked": entry("AA", "Blocked"),
+    "expired": entry("AA", expiry=EARLIER),
+}
+
+
+def _cases() -> list[tuple[dict[str, bool], str, str]]:
+    import itertools
+
+    out = []
+    for bits in itertools.product((False, True), repeat=len(_FLAGS)):
+        for in_list, in_cache in itertools.product(_STATES, repeat=2):
+            out.append((dict(zip(_FLAGS, bits, strict=True)), in_list, in_cache))
+    return out
+
+
+def test_rule_table_invariants() -> None:
+    for flags, in_list, in_cache in _cases():
+        s = open_store()
+        auth, _ = setup(s, **{k: str(v).lower() for k, v in flags.items()})
+        if (e := _STATES[in_list]) is not None:
+            put_local(s, e)
+        if (e := _STATES[in_cache]) is not None:
+            s.cache_put(e)
+        # the source that decides: the list if enabled and holding the tag, else the cache
+        decisive = "none"
+        if flags["LocalAuthListEnabled"] and in_list != "none":
+            decisive = in_list
+        elif flags["AuthorizationCacheEnabled"] and in_cache != "none":
+            decisive = in_cache
+        case = (flags, in_list, in_cache)
+
+        online = auth.decide_local("AA", online=True, now_wall=NOW)
+        assert online.kind is not REJECT, case
+        expect_accept = flags["LocalPreAuthorize"] and decisive == "accepted"
+        assert online.accepted == expect_accept, case
+        if online.accepted:
+            assert online.parent_id_tag == "P", case
+
+        offline = auth.decide_local("AA", online=False, now_wall=NOW)
+        assert offline.kind is not ASK, case
+        if decisive in ("blocked", "expired"):
+            assert offline.kind is REJECT, case  # 3.5.3: known and not valid: never starts
+        elif decisive == "accepted" and flags["LocalAuthorizeOffline"]:
+            assert offline.accepted and offline.parent_id_tag == "P", case
+        else:
+            assert offline.accepted == flags["AllowOfflineTxForUnknownId"], case
+        s.close()
