@@ -245,9 +245,9 @@ class RcdInput:
     """Trip contact of an RCD / RCM (e.g. a 6 mA DC residual current monitor).
 
     ``active_high`` gives the pin level that means *tripped*. ``pull_up`` selects the internal
-    pull resistor (default: the non-tripped side). Fail-safe wiring: a contact that is closed to
-    GND while healthy, ``active_high=True, pull_up=True``: a trip or a broken wire reads high,
-    i.e. tripped.
+    pull resistor; by default it pulls *towards the tripped level*, so that a contact that is
+    closed while healthy holds the pin at the healthy level and a trip or a broken wire reads
+    as tripped (fail-safe). E.g. ``active_high=True``: healthy contact closed to GND, pull-up.
     """
 
     def __init__(
@@ -259,7 +259,7 @@ class RcdInput:
         pin_factory: Any = None,
     ) -> None:
         self._active_high = active_high
-        pull = (not active_high) if pull_up is None else pull_up
+        pull = active_high if pull_up is None else pull_up
         self._in = DigitalInputDevice(pin, pull_up=pull, pin_factory=pin_factory)
 
     def tripped(self) -> bool:

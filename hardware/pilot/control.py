@@ -3,8 +3,9 @@
 Front end (docs/hardware.md): the PWM pin drives a +-12 V op-amp stage that feeds the CP line
 through 1 kOhm (IEC 61851-1 A.2); a divider with level shift brings the CP line (-12..+12 V)
 into the MCP3008's 0..Vref range. The ADC's normalised value ``x`` (0..1, gpiozero
-``MCP3008.value``) converts back to CP volts as ``x * scale + offset`` (``[hardware.pilot]
-scale``/``offset``).
+``MCP3008.value``) is first the ADC pin voltage ``x * adc_vref``, then CP volts as
+``adc_volts * scale + offset`` (``[hardware.pilot] scale`` / ``offset``). The defaults fit the
+reference front end of docs/hardware.md (CP = adc_volts * 30 / 3.3 - 15).
 
 Output mapping (duty is the high time of the CP line):
 
@@ -58,8 +59,9 @@ class GpioControlPilot:
         adc: AnalogInput,
         decoder: PilotDecoder,
         *,
-        scale: float = 30.0,
+        scale: float = 30.0 / 3.3,
         offset: float = -15.0,
+        adc_vref: float = 3.3,
         burst_s: float = 0.0012,
         min_samples: int = 8,
         max_samples: int = 400,
@@ -71,7 +73,7 @@ class GpioControlPilot:
         self._pwm = pwm
         self._adc = adc
         self._decoder = decoder
-        self._scale = scale
+        self._gain = adc_vref * scale  # normalised ADC value -> CP volts
         self._offset = offset
         self._burst_s = burst_s
         self._min = min_samples
@@ -117,7 +119,7 @@ class GpioControlPilot:
 
     def volts(self) -> float:
         """One ADC sample converted to CP volts."""
-        return self._adc.value * self._scale + self._offset
+        return self._adc.value * self._gain + self._offset
 
     def sample(self) -> list[float]:
         """One burst of CP volts: > 1 PWM period while a square wave is output."""

@@ -17,7 +17,8 @@ from hardware.pilot import AdcProximityPilot, GpioControlPilot, PilotDecoder, Sw
 
 from .sysfs import FakePwmChip
 
-SCALE, OFFSET = 30.0, -15.0  # CP volts = x * 30 - 15 (x = ADC value 0..1)
+VREF = 3.3
+SCALE, OFFSET = 30.0 / VREF, -15.0  # CP volts = adc_volts * 30 / 3.3 - 15
 EV_HIGH = {PilotState.A: 12.0, PilotState.B: 9.0, PilotState.C: 6.0, PilotState.D: 3.0,
            PilotState.E: 0.0}
 STEP_S = 37e-6  # one hardware-SPI conversion
@@ -54,7 +55,8 @@ class Station:
 
     def sample(self, channel: int) -> int:
         self.t += STEP_S
-        x = (self.cp_volts() - OFFSET) / SCALE if channel == 0 else self.pp_volts() / 3.3
+        adc_volts = (self.cp_volts() - OFFSET) / SCALE if channel == 0 else self.pp_volts()
+        x = adc_volts / VREF
         return max(0, min(1023, round(x * 1023)))
 
 
@@ -98,7 +100,7 @@ def make_pilot(station: Station, factory: MockFactory, f_switch: Switch | None =
     adc = MCP3008(channel=0, pin_factory=factory)
     decoder = PilotDecoder(debounce_count=2)
     return GpioControlPilot(station.pwm, adc, decoder, scale=SCALE, offset=OFFSET,
-                            clock=station.clock, f_switch=f_switch)
+                            adc_vref=VREF, clock=station.clock, f_switch=f_switch)
 
 
 def settle(pilot: GpioControlPilot, n: int = 3) -> PilotReading:

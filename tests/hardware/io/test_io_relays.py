@@ -200,11 +200,14 @@ def test_rcd_input(
     assert rcd.tripped()
 
 
-def test_rcd_fail_safe_wiring_reads_broken_wire_as_tripped(factory: MockFactory) -> None:
-    # Contact closed to GND while healthy; internal pull-up; a cut wire floats to the pull.
-    rcd = RcdInput(RCD, True, pull_up=True, pin_factory=factory)
-    assert rcd.tripped()  # nothing drives the pin: the pull-up wins
-    factory.pin(RCD).drive_low()
+@pytest.mark.parametrize("active_high", [True, False])
+def test_rcd_default_pull_reads_broken_wire_as_tripped(factory: MockFactory,
+                                                       active_high: bool) -> None:
+    # The healthy contact holds the pin at the healthy level; a cut wire floats to the pull.
+    rcd = RcdInput(RCD, active_high, pin_factory=factory)
+    assert rcd.tripped()  # nothing drives the pin: the internal pull wins
+    pin = factory.pin(RCD)
+    (pin.drive_low if active_high else pin.drive_high)()
     assert not rcd.tripped()
 
 
