@@ -48,8 +48,10 @@ def blocking(c: Connector, facts: StationFacts) -> bool:
 
 
 def operative(c: Connector, facts: StationFacts) -> bool:
-    """ChangeAvailability as applied (a Scheduled change is not applied yet)."""
-    return facts.station_operative and c.operative
+    """ChangeAvailability as applied. A station-wide Inoperative applies at once to idle
+    connectors and to a busy one when its transaction has ended ("Scheduled"); a
+    connector's own Scheduled change is applied by the station when its transaction ends."""
+    return c.operative and (facts.station_operative or c.session is not None)
 
 
 def offered_a(c: Connector, facts: StationFacts) -> float:
@@ -156,7 +158,9 @@ def derive_status(
     c: Connector, facts: StationFacts, reserved: bool
 ) -> tuple[ConnectorStatus, str, str | None]:
     """(OCPP 1.6 status, error code, info) of connector ``c`` (OCPP 1.6 section 4.9)."""
-    faults = {**{k: "" for k in facts.station_faults}, **c.faults}
+    # Station-wide faults that block charging show on every connector; the others (reader)
+    # only on connector 0.
+    faults = {**{k: "" for k in facts.station_faults if k.blocks_charging}, **c.faults}
     code, info = "NoError", None
     blockers = [k for k in faults if k.blocks_charging]
     others = [k for k in faults if not k.blocks_charging]

@@ -121,7 +121,6 @@ class Station:
         self._settings = settings
         self._conns = [Connector(i) for i in range(1, connectors + 1)]
         self._station_operative = True
-        self._station_scheduled: bool | None = None
         self._station_faults: dict[FaultKind, str] = {}
         self._station_limit_a: float | None = None
         self._reported0: tuple[ConnectorStatus, str, str | None] | None = None
@@ -390,12 +389,9 @@ class Station:
             return
         busy = [c for c in self._conns if c.session is not None]
         if ev.connector == 0:
-            if not ev.operative and busy:
-                self._station_scheduled = False
-                status = "Scheduled"
-            else:
-                self._station_operative, self._station_scheduled = ev.operative, None
-                status = "Accepted"
+            # Idle connectors follow at once, busy ones when their transaction ends.
+            self._station_operative = ev.operative
+            status = "Scheduled" if busy and not ev.operative else "Accepted"
         else:
             c = self.conn(ev.connector)
             if not ev.operative and c.session is not None:
@@ -495,16 +491,8 @@ class Station:
     # -- settling and reporting --------------------------------------------------------------
 
     def _settle_all(self, now: float, out: list[Action]) -> None:
-        for _ in range(3):
-            for c in self._conns:
-                self._settle(c, now, out)
-            if self._station_scheduled is not None and all(
-                c.session is None for c in self._conns
-            ):
-                self._station_operative, self._station_scheduled = (
-                    self._station_scheduled, None)
-                continue
-            break
+        for c in self._conns:
+            self._settle(c, now, out)
 
     def _settle(self, c: Connector, now: float, out: list[Action]) -> None:
         facts = self.facts()
@@ -551,7 +539,7 @@ class Station:
         info = (self._station_faults[kinds[0]] or None) if kinds else None
         if any(k.blocks_charging for k in kinds):
             return ConnectorStatus.FAULTED, code, info
-        if not self._station_operative:
+        if not self._station_operative and all(c.session is None for c in self._conns):
             return ConnectorStatus.UNAVAILABLE, code, info
         return ConnectorStatus.AVAILABLE, code, info
 
