@@ -1,0 +1,243 @@
+"""Wires hardware, core, store and OCPP into one asyncio program.
+
+- ``start_station(config)`` builds and starts everything and returns a ``RunningStation``
+  (used by ``chargepoint run``, ``chargepoint demo`` and the full-stack tests).
+- ``run(config)`` is ``chargepoint run``: start, tell systemd we are ready, keep STATUS and the
+  watchdog current, stop cleanly on SIGTERM / SIGINT, restart on an OCPP Reset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chargepoint import systemd
+from chargepoint.config import Config
+from chargepoint.control.server import ControlServer
+from chargepoint.core.station import Station
+from chargepoint.core.types import FaultKind
+from chargepoint.hardware_factory import build_real_hardware
+from chargepoint.logbuffer import LogBuffer
+from chargepoint.ocpp16.adapter import Ocpp16Adapter
+from chargepoint.ocpp16.config_keys import Configuration, core_settings
+from chargepoint.ocpp16.options import Ocpp16Options
+from chargepoint.runtime import Controller
+from chargepoint.station_control import StationControl
+from chargepoint.store.db import Store
+from hardware.interfaces import StationHardware
+from hardware.sim.bench import SimBench
+
+log = logging.getLogger("chargepoint.app")
+
+WATCHDOG_STALL_S = 2.0  # the control loop must have ticked this recently for WATCHDOG=1
+
+
+@dataclass(slots=True)
+class RunningStation:
+    """Everything of one running station. ``stop()`` once when done."""
+
+    config: Config
+    store: Store
+    controller: Controller
+    adapter: Ocpp16Adapter
+    bench: SimBench | None
+    control: ControlServer | None
+    logs: LogBuffer
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _stopped: bool = False
+
+    async def status(self) -> dict[str, Any]:
+        """The ``chargepoint status --json`` document."""
+        return await StationControl(self).status()
+
+    def healthy(self) -> bool:
+        """The pilot/contactor loop ticked recently (gates the systemd watchdog)."""
+        return time.monotonic() - self.controller.last_tick < WATCHDOG_STALL_S
+
+    def summary_line(self) -> str:
+        """STATUS= text for systemd, e.g. "CSMS connected · 1 Charging"."""
+        link = self.adapter.link_state()
+        counts: dict[str, int] = {}
+        for conn in self.controller.station.snapshot().connectors:
+            counts[conn.status.value] = counts.get(conn.status.value, 0) + 1
+        parts = ["CSMS connected" if link.connected else "CSMS offline"]
+        parts += [f"{n} {status}" for status, n in sorted(counts.items())]
+        if link.queued:
+            parts.append(f"{link.queued} queued")
+        return " · ".join(parts)
+
+    async def stop(self, *, hard: bool = False) -> None:
+        """Stop sessions safely (PWM off, wait for B, open), persist, then close everything."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.control is not None:
+            await self.control.close()
+        await self.controller.stop(safe_stop_timeout_s=0.0 if hard else 4.0)
+        await self.adapter.close()
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.bench is not None:
+            await self.bench.stop()
+        await asyncio.to_thread(self.store.close)
+        self.logs.detach()
+
+
+def _ocpp_options(config: Config, hardware: StationHardware) -> Ocpp16Options:
+    meter = next((c.meter for c in hardware.connectors if c.meter is not None), None)
+    return Ocpp16Options(
+        url=config.ocpp.url,
+        station_id=config.station.id,
+        vendor=config.station.vendor,
+        model=config.station.model,
+        serial=config.station.serial or None,
+        firmware_version=config.station.firmware_version,
+        meter_type=meter.model if meter is not None else None,
+        security_profile=config.ocpp.security_profile,
+        password=config.ocpp.password,
+        ca_file=config.ocpp.ca_file,
+        cert_file=config.ocpp.cert_file,
+        key_file=config.ocpp.key_file,
+        initial_config=dict(config.ocpp.config),
+        reconnect_min_s=config.ocpp.reconnect_min_s,
+        reconnect_max_s=config.ocpp.reconnect_max_s,
+        response_timeout_s=config.ocpp.response_timeout_s,
+        has_lock=config.hardware.has_lock,
+        max_current_a=config.station.max_current_a,
+    )
+
+
+async def _build_hardware(config: Config) -> tuple[StationHardware, SimBench | None]:
+    if config.hardware.simulate:
+        bench = SimBench(config.station.connectors, has_lock=config.hardware.has_lock)
+        await bench.start()
+        return bench.hardware, bench
+    return await asyncio.to_thread(build_real_hardware, config), None
+
+
+async def start_station(
+    config: Config,
+    *,
+    control_socket: bool = True,
+    tick_s: float = 0.01,
+) -> RunningStation:
+    """Build and start a station from ``config``; returns once hardware and store are up
+    (the CSMS connection is made in the background)."""
+    if config.ocpp.version != "1.6":
+        raise ValueError(f"ocpp.version {config.ocpp.version!r} is not supported yet (only 1.6)")
+    logs = LogBuffer.attach()
+    store = await asyncio.to_thread(Store.open, config.storage.path)
+    try:
+        hardware, bench = await _build_hardware(config)
+    except BaseException:
+        await asyncio.to_thread(store.close)
+        logs.detach()
+        raise
+    ocpp_config = Configuration(
+        store, dict(config.ocpp.config), connectors=config.station.connectors
+    )
+    settings = core_settings(
+        ocpp_config, has_lock=config.hardware.has_lock, max_current_a=config.station.max_current_a
+    )
+    operative = await asyncio.to_thread(store.availability)
+    latched = [
+        (connector, FaultKind(kind))
+        for connector, kind in await asyncio.to_thread(store.latched_faults)
+        if kind in {k.value for k in FaultKind}
+    ]
+    station = Station(
+        config.station.connectors,
+        settings,
+        now=time.monotonic(),
+        operative=operative,
+        latched_faults=latched,
+    )
+    meter_interval = config.hardware.meter.poll_interval_s if config.hardware.meter else 1.0
+    controller = Controller(
+        station=station,
+        hardware=hardware,
+        store=store,
+        tick_s=tick_s,
+        meter_interval_s=meter_interval,
+    )
+    adapter = Ocpp16Adapter(controller, _ocpp_options(config, hardware), config=ocpp_config)
+    controller.attach(adapter)
+    running = RunningStation(
+        config=config,
+        store=store,
+        controller=controller,
+        adapter=adapter,
+        bench=bench,
+        control=None,
+        logs=logs,
+    )
+    running.tasks.append(asyncio.create_task(controller.run(), name="controller"))
+    running.tasks.append(asyncio.create_task(adapter.run(), name="ocpp"))
+    if control_socket:
+        Path(config.control.socket).parent.mkdir(parents=True, exist_ok=True)
+        running.control = ControlServer(
+            config.control.socket, StationControl(running), group=config.control.group
+        )
+        await running.control.start()
+    return running
+
+
+async def _serve(config: Config) -> str | None:
+    """Run until a signal or a Reset; returns "soft"/"hard" when a restart was asked for."""
+    running = await start_station(config)
+    systemd.ready(f"started {config.station.id}")
+    log.info("station %s running (%d connector(s))", config.station.id,
+             config.station.connectors)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    watchdog = asyncio.create_task(systemd.run_watchdog(running.healthy))
+    status = asyncio.create_task(_status_loop(running))
+    restart = asyncio.create_task(running.controller.restart_requested.wait())
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({restart, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    systemd.stopping()
+    reason = running.controller.restart
+    log.info("stopping (%s)", f"{reason} reset" if reason else "signal")
+    await running.stop(hard=reason == "hard")
+    for task in (watchdog, status, restart, stopped):
+        task.cancel()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.remove_signal_handler(sig)
+    return reason
+
+
+async def _status_loop(running: RunningStation) -> None:
+    last = ""
+    while True:
+        text = running.summary_line()
+        if text != last:
+            systemd.status(text)
+            last = text
+        await asyncio.sleep(1.0)
+
+
+def run(config: Config) -> int:
+    """``chargepoint run``: serve until SIGTERM; on an OCPP Reset, restart the process
+    (under systemd by exiting so that ``Restart=always`` starts us again, in the foreground by
+    re-executing ourselves)."""
+    restart = asyncio.run(_serve(config))
+    if restart is None:
+        return 0
+    if systemd.under_systemd():
+        return 0  # Restart=always starts a fresh process
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "chargepoint", *sys.argv[1:]])

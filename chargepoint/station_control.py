@@ -1,0 +1,270 @@
+"""``StationControl``: the running station's side of the control socket (``ControlTarget``).
+
+Every command of INTERFACE.md that needs the daemon lands here. Reads come from the core's
+snapshot, the hardware and the store; the only things it changes are what a technician may
+change: latched faults (``fault clear``), relays while nothing is connected (``relay``), and
+the simulated bench (``sim``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from chargepoint import __version__
+from chargepoint.control.protocol import Refused
+from chargepoint.core.types import ConnectorStatus, PilotState
+from hardware.interfaces import ConnectorHardware, MeterFault
+from hardware.meter import reading_json
+
+if TYPE_CHECKING:
+    from chargepoint.app import RunningStation
+
+_RELAY_SAFE = (ConnectorStatus.AVAILABLE, ConnectorStatus.UNAVAILABLE)
+RELAY_CONFIRM_S = 2.0  # how long a relay test waits for the feedback contact
+
+
+class StationControl:
+    """Implements ``chargepoint.control.protocol.ControlTarget`` for a ``RunningStation``."""
+
+    def __init__(self, running: RunningStation) -> None:
+        self._r = running
+
+    # -- reads ------------------------------------------------------------------------------
+    async def status(self) -> dict[str, Any]:
+        r = self._r
+        view = r.controller.station.snapshot()
+        link = r.adapter.link_state()
+        open_tx = {
+            tx.connector: tx for tx in await asyncio.to_thread(r.store.open_transactions)
+        }
+        connectors = []
+        for conn in view.connectors:
+            hw = r.controller.hardware_view(conn.id)
+            tx = open_tx.get(conn.id)
+            session = conn.session
+            transaction = None
+            if session is not None or tx is not None:
+                transaction = {
+                    "id": tx.csms_id if tx is not None else None,
+                    "id_tag": session.id_tag if session is not None else tx.id_tag if tx else None,
+                    "meter_start_wh": (
+                        session.meter_start_wh if session is not None
+                        else tx.meter_start_wh if tx else None
+                    ),
+                }
+            faults = sorted({kind.error_code for kind in (*conn.faults, *view.faults)})
+            connectors.append({
+                "id": conn.id,
+                "status": conn.status.value,
+                "error_code": conn.error_code,
+                "pilot": hw["pilot"] or conn.pilot.value,
+                "contactor": hw["contactor"],
+                "lock": hw["lock"],
+                "limit_a": float(conn.pwm_a) if conn.pwm_a is not None else 0.0,
+                "energy_wh": _round(conn.energy_wh),
+                "power_w": _round(conn.power_w),
+                "faults": faults,
+                "transaction": transaction,
+            })
+        return {
+            "station": {
+                "id": r.config.station.id,
+                "firmware": r.config.station.firmware_version or __version__,
+                "status": view.status.value,
+                "simulated": r.bench is not None,
+            },
+            "ocpp": {
+                "version": link.version,
+                "connected": link.connected,
+                "registration": link.registration,
+                "queued": link.queued,
+            },
+            "connectors": connectors,
+        }
+
+    async def meter(self) -> dict[str, Any]:
+        rows = []
+        for hw in self._r.controller.hardware.connectors:
+            row: dict[str, Any] = {"id": hw.connector}
+            reading = self._r.controller.meter_reading(hw.connector)
+            if hw.meter is None:
+                row["error"] = "no meter configured"
+            elif reading is None:
+                row["error"] = "no reading yet"
+            else:
+                row.update(reading_json(reading))
+                row["model"] = hw.meter.model
+            view = self._r.controller.station.snapshot().connectors[hw.connector - 1]
+            if any(k.value == "meter" for k in view.faults):
+                row["fault"] = "PowerMeterFailure"
+            rows.append(row)
+        return {"connectors": rows}
+
+    async def selftest(self) -> dict[str, Any]:
+        parts: list[dict[str, Any]] = []
+        r = self._r
+        for hw in r.controller.hardware.connectors:
+            parts.extend(await _selftest_connector(hw))
+        reader_fault = any(k.value == "reader" for k in r.controller.station.snapshot().faults)
+        if r.controller.hardware.reader is not None:
+            parts.append(_part("reader", not reader_fault,
+                               "ReaderFailure reported" if reader_fault else "open"))
+        integrity = await asyncio.to_thread(r.store.integrity_check)
+        parts.append(_part("store", integrity == "ok", f"integrity_check: {integrity}"))
+        link = r.adapter.link_state()
+        parts.append(_part("ocpp", link.connected and link.registration == "Accepted",
+                           f"connected={link.connected} registration={link.registration}"))
+        return {"ok": all(p["ok"] for p in parts), "parts": parts}
+
+    async def logs(self, since: str | None) -> list[str]:
+        try:
+            return self._r.logs.lines(since)
+        except ValueError as exc:
+            raise Refused(f"--since: {exc}") from None
+
+    async def ocpp_ping(self) -> float:
+        try:
+            return await self._r.adapter.ping()
+        except ConnectionError as exc:
+            raise Refused(f"CSMS not reachable: {exc}") from None
+
+    async def rfid_read(self, timeout_s: float) -> dict[str, Any] | None:
+        if self._r.controller.hardware.reader is None:
+            raise Refused("no RFID reader configured")
+        token = await self._r.controller.next_token(timeout_s)
+        return None if token is None else {"uid": token.uid, "type": token.type}
+
+    # -- technician actions -----------------------------------------------------------------
+    async def fault_clear(self, connector: int) -> str:
+        try:
+            cleared = self._r.controller.clear_fault(connector)
+        except ValueError as exc:
+            raise Refused(str(exc)) from None
+        view = self._r.controller.station.snapshot().connectors[connector - 1]
+        return (f"connector {connector}: cleared latched faults ({', '.join(cleared)}); "
+                f"status now {view.status.value}")
+
+    async def relay(self, connector: int, which: str, op: str) -> str:
+        controller = self._r.controller
+        try:
+            hw = controller.hardware_of(connector)
+        except ValueError as exc:
+            raise Refused(str(exc)) from None
+        view = controller.station.snapshot().connectors[connector - 1]
+        if view.status not in _RELAY_SAFE or view.session is not None:
+            raise Refused(f"connector {connector} is {view.status.value}: relay tests only on an"
+                          " Available (no EV) or Unavailable connector")
+        if view.pilot not in (PilotState.A, PilotState.F) and view.status is _RELAY_SAFE[0]:
+            raise Refused(f"connector {connector}: an EV is connected (pilot {view.pilot.value})")
+        if which == "lock":
+            return await _relay_lock(controller.now, hw, op)
+        return await _relay_contactor(controller.now, hw, op)
+
+    async def sim(self, command: str, args: dict[str, Any]) -> dict[str, Any]:
+        bench = self._r.bench
+        if bench is None:
+            raise Refused("not a simulated station ([hardware] simulate = false)")
+        try:
+            match command:
+                case "plug":
+                    bench.plug(int(args["connector"]),
+                               float(args.get("max_current_a", 32.0)))
+                case "unplug":
+                    bench.unplug(int(args["connector"]))
+                case "ev":
+                    bench.ev(int(args["connector"]), str(args.get("mode", "charge")) == "charge")
+                case "tap":
+                    bench.tap(str(args["uid"]))
+                case "fault":
+                    bench.fault(int(args["connector"]), str(args["kind"]))
+                case _:
+                    raise Refused(f"unknown sim command {command!r}")
+        except KeyError as exc:
+            raise Refused(f"sim {command}: missing argument {exc}") from None
+        except (ValueError, TypeError) as exc:
+            raise Refused(f"sim {command}: {exc}") from None
+        return bench.describe()
+
+
+def _part(name: str, ok: bool, detail: str) -> dict[str, Any]:
+    return {"part": name, "ok": ok, "detail": detail}
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+async def _selftest_connector(hw: ConnectorHardware) -> list[dict[str, Any]]:
+    c = hw.connector
+    parts = []
+    reading = hw.pilot.read()
+    pilot_ok = reading.state.value in "ABCD" and reading.diode_ok
+    parts.append(_part(f"pilot {c}", pilot_ok,
+                       f"state {reading.state.value}, high {reading.high_v:.1f} V"
+                       + ("" if reading.diode_ok else ", diode check FAILED")))
+    mirror = hw.contactor.mirror_closed()
+    parts.append(_part(f"contactor {c}", mirror == hw.contactor.commanded_closed,
+                       f"commanded {'closed' if hw.contactor.commanded_closed else 'open'}, "
+                       f"mirror {'closed' if mirror else 'open'}"))
+    if hw.lock is not None:
+        locked = hw.lock.is_locked()
+        parts.append(_part(f"lock {c}", locked == hw.lock.commanded_locked,
+                           f"commanded {'locked' if hw.lock.commanded_locked else 'unlocked'}, "
+                           f"feedback {'locked' if locked else 'unlocked'}"))
+    if hw.rcd is not None:
+        tripped = hw.rcd.tripped()
+        parts.append(_part(f"rcd {c}", not tripped, "tripped" if tripped else "not tripped"))
+    if hw.meter is not None:
+        result = await hw.meter.poll()
+        if isinstance(result, MeterFault):
+            parts.append(_part(f"meter {c}", False, result.reason))
+        else:
+            parts.append(_part(f"meter {c}", True,
+                               f"{hw.meter.model}: {result.energy_import_wh:.0f} Wh"))
+    return parts
+
+
+async def _relay_lock(now: Any, hw: ConnectorHardware, op: str) -> str:
+    lock = hw.lock
+    if lock is None:
+        raise Refused(f"connector {hw.connector} has no lock (fixed cable)")
+    steps = {"on": [True], "off": [False], "test": [True, False]}[op]
+    report = []
+    for want in steps:
+        (lock.lock if want else lock.unlock)(now())
+        ok = await _await_feedback(lambda w=want: lock.is_locked() == w)
+        report.append(f"{'lock' if want else 'unlock'} {'confirmed' if ok else 'NOT confirmed'}")
+        if not ok:
+            raise Refused(f"connector {hw.connector}: " + ", ".join(report))
+    return f"connector {hw.connector} lock: " + ", ".join(report)
+
+
+async def _relay_contactor(now: Any, hw: ConnectorHardware, op: str) -> str:
+    contactor = hw.contactor
+    if op == "on":
+        raise Refused("the contactor is only switched by `relay N contactor test` (close, confirm,"
+                      " open, confirm); leaving it closed would bypass the safety interlock")
+    steps = {"off": [False], "test": [True, False]}[op]
+    report = []
+    try:
+        for want in steps:
+            (contactor.close if want else contactor.open)(now())
+            ok = await _await_feedback(lambda w=want: contactor.mirror_closed() == w)
+            report.append(f"{'close' if want else 'open'} "
+                          f"{'confirmed' if ok else 'NOT confirmed'}")
+            if not ok:
+                raise Refused(f"connector {hw.connector}: " + ", ".join(report))
+    finally:
+        contactor.open(now())
+    return f"connector {hw.connector} contactor: " + ", ".join(report)
+
+
+async def _await_feedback(check: Any, limit_s: float = RELAY_CONFIRM_S) -> bool:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit_s
+    while loop.time() < deadline:
+        if check():
+            return True
+        await asyncio.sleep(0.01)
+    return bool(check())
