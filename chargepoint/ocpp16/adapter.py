@@ -190,8 +190,7 @@ class Ocpp16Adapter:
 
     # -- the connection
     async def _connection_loop(self) -> None:
-        backoff = Backoff(self.options.reconnect_min_s, self.options.reconnect_max_s,
-                          self.options.reconnect_jitter)
+        backoff = self._backoff()
         while True:
             try:
                 ws = await connect(self.options, self._ping_interval())
@@ -220,6 +219,10 @@ class Ocpp16Adapter:
             LOG.warning("CSMS connection lost: reconnect in %.1f s", delay)
             await asyncio.sleep(delay)
 
+    def _backoff(self) -> Backoff:
+        o = self.options
+        return Backoff(o.reconnect_min_s, o.reconnect_max_s, o.reconnect_jitter)
+
     async def _session(self, client: OcppClient) -> None:
         if not self._boot_done:
             await self._boot(client)
@@ -242,13 +245,14 @@ class Ocpp16Adapter:
 
     async def _boot(self, client: OcppClient) -> None:
         """BootNotification until Accepted (OCPP 1.6 section 4.2)."""
+        backoff = self._backoff()
         while True:
             self._boot_wake.clear()
             try:
                 result = await client.request("BootNotification", self._boot_payload())
             except (CallFailed, TimeoutError) as exc:
                 LOG.warning("BootNotification failed: %s", exc)
-                await self._wait_boot_retry(_DEFAULT_RETRY_S)
+                await self._wait_boot_retry(backoff.next_delay())
                 continue
             self.registration = str(result["status"])
             self._set_clock(result.get("currentTime"))

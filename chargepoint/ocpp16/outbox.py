@@ -6,8 +6,8 @@ with ONE CALL in flight, retried ``TransactionMessageAttempts`` times at
 ``TransactionMessageRetryInterval`` x attempt number after a CALLERROR or a timeout while
 connected (offline they just wait), and removed only after the CSMS confirmed them.
 
-StatusNotifications are not persisted: the latest one per connector is kept (``post_status``)
-and sent when registered; one that could not be sent while offline is sent after reconnect.
+StatusNotifications are not persisted (``post_status``): while registered each one is sent;
+while not, only the latest per connector is kept and sent after the (re)registration.
 
 Order: every item gets a ticket when the core asked for it (``ticket()``, called by
 ``perform`` synchronously). An item is sent only when no item with a smaller ticket is still
@@ -64,6 +64,7 @@ class OutboxLink(Protocol):
 @dataclass
 class _Status:
     ticket: int
+    connector: int
     payload: Callable[[], dict[str, Any]]  # built at send time (timestamps resolved)
 
 
@@ -74,7 +75,7 @@ class Outbox:
         self._tickets = itertools.count()
         self._durable: dict[tuple[str, int], int] = {}  # (action, tx_local_id | seq) -> ticket
         self._persisting: set[int] = set()  # tickets of items not yet in the store
-        self._statuses: dict[int, _Status] = {}  # connector -> latest unsent
+        self._statuses: list[_Status] = []  # unsent, in ticket order
         self._wake = asyncio.Event()
         self.sent_ok = 0  # confirmed durable messages (for tests and status)
 
@@ -93,8 +94,10 @@ class Outbox:
         self.wake()
 
     def post_status(self, connector: int, payload: Callable[[], dict[str, Any]]) -> None:
-        """Queue (replace) the StatusNotification of ``connector``."""
-        self._statuses[connector] = _Status(next(self._tickets), payload)
+        """Queue the StatusNotification of ``connector`` (offline: replacing an unsent one)."""
+        if not self._link.registered.is_set():
+            self._statuses = [s for s in self._statuses if s.connector != connector]
+        self._statuses.append(_Status(next(self._tickets), connector, payload))
         self.wake()
 
     def wake(self) -> None:
@@ -107,12 +110,12 @@ class Outbox:
             self._wake.clear()
             head = await asyncio.to_thread(self._store.queue_head)
             head_ticket = self._ticket_of(head) if head is not None else None
-            status = min(self._statuses.items(), key=lambda kv: kv[1].ticket, default=None)
+            status = self._statuses[0] if self._statuses else None
             barrier = min(self._persisting, default=None)
             limit = min(t for t in (head_ticket, barrier) if t is not None) if (
                 head_ticket is not None or barrier is not None) else None
-            if status is not None and (limit is None or status[1].ticket < limit):
-                await self._send_status(*status)
+            if status is not None and (limit is None or status.ticket < limit):
+                await self._send_status(status)
             elif head is not None and (barrier is None or head_ticket is None
                                        or head_ticket < barrier):
                 await self._send_durable(head)
@@ -123,16 +126,17 @@ class Outbox:
         key = msg.tx_local_id if msg.action in ("StartTransaction", "StopTransaction") else msg.seq
         return self._durable.get((msg.action, key if key is not None else -1), _FIRST)
 
-    async def _send_status(self, connector: int, status: _Status) -> None:
+    async def _send_status(self, status: _Status) -> None:
         try:
             await self._link.request("StatusNotification", status.payload())
         except ConnectionError:
             await self._offline_wait()
             return
         except (CallFailed, TimeoutError) as exc:
-            LOG.warning("StatusNotification for connector %d not confirmed: %s", connector, exc)
-        if self._statuses.get(connector) is status:
-            del self._statuses[connector]
+            LOG.warning("StatusNotification for connector %d not confirmed: %s",
+                        status.connector, exc)
+        if status in self._statuses:
+            self._statuses.remove(status)
 
     async def _send_durable(self, msg: QueuedMessage) -> None:
         payload = await self._link.prepare(msg)

@@ -45,6 +45,7 @@ class _CsmsPeer(ChargePoint):  # the CSMS's view of one station
     async def route_message(self, raw_msg: str) -> None:
         self.csms._record("in", raw_msg)
         if self.csms.silent and raw_msg.startswith("[2"):
+            self.csms.swallowed.add(json.loads(raw_msg)[1])
             return
         await super().route_message(raw_msg)
 
@@ -122,6 +123,7 @@ class Csms:
     auth_headers: list[str | None] = field(default_factory=list)
     offer_subprotocol: bool = True
     port: int = 0
+    swallowed: set[str] = field(default_factory=set)  # ids of CALLs never answered (silent)
     peer: _CsmsPeer | None = None
 
     def __post_init__(self) -> None:

@@ -1,0 +1,200 @@
+"""The durable queue: order, one CALL in flight, retries, ids, restarts (OCPP 1.6 4.x)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from chargepoint.core.actions import ReportStatus, StartTransaction, StopTransaction
+from chargepoint.core.events import CsmsLinkChanged, TransactionConfirmed
+from chargepoint.core.types import AuthStatus, ConnectorStatus, StopReason
+from chargepoint.store.db import Store
+from hardware.interfaces import MeterReading
+from tests.ocpp16.conftest import StationFactory
+from tests.ocpp16.csms import Csms
+from tests.ocpp16.harness import Station, start_station
+from tests.ocpp16.test_ocpp16_connection import assert_one_in_flight
+
+
+async def wait_queue_empty(station: Station) -> None:
+    """Until the CSMS confirmed everything (dequeuing follows the answer in a thread)."""
+    async with asyncio.timeout(10):
+        while station.store.queue_length():
+            await asyncio.sleep(0.01)
+
+
+def start(connector: int = 1, tag: str = "TAG1", wh: float = 1000.0) -> StartTransaction:
+    return StartTransaction(connector, tag, wh, at=time.monotonic())
+
+
+def stop(connector: int = 1, wh: float = 1500.0,
+         reason: StopReason = StopReason.LOCAL) -> StopTransaction:
+    return StopTransaction(connector, "TAG1", wh, at=time.monotonic(), reason=reason)
+
+
+async def test_session_online_in_order_with_real_transaction_id(
+        csms: Csms, make_station: StationFactory) -> None:
+    station = await make_station()
+    await station.port.wait_for(CsmsLinkChanged)
+    a = station.adapter
+    a.perform(ReportStatus(1, ConnectorStatus.PREPARING))
+    a.perform(start())
+    a.perform(ReportStatus(1, ConnectorStatus.CHARGING))
+    a.perform(stop())
+    a.perform(ReportStatus(1, ConnectorStatus.FINISHING))
+    await csms.wait_for("StopTransaction")
+    await csms.wait_for("StatusNotification", 3)
+    seq = [(f.action, f.payload.get("status")) for f in csms.calls()][1:]
+    assert seq == [("StatusNotification", "Preparing"), ("StartTransaction", None),
+                   ("StatusNotification", "Charging"), ("StopTransaction", None),
+                   ("StatusNotification", "Finishing")]
+    start_req = csms.calls("StartTransaction")[0].payload
+    assert start_req["connectorId"] == 1 and start_req["meterStart"] == 1000
+    assert start_req["timestamp"].endswith("Z")
+    stop_req = csms.calls("StopTransaction")[0].payload
+    assert stop_req["transactionId"] == 100
+    assert stop_req["meterStop"] == 1500 and stop_req["reason"] == "Local"
+    await wait_queue_empty(station)
+    # The answer to StartTransaction came after the stop: nothing for the core any more.
+    assert station.port.of(TransactionConfirmed) == []
+    record = station.store.transaction_by_csms_id(100)
+    assert record is not None and record.stopped
+    assert station.store.queue_length() == 0
+    assert csms.errors_sent() == []
+    assert_one_in_flight(csms)
+
+
+async def test_offline_session_is_sent_after_reconnect_with_the_real_id(
+        csms: Csms, make_station: StationFactory) -> None:
+    station = await make_station()
+    await station.port.wait_for(CsmsLinkChanged)
+    await csms.stop()
+    await station.port.wait_for(CsmsLinkChanged, 2)
+    a = station.adapter
+    a.perform(start())
+    a.perform(stop())
+    a.perform(start(tag="TAG2"))
+    await csms.start()
+    await csms.wait_for("StartTransaction", 2)
+    calls = [(f.action, f.payload.get("transactionId")) for f in csms.calls()
+             if f.action in ("StartTransaction", "StopTransaction")]
+    assert calls == [("StartTransaction", None), ("StopTransaction", 100),
+                     ("StartTransaction", None)]
+    # The Start of an ended transaction does not reach the core (it could stop a new one).
+    await station.port.wait_for(TransactionConfirmed)
+    assert len(station.port.of(TransactionConfirmed)) == 1
+    assert csms.errors_sent() == []
+    assert_one_in_flight(csms)
+
+
+async def test_callerror_is_retried_then_the_message_removed(
+        csms: Csms, make_station: StationFactory) -> None:
+    csms.fail["StartTransaction"] = 2
+    station = await make_station(config={"TransactionMessageAttempts": "3"})
+    station.adapter.perform(start())
+    await csms.wait_for("StartTransaction", 3)
+    assert await station.port.wait_for(TransactionConfirmed) == [
+        TransactionConfirmed(1, AuthStatus.ACCEPTED)]
+    await wait_queue_empty(station)
+    assert len(csms.calls("StartTransaction")) == 3
+
+
+async def test_message_discarded_after_attempts_and_its_stop_too(
+        csms: Csms, make_station: StationFactory) -> None:
+    csms.fail["StartTransaction"] = 2
+    station = await make_station(config={"TransactionMessageAttempts": "2"})
+    a = station.adapter
+    a.perform(start())
+    a.perform(stop())
+    a.perform(start(tag="TAG2"))
+    await csms.wait_for("StartTransaction", 3)
+    await station.port.wait_for(TransactionConfirmed)
+    assert [f.payload["idTag"] for f in csms.calls("StartTransaction")] == [
+        "TAG1", "TAG1", "TAG2"]
+    await wait_queue_empty(station)
+    assert csms.calls("StopTransaction") == []  # no id for it: never sent with -1
+
+
+async def test_timeout_counts_as_attempt_and_one_call_in_flight(
+        csms: Csms, make_station: StationFactory) -> None:
+    csms.silent = True
+    station = await make_station(response_timeout_s=0.3,
+                                 config={"TransactionMessageAttempts": "5"})
+    await csms.wait_for("BootNotification", 2)  # no answer: BootNotification again
+    csms.silent = False
+    await station.port.wait_for(CsmsLinkChanged)
+    csms.silent = True
+    station.adapter.perform(start())
+    await csms.wait_for("StartTransaction", 2)
+    csms.silent = False
+    await station.port.wait_for(TransactionConfirmed)
+    await wait_queue_empty(station)
+    assert_one_in_flight(csms)
+
+
+async def test_queue_survives_a_restart(csms: Csms, tmp_path: Path) -> None:
+    await csms.stop()
+    db = tmp_path / "state.db"
+    first = await start_station(db, csms.url)
+    first.adapter.perform(start())
+    first.adapter.perform(stop())
+    while first.store.queue_length() < 2:  # persisting runs in a worker thread
+        await asyncio.sleep(0.01)
+    await first.stop()
+    first.store.close()
+    await csms.start()
+    second = await start_station(db, csms.url)
+    try:
+        await csms.wait_for("StopTransaction")
+        assert [f.action for f in csms.calls()][-2:] == ["StartTransaction", "StopTransaction"]
+        assert csms.calls("StopTransaction")[0].payload["transactionId"] == 100
+        assert not csms.calls("StartTransaction")[0].payload["timestamp"].startswith("@")
+    finally:
+        await second.stop()
+        second.store.close()
+
+
+async def test_open_transaction_after_crash_is_stopped_with_power_loss(
+        csms: Csms, tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    store = Store.open(db)
+    store.begin_transaction(1, "TAG1", 10.0, "2026-01-01T00:00:00.000Z", None,
+                            {"connectorId": 1, "idTag": "TAG1", "meterStart": 10,
+                             "timestamp": "2026-01-01T00:00:00.000Z"})
+    store.save_meter_reading(1, 50.0, "2026-01-01T01:00:00.000Z")
+    store.close()
+    station = await start_station(db, csms.url)
+    try:
+        stop_req = (await csms.wait_for("StopTransaction"))[0].payload
+        assert stop_req["reason"] == "PowerLoss"
+        assert stop_req["meterStop"] == 50
+        assert stop_req["transactionId"] == 100
+        assert station.port.of(TransactionConfirmed) == []
+    finally:
+        await station.stop()
+        station.store.close()
+
+
+async def test_sampled_meter_values_go_through_the_queue_with_the_id(
+        csms: Csms, make_station: StationFactory) -> None:
+    station = await make_station(config={
+        "MeterValueSampleInterval": "1",
+        "MeterValuesSampledData": "Energy.Active.Import.Register,Power.Active.Import",
+        "StopTxnSampledData": "Energy.Active.Import.Register"})
+    station.port.readings[1] = MeterReading(energy_import_wh=1234.0, power_w=7000.0)
+    await station.port.wait_for(CsmsLinkChanged)
+    station.adapter.perform(start())
+    mv = (await csms.wait_for("MeterValues"))[0].payload
+    assert mv["transactionId"] == 100 and mv["connectorId"] == 1
+    sampled = mv["meterValue"][0]["sampledValue"]
+    assert {s["measurand"] for s in sampled} == {"Energy.Active.Import.Register",
+                                                  "Power.Active.Import"}
+    assert mv["meterValue"][0]["sampledValue"][0]["context"] == "Sample.Periodic"
+    station.adapter.perform(stop())
+    stop_req = (await csms.wait_for("StopTransaction"))[0].payload
+    contexts = [v["sampledValue"][0]["context"] for v in stop_req["transactionData"]]
+    assert contexts[0] == "Transaction.Begin" and contexts[-1] == "Transaction.End"
+    assert csms.errors_sent() == []
+    actions = [f.action for f in csms.calls() if f.action != "Heartbeat"]
+    assert actions.index("StopTransaction") == len(actions) - 1  # no MeterValues after Stop
