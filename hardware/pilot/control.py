@@ -15,18 +15,22 @@ Output mapping (duty is the high time of the CP line):
   ``f_switch`` output (e.g. a relay that switches the CP to the -12 V rail) is turned on too.
 
 ``read()`` samples a burst spanning more than one PWM period (``burst_s``, default 1.2 ms) while
-a square wave is output, else a few samples, and hands the volts to a ``PilotDecoder``. The
-burst is the one thing here that takes about a millisecond; it never waits on anything else.
+a square wave is output, else ``min_samples`` samples, and hands the volts to a
+``PilotDecoder``. The burst is the one thing here that takes more than a millisecond (about
+1.2 ms while PWM is on); it never waits on anything else.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Protocol
 
-from hardware.interfaces import PilotReading
+from hardware.interfaces import PilotReading, PilotState
 from hardware.pilot.decoder import PilotDecoder
+
+log = logging.getLogger(__name__)
 
 
 class PwmOutput(Protocol):
@@ -122,14 +126,22 @@ class GpioControlPilot:
         return self._adc.value * self._gain + self._offset
 
     def sample(self) -> list[float]:
-        """One burst of CP volts: > 1 PWM period while a square wave is output."""
-        samples = [self.volts() for _ in range(self._min)]
-        if self._square:
-            start = self._clock()
-            while len(samples) < self._max and self._clock() - start < self._burst_s:
-                samples.append(self.volts())
+        """One burst of CP volts: at least ``min_samples``, and > 1 PWM period (``burst_s``)
+        while a square wave is output. Raises ``OSError`` when the ADC cannot be read."""
+        start = self._clock()
+        samples = [self.volts()]
+        while len(samples) < self._max and (
+            len(samples) < self._min or (self._square and self._clock() - start < self._burst_s)
+        ):
+            samples.append(self.volts())
         return samples
 
     def read(self) -> PilotReading:
-        samples = self.sample()
+        """Sample and decode. An unreadable ADC (SPI error) reads as state E at once: an error
+        state never lets the core close the contactor."""
+        try:
+            samples = self.sample()
+        except OSError as exc:
+            log.error("pilot ADC read failed: %s", exc)
+            return PilotReading(PilotState.E, high_v=0.0, low_v=None, diode_ok=False)
         return self._decoder.feed(samples, self._clock(), pwm_on=self._square)

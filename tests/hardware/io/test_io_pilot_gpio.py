@@ -194,3 +194,30 @@ def test_proximity_pilot(station: Station, factory: MockFactory, ohm: float | No
         assert measured is None
     else:
         assert measured is not None and abs(measured - ohm) / ohm < 0.05
+
+
+class BrokenAdc:
+    """An MCP3008 whose SPI transfer fails (loose ribbon cable)."""
+
+    @property
+    def value(self) -> float:
+        raise OSError(5, "Input/output error")
+
+
+def test_unreadable_adc_reads_as_error_state(station: Station) -> None:
+    pilot = GpioControlPilot(station.pwm, BrokenAdc(), PilotDecoder(), clock=station.clock)
+    pilot.set_duty(50.0)
+    r = pilot.read()
+    assert r.state is PilotState.E and not r.diode_ok
+
+
+def test_burst_spans_more_than_one_period(station: Station, factory: MockFactory) -> None:
+    pilot = make_pilot(station, factory)
+    pilot.set_off()
+    t0 = station.t
+    assert len(pilot.sample()) == 8  # no square wave: min_samples only
+    assert station.t - t0 < 1e-3
+    pilot.set_duty(50.0)
+    t0 = station.t
+    pilot.sample()
+    assert station.t - t0 > 1e-3

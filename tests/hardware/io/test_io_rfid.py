@@ -201,7 +201,7 @@ class Unpluggable:
 async def test_reader_failure_and_recovery(emulator: tuple[CardEmulator, str]) -> None:
     emu, path = emulator
     cable = Unpluggable()
-    reader = NfcReader(path, debounce_s=0.0, poll_interval_s=0.01, reopen_interval_s=0.02,
+    reader = NfcReader(path, debounce_s=60.0, poll_interval_s=0.01, reopen_interval_s=0.02,
                        frontend_factory=cable)
     it = reader.events()
     try:
