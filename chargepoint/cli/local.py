@@ -40,7 +40,7 @@ def cmd_run(args: argparse.Namespace, out: Output) -> int:
 
 def cmd_demo(args: argparse.Namespace, out: Output) -> int:
     demo = importlib.import_module("chargepoint.demo")
-    return int(demo.run_demo(keep=args.keep, out=out.out))
+    return int(demo.run_demo(keep=args.keep, out=out.out, charge_s=args.seconds))
 
 
 def cmd_config_check(args: argparse.Namespace, out: Output) -> int:

@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="simulated station + local CSMS: one session end to end")
     p.add_argument("--keep", action="store_true",
                    help="leave the CSMS and the station running afterwards (Ctrl-C ends)")
+    p.add_argument("--seconds", type=_seconds, default=4.0, help="how long to charge (4)")
     p.set_defaults(func=local.cmd_demo)
 
     p = sub.add_parser("config", help="configuration file tools")

@@ -93,6 +93,8 @@ def summarize(kind: str, action: str, p: dict[str, Any]) -> str:
                 return str(tag_status or "ok")
             case "Heartbeat":
                 return f"time {p.get('currentTime')}"
+    if not p:
+        return ""
     text = json.dumps(p, separators=(",", ":"))
     return text if len(text) <= 70 else text[:67] + "..."
 
@@ -204,6 +206,6 @@ def format_entry(entry: Entry) -> str:
 def format_summary(s: dict[str, Any]) -> str:
     energy = "-" if s["energy_wh"] is None else f"{s['energy_wh']:.1f} Wh"
     duration = "-" if s["duration_s"] is None else f"{s['duration_s']:.1f} s"
-    return (f"Summary: energy {energy} in {duration} of charging; {s['messages']} OCPP "
+    return (f"Summary: {energy} charged, transaction lasted {duration}; {s['messages']} OCPP "
             f"messages ({s['to_csms']} to the CSMS, {s['to_cp']} to the station, "
             f"{s['meter_values']} MeterValues)")

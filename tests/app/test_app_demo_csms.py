@@ -71,7 +71,7 @@ async def test_a_whole_session_is_answered_and_recorded(csms: DemoCsms) -> None:
     printed = tl.out.getvalue()  # type: ignore[union-attr]
     assert "CP -> CSMS  StopTransaction" in printed
     assert "transaction 1, meterStop 1025 Wh, reason Local" in printed
-    assert format_summary(summary).startswith("Summary: energy")
+    assert format_summary(summary).startswith("Summary: 25.0 Wh charged")
 
 
 async def test_summary_of_a_finished_transaction() -> None:
