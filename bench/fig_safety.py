@@ -1,0 +1,79 @@
+"""Figure 1: safety reaction, pilot leaves C -> contactor ``open()`` called.
+
+The station runs as ``bench.safety_child`` (the real app on the simulated bench, its own
+process), the bench CSMS here. Scenario "idle": no CSMS traffic beyond the station's own
+(statuses, transactions) and the meter polled every second. Scenario "loaded": the same while
+this process floods the station with ``FLOOD_RATE`` requests/s (GetConfiguration and
+DataTransfer, open loop). Baseline: the IEC 61851-1 budget of 100 ms for opening when the EV
+leaves C/D.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from bench import child
+from bench.csms import Csms, LoadResult
+from bench.report import Figure
+from bench.stats import summary_ms
+from bench.station_config import write_config
+
+BUDGET_MS = 100.0  # IEC 61851-1: open within 100 ms of the EV leaving C/D
+FLOOD_RATE = 500.0
+REQUESTS: list[tuple[str, dict[str, Any]]] = [
+    ("GetConfiguration", {"key": ["HeartbeatInterval"]}),
+    ("DataTransfer", {"vendorId": "org.bench", "messageId": "ping", "data": "x"}),
+]
+
+
+async def _scenario(csms: Csms, workdir: Path, station_id: str, events: int,
+                    flood: bool) -> tuple[dict[str, list[float]], LoadResult | None]:
+    config = write_config(workdir, station_id, csms.url)
+    proc = await child.spawn("-m", "bench.safety_child", str(config), str(events))
+    load: LoadResult | None = None
+    try:
+        await child.read_line(proc, "READY", timeout=60)
+        result_line = asyncio.ensure_future(child.read_line(proc, "RESULT", timeout=600))
+        if flood:
+            stop = asyncio.Event()
+            result_line.add_done_callback(lambda _: stop.set())
+            load = await csms.load(station_id, REQUESTS, rate=FLOOD_RATE, duration_s=3600,
+                                   stop=stop)
+        doc = json.loads(await result_line)
+    finally:
+        await child.terminate(proc)
+    reactions: dict[str, list[float]] = doc["reactions_s"]
+    return reactions, load
+
+
+async def run(*, events: int, workdir: Path) -> Figure:
+    fig = Figure("safety_reaction", "Safety: pilot leaves C -> contactor open() "
+                 "(budget IEC 61851-1: 100 ms)")
+    csms = Csms()
+    await csms.start()
+    try:
+        details: dict[str, Any] = {"events_per_scenario": events, "budget_ms": BUDGET_MS}
+        for name, flood in (("idle", False), ("loaded", True)):
+            reactions, load = await _scenario(csms, workdir, f"CP-SAFETY-{name.upper()}",
+                                              events, flood)
+            both = reactions["A"] + reactions["B"]
+            stats = summary_ms(both)
+            label = "idle, meter 1 s" if not flood else f"{FLOOD_RATE:.0f} req/s + meter 1 s"
+            for q in ("p50", "p99", "p99.9", "max"):
+                fig.row(f"{label}: {q}", "ms", stats[q], BUDGET_MS, "IEC 61851-1 100 ms")
+            entry: dict[str, Any] = {"all_ms": stats, "to_A_ms": summary_ms(reactions["A"]),
+                                     "to_B_ms": summary_ms(reactions["B"])}
+            if load is not None:
+                entry["load"] = {"sent": load.sent, "answered": len(load.latencies_s),
+                                 "errors": load.errors, "skipped": load.skipped,
+                                 "unanswered": load.unanswered,
+                                 "achieved_rate": round(load.achieved_rate, 1),
+                                 "latency_ms": summary_ms(load.latencies_s)}
+            details[name] = entry
+        fig.details = details
+    finally:
+        await csms.stop()
+    return fig
