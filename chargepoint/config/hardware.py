@@ -32,7 +32,11 @@ def parse_hardware(t: Table | None, connectors: int) -> HardwareConfig:
     rcd = _rcd(t.table("rcd"))
     meter = _meter(t.table("meter"))
     rfid = _rfid(t.table("rfid"))
-    overrides = [_connector(c, connectors) for c in t.tables("connector")]
+    # [[hardware.connector]]; "connectors" is accepted as an alias (the dataclass field's name)
+    if t.has("connector") and t.has("connectors"):
+        t.error("connectors", "give either [[hardware.connector]] or [[hardware.connectors]]")
+    tables = t.tables("connector") + t.tables("connectors")
+    overrides = [_connector(c, connectors) for c in tables]
     ids = [c.id for c in overrides]
     for dup in sorted({i for i in ids if ids.count(i) > 1}):
         t.error("connector", f"connector {dup} is listed more than once")
@@ -54,8 +58,8 @@ def _pilot(t: Table | None) -> PilotConfig:
         spi_device=t.integer("spi_device", 0, 0, 3),
         adc_channel=t.integer("adc_channel", 0, 0, 7),
         pp_adc_channel=t.opt_integer("pp_adc_channel", 1, 0, 7),
-        scale=t.number("scale", 1.0),
-        offset=t.number("offset", 0.0),
+        scale=t.number("scale", 9.116),
+        offset=t.number("offset", -15.0),
     )
     if cfg.pp_adc_channel == cfg.adc_channel:
         t.error("pp_adc_channel", "must differ from adc_channel")
@@ -178,7 +182,17 @@ def connector_pins(cfg: HardwareConfig, connector: int) -> dict[str, int | None]
 
 
 def _check_pins(t: Table, cfg: HardwareConfig, connectors: int) -> None:
-    """No GPIO may serve two functions: a lock pin doubling as a contactor pin is a hazard."""
+    """Real hardware needs its feedback inputs, and no GPIO may serve two functions."""
+    for n in range(1, connectors + 1):
+        pins = connector_pins(cfg, n)
+        where = "" if connectors == 1 else f" (connector {n})"
+        # ARCHITECTURE: only the mirror contact can tell that the contactor welded.
+        if pins["contactor.mirror_pin"] is None:
+            t.error("contactor", f"mirror_pin is required on real hardware{where}: without the "
+                                 "mirror contact a welded contactor goes unnoticed")
+        if cfg.has_lock and pins["lock.feedback_pin"] is None:
+            t.error("lock", f"feedback_pin is required on real hardware{where} "
+                            "(or has_lock = false on fixed-cable stations)")
     if connectors > 1:
         for n in range(1, connectors + 1):
             if not any(c.id == n for c in cfg.connectors):

@@ -66,8 +66,9 @@ class PilotConfig:
     spi_device: int = 0
     adc_channel: int = 0
     pp_adc_channel: int | None = 1  # None: no PP circuit (fixed cable)
-    scale: float = 1.0  # pilot volts = adc_volts * scale + offset
-    offset: float = 0.0
+    # pilot volts = adc_volts * scale + offset; defaults: the reference divider of docs/hardware.md
+    scale: float = 9.116
+    offset: float = -15.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

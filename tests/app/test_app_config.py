@@ -138,9 +138,23 @@ def test_security_profile_3_with_existing_files(tmp_path: Path) -> None:
 
 def test_optional_values_accept_none_word() -> None:
     cfg = config_from_toml(MINIMAL + '[hardware.pilot]\npp_adc_channel = "none"\n'
-                           '[hardware.contactor]\nmirror_pin = "none"\n')
+                           '[hardware.meter]\nbaudrate = "none"\n')
     assert cfg.hardware.pilot.pp_adc_channel is None
-    assert cfg.hardware.contactor.mirror_pin is None
+    assert cfg.hardware.meter is not None and cfg.hardware.meter.baudrate is None
+    assert (cfg.hardware.pilot.scale, cfg.hardware.pilot.offset) == (9.116, -15.0)
+
+
+def test_real_hardware_needs_its_feedback_inputs() -> None:
+    lines = errors(MINIMAL + '[hardware.contactor]\nmirror_pin = "none"\n'
+                   '[hardware.lock]\nfeedback_pin = "none"\n')
+    assert len(lines) == 2, lines
+    assert "t.toml:5: hardware.contactor: mirror_pin is required on real hardware" in lines[0]
+    assert "hardware.lock: feedback_pin is required on real hardware" in lines[1]
+    # a fixed cable needs no lock feedback; the simulator needs no pins at all
+    config_from_toml(MINIMAL + '[hardware]\nhas_lock = false\n[hardware.lock]\n'
+                     'feedback_pin = "none"\n')
+    config_from_toml(MINIMAL + '[hardware]\nsimulate = true\n[hardware.contactor]\n'
+                     'mirror_pin = "none"\n')
 
 
 def test_a_gpio_used_twice_is_refused() -> None:
@@ -162,6 +176,10 @@ def test_two_connectors_need_their_own_pins() -> None:
         "[[hardware.connector]]\nid = 2\ncontactor_pin = 5\nmirror_pin = 6\n")
     assert [c.id for c in cfg.hardware.connectors] == [1, 2]
     assert cfg.hardware.connectors[1].contactor_pin == 5
+    alias = config_from_toml(
+        base + "[[hardware.connectors]]\nid = 1\n"
+        "[[hardware.connectors]]\nid = 2\ncontactor_pin = 5\nmirror_pin = 6\n")
+    assert alias.hardware.connectors == cfg.hardware.connectors
     lines = errors(base + "[[hardware.connector]]\nid = 1\n[[hardware.connector]]\nid = 3\n"
                    "bad = 1\n")
     assert any(x.startswith("t.toml:13: hardware.connector[1].id: must be a connector")
