@@ -20,7 +20,7 @@ from chargepoint.core.actions import (
     ReportStatus,
     StartTimer,
 )
-from chargepoint.core.events import Event, TimerExpired
+from chargepoint.core.events import Event, PilotChanged, TimerExpired
 from chargepoint.core.station import Station
 from chargepoint.core.types import ConnectorStatus, FaultKind, PilotState, Settings
 
@@ -82,7 +82,7 @@ class Bench:
             assert event.timer_id in self.timers, f"timer {event.timer_id} not armed"
             self.now = max(self.now, self.timers.pop(event.timer_id))
         self.now += after
-        if hasattr(event, "state") and hasattr(event, "connector"):
+        if isinstance(event, PilotChanged) and event.connector in self.pilot:
             self.pilot[event.connector] = event.state
         return self._observe(self.station.handle(event, self.now))
 

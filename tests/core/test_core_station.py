@@ -13,8 +13,8 @@ from chargepoint.core.actions import (
     LockConnector,
     OpenContactor,
     PwmOff,
-    ReportStatus,
     Reply,
+    ReportStatus,
     RequestAuthorization,
     SetPwm,
     SetStateF,
@@ -109,7 +109,7 @@ def test_misuse_raises_before_any_change() -> None:
     ]
     for event in bad:
         with pytest.raises(ValueError):
-            st.handle(event, 1.0)
+            st.handle(event, 1.0)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         st.handle(PilotChanged(1, B), math.nan)
     with pytest.raises(ValueError):
