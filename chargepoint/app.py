@@ -82,6 +82,7 @@ class RunningStation:
         if self.control is not None:
             await self.control.close()
         await self.controller.stop(safe_stop_timeout_s=0.0 if hard else 4.0)
+        await self._drain()
         await self.adapter.close()
         for task in self.tasks:
             task.cancel()
@@ -92,6 +93,20 @@ class RunningStation:
             await self.bench.stop()
         await asyncio.to_thread(self.store.close)
         self.logs.detach()
+
+
+    async def _drain(self, persist_s: float = 3.0, send_s: float = 2.0) -> None:
+        """Let the adapter persist the stopped transactions (always) and, while the CSMS is
+        connected, send what is queued; whatever is left is sent after the restart."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + persist_s
+        while loop.time() < deadline and await asyncio.to_thread(self.store.open_transactions):
+            await asyncio.sleep(0.02)
+        deadline = loop.time() + send_s
+        while loop.time() < deadline and self.adapter.link_state().connected and (
+            await asyncio.to_thread(self.store.queue_length)
+        ):
+            await asyncio.sleep(0.02)
 
 
 def _ocpp_options(config: Config, hardware: StationHardware) -> Ocpp16Options:

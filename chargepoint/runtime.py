@@ -193,7 +193,7 @@ class Controller:
             return
         self._stopping = True
         if not self.restart:
-            self.submit(ev.StopRequested(0, StopReason.OTHER))
+            self.submit(ev.StopRequested(0, StopReason.REBOOT))
         deadline = self._clock() + safe_stop_timeout_s
         while self._clock() < deadline and any(
             hw.contactor.commanded_closed for hw in self._hw.connectors

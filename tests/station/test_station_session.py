@@ -1,0 +1,122 @@
+"""Full stack, in process: the app wires the simulated bench, the core, the store and OCPP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from chargepoint.app import RunningStation
+from chargepoint.control.client import request
+from tests.ocpp16.csms import Csms
+from tests.station.conftest import StationMaker
+
+
+async def until(check: Callable[[], object], timeout: float = 10.0) -> None:
+    """Poll a condition of the running station (its state changes on the control loop tick)."""
+    async def wait() -> None:
+        while not check():
+            await asyncio.sleep(0.01)
+    await asyncio.wait_for(wait(), timeout)
+
+
+async def registered(station: RunningStation) -> None:
+    await until(lambda: station.adapter.link_state().registration == "Accepted")
+
+
+async def test_tap_plug_charge_stop_unplug(csms: Csms, make_station: StationMaker) -> None:
+    station = await make_station()
+    await registered(station)
+    assert station.bench is not None
+    station.bench.tap("04A1B2C3")
+    station.bench.plug(1)
+    start = (await csms.wait_for("StartTransaction"))[0]
+    assert start.payload["idTag"] == "04A1B2C3"
+    assert start.payload["connectorId"] == 1
+    await csms.wait_for("MeterValues", count=2)
+    hw = station.controller.hardware_of(1)
+    assert hw.contactor.commanded_closed
+    station.bench.tap("04A1B2C3")
+    stop = (await csms.wait_for("StopTransaction"))[0]
+    assert stop.payload["reason"] == "Local"
+    assert stop.payload["transactionId"] == 100
+    assert stop.payload["meterStop"] >= start.payload["meterStart"]
+    await until(lambda: not hw.contactor.commanded_closed)
+    station.bench.unplug(1)
+    await csms.wait_until(lambda: any(
+        f.payload.get("status") == "Available" and f.payload.get("connectorId") == 1
+        for f in csms.calls("StatusNotification")[3:]))
+    statuses = [f.payload["status"] for f in csms.calls("StatusNotification")
+                if f.payload["connectorId"] == 1]
+    assert statuses == ["Available", "Preparing", "Charging", "Finishing", "Available"]
+
+
+async def test_ev_leaving_c_opens_the_contactor_and_stops(
+    csms: Csms, make_station: StationMaker
+) -> None:
+    station = await make_station()
+    await registered(station)
+    assert station.bench is not None
+    station.bench.plug(1)
+    station.bench.tap("CAFE01")
+    await csms.wait_for("StartTransaction")
+    hw = station.controller.hardware_of(1)
+    await until(lambda: hw.contactor.commanded_closed)
+    station.bench.unplug(1)  # pilot goes to A under load
+    await until(lambda: not hw.contactor.commanded_closed, timeout=1.0)
+    stop = (await csms.wait_for("StopTransaction"))[0]
+    assert stop.payload["reason"] == "EVDisconnected"
+
+
+async def test_status_over_the_control_socket_has_the_interface_shape(
+    csms: Csms, make_station: StationMaker
+) -> None:
+    station = await make_station()
+    await registered(station)
+    assert station.bench is not None
+    station.bench.plug(1)
+    station.bench.tap("04A1B2C3")
+    await csms.wait_for("StartTransaction")
+    await until(lambda: station.controller.hardware_of(1).contactor.commanded_closed)
+    doc = await request(station.config.control.socket, "status")
+    assert set(doc) >= {"station", "ocpp", "connectors"}
+    assert doc["station"]["id"] == "CP-TEST"
+    assert set(doc["ocpp"]) >= {"version", "connected", "registration", "queued"}
+    conn = doc["connectors"][0]
+    assert set(conn) >= {"id", "status", "pilot", "contactor", "lock", "limit_a", "energy_wh",
+                         "power_w", "faults", "transaction"}
+    assert conn["status"] == "Charging"
+    assert conn["pilot"] == "C"
+    assert conn["contactor"] == "closed"
+    assert conn["lock"] == "locked"
+    assert conn["limit_a"] == 32.0
+    await csms.wait_until(lambda: station.store.open_transaction_on(1) is not None
+                          and station.store.open_transaction_on(1).csms_id is not None)
+    doc = await request(station.config.control.socket, "status")
+    assert doc["connectors"][0]["transaction"] == {
+        "id": 100, "id_tag": "04A1B2C3", "meter_start_wh": 0.0}
+
+
+async def test_welded_contactor_is_latched_until_a_technician_clears_it(
+    csms: Csms, make_station: StationMaker
+) -> None:
+    station = await make_station()
+    await registered(station)
+    assert station.bench is not None
+    station.bench.plug(1)
+    station.bench.tap("04A1B2C3")
+    await csms.wait_for("StartTransaction")
+    await until(lambda: station.controller.hardware_of(1).contactor.commanded_closed)
+    station.bench.fault(1, "welded")
+    station.bench.tap("04A1B2C3")  # stop: the contactor opens, its mirror stays closed
+    faulted = await csms.wait_until(lambda: [
+        f for f in csms.calls("StatusNotification")
+        if f.payload["status"] == "Faulted" and f.payload["errorCode"] == "PowerSwitchFailure"])
+    assert faulted
+    station.bench.fault(1, "none")  # repaired, but the latch holds until cleared
+    await asyncio.sleep(0.2)
+    assert station.controller.station.snapshot().connectors[0].status.value == "Faulted"
+    assert (1, "welded") in station.store.latched_faults()
+    message = await request(station.config.control.socket, "fault_clear", {"connector": 1})
+    assert "cleared" in message
+    await until(lambda: station.controller.station.snapshot().connectors[0].status.value
+                != "Faulted")
