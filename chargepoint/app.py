@@ -100,12 +100,14 @@ class RunningStation:
         connected, send what is queued; whatever is left is sent after the restart."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + persist_s
-        while loop.time() < deadline and await asyncio.to_thread(self.store.open_transactions):
+        while loop.time() < deadline:
+            if not await asyncio.to_thread(self.store.open_transactions):
+                break
             await asyncio.sleep(0.02)
         deadline = loop.time() + send_s
-        while loop.time() < deadline and self.adapter.link_state().connected and (
-            await asyncio.to_thread(self.store.queue_length)
-        ):
+        while loop.time() < deadline and self.adapter.link_state().connected:
+            if await asyncio.to_thread(self.store.queue_length) == 0:
+                break
             await asyncio.sleep(0.02)
 
 
