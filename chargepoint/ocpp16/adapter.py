@@ -32,6 +32,7 @@ from chargepoint.ocpp16.client import CallFailed, OcppClient
 from chargepoint.ocpp16.config_keys import Configuration, core_settings
 from chargepoint.ocpp16.connection import Backoff, connect, set_ping_interval
 from chargepoint.ocpp16.handlers_core import CoreHandlers, Hooks
+from chargepoint.ocpp16.handlers_local import LocalListHandlers
 from chargepoint.ocpp16.options import Ocpp16Options
 from chargepoint.ocpp16.outbox import Outbox
 from chargepoint.ocpp16.sampler import Sampler
@@ -71,7 +72,7 @@ class Ocpp16Adapter:
         self.outbox = Outbox(self.store, self)
         self.transactions = Transactions(self)
         self.sampler = Sampler(self)
-        self._handlers: list[object] = [CoreHandlers(self), *handlers]
+        self._handlers: list[object] = [CoreHandlers(self), LocalListHandlers(self), *handlers]
         self._client: OcppClient | None = None
         self._boot_done = False
         self._boot_wake = asyncio.Event()
@@ -193,6 +194,17 @@ class Ocpp16Adapter:
         backoff = self._backoff()
         while True:
             try:
+                await self._connect_once(backoff)
+            except Exception:  # a bug must not end the station's link for good
+                LOG.exception("connection loop error")
+            delay = backoff.next_delay()
+            LOG.warning("CSMS connection lost: reconnect in %.1f s", delay)
+            await asyncio.sleep(delay)
+
+    async def _connect_once(self, backoff: Backoff) -> None:
+        """One connection: connect, then serve until it closes (errors propagate)."""
+        while True:
+            try:
                 ws = await connect(self.options, self._ping_interval())
             except Exception as exc:  # refused, DNS, TLS, handshake, subprotocol, timeout
                 delay = backoff.next_delay()
@@ -215,19 +227,23 @@ class Ocpp16Adapter:
                 self._set_offline()
                 with contextlib.suppress(Exception):
                     await ws.close()
-            delay = backoff.next_delay()
-            LOG.warning("CSMS connection lost: reconnect in %.1f s", delay)
-            await asyncio.sleep(delay)
+            return
 
     def _backoff(self) -> Backoff:
         o = self.options
         return Backoff(o.reconnect_min_s, o.reconnect_max_s, o.reconnect_jitter)
 
     async def _session(self, client: OcppClient) -> None:
-        if not self._boot_done:
-            await self._boot(client)
-        self._set_registered()
-        await self._heartbeat_loop(client)
+        try:
+            if not self._boot_done:
+                await self._boot(client)
+            self._set_registered()
+            await self._heartbeat_loop(client)
+        except ConnectionError:
+            pass  # serve() ends as well
+        except Exception:
+            LOG.exception("OCPP session failed: reconnecting")
+            await client.close_connection()
 
     def _boot_payload(self) -> dict[str, Any]:
         o = self.options

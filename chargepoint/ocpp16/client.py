@@ -80,7 +80,13 @@ class OcppClient(ChargePoint):  # type: ignore[misc]  # the library is untyped
             async for raw in self._ws:
                 self.last_exchange = time.monotonic()
                 frames.log_frame("<-", self.id, raw, self._secrets)
-                await self.route_message(raw)
+                try:
+                    await self.route_message(raw)
+                except ConnectionError:
+                    return
+                except Exception:  # our bug must not drop the connection
+                    LOG.exception("%s: failed to handle a frame", self.id)
+                    await self._internal_error(raw)
         except ConnectionClosed:
             pass
 
@@ -111,6 +117,20 @@ class OcppClient(ChargePoint):  # type: ignore[misc]  # the library is untyped
             LOG.warning("%s: error handling %s: %s", self.id, msg.action, exc)
             code = frames.LIBRARY_TO_16.get(exc.code, exc.code)
             await self._send(frames.call_error(msg.unique_id, code, exc.description))
+
+    async def close_connection(self) -> None:
+        """Close the WebSocket (``serve()`` returns)."""
+        await self._ws.close()
+
+    async def _internal_error(self, raw: str | bytes) -> None:
+        """Answer a CALL we failed on with InternalError (best effort)."""
+        try:
+            msg = unpack(raw)
+        except Exception:
+            return
+        if msg.message_type_id == MessageType.Call:
+            await self._send(frames.call_error(msg.unique_id, "InternalError",
+                                               "An internal error occurred"))
 
     async def _send(self, message: str) -> None:
         frames.log_frame("->", self.id, message, self._secrets)

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import decimal
 import json
 import logging
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ LIBRARY_TO_16 = {
     "OccurrenceConstraintViolation": OCCURENCE_CONSTRAINT,
 }
 
+_DECIMAL_ACTIONS = frozenset({"SetChargingProfile", "RemoteStartTransaction"})
 _KNOWN_ACTIONS = frozenset(a.value for a in Action)
 _REDACT_KEYS = frozenset({"password", "authorizationkey"})
 
@@ -119,7 +121,14 @@ def check_frame(raw: str | bytes) -> FrameProblem | None:
 def schema_error(action: str, payload: dict[str, Any]) -> tuple[str, str] | None:
     """(1.6 error code, description) when a CALL payload breaks its schema, else ``None``."""
     try:
-        validator = get_validator(MessageType.Call, action, "1.6")
+        if action in _DECIMAL_ACTIONS:
+            # As the library does: these schemas use multipleOf 0.1, which only works with
+            # Decimal on both sides (and its validator cache must hold the Decimal variant).
+            validator = get_validator(MessageType.Call, action, "1.6",
+                                      parse_float=decimal.Decimal)
+            payload = json.loads(json.dumps(payload), parse_float=decimal.Decimal)
+        else:
+            validator = get_validator(MessageType.Call, action, "1.6")
     except OSError:
         return None  # no schema: the library answers NotSupported/NotImplemented
     error: SchemaValidationError | None = next(iter(validator.iter_errors(payload)), None)
