@@ -126,6 +126,8 @@ def _ocpp(t: Table | None, ctx: Context) -> OcppConfig:
                 wire[name] = value
             if name.lower() == "authorizationkey":
                 table.error(name, "set the basic auth password with [ocpp] password instead")
+    if table is not None and version == "1.6":
+        _check_ocpp16_keys(table, wire)
     if reconnect_max < reconnect_min:
         t.error("reconnect_max_s", "must not be smaller than reconnect_min_s")
     if t.has("url") and isinstance(t.data["url"], str):
@@ -149,6 +151,15 @@ def _ocpp(t: Table | None, ctx: Context) -> OcppConfig:
                       ca_file=files["ca_file"], cert_file=files["cert_file"],
                       key_file=files["key_file"], config=wire, reconnect_min_s=reconnect_min,
                       reconnect_max_s=reconnect_max, response_timeout_s=timeout)
+
+
+def _check_ocpp16_keys(table: Table, wire: dict[str, str]) -> None:
+    """Unknown, read-only or invalid OCPP 1.6 keys are errors (the station would refuse them)."""
+    from chargepoint.ocpp16.config_keys import check_initial
+
+    for message in check_initial(wire):
+        key, _, problem = message.removeprefix("[ocpp.config] ").partition(": ")
+        table.error(key, problem or message)
 
 
 def _check_url(t: Table, url: str, profile: int) -> None:

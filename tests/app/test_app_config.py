@@ -49,15 +49,27 @@ def test_ocpp_config_values_become_wire_strings() -> None:
     cfg = config_from_toml(MINIMAL + "[ocpp.config]\nHeartbeatInterval = 300\n"
                            "LocalPreAuthorize = true\nStopTransactionOnInvalidId = false\n"
                            'MeterValuesSampledData = ["Energy.Active.Import.Register", "Voltage"]\n'
-                           "MaxEnergyOnInvalidId = 1000.0\nSomething = 0.5\n")
+                           "MaxEnergyOnInvalidId = 1000.0\n")
     assert cfg.ocpp.config == {
         "HeartbeatInterval": "300",
         "LocalPreAuthorize": "true",
         "StopTransactionOnInvalidId": "false",
         "MeterValuesSampledData": "Energy.Active.Import.Register,Voltage",
         "MaxEnergyOnInvalidId": "1000",
-        "Something": "0.5",
     }
+    v201 = config_from_toml(MINIMAL.replace("[ocpp]\n", '[ocpp]\nversion = "2.0.1"\n')
+                            + "[ocpp.config]\nSomething = 0.5\n")
+    assert v201.ocpp.config == {"Something": "0.5"}
+
+
+def test_ocpp_1_6_keys_are_checked_against_the_station() -> None:
+    lines = errors(MINIMAL + "[ocpp.config]\nHeartbeatInterval = 300\nHeartbeatIntervall = 5\n"
+                   "NumberOfConnectors = 2\nMeterValueSampleInterval = -1\n")
+    assert lines[0] == "t.toml:7: ocpp.config.HeartbeatIntervall: unknown OCPP 1.6 " \
+                       "configuration key"
+    assert lines[1] == "t.toml:8: ocpp.config.NumberOfConnectors: read-only key"
+    assert lines[2].startswith("t.toml:9: ocpp.config.MeterValueSampleInterval: invalid value")
+    assert len(lines) == 3
 
 
 def test_error_names_key_and_line() -> None:
