@@ -144,8 +144,8 @@ class StationMachine(RuleBasedStateMachine):
         for a in actions:
             match a:
                 case CloseContactor():
-                    assert not self.inoperative[a.connector] and not self.inoperative[0] \
-                        or self.tx_open[a.connector], a
+                    assert not self.inoperative[a.connector], a
+                    assert not self.inoperative[0], a
                     self.closed[a.connector] = True
                 case OpenContactor():
                     self.closed[a.connector] = False
@@ -208,7 +208,7 @@ class StationMachine(RuleBasedStateMachine):
                 self._feed(FaultCleared(c, kind, technician=True))
 
     @rule(c=CONN, amps=st.sampled_from([None, 13, 20, 32, 63]))
-    def cable(self, c: int, amps: int | None) -> None:
+    def cable_rating(self, c: int, amps: int | None) -> None:
         self.cable[c] = amps
         self._feed(CableRating(c, amps))
 
