@@ -111,6 +111,15 @@ class RunningStation:
             await asyncio.sleep(0.02)
 
 
+def initial_ocpp_config(config: Config) -> dict[str, str]:
+    """``[ocpp.config]`` plus the keys the rest of the config file implies."""
+    initial = {"SecurityProfile": str(config.ocpp.security_profile)}
+    if config.ocpp.password:
+        initial["AuthorizationKey"] = config.ocpp.password
+    initial.update(config.ocpp.config)
+    return initial
+
+
 def _ocpp_options(config: Config, hardware: StationHardware) -> Ocpp16Options:
     meter = next((c.meter for c in hardware.connectors if c.meter is not None), None)
     return Ocpp16Options(
@@ -126,7 +135,7 @@ def _ocpp_options(config: Config, hardware: StationHardware) -> Ocpp16Options:
         ca_file=config.ocpp.ca_file,
         cert_file=config.ocpp.cert_file,
         key_file=config.ocpp.key_file,
-        initial_config=dict(config.ocpp.config),
+        initial_config=initial_ocpp_config(config),
         reconnect_min_s=config.ocpp.reconnect_min_s,
         reconnect_max_s=config.ocpp.reconnect_max_s,
         response_timeout_s=config.ocpp.response_timeout_s,
@@ -162,7 +171,7 @@ async def start_station(
         logs.detach()
         raise
     ocpp_config = Configuration(
-        store, dict(config.ocpp.config), connectors=config.station.connectors
+        store, initial_ocpp_config(config), connectors=config.station.connectors
     )
     settings = core_settings(
         ocpp_config, has_lock=config.hardware.has_lock, max_current_a=config.station.max_current_a
