@@ -1,0 +1,1 @@
+"""Diagnostics: GetDiagnostics / GetLog bundles (secrets redacted) and their upload."""

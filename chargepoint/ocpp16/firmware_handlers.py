@@ -1,0 +1,223 @@
+"""OCPP 1.6 FirmwareManagement + security whitepaper handlers: UpdateFirmware, GetDiagnostics,
+SignedUpdateFirmware, GetLog; the notifications they cause; the trial-boot health check.
+
+Plug-in (no change to ``adapter.py`` needed)::
+
+    fw = FirmwareManager(store, host, settings, installer)
+    diag = DiagnosticsManager(host, sources, diag_settings)
+    handlers = attach(adapter, fw, diag, host)  # in the running loop, before adapter.run()
+
+where ``host = AdapterHost(adapter)`` is built first (the managers report through it).
+``attach`` registers the ``@on`` handlers, points the adapter's TriggerMessage hooks
+(``hooks.firmware_status`` / ``hooks.diagnostics_status``) at the managers, and starts two
+tasks owned by the adapter: the ordered notification sender and the boot check
+(``FirmwareManager.boot()`` now, ``registered()`` once BootNotification is Accepted:
+that is the health check of a freshly installed release).
+
+Follow-ups start in ``@after`` (the .conf must reach the CSMS before the first status
+notification, and ``call()`` inside ``@on`` would deadlock the library).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ocpp.v16 import call_result  # type: ignore[import-untyped]
+
+from chargepoint.core.events import AvailabilityChanged
+from chargepoint.diagnostics.manager import DiagnosticsManager
+from chargepoint.diagnostics.sources import SecurityLog
+from chargepoint.firmware.manager import FirmwareManager, UpdateRequest, parse_time
+from chargepoint.ocpp16.client import CallFailed, after, on
+
+if TYPE_CHECKING:
+    from chargepoint.ocpp16.adapter import Ocpp16Adapter
+
+LOG = logging.getLogger("chargepoint.ocpp")
+_FLUSH_BEFORE_RESTART_S = 30.0
+# FirmwareStatusNotification (1.6 core) knows fewer statuses than the signed variant.
+_CORE_STATUS = {"DownloadScheduled": "Idle", "DownloadPaused": "Downloading",
+                "SignatureVerified": "Downloaded", "InstallScheduled": "Downloaded",
+                "InstallRebooting": "Installing", "InvalidSignature": "Idle",
+                "InstallVerificationFailed": "InstallationFailed"}
+
+
+class AdapterHost:
+    """``chargepoint.firmware.host.FirmwareHost`` over a running ``Ocpp16Adapter``.
+
+    Notifications are kept in order in memory and sent once registered (a CALLERROR or a
+    timeout drops one, a lost connection keeps it). Security events also go to the
+    persistent ``SecurityLog`` (store kv) served by GetLog SecurityLog.
+    """
+
+    def __init__(self, adapter: Ocpp16Adapter) -> None:
+        self._a = adapter
+        self.security_log = SecurityLog(adapter.store)
+        self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+        self._inoperative_before: set[int] | None = None
+
+    def report(self, action: str, payload: dict[str, object]) -> None:
+        self._queue.put_nowait((action, dict(payload)))
+
+    def _now_iso(self) -> str:
+        now = self._a.clock.wall_now() or datetime.now(UTC)
+        return now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+    def security_event(self, kind: str, tech_info: str) -> None:
+        at = self._now_iso()
+        self.security_log.append(kind, tech_info, at)
+        self.report("SecurityEventNotification",
+                    {"type": kind, "timestamp": at, "techInfo": tech_info[:255]})
+
+    def transactions_running(self) -> bool:
+        return bool(self._a.store.open_transactions())
+
+    def set_operative(self, operative: bool) -> None:
+        port = self._a.port
+        if not operative:
+            self._inoperative_before = {c for c, ok in self._a.store.availability().items()
+                                        if not ok}
+            for connector in range(1, port.connector_count + 1):
+                port.submit(AvailabilityChanged(connector, False))
+            return
+        keep = self._inoperative_before or set()
+        self._inoperative_before = None
+        for connector in range(1, port.connector_count + 1):
+            if connector not in keep:
+                port.submit(AvailabilityChanged(connector, True))
+
+    async def restart(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._queue.join(), _FLUSH_BEFORE_RESTART_S)
+        self._a.port.request_restart(False)
+
+    async def run_sender(self) -> None:
+        """The notification sender task (one CALL at a time, in order)."""
+        while True:
+            action, payload = await self._queue.get()
+            try:
+                await self._send(action, payload)
+            finally:
+                self._queue.task_done()
+
+    async def _send(self, action: str, payload: dict[str, Any]) -> None:
+        while True:
+            await self._a.registered.wait()
+            try:
+                await self._a.request(action, payload)
+                return
+            except ConnectionError:
+                await self._a.offline.wait()
+            except (CallFailed, TimeoutError) as exc:
+                LOG.warning("%s %s not confirmed: %s", action, payload.get("status"), exc)
+                return
+
+
+def _epoch(text: str | None) -> float | None:
+    try:
+        return parse_time(text)
+    except ValueError:
+        return None
+
+
+class FirmwareHandlers:
+    def __init__(self, firmware: FirmwareManager, diagnostics: DiagnosticsManager) -> None:
+        self.firmware = firmware
+        self.diagnostics = diagnostics
+
+    # -- FirmwareManagement profile (1.6 sections 5.9 GetDiagnostics, 5.19 UpdateFirmware)
+    @on("UpdateFirmware")
+    def on_update_firmware(self, location: str, retrieve_date: str, retries: int | None = None,
+                           retry_interval: int | None = None,
+                           **_: Any) -> call_result.UpdateFirmware:
+        retrieve_at = _epoch(retrieve_date)
+        if retrieve_at is not None:
+            self.firmware.start(UpdateRequest(
+                location, retrieve_at, retries,
+                float(retry_interval) if retry_interval is not None else None))
+        else:
+            LOG.error("UpdateFirmware with an unreadable retrieveDate %r", retrieve_date)
+        return call_result.UpdateFirmware()
+
+    @after("UpdateFirmware")
+    def after_update_firmware(self, **_: Any) -> None:
+        self.firmware.launch()
+
+    @on("GetDiagnostics")
+    def on_get_diagnostics(self, location: str, retries: int | None = None,
+                           retry_interval: int | None = None, start_time: str | None = None,
+                           stop_time: str | None = None,
+                           **_: Any) -> call_result.GetDiagnostics:
+        name = self.diagnostics.get_diagnostics(
+            location, retries, float(retry_interval) if retry_interval is not None else None,
+            _epoch(start_time), _epoch(stop_time))
+        return call_result.GetDiagnostics(file_name=name)
+
+    @after("GetDiagnostics")
+    def after_get_diagnostics(self, **_: Any) -> None:
+        self.diagnostics.launch()
+
+    # -- Security whitepaper: signed firmware (use case L01) and GetLog (N01)
+    @on("SignedUpdateFirmware")
+    def on_signed_update_firmware(self, request_id: int, firmware: dict[str, Any],
+                                  retries: int | None = None, retry_interval: int | None = None,
+                                  **_: Any) -> call_result.SignedUpdateFirmware:
+        status = self.firmware.check_signing(firmware.get("signing_certificate", ""))
+        if status != "Accepted":
+            return call_result.SignedUpdateFirmware(status=status)
+        retrieve_at = _epoch(firmware.get("retrieve_date_time"))
+        if retrieve_at is None:
+            return call_result.SignedUpdateFirmware(status="Rejected")
+        status = self.firmware.start(UpdateRequest(
+            firmware["location"], retrieve_at, retries,
+            float(retry_interval) if retry_interval is not None else None, request_id,
+            firmware["signing_certificate"], firmware["signature"],
+            _epoch(firmware.get("install_date_time"))))
+        return call_result.SignedUpdateFirmware(status=status)
+
+    @after("SignedUpdateFirmware")
+    def after_signed_update_firmware(self, **_: Any) -> None:
+        self.firmware.launch()
+
+    @on("GetLog")
+    def on_get_log(self, log: dict[str, Any], log_type: str, request_id: int,
+                   retries: int | None = None, retry_interval: int | None = None,
+                   **_: Any) -> call_result.GetLog:
+        status, name = self.diagnostics.get_log(
+            log_type, request_id, log.get("remote_location", ""), retries,
+            float(retry_interval) if retry_interval is not None else None,
+            _epoch(log.get("oldest_timestamp")), _epoch(log.get("latest_timestamp")))
+        return call_result.GetLog(status=status, filename=name)
+
+    @after("GetLog")
+    def after_get_log(self, **_: Any) -> None:
+        self.diagnostics.launch()
+
+    # -- TriggerMessage hooks
+    def firmware_status(self) -> str:
+        return _CORE_STATUS.get(self.firmware.status, self.firmware.status)
+
+    def diagnostics_status(self) -> str:
+        return self.diagnostics.diagnostics_status
+
+
+async def _boot_check(adapter: Ocpp16Adapter, firmware: FirmwareManager) -> None:
+    await firmware.boot()
+    await adapter.registered.wait()
+    await firmware.registered()
+
+
+def attach(adapter: Ocpp16Adapter, firmware: FirmwareManager, diagnostics: DiagnosticsManager,
+           host: AdapterHost) -> FirmwareHandlers:
+    """Wire the handlers into ``adapter`` (see the module docstring). Call inside the loop."""
+    handlers = FirmwareHandlers(firmware, diagnostics)
+    adapter.add_handlers(handlers)
+    adapter.hooks.firmware_status = handlers.firmware_status
+    adapter.hooks.diagnostics_status = handlers.diagnostics_status
+    adapter.spawn(host.run_sender())
+    adapter.spawn(_boot_check(adapter, firmware))
+    return handlers
