@@ -38,7 +38,7 @@ class Phase(enum.Enum):
 
 class Step(enum.Enum):
     PLUG = "EV connected (pilot A -> B/C/D)"
-    UNPLUG = "EV gone (pilot -> A)"
+    UNPLUG = "EV gone (pilot A; with a socket: cable unlocked and out)"
     AUTHORIZE = "authorization accepted"
     TIMEOUT = "ConnectionTimeOut expired"
     ABORT = "authorization dropped (fault, same card again, moved)"
