@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 
-from chargepoint.core import routing
+from chargepoint.core import requests, routing
 from chargepoint.core.actions import (
     Action,
     ClearReservation,
@@ -88,9 +88,6 @@ from chargepoint.core.view import StationView, build_view
 START_GRACE_S = 10.0
 """After a transaction starts, the status stays Preparing (not SuspendedEV) this long while
 the EV has not yet answered the PWM offer by going to C (avoids a SuspendedEV blip)."""
-
-UNLOCK_TIMEOUT_S = 5.0
-"""UnlockConnector: how long the lock feedback may take after the unlock command."""
 
 _PRESENT = (PilotState.B, PilotState.C, PilotState.D)
 _IN_SESSION = (Phase.TRANSACTION, Phase.STOPPING)
@@ -290,7 +287,7 @@ class Station:
             case RemoteStartRequested():
                 routing.on_remote_start(self, event, now, out)
             case RemoteStopRequested():
-                self._on_remote_stop(event, now, out)
+                requests.on_remote_stop(self, event, now, out)
             case StopRequested():
                 targets = self._conns if event.connector == 0 else [self.conn(event.connector)]
                 for c in targets:
@@ -298,7 +295,7 @@ class Station:
                     self.stop(c, event.reason, None, now, out,
                               abort=event.reason is StopReason.EMERGENCY_STOP)
             case UnlockRequested():
-                self._on_unlock(event, now, out)
+                requests.on_unlock(self, event, now, out)
             case ReservationMade():
                 routing.on_reserve(self, event, now, out)
             case ReservationCancelled():
@@ -307,7 +304,7 @@ class Station:
                     self.drop_reservation(r, out)
                 out.append(Reply("Accepted" if r else "Rejected", "ReservationCancelled"))
             case AvailabilityChanged():
-                self._on_availability(event, out)
+                requests.on_availability(self, event, out)
             case FaultRaised():
                 self._on_fault(event, now, out)
             case FaultCleared():
@@ -357,50 +354,6 @@ class Station:
             # OCPP 1.6 StopTransactionOnEVSideDisconnect (OCTT 005_1/005_2).
             self.stop(c, StopReason.EV_DISCONNECTED, None, now, out)
         # false (OCTT 005_3): the transaction stays, SuspendedEV, cable stays locked.
-
-    def _on_remote_stop(self, ev: RemoteStopRequested, now: float, out: list[Action]) -> None:
-        ok = 1 <= ev.connector <= len(self._conns) and self.stop(
-            self.conn(ev.connector), StopReason.REMOTE, None, now, out
-        )
-        out.append(Reply("Accepted" if ok else "Rejected", "RemoteStopRequested", ev.connector))
-
-    def _on_unlock(self, ev: UnlockRequested, now: float, out: list[Action]) -> None:
-        if not 1 <= ev.connector <= len(self._conns):
-            out.append(Reply("NotSupported", "UnlockRequested", ev.connector))
-            return
-        c = self.conn(ev.connector)
-        # OCPP 1.6 5.18: a transaction on the connector is stopped first.
-        self.stop(c, StopReason.UNLOCK_COMMAND, None, now, out)
-        if not self._settings.has_lock:
-            out.append(Reply("NotSupported", "UnlockRequested", c.id))
-            return
-        c.keep_locked = False
-        c.unlock_pending = True
-        self.timers.start(
-            f"unlock:{c.id}", now + self._settings.ev_stop_timeout_s + UNLOCK_TIMEOUT_S, out
-        )
-        if not c.lock_locked and c.lock_feedback is not False:
-            out.append(UnlockConnector(c.id))  # drive the actuator again
-
-    def _on_availability(self, ev: AvailabilityChanged, out: list[Action]) -> None:
-        n = len(self._conns)
-        if not 0 <= ev.connector <= n:
-            out.append(Reply("Rejected", "AvailabilityChanged", ev.connector))
-            return
-        busy = [c for c in self._conns if c.session is not None]
-        if ev.connector == 0:
-            # Idle connectors follow at once, busy ones when their transaction ends.
-            self._station_operative = ev.operative
-            status = "Scheduled" if busy and not ev.operative else "Accepted"
-        else:
-            c = self.conn(ev.connector)
-            if not ev.operative and c.session is not None:
-                c.scheduled_operative = False
-                status = "Scheduled"
-            else:
-                c.operative, c.scheduled_operative = ev.operative, None
-                status = "Accepted"
-        out.append(Reply(status, "AvailabilityChanged", ev.connector))
 
     def _on_fault(self, ev: FaultRaised, now: float, out: list[Action]) -> None:
         self._fault_table(ev.connector)[ev.kind] = ev.info
@@ -524,6 +477,10 @@ class Station:
     @property
     def station_operative(self) -> bool:
         return self._station_operative
+
+    @station_operative.setter
+    def station_operative(self, value: bool) -> None:
+        self._station_operative = value
 
     def _cable_gone(self, c: Connector) -> bool:
         """Finishing ends when the EV left and no (locked) cable is left in the socket."""
