@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chargepoint.core.events import Link
-from chargepoint.core.outputs import derive_status, offered_a, operative
+from chargepoint.core.outputs import derive_status, offered_a
 from chargepoint.core.reservations import Reservation
 from chargepoint.core.routing import reserved
 from chargepoint.core.types import ConnectorStatus, FaultKind, PilotState
@@ -51,15 +51,15 @@ class ConnectorView:
     faults: tuple[FaultKind, ...]
     session: SessionView | None
     reservation: ReservationView | None
-    operative: bool
-    scheduled_operative: bool | None
+    operative: bool  # the connector's own ChangeAvailability setting, as applied (persist this)
+    scheduled_operative: bool | None  # answered Scheduled, applied when the transaction ends
 
 
 @dataclass(frozen=True, slots=True)
 class StationView:
     status: ConnectorStatus  # connector 0: Available / Unavailable / Faulted
     error_code: str
-    operative: bool
+    operative: bool  # the station's (connector 0) ChangeAvailability setting
     link: Link
     faults: tuple[FaultKind, ...]  # station-wide (connector 0)
     connectors: tuple[ConnectorView, ...]
@@ -94,7 +94,7 @@ def build_view(st: Station) -> StationView:
                     suspended=s.suspended, stopping=s.stop_reason is not None,
                 ),
                 reservation=None if own is None else _reservation_view(own),
-                operative=operative(c, facts),
+                operative=c.operative,
                 scheduled_operative=c.scheduled_operative,
             )
         )

@@ -299,6 +299,8 @@ def test_station_inoperative() -> None:
                    Reply("Scheduled", "AvailabilityChanged", 0), SetStateF(1),
                    ReportStatus(1, S.UNAVAILABLE, at=100.0))
     assert bench.status(2) is S.CHARGING
+    view = bench.station.snapshot()
+    assert not view.operative and all(c.operative for c in view.connectors)
     bench.feed(RemoteStopRequested(2))
     actions = bench.feed(PilotChanged(2, B))
     assert_actions(actions, StopTransaction, ReportStatus(0, S.UNAVAILABLE, at=100.0))
