@@ -82,19 +82,29 @@ def journald_available() -> bool:
 
 
 def cmd_logs(args: argparse.Namespace, out: Output) -> int:
+    lines: list[str] | None = None
+    source = "journald"
+    problem = ""
     if journald_available():
         cmd = ["journalctl", "-u", "chargepoint", "--no-pager", "-o", "short-iso",
                "-n", str(args.lines)]
         if args.since:
             cmd += ["--since", args.since]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            raise CliError(f"journalctl failed: {proc.stderr.strip() or proc.returncode}")
-        lines, source = proc.stdout.splitlines(), "journald"
-    else:
-        lines = list(call(args, "logs", {"since": args.since}))[-args.lines:]
+        # Not in the systemd-journal / adm group: journalctl shows nothing useful.
+        if proc.returncode == 0 and "insufficient permissions" not in proc.stderr:
+            lines = proc.stdout.splitlines()
+        else:
+            problem = proc.stderr.strip().splitlines()[0] if proc.stderr.strip() else (
+                f"journalctl exit status {proc.returncode}")
+    if lines is None:
+        try:
+            lines = list(call(args, "logs", {"since": args.since}))[-args.lines:]
+        except CliError as exc:
+            raise CliError(f"{problem}; {exc}" if problem else str(exc)) from None
         source = "daemon"
-    out.emit({"source": source, "lines": lines}, lambda: "\n".join(lines))
+    shown = lines
+    out.emit({"source": source, "lines": shown}, lambda: "\n".join(shown))
     return EXIT_OK
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import grp
 import logging
 import os
 import shutil
@@ -77,7 +78,9 @@ class ControlServer:
             sock.bind(self.path)
             # Permissions are set before listen(): nobody can connect in between.
             os.chmod(self.path, SOCKET_MODE)
-            if self.group is not None:
+            if self.group is not None and grp.getgrnam(self.group).gr_gid != os.getgid():
+                # (skipped when it is our own group: chown may be filtered by the unit's
+                # SystemCallFilter and is not needed then)
                 shutil.chown(self.path, group=self.group)
             self._inode = os.stat(self.path).st_ino
             sock.listen(16)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -243,3 +244,32 @@ def test_python_dash_m_and_exit_status() -> None:
     result = subprocess.run([sys.executable, "-m", "chargepoint", "config", "check",
                              "/nonexistent.toml"], capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 2 and "cannot read" in result.stderr
+
+
+def fake_journalctl(directory: Path, script: str) -> None:
+    tool = directory / "journalctl"
+    tool.write_text("#!/bin/sh\n" + script)
+    tool.chmod(0o755)
+
+
+async def test_logs_from_journald_when_systemd_runs(
+        sock: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_journalctl(tmp_path, 'echo "journal: $*"\n')
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    monkeypatch.setattr(daemon, "journald_available", lambda: True)
+    code, out, _ = await cli("--socket", sock, "logs", "--since", "today", "--json")
+    assert code == 0
+    assert json.loads(out) == {"source": "journald", "lines": [
+        "journal: -u chargepoint --no-pager -o short-iso -n 200 --since today"]}
+
+
+async def test_logs_fall_back_to_the_daemon_without_journal_access(
+        sock: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_journalctl(tmp_path, 'echo "No journal files were opened due to insufficient '
+                              'permissions." >&2\nexit 1\n')
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    monkeypatch.setattr(daemon, "journald_available", lambda: True)
+    code, out, _ = await cli("--socket", sock, "logs", "--json")
+    assert code == 0 and json.loads(out)["source"] == "daemon"
+    code, _, err = await cli("--socket", str(tmp_path / "none"), "logs")
+    assert code == 1 and "insufficient permissions" in err and "not running" in err
