@@ -23,13 +23,13 @@ from ocpp.v16.enums import RegistrationStatus  # type: ignore[import-untyped]
 
 
 class BareChargePoint(ChargePoint):  # type: ignore[misc]  # the library is untyped
-    @on("GetConfiguration")  # type: ignore[misc]
+    @on("GetConfiguration")  # type: ignore[untyped-decorator]
     def on_get_configuration(self, **_: Any) -> Any:
         return call_result.GetConfiguration(
             configuration_key=[{"key": "HeartbeatInterval", "readonly": False,
                                 "value": str(self.interval)}])
 
-    @on("DataTransfer")  # type: ignore[misc]
+    @on("DataTransfer")  # type: ignore[untyped-decorator]
     def on_data_transfer(self, **_: Any) -> Any:
         return call_result.DataTransfer(status="UnknownVendorId")
 

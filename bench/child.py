@@ -8,15 +8,22 @@ import os
 import signal
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """CPU seconds (user + system, threads included) and resident memory of a process."""
+    """CPU time and resident memory of a process.
+
+    ``cpu_s``: user + system seconds of the whole process (``/proc/<pid>/stat``, clock-tick
+    resolution); ``run_s``: time on a CPU summed over its live threads from the scheduler's
+    nanosecond accounting (``/proc/<pid>/task/*/schedstat``), precise for short windows.
+    """
 
     cpu_s: float
+    run_s: float
     rss_kib: int
     hwm_kib: int  # peak RSS
 
@@ -33,16 +40,24 @@ def usage(pid: int) -> Usage:
                 rss = int(line.split()[1])
             elif line.startswith("VmHWM:"):
                 hwm = int(line.split()[1])
-    return Usage(cpu, rss, hwm)
+    run_ns = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{task}/schedstat") as f:
+            run_ns += int(f.read().split()[0])
+    return Usage(cpu, run_ns / 1e9, rss, hwm)
 
 
-async def spawn(*args: str) -> asyncio.subprocess.Process:
-    """Start ``python <args>`` with stdout piped (stderr inherited for diagnostics)."""
+async def spawn(*args: str, log: Path | None = None) -> asyncio.subprocess.Process:
+    """Start ``python <args>`` with stdout piped; stderr goes to ``log`` (else inherited)."""
     env = dict(os.environ)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    return await asyncio.create_subprocess_exec(
-        sys.executable, *args, stdout=asyncio.subprocess.PIPE, env=env)
+    if log is None:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, *args, stdout=asyncio.subprocess.PIPE, env=env)
+    with log.open("ab") as err:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, *args, stdout=asyncio.subprocess.PIPE, stderr=err, env=env)
 
 
 async def read_line(proc: asyncio.subprocess.Process, prefix: str, timeout: float) -> str:

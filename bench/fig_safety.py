@@ -18,8 +18,8 @@ from typing import Any
 from bench import child
 from bench.csms import Csms, LoadResult
 from bench.report import Figure
-from bench.stats import summary_ms
 from bench.station_config import write_config
+from bench.stats import summary_ms
 
 BUDGET_MS = 100.0  # IEC 61851-1: open within 100 ms of the EV leaving C/D
 FLOOD_RATE = 500.0

@@ -102,9 +102,12 @@ async def main(config_path: str, events: int) -> None:
             else:
                 bench.ev(1, "charge")
             await timed.wait_closed()
+        # printed before stopping: the parent needs the figures, not the shutdown
+        print("RESULT " + json.dumps({"reactions_s": reactions}), flush=True)
     finally:
+        t0 = time.perf_counter()
         await running.stop(hard=True)
-    print("RESULT " + json.dumps({"reactions_s": reactions}), flush=True)
+        print(f"stopped in {time.perf_counter() - t0:.3f} s", file=sys.stderr)
 
 
 if __name__ == "__main__":

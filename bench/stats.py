@@ -13,7 +13,7 @@ def percentile(values: Sequence[float], q: float) -> float:
     if not 0 < q <= 100:
         raise ValueError("q must be in (0, 100]")
     ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    rank = max(1, math.ceil(q * len(ordered) / 100 - 1e-9))  # no float noise past a rank
     return ordered[rank - 1]
 
 

@@ -1,0 +1,138 @@
+"""Figures 2, 3 and 5: ``chargepoint run`` as a process beside the bare ``ocpp`` client.
+
+Both connect to the bench CSMS (HeartbeatInterval ``HEARTBEAT_S``). Ours runs the simulated
+bench (1 connector, SDM630 virtual meter polled every second, the control loop ticking).
+
+- 3, start-up: process spawned -> its BootNotification received by the CSMS (median of
+  ``starts`` starts each, ours and bare alternating).
+- 2, footprint: after the last start and a settling pause, both processes idle side by side
+  for ``window_s``; CPU seconds (user + system) are scaled to one minute; RSS at the end.
+- 5, request handling: the CSMS sends GetConfiguration / DataTransfer at ``RATE`` per second
+  for ``load_s`` to ours, then to the bare client; CSMS-side round trip per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import child
+from bench.csms import Csms, LoadResult
+from bench.fig_safety import REQUESTS
+from bench.report import Figure
+from bench.station_config import write_config
+from bench.stats import summary_ms
+
+HEARTBEAT_S = 10
+RATE = 100.0
+SETTLE_S = 2.0
+WARMUP = 10  # unmeasured requests of each kind before the load
+
+
+async def _start_ours(csms: Csms, workdir: Path, station_id: str) -> tuple[
+        asyncio.subprocess.Process, float]:
+    config = write_config(workdir, station_id, csms.url)
+    t0 = time.monotonic()
+    proc = await child.spawn("-m", "chargepoint", "--config", str(config), "run",
+                             log=workdir / f"{station_id}.log")
+    return proc, await _booted(csms, proc, station_id, t0)
+
+
+async def _start_bare(csms: Csms, workdir: Path, station_id: str) -> tuple[
+        asyncio.subprocess.Process, float]:
+    t0 = time.monotonic()
+    proc = await child.spawn("-m", "bench.bare_client", csms.url, station_id,
+                             log=workdir / f"{station_id}.log")
+    return proc, await _booted(csms, proc, station_id, t0)
+
+
+async def _booted(csms: Csms, proc: asyncio.subprocess.Process, station_id: str,
+                  t0: float) -> float:
+    waiter = asyncio.ensure_future(csms.wait_booted(station_id, timeout=60))
+    exited = asyncio.ensure_future(proc.wait())
+    await asyncio.wait({waiter, exited}, return_when=asyncio.FIRST_COMPLETED)
+    if not waiter.done():
+        waiter.cancel()
+        raise RuntimeError(f"{station_id} exited ({proc.returncode}) before booting")
+    exited.cancel()
+    return waiter.result() - t0
+
+
+def _load_details(load: LoadResult) -> dict[str, Any]:
+    return {"sent": load.sent, "answered": len(load.latencies_s), "errors": load.errors,
+            "skipped": load.skipped, "unanswered": load.unanswered,
+            "achieved_rate": round(load.achieved_rate, 1),
+            "latency_ms": summary_ms(load.latencies_s)}
+
+
+async def run(*, workdir: Path, starts: int, window_s: float, load_s: float) -> list[Figure]:
+    """Returns the figures footprint, startup and request_latency (in that order)."""
+    footprint = Figure("footprint", "Footprint per idle minute: `chargepoint run` "
+                       "(sim, 1 connector, meter 1 s) vs bare ocpp client")
+    startup = Figure("startup", "Start-up: process start -> BootNotification at the CSMS")
+    latency = Figure("request_latency", f"CSMS request -> response at {RATE:.0f} req/s "
+                     "(GetConfiguration, DataTransfer)")
+    csms = Csms(interval=HEARTBEAT_S)
+    await csms.start()
+    procs: list[asyncio.subprocess.Process] = []
+    try:
+        ours_s: list[float] = []
+        bare_s: list[float] = []
+        for n in range(starts):
+            last = n == starts - 1
+            proc, took = await _start_ours(csms, workdir, f"CP-RUN-{n}")
+            ours_s.append(took)
+            procs.append(proc)
+            if not last:
+                await child.terminate(procs.pop())
+            proc, took = await _start_bare(csms, workdir, f"CP-BARE-{n}")
+            bare_s.append(took)
+            procs.append(proc)
+            if not last:
+                await child.terminate(procs.pop())
+        ours_proc, bare_proc = procs
+        ours_id, bare_id = f"CP-RUN-{starts - 1}", f"CP-BARE-{starts - 1}"
+        startup.row("median", "ms", statistics.median(ours_s) * 1000,
+                    statistics.median(bare_s) * 1000, "bare ocpp client")
+        startup.row("max", "ms", max(ours_s) * 1000, max(bare_s) * 1000, "bare ocpp client")
+        startup.details = {"starts": starts, "ours_ms": [round(s * 1000, 1) for s in ours_s],
+                           "bare_ms": [round(s * 1000, 1) for s in bare_s]}
+
+        await asyncio.sleep(SETTLE_S)  # let start-up work (statuses, first polls) finish
+        before = (child.usage(ours_proc.pid), child.usage(bare_proc.pid))
+        t0 = time.monotonic()
+        await asyncio.sleep(window_s)  # the idle window itself is what is measured
+        after = (child.usage(ours_proc.pid), child.usage(bare_proc.pid))
+        window = time.monotonic() - t0
+        pairs = list(zip(after, before, strict=True))
+        cpu = [(a.run_s - b.run_s) / window * 60 for a, b in pairs]
+        footprint.row("CPU seconds per idle minute", "s", cpu[0], cpu[1], "bare ocpp client")
+        footprint.row("RSS", "MiB", after[0].rss_kib / 1024, after[1].rss_kib / 1024,
+                      "bare ocpp client")
+        footprint.row("peak RSS", "MiB", after[0].hwm_kib / 1024, after[1].hwm_kib / 1024,
+                      "bare ocpp client")
+        footprint.details = {"window_s": round(window, 2), "scaled_to_s": 60,
+                             "cpu_ticks_per_s": child.CLK_TCK,
+                             "cpu": "schedstat run time of live threads, scaled to 60 s",
+                             "run_s_in_window": [round(a.run_s - b.run_s, 4) for a, b in pairs],
+                             "stat_cpu_s_in_window": [round(a.cpu_s - b.cpu_s, 2)
+                                                      for a, b in pairs],
+                             "rss_kib": [a.rss_kib for a, _ in pairs]}
+
+        results = {}
+        for name, sid in (("ours", ours_id), ("bare", bare_id)):
+            for action, payload in REQUESTS * WARMUP:  # first calls load schemas: not measured
+                await csms.call(sid, action, payload)
+            results[name] = await csms.load(sid, REQUESTS, rate=RATE, duration_s=load_s)
+        ours, bare = (summary_ms(results[k].latencies_s) for k in ("ours", "bare"))
+        for q in ("p50", "p99"):
+            latency.row(q, "ms", ours[q], bare[q], "bare ocpp client, same requests")
+        latency.details = {k: _load_details(v) for k, v in results.items()}
+    finally:
+        for proc in procs:
+            await child.terminate(proc)
+        await csms.stop()
+    return [footprint, startup, latency]
