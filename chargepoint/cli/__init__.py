@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 from collections.abc import Sequence
 from typing import TextIO
@@ -10,6 +11,8 @@ from typing import TextIO
 from chargepoint.cli.common import EXIT_FAILED, EXIT_USAGE, CliError, Output
 from chargepoint.cli.completion import bash_script
 from chargepoint.cli.parser import build_parser
+from chargepoint.config import LoggingConfig
+from chargepoint.logs import setup_logging
 
 
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
@@ -29,6 +32,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
     if args.command == "completion":
         out_stream.write(bash_script(parser))
         return 0
+    _quiet_logging(args.command)
     out = Output(json=getattr(args, "json", False), out=out_stream, err=err_stream)
     try:
         return int(args.func(args, out))
@@ -37,6 +41,18 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
         return exc.code
     except KeyboardInterrupt:
         return EXIT_FAILED
+
+
+def _quiet_logging(command: str) -> None:
+    """Library warnings must not add lines to a command's one-line error (``run`` sets up
+    its own logging; the demo shows warnings in the usual format)."""
+    root = logging.getLogger()
+    if command == "run" or root.handlers:
+        return
+    if command == "demo":
+        setup_logging(LoggingConfig(level="warning"), under_systemd=False)
+    else:
+        root.addHandler(logging.NullHandler())
 
 
 __all__ = ["main"]

@@ -273,3 +273,11 @@ async def test_logs_fall_back_to_the_daemon_without_journal_access(
     assert code == 0 and json.loads(out)["source"] == "daemon"
     code, _, err = await cli("--socket", str(tmp_path / "none"), "logs")
     assert code == 1 and "insufficient permissions" in err and "not running" in err
+
+
+def test_rfid_read_straight_from_a_missing_reader_fails_in_one_line() -> None:
+    result = subprocess.run([sys.executable, "-m", "chargepoint", "rfid", "read", "--device",
+                             "tty:NOSUCH9:pn532", "--timeout", "1"],
+                            capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "tty:NOSUCH9:pn532" in result.stderr
