@@ -157,8 +157,8 @@ def ftp_peer(root: Path) -> Iterator[FtpPeer]:
     handler = type("Handler", (FTPHandler,), {"authorizer": authorizer,
                                               "auth_failed_timeout": 0})
     server = ThreadedFTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"handle_exit": False, "timeout": 0.05},
-                              daemon=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True,
+                              kwargs={"handle_exit": False, "timeout": 0.05})
     thread.start()
     try:
         yield FtpPeer(server, root)
