@@ -9,6 +9,8 @@ A card presented to the station's one reader goes, in this order, to
    needed, OCTT 068). The same tag on a connector still waiting for its EV withdraws that
    authorization. (This precedes rule 2: a tag in a transaction cannot start a second one.)
 2. the first connector with an EV plugged in and waiting for an authorization (OCTT 003);
+   if every such connector still waits for the answer about an earlier card, the newer card
+   supersedes it (OCTT 023: a refused card, then the right one, in quick succession);
 3. when a transaction runs whose start authorization named a parent id tag: one
    ``RequestAuthorization`` (connector None); if the answer names the same parent id tag, that
    transaction stops (OCTT 069), otherwise an Accepted tag falls through to rule 4;
@@ -166,6 +168,24 @@ def _waiting_for_card(st: Station) -> Connector | None:
     return None
 
 
+def _superseded_card(st: Station) -> Connector | None:
+    """A plugged connector whose card authorization is still in flight: a newer card wins
+    (the driver tapped a refused card, then the right one); the older answer becomes stale."""
+    for c in st.connectors:
+        rid = c.pending_request
+        p = None if rid is None else st.pending.get(rid)
+        if rid is None or p is None or p.source is not Source.CARD:
+            continue
+        if c.phase not in (Phase.PLUGGED, Phase.FINISHING):
+            continue
+        c.pending_request = None
+        if st.startable(c):
+            del st.pending[rid]
+            return c
+        c.pending_request = rid
+    return None
+
+
 def pick_free(st: Station, id_tag: str, parent: str | None) -> Connector | None:
     """The connector a tap-then-plug authorization goes to (reserved for the tag first)."""
     idle = [c for c in st.connectors if c.phase is Phase.IDLE and st.startable(c)]
@@ -195,7 +215,7 @@ def on_card(st: Station, id_tag: str, now: float, out: list[Action]) -> None:
         if c.phase is Phase.AUTHORIZED and c.grant is not None and c.grant.id_tag == id_tag:
             st.drop_grant(c, out)
             return
-    waiting = _waiting_for_card(st)
+    waiting = _waiting_for_card(st) or _superseded_card(st)
     if waiting is not None:
         _request(st, Pending(Purpose.START, waiting.id, id_tag, Source.CARD, None), out)
         return

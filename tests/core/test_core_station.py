@@ -419,6 +419,20 @@ def test_rejected_card_leaves_the_connector_waiting() -> None:
     assert_actions(bench.feed(CardPresented("GOOD")), RequestAuthorization(2, "GOOD", 1))
 
 
+def test_newer_card_supersedes_one_in_flight() -> None:
+    bench = Bench()
+    bench.feed(PilotChanged(1, B))
+    assert_actions(bench.feed(CardPresented("BAD")), RequestAuthorization(1, "BAD", 1))
+    assert_actions(bench.feed(CardPresented("GOOD")), RequestAuthorization(2, "GOOD", 1))
+    assert_actions(bench.feed(AuthorizationResult(1, "BAD", AuthStatus.INVALID)), exact=True)
+    assert_actions(bench.feed(AuthorizationResult(2, "GOOD", OK)), StartTransaction)
+    # a remote start's authorization in flight is not superseded by a card
+    bench2 = Bench()
+    bench2.feed(PilotChanged(1, B))
+    bench2.feed(RemoteStartRequested(1, "R", authorized=False))
+    assert_actions(bench2.feed(CardPresented("C")), exact=True)
+
+
 def test_busy_station_ignores_a_second_card() -> None:
     bench = Bench()
     charging(bench, 1, "T1")
