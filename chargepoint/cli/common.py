@@ -45,7 +45,8 @@ class Output:
             self.out.write(json.dumps(doc, indent=2, default=str) + "\n")
         else:
             text = human()
-            self.out.write(text if text.endswith("\n") else text + "\n")
+            if text:  # nothing to show (e.g. no log lines): print nothing at all
+                self.out.write(text if text.endswith("\n") else text + "\n")
         self.out.flush()
 
     def line(self, text: str) -> None:

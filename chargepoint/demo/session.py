@@ -142,7 +142,6 @@ async def demo(out: TextIO, *, keep: bool = False, charge_s: float = 4.0,
         start_station = default_start
     directory = Path(tempfile.mkdtemp(prefix="chargepoint-demo-"))
     tl = Timeline(out)
-    station: Any = None
     try:
         async with DemoCsms(tl) as csms:
             config_path = write_config(directory, csms.url)
@@ -151,20 +150,21 @@ async def demo(out: TextIO, *, keep: bool = False, charge_s: float = 4.0,
                       "(simulated hardware)\n\n")
             out.flush()
             station = await start_station(config)
-            try:
-                await run_session(station, tl, charge_s)
-            except TimeoutError as exc:
-                out.write(f"\ndemo failed: {exc}\n")
-                return 1
-            out.write("\n" + format_summary(tl.summary()) + "\n")
-            if keep:
-                out.write(_keep_text(config_path, config))
-                out.flush()
-                await (stop.wait() if stop is not None else _wait_for_signal())
-            return 0
+            try:  # the station stops first, while the CSMS can still hear its last messages
+                try:
+                    await run_session(station, tl, charge_s)
+                except TimeoutError as exc:
+                    out.write(f"\ndemo failed: {exc}\n")
+                    return 1
+                out.write("\n" + format_summary(tl.summary()) + "\n")
+                if keep:
+                    out.write(_keep_text(config_path, config))
+                    out.flush()
+                    await (stop.wait() if stop is not None else _wait_for_signal())
+                return 0
+            finally:
+                await station.stop()
     finally:
-        if station is not None:
-            await station.stop()
         with contextlib.suppress(OSError):
             shutil.rmtree(directory)
 
