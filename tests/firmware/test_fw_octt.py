@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ocpp.v16 import call
+from ocpp.v16 import call  # type: ignore[import-untyped]
 
+from chargepoint.core.events import AvailabilityChanged
 from chargepoint.diagnostics.bundle import BundleSources
 from chargepoint.diagnostics.manager import DiagnosticsManager, DiagnosticsSettings
 from chargepoint.firmware.download import TransferPolicy
@@ -150,7 +151,7 @@ async def test_044_3_installation_failed(site: Site) -> None:
     assert site.statuses("FirmwareStatusNotification") == [
         "Downloading", "Downloaded", "Installing", "InstallationFailed"]
     assert [e.operative for e in station.port.events
-            if type(e).__name__ == "AvailabilityChanged"] == [False, True]
+            if isinstance(e, AvailabilityChanged)] == [False, True]
     assert station.port.restarts == []
 
 
