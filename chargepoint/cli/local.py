@@ -91,14 +91,15 @@ def cmd_meter_probe(args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_rfid_read(args: argparse.Namespace, out: Output) -> int:
+    """Through the daemon when it runs (it holds the reader), else straight from the reader:
+    ``--device``, else ``[hardware.rfid] device`` of the config (INTERFACE.md)."""
     card: dict[str, Any] | None
+    if daemon_answers(socket_path(args)):
+        card = call(args, "rfid_read", {"timeout_s": args.timeout},
+                    timeout_s=args.timeout + 10)
+        return _card(card, args, out)
     device = args.device
     if device is None:
-        path = socket_path(args)
-        if daemon_answers(path):
-            card = call(args, "rfid_read", {"timeout_s": args.timeout},
-                        timeout_s=args.timeout + 10)
-            return _card(card, args, out)
         cfg = optional_config(args)
         if cfg is None or cfg.hardware.rfid is None:
             raise CliError("the controller is not running and no reader is configured: "

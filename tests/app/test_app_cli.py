@@ -159,8 +159,10 @@ async def test_rfid_read_through_the_daemon(sock: str, target: FakeTarget) -> No
     assert code == 0 and json.loads(out) == {"uid": "04A1B2C3", "type": "ISO14443A"}
     assert target.calls[-1] == ("rfid_read", (2.0,))
     target.card = None
-    code, out, err = await cli("--socket", sock, "rfid", "read", "--timeout", "2")
+    code, out, err = await cli("--socket", sock, "rfid", "read", "--timeout", "2",
+                               "--device", "usb")  # the running daemon holds the reader
     assert (code, out, err) == (1, "", "chargepoint: no card within 2 s\n")
+    assert target.calls[-1] == ("rfid_read", (2.0,))
 
 
 async def test_rfid_read_without_daemon_or_device(short_dir: Path,
@@ -276,8 +278,8 @@ async def test_logs_fall_back_to_the_daemon_without_journal_access(
 
 
 def test_rfid_read_straight_from_a_missing_reader_fails_in_one_line() -> None:
-    result = subprocess.run([sys.executable, "-m", "chargepoint", "rfid", "read", "--device",
-                             "tty:NOSUCH9:pn532", "--timeout", "1"],
+    result = subprocess.run([sys.executable, "-m", "chargepoint", "--socket", "/nonexistent.sock",
+                             "rfid", "read", "--device", "tty:NOSUCH9:pn532", "--timeout", "1"],
                             capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and "tty:NOSUCH9:pn532" in result.stderr
