@@ -63,6 +63,7 @@ class Site:
     stations: list[Station]
 
     async def station(self, running: str = "1.0.0", installer: Installer | None = None,
+                      health_timeout_s: float = 600, wait_boot: bool = True,
                       ) -> tuple[Station, FirmwareManager, AdapterHost]:
         station = await start_station(self.tmp / "state.db", self.csms.url,
                                       firmware_version=running)
@@ -71,14 +72,16 @@ class Site:
         fw = FirmwareManager(station.store, host, FirmwareSettings(
             releases_dir=self.tmp / "releases", work_dir=self.tmp / "work",
             roots_dir=self.tmp / "roots", running_version=running, idle_poll_s=0.01,
-            default_retry_interval_s=0, policy=POLICY), installer or FakeInstaller())
+            default_retry_interval_s=0, policy=POLICY, health_timeout_s=health_timeout_s),
+            installer or FakeInstaller())
         diag = DiagnosticsManager(host, BundleSources(station.store, "CP-1",
                                                       security_log=host.security_log),
                                   DiagnosticsSettings(self.tmp / "dwork",
                                                       default_retry_interval_s=0,
                                                       policy=POLICY))
         attach(station.adapter, fw, diag, host)
-        await self.csms.wait_for("BootNotification", len(self.stations))
+        if wait_boot:
+            await self.csms.wait_for("BootNotification", len(self.stations))
         return station, fw, host
 
     async def restart(self, station: Station) -> None:
@@ -240,3 +243,32 @@ async def test_invalid_signing_certificate(site: Site) -> None:
     [event] = await site.csms.wait_for("SecurityEventNotification")
     assert event.payload["type"] == "InvalidFirmwareSigningCertificate"
     assert site.csms.calls("SignedFirmwareStatusNotification") == []
+
+
+async def test_update_then_rollback_as_the_csms_sees_it(site: Site) -> None:
+    """1.1.0 is installed but never gets BootNotification Accepted (the CSMS keeps it
+    Pending): it rolls back to 1.0.0 by itself, which then reports InstallationFailed."""
+    station, _, _ = await site.station(health_timeout_s=1.0)
+    await site.csms.send(call.UpdateFirmware(location=site.http.url("/fw/1.1.0.tar.gz"),
+                                             retrieve_date=iso(time.time())))
+    await restarted(station)
+    await site.restart(station)
+    site.csms.boot_status = "Pending"
+    trial, fw, _ = await site.station("1.1.0", wait_boot=False)
+    await fw.guard.rolled_back.wait()
+    await restarted(trial)
+    assert (site.tmp / "releases" / "current").readlink().name == "1.0.0"
+    await site.restart(trial)
+    site.csms.boot_status = "Accepted"
+    await site.station("1.0.0")
+    await site.csms.wait_for("FirmwareStatusNotification", 4)
+    seen = [f"{f.action}({f.payload.get('status', '')}"
+            f"{', ' + f.payload['firmwareVersion'] if 'firmwareVersion' in f.payload else ''})"
+            for f in site.csms.calls() if f.action in (
+                "BootNotification", "FirmwareStatusNotification")]
+    print("\nCSMS sees:\n  " + "\n  ".join(seen))
+    # 1.1.0's own BootNotification is absent when the deadline passed before it connected.
+    assert [x for x in seen if x != "BootNotification(, 1.1.0)"] == [
+        "BootNotification(, 1.0.0)", "FirmwareStatusNotification(Downloading)",
+        "FirmwareStatusNotification(Downloaded)", "FirmwareStatusNotification(Installing)",
+        "BootNotification(, 1.0.0)", "FirmwareStatusNotification(InstallationFailed)"]
