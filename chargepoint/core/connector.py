@@ -75,6 +75,7 @@ class Connector:
     # stop / unlock bookkeeping
     winding_down: bool = False
     abort: bool = False  # one-shot: open at once (wind-down expired)
+    finished_by: str | None = None  # the id tag that stopped the last transaction here
     keep_locked: bool = False  # EV side disconnect with UnlockConnectorOnEVSideDisconnect false
     unlock_pending: bool = False  # an UnlockConnector.conf is owed
     reported: tuple[ConnectorStatus, str, str | None] | None = None

@@ -6,8 +6,8 @@ Rules (OCPP 1.6 sections 3.5, 5.11, 5.13; OCTT 003, 004_1, 010, 011_1, 046-053, 
 A card presented to the station's one reader goes, in this order, to
 
 1. the connector whose transaction was started with the *same* id tag: it stops it (no CSMS
-   needed, OCTT 068). The same tag on a connector still waiting for its EV withdraws that
-   authorization. (This precedes rule 2: a tag in a transaction cannot start a second one.)
+   needed, OCTT 068); the same tag on a connector already waiting for its EV is ignored.
+   (This precedes rule 2: a tag in a transaction cannot start a second one.)
 2. the first connector with an EV plugged in and waiting for an authorization (OCTT 003);
    if every such connector still waits for the answer about an earlier card, the newer card
    supersedes it (OCTT 023: a refused card, then the right one, in quick succession);
@@ -161,8 +161,10 @@ def _request(st: Station, p: Pending, out: list[Action]) -> None:
     out.append(RequestAuthorization(rid, p.id_tag, p.connector))
 
 
-def _waiting_for_card(st: Station) -> Connector | None:
+def _waiting_for_card(st: Station, id_tag: str) -> Connector | None:
     for c in st.connectors:
+        if c.phase is Phase.FINISHING and c.finished_by == id_tag:
+            continue  # the card that just stopped here (held on the reader): not a restart
         if c.phase in (Phase.PLUGGED, Phase.FINISHING) and st.startable(c):
             return c
     return None
@@ -213,9 +215,8 @@ def on_card(st: Station, id_tag: str, now: float, out: list[Action]) -> None:
             return
     for c in st.connectors:
         if c.phase is Phase.AUTHORIZED and c.grant is not None and c.grant.id_tag == id_tag:
-            st.drop_grant(c, out)
-            return
-    waiting = _waiting_for_card(st) or _superseded_card(st)
+            return  # already authorized, waiting for the EV (a card held on the reader)
+    waiting = _waiting_for_card(st, id_tag) or _superseded_card(st)
     if waiting is not None:
         _request(st, Pending(Purpose.START, waiting.id, id_tag, Source.CARD, None), out)
         return
@@ -282,7 +283,7 @@ def on_remote_start(st: Station, ev: RemoteStartRequested, now: float,
     """RemoteStartTransaction (OCTT 010, 011_1, 026, 027): Reply Accepted or Rejected."""
     c: Connector | None
     if ev.connector is None:
-        c = _waiting_for_card(st) or pick_free(st, ev.id_tag, None)
+        c = _waiting_for_card(st, ev.id_tag) or pick_free(st, ev.id_tag, None)
     elif 1 <= ev.connector <= st.connector_count:
         c = st.conn(ev.connector)
     else:

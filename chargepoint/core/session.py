@@ -41,7 +41,7 @@ class Step(enum.Enum):
     UNPLUG = "EV gone (pilot A; with a socket: cable unlocked and out)"
     AUTHORIZE = "authorization accepted"
     TIMEOUT = "ConnectionTimeOut expired"
-    ABORT = "authorization dropped (fault, same card again, moved)"
+    ABORT = "authorization dropped (fault, unavailable, reset, moved to another connector)"
     STOP = "transaction stops, contactor open"
     STOP_UNDER_LOAD = "transaction stops, contactor closed"
     OPENED = "contactor opened"

@@ -434,6 +434,7 @@ class Station:
         self.timers.cancel(f"evstart:{c.id}", out)
         c.phase = next_phase(c.phase, Step.OPENED if c.phase is Phase.STOPPING else Step.STOP)
         c.session = None
+        c.finished_by = s.stop_id_tag
         if (
             s.stop_reason is StopReason.EV_DISCONNECTED
             and self._settings.has_lock

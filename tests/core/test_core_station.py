@@ -393,12 +393,12 @@ def test_tap_then_plug_follows_the_ev_to_another_connector() -> None:
     assert bench.status(1) is S.AVAILABLE
 
 
-def test_same_card_again_withdraws_a_waiting_authorization() -> None:
-    bench = Bench()
+def test_same_card_again_while_waiting_for_the_ev_is_ignored() -> None:
+    bench = Bench(connectors=2)
     bench.feed(CardPresented("T"))
     bench.feed(AuthorizationResult(1, "T", OK))
-    assert_actions(bench.feed(CardPresented("T")), CancelTimer("connection:1"))
-    assert bench.status(1) is S.AVAILABLE
+    assert_actions(bench.feed(CardPresented("T")), exact=True)
+    assert bench.status(1) is S.PREPARING and bench.status(2) is S.AVAILABLE
 
 
 def test_same_tag_stops_its_own_session_even_with_another_ev_waiting() -> None:
@@ -431,6 +431,18 @@ def test_newer_card_supersedes_one_in_flight() -> None:
     bench2.feed(PilotChanged(1, B))
     bench2.feed(RemoteStartRequested(1, "R", authorized=False))
     assert_actions(bench2.feed(CardPresented("C")), exact=True)
+
+
+def test_the_stopping_card_read_again_does_not_restart() -> None:
+    bench = Bench()
+    charging(bench, 1, "T1")
+    bench.feed(CardPresented("T1"))
+    bench.feed(PilotChanged(1, B))
+    assert bench.status(1) is S.FINISHING
+    assert_actions(bench.feed(CardPresented("T1")), exact=True)
+    assert_actions(bench.feed(CardPresented("T2")), RequestAuthorization(2, "T2", 1))
+    assert_actions(bench.feed(AuthorizationResult(2, "T2", OK)), StartTransaction(
+        1, "T2", 0.0, 100.0))
 
 
 def test_busy_station_ignores_a_second_card() -> None:
