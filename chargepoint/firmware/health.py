@@ -46,6 +46,7 @@ class Pending:
     request_id: int | None  # SignedUpdateFirmware requestId (None: UpdateFirmware)
     kind: str = "slot"  # "slot" or "os"
     phase: str = TRIAL
+    boot_attempts: int = 0  # counted by ``guard.py`` (ExecStartPre)
 
 
 def load_pending(store: StoreAPI) -> Pending | None:

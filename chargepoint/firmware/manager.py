@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
 import time
 from collections.abc import Awaitable, Callable
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from chargepoint.firmware import guard
 from chargepoint.firmware.download import TransferError, TransferPolicy, download, with_retries
 from chargepoint.firmware.health import BootGuard, Pending, save_pending, status_action
 from chargepoint.firmware.host import FirmwareHost
@@ -82,6 +84,16 @@ def parse_time(text: str | None) -> float | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.timestamp()
+
+
+def install_guard(releases_dir: Path) -> Path:
+    """Copy ``guard.py`` (from this, the working release) to ``<releases_dir>/boot-guard.py``
+    atomically; the service's ExecStartPre runs it (see ``chargepoint.firmware.guard``)."""
+    target = releases_dir / "boot-guard.py"
+    tmp = releases_dir / ".boot-guard.py.tmp"
+    shutil.copyfile(Path(guard.__file__), tmp)
+    os.replace(tmp, target)
+    return target
 
 
 class FirmwareManager:
@@ -269,6 +281,7 @@ class FirmwareManager:
             self._wall() + s.health_timeout_s, r.request_id,
             "slot" if slot is not None else "os"))
         if slot is not None:
+            await asyncio.to_thread(install_guard, s.releases_dir)
             self.slots.switch(slot)
         if r.request_id is not None:
             self._report(r, "InstallRebooting")

@@ -6,6 +6,7 @@ directories with the new ``running_version`` (what the new process would do at s
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -270,3 +271,40 @@ async def test_second_request_cancels_a_download_but_not_an_install(bench: Bench
     manager.launch()
     await manager.wait_idle()
     assert host.statuses() == ["Downloading", "Downloaded", "Installing"]
+
+
+def _guard(bench: Bench) -> str:
+    """One service start: ExecStartPre runs the copied guard with the system's python."""
+    script = bench.releases / "boot-guard.py"
+    done = subprocess.run([sys.executable, "-I", str(script), str(bench.releases),
+                           str(bench.tmp / "state.db"), "--max-attempts", "2"],
+                          capture_output=True, text=True, check=True, cwd=bench.tmp)
+    return done.stderr.strip()
+
+
+async def test_boot_guard_rolls_back_a_release_that_cannot_start(bench: Bench) -> None:
+    """1.1.0 dies before its own health check can run: the guard (a copy outside the slots)
+    counts the starts and switches back to 1.0.0 after ``--max-attempts``."""
+    await run(bench.manager("1.0.0", FakeHost()), request(bench))
+    assert bench.current() == "1.1.0"
+    assert _guard(bench) == "boot-guard: trial"
+    assert _guard(bench) == "boot-guard: trial"
+    assert _guard(bench) == "boot-guard: rolled_back"
+    assert bench.current() == "1.0.0"
+    assert _guard(bench) == ""  # nothing to do any more
+    back = FakeHost()
+    manager = bench.manager("1.0.0", back)
+    await manager.boot()
+    await manager.registered()
+    assert back.statuses() == ["InstallationFailed"]
+
+
+async def test_boot_guard_leaves_a_healthy_release_alone(bench: Bench) -> None:
+    await run(bench.manager("1.0.0", FakeHost()), request(bench))
+    assert _guard(bench) == "boot-guard: trial"
+    new = FakeHost()
+    manager = bench.manager("1.1.0", new)
+    await manager.boot()
+    await manager.registered()
+    assert new.statuses() == ["Installed"]
+    assert _guard(bench) == "" and bench.current() == "1.1.0"
