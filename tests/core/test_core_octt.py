@@ -330,3 +330,25 @@ def test_tables_are_not_vacuous() -> None:
         assert any(r.expect for r in rows), name
         assert any(r.status for r in rows), name
     assert replace(Settings(), has_lock=True).has_lock
+
+
+def test_050_connector_zero_reservation_holds_the_last_free_connector() -> None:
+    bench = Bench(connectors=2, now=T0)
+    run_rows(bench, [
+        Row(ReservationMade(8, 0, TAG, None, T0 + 600), (
+            Reply("Accepted", "ReservationMade", 0),), S.AVAILABLE),
+        Row(ReservationMade(9, 0, OTHER, None, T0 + 600), (
+            Reply("Accepted", "ReservationMade", 0),), S.RESERVED),
+        Row(ReservationCancelled(9), (ClearReservation(9),), S.AVAILABLE),
+        # another driver may take one connector: the other one is then held (Reserved)
+        Row(CardPresented(OTHER), (RequestAuthorization(1, OTHER, 1),)),
+        Row(AuthorizationResult(1, OTHER, OK), (), S.RESERVED, connector=2),
+        Row(CardPresented("T3"), (), absent=(RequestAuthorization,)),
+        Row(RemoteStartRequested(2, "T3"), (Reply("Rejected", "RemoteStartRequested", 2),)),
+        Row(ReservationMade(10, 0, "T3", None, T0 + 600), (
+            Reply("Occupied", "ReservationMade", 0),)),
+        # the reserved driver gets the held connector
+        Row(CardPresented(TAG), (RequestAuthorization(2, TAG, 2),)),
+        Row(AuthorizationResult(2, TAG, OK), (), S.PREPARING, connector=2),
+        Row(PilotChanged(2, B), (StartTransaction(2, TAG, 0.0, T0, 8), ClearReservation(8))),
+    ])

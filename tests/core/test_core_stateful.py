@@ -329,21 +329,35 @@ class StationMachine(RuleBasedStateMachine):
                 assert not self.closed[c]
 
     @invariant()
-    def view_agrees_with_commands(self) -> None:
+    def view_agrees_with_commands_and_reports(self) -> None:
         if not hasattr(self, "bench"):
             return
         view = self.bench.station.snapshot()
+        reported = self.bench.reported
+        assert reported[0][0] is view.status
         for c in range(1, N + 1):
-            assert view.connectors[c - 1].contactor_closed is self.closed[c]
-            assert (view.connectors[c - 1].session is not None) is self.tx_open[c]
+            cv = view.connectors[c - 1]
+            assert cv.contactor_closed is self.closed[c]
+            assert (cv.session is not None) is self.tx_open[c]
+            assert reported[c][0] is cv.status, (c, reported[c], cv.status)
+            if self._blocking(c):
+                assert cv.status is ConnectorStatus.FAULTED
+            if cv.status is ConnectorStatus.CHARGING:
+                assert self.closed[c]
+            if self.tx_open[c]:
+                assert cv.status not in (ConnectorStatus.AVAILABLE, ConnectorStatus.RESERVED,
+                                         ConnectorStatus.UNAVAILABLE)
 
 
-StationMachine.TestCase.settings = settings(
+settings.register_profile(
+    "chargepoint-core",
     max_examples=EXAMPLES,
     stateful_step_count=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
+# Applied to this machine only (loading it globally would change other packages' tests).
+StationMachine.TestCase.settings = settings.get_profile("chargepoint-core")
 TestStationMachine = StationMachine.TestCase
 
 
