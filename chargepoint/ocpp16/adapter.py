@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from chargepoint.core.actions import (
+    Reply,
     ReportStatus,
     RequestAuthorization,
     StartTransaction,
@@ -159,6 +160,25 @@ class Ocpp16Adapter:
             raise ConnectionError("not registered at the CSMS")
         result = await self.request("Heartbeat", {})
         self._set_clock(result.get("currentTime"))
+
+    def expect_reply(self, request: str, connector: int) -> asyncio.Future[str]:
+        """A future for a ``Reply`` the core gives later (UnlockConnector with a lock).
+
+        Uses the runtime's ``listeners`` list (every action is shown to them) when the port
+        has one; otherwise the future never completes (callers time out)."""
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        listeners = getattr(self.port, "listeners", None)
+        if not isinstance(listeners, list):
+            return future
+
+        def listener(item: object) -> None:
+            if (isinstance(item, Reply) and item.request == request
+                    and item.connector == connector and not future.done()):
+                future.set_result(item.status)
+
+        listeners.append(listener)
+        future.add_done_callback(lambda _: listeners.remove(listener))
+        return future
 
     def post_status(self, action: ReportStatus) -> None:
         """Remember the latest status of a connector and queue its StatusNotification."""

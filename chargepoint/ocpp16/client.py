@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -46,6 +47,11 @@ def after(action: str) -> Callable[[_F], _F]:
     return cast(Callable[[_F], _F], _after(action))
 
 
+def _looks_like_call(raw: str | bytes) -> bool:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    return text.lstrip()[1:].lstrip().startswith("2")
+
+
 class CallFailed(Exception):
     """The CSMS answered a CALL with a CALLERROR."""
 
@@ -72,23 +78,38 @@ class OcppClient(ChargePoint):  # type: ignore[misc]  # the library is untyped
                 self.route_map.setdefault(action, {}).update(routes)
         self._ws = ws
         self._secrets = secrets
+        self._handling: set[asyncio.Task[None]] = set()
         self.last_exchange = time.monotonic()
 
     async def serve(self) -> None:
-        """Route frames until the connection closes."""
+        """Route frames until the connection closes. A CALL is handled in its own task so that
+        a slow answer (e.g. UnlockConnector waiting for the lock) never holds up the answers
+        to our own CALLs."""
         try:
             async for raw in self._ws:
                 self.last_exchange = time.monotonic()
                 frames.log_frame("<-", self.id, raw, self._secrets)
-                try:
-                    await self.route_message(raw)
-                except ConnectionError:
-                    return
-                except Exception:  # our bug must not drop the connection
-                    LOG.exception("%s: failed to handle a frame", self.id)
-                    await self._internal_error(raw)
+                if _looks_like_call(raw):
+                    task = asyncio.ensure_future(self._route_safely(raw))
+                    self._handling.add(task)
+                    task.add_done_callback(self._handling.discard)
+                else:
+                    await self._route_safely(raw)
         except ConnectionClosed:
             pass
+        finally:
+            for task in list(self._handling):
+                task.cancel()
+
+    async def _route_safely(self, raw: str | bytes) -> None:
+        try:
+            await self.route_message(raw)
+        except ConnectionError:
+            pass
+        except Exception:  # our bug must not drop the connection
+            LOG.exception("%s: failed to handle a frame", self.id)
+            with contextlib.suppress(ConnectionError):
+                await self._internal_error(raw)
 
     async def route_message(self, raw_msg: str | bytes) -> None:
         problem = frames.check_frame(raw_msg)

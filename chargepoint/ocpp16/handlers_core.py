@@ -40,6 +40,7 @@ LOG = logging.getLogger("chargepoint.ocpp")
 DataTransferHook = Callable[[str, str | None, str | None], tuple[str, str | None] | None]
 _TRIGGERS = ("BootNotification", "DiagnosticsStatusNotification", "FirmwareStatusNotification",
              "Heartbeat", "MeterValues", "StatusNotification")
+UNLOCK_ANSWER_S = 15.0  # longest wait for the core's answer (stop under load + lock feedback)
 _NOMINAL_V = 230.0  # W -> A for a charging profile given in W
 
 
@@ -157,10 +158,20 @@ class CoreHandlers:
         self._a.port.request_restart(type == "Hard")
 
     @on("UnlockConnector")
-    def on_unlock(self, connector_id: int, **_: Any) -> call_result.UnlockConnector:
+    async def on_unlock(self, connector_id: int, **_: Any) -> call_result.UnlockConnector:
         if not self._connector_ok(connector_id, allow_zero=False):
             return call_result.UnlockConnector(status="NotSupported")  # OCTT 031
-        status = self._reply(UnlockRequested(connector_id), default="UnlockFailed")
+        # With a lock the core answers once the lock feedback confirms (a later Reply).
+        late = self._a.expect_reply("UnlockRequested", connector_id)
+        try:
+            status = self._reply(UnlockRequested(connector_id), default="")
+            if not status:
+                try:
+                    status = await asyncio.wait_for(asyncio.shield(late), UNLOCK_ANSWER_S)
+                except TimeoutError:
+                    status = "UnlockFailed"
+        finally:
+            late.cancel()
         return call_result.UnlockConnector(status=status)
 
     # -- Reservation profile
