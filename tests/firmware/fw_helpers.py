@@ -9,8 +9,10 @@ import contextlib
 import datetime as dt
 import hashlib
 import io
+import ipaddress
 import json
 import socket
+import ssl
 import tarfile
 import threading
 from collections.abc import Iterator
@@ -52,7 +54,8 @@ class HttpPeer:
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        scheme = "https" if isinstance(self.server.socket, ssl.SSLSocket) else "http"
+        return f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -114,9 +117,11 @@ def _handler(peer: HttpPeer) -> type[BaseHTTPRequestHandler]:
 
 
 @contextlib.contextmanager
-def http_peer() -> Iterator[HttpPeer]:
+def http_peer(tls: ssl.SSLContext | None = None) -> Iterator[HttpPeer]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     server.daemon_threads = True
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     peer = HttpPeer(server)
     server.RequestHandlerClass = _handler(peer)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -211,6 +216,29 @@ def make_cert(name: str, issuer: Pki | None, *, ca: bool, ec_key: bool = False,
                .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
     cert = builder.sign(issuer.key if issuer else key, hashes.SHA256())
     return Pki(key, cert)
+
+
+def server_tls(tmp: Path) -> tuple[ssl.SSLContext, Path]:
+    """A TLS server context for 127.0.0.1 signed by a test CA; returns it and the CA file."""
+    ca = make_cert("Test CA", None, ca=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(ca.cert.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(NOW - dt.timedelta(days=1))
+            .not_valid_after(NOW + dt.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .sign(ca.key, hashes.SHA256()))
+    (tmp / "server.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM)
+                                     + key.private_bytes(serialization.Encoding.PEM,
+                                                         serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+    (tmp / "ca.pem").write_text(ca.pem)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(tmp / "server.pem")
+    return ctx, tmp / "ca.pem"
 
 
 def install_root(roots_dir: Path, pki: Pki, name: str = "root.pem") -> None:

@@ -17,7 +17,7 @@ from chargepoint.firmware.download import (
     with_retries,
 )
 from chargepoint.firmware.upload import upload
-from tests.firmware.fw_helpers import Route, ftp_peer, http_peer, refused_port
+from tests.firmware.fw_helpers import Route, ftp_peer, http_peer, refused_port, server_tls
 
 FAST = TransferPolicy(timeout_s=10, idle_timeout_s=0.5)
 BODY = bytes(range(256)) * 400  # 100 KiB
@@ -156,3 +156,16 @@ async def test_http_upload_rejected(tmp_path: Path) -> None:
         with pytest.raises(TransferError) as err:
             await upload(peer.url("/up/x.tgz"), bundle, policy=FAST)
     assert err.value.kind is FailureKind.PERMISSION
+
+
+async def test_https_verifies_the_server(tmp_path: Path) -> None:
+    ctx, ca_file = server_tls(tmp_path)
+    with http_peer(ctx) as peer:
+        peer.routes["/fw"] = Route(BODY)
+        assert peer.url("/fw").startswith("https://")
+        trusted = TransferPolicy(timeout_s=10, idle_timeout_s=2, ca_file=str(ca_file))
+        assert await download(peer.url("/fw"), tmp_path / "dl" / "f", policy=trusted) == len(
+            BODY)
+        with pytest.raises(TransferError) as err:  # the system CAs do not know the test CA
+            await download(peer.url("/fw"), tmp_path / "dl" / "f", policy=FAST)
+    assert err.value.kind is FailureKind.TLS
