@@ -198,11 +198,24 @@ def http_url(loc: Location) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
+class _FtpTls(ftplib.FTP_TLS):
+    """FTPS whose data connections resume the control connection's TLS session: servers such
+    as vsftpd (``require_ssl_reuse``, the default) refuse data channels that do not."""
+
+    def ntransfercmd(self, cmd: str,
+                     rest: int | str | None = None) -> tuple[socket.socket, int | None]:
+        conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
+        if self._prot_p:  # type: ignore[attr-defined]
+            session = self.sock.session if isinstance(self.sock, ssl.SSLSocket) else None
+            conn = self.context.wrap_socket(conn, server_hostname=self.host, session=session)
+        return conn, size
+
+
 def ftp_connect(loc: Location, policy: TransferPolicy) -> ftplib.FTP:
     """Logged-in FTP/FTPS control connection in passive mode (data channel protected)."""
     ftp: ftplib.FTP
     if loc.scheme == "ftps":
-        ftp = ftplib.FTP_TLS(context=policy.tls_context(), timeout=policy.idle_timeout_s)
+        ftp = _FtpTls(context=policy.tls_context(), timeout=policy.idle_timeout_s)
     else:
         ftp = ftplib.FTP(timeout=policy.idle_timeout_s)
     ftp.connect(loc.host, loc.port or 21)

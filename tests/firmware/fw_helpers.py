@@ -145,28 +145,38 @@ class FtpPeer:
     user: str = "diag"
     password: str = "s3cret"
 
+    scheme: str = "ftp"
+
     @property
     def port(self) -> int:
         return int(self.server.address[1])
 
     def url(self, path: str, password: str | None = None) -> str:
-        return (f"ftp://{self.user}:{password or self.password}@127.0.0.1:{self.port}/"
+        return (f"{self.scheme}://{self.user}:{password or self.password}@127.0.0.1:{self.port}/"
                 f"{path.lstrip('/')}")
 
 
 @contextlib.contextmanager
-def ftp_peer(root: Path) -> Iterator[FtpPeer]:
+def ftp_peer(root: Path, certfile: Path | None = None) -> Iterator[FtpPeer]:
+    """An FTP server; with ``certfile`` an FTPS one (explicit AUTH TLS, TLS required on both
+    the control and the data connections)."""
     root.mkdir(parents=True, exist_ok=True)
     authorizer = DummyAuthorizer()
     authorizer.add_user("diag", "s3cret", str(root), perm="elradfmwMT")
-    handler = type("Handler", (FTPHandler,), {"authorizer": authorizer,
-                                              "auth_failed_timeout": 0})
+    attrs: dict[str, Any] = {"authorizer": authorizer, "auth_failed_timeout": 0}
+    base: type[FTPHandler] = FTPHandler
+    if certfile is not None:
+        from pyftpdlib.handlers import TLS_FTPHandler
+
+        base = TLS_FTPHandler
+        attrs.update(certfile=str(certfile), tls_control_required=True, tls_data_required=True)
+    handler = type("Handler", (base,), attrs)
     server = ThreadedFTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True,
                               kwargs={"handle_exit": False, "timeout": 0.05})
     thread.start()
     try:
-        yield FtpPeer(server, root)
+        yield FtpPeer(server, root, scheme="ftps" if certfile is not None else "ftp")
     finally:
         server.close_all()
         thread.join(5)

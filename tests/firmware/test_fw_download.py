@@ -169,3 +169,21 @@ async def test_https_verifies_the_server(tmp_path: Path) -> None:
         with pytest.raises(TransferError) as err:  # the system CAs do not know the test CA
             await download(peer.url("/fw"), tmp_path / "dl" / "f", policy=FAST)
     assert err.value.kind is FailureKind.TLS
+
+
+async def test_ftps_download_and_upload(tmp_path: Path) -> None:
+    """Explicit FTPS, passive, protected data channel, server verified against the CA."""
+    _, ca_file = server_tls(tmp_path)
+    policy = TransferPolicy(timeout_s=10, idle_timeout_s=2, ca_file=str(ca_file))
+    bundle = tmp_path / "up.tar.gz"
+    bundle.write_bytes(BODY)
+    with ftp_peer(tmp_path / "ftp", certfile=tmp_path / "server.pem") as peer:
+        (peer.root / "fw.bin").write_bytes(BODY)
+        assert peer.url("fw.bin").startswith("ftps://")
+        assert await download(peer.url("fw.bin"), tmp_path / "dl" / "f", policy=policy) == len(
+            BODY)
+        await upload(peer.url(""), bundle, policy=policy)
+        assert (peer.root / "up.tar.gz").read_bytes() == BODY
+        with pytest.raises(TransferError) as err:
+            await download(peer.url("fw.bin"), tmp_path / "dl" / "f", policy=FAST)
+    assert err.value.kind is FailureKind.TLS
