@@ -23,15 +23,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ocpp.v16 import call_result  # type: ignore[import-untyped]
 
 from chargepoint.core.events import AvailabilityChanged
-from chargepoint.diagnostics.manager import DiagnosticsManager
-from chargepoint.diagnostics.sources import SecurityLog
-from chargepoint.firmware.manager import FirmwareManager, UpdateRequest, parse_time
+from chargepoint.diagnostics.bundle import BundleSources
+from chargepoint.diagnostics.manager import DiagnosticsManager, DiagnosticsSettings
+from chargepoint.diagnostics.sources import SecurityLog, default_log_provider
+from chargepoint.firmware.download import TransferPolicy
+from chargepoint.firmware.installer import Installer, VenvInstaller
+from chargepoint.firmware.manager import (
+    FirmwareManager,
+    FirmwareSettings,
+    UpdateRequest,
+    parse_time,
+)
 from chargepoint.ocpp16.client import CallFailed, after, on
 
 if TYPE_CHECKING:
@@ -128,6 +138,7 @@ class FirmwareHandlers:
     def __init__(self, firmware: FirmwareManager, diagnostics: DiagnosticsManager) -> None:
         self.firmware = firmware
         self.diagnostics = diagnostics
+        self.host: AdapterHost | None = None  # set by ``attach``
 
     # -- FirmwareManagement profile (1.6 sections 5.9 GetDiagnostics, 5.19 UpdateFirmware)
     @on("UpdateFirmware")
@@ -211,10 +222,42 @@ async def _boot_check(adapter: Ocpp16Adapter, firmware: FirmwareManager) -> None
     await firmware.registered()
 
 
+def setup_firmware(
+    adapter: Ocpp16Adapter,
+    *,
+    releases_dir: Path,
+    work_dir: Path,
+    roots_dir: Path,
+    running_version: str,
+    station_id: str,
+    installer: Installer | None = None,
+    log_file: str | None = None,
+    config: Callable[[], dict[str, Any]] | None = None,
+    selftest: Callable[[], Awaitable[dict[str, Any]]] | None = None,
+    health_timeout_s: float = 600.0,
+    policy: TransferPolicy | None = None,
+) -> FirmwareHandlers:
+    """Build both managers with defaults and ``attach`` them: the one call ``app.py`` needs
+    (right after constructing the adapter, before its ``run()`` task starts). ``installer``
+    defaults to ``VenvInstaller()``; ``log_file`` None uses journald when available."""
+    host = AdapterHost(adapter)
+    pol = policy or TransferPolicy()
+    firmware = FirmwareManager(adapter.store, host, FirmwareSettings(
+        releases_dir=releases_dir, work_dir=work_dir / "firmware", roots_dir=roots_dir,
+        running_version=running_version, health_timeout_s=health_timeout_s, policy=pol),
+        installer or VenvInstaller())
+    sources = BundleSources(adapter.store, station_id, default_log_provider(log_file), config,
+                            selftest, host.security_log)
+    diagnostics = DiagnosticsManager(host, sources, DiagnosticsSettings(
+        work_dir / "diagnostics", policy=pol))
+    return attach(adapter, firmware, diagnostics, host)
+
+
 def attach(adapter: Ocpp16Adapter, firmware: FirmwareManager, diagnostics: DiagnosticsManager,
            host: AdapterHost) -> FirmwareHandlers:
     """Wire the handlers into ``adapter`` (see the module docstring). Call inside the loop."""
     handlers = FirmwareHandlers(firmware, diagnostics)
+    handlers.host = host
     adapter.add_handlers(handlers)
     adapter.hooks.firmware_status = handlers.firmware_status
     adapter.hooks.diagnostics_status = handlers.diagnostics_status

@@ -189,6 +189,11 @@ def refused_port() -> int:
         return int(s.getsockname()[1])
 
 
+def iso(at: float) -> str:
+    """Epoch seconds as an OCPP timestamp."""
+    return dt.datetime.fromtimestamp(at, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 # -- certificates ----------------------------------------------------------------------------
 
 NOW = dt.datetime.now(dt.UTC)

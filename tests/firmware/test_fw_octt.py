@@ -11,7 +11,6 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from tests.firmware.fw_helpers import (
     ftp_peer,
     http_peer,
     install_root,
+    iso,
     make_cert,
     make_release,
     refused_port,
@@ -41,10 +41,6 @@ from tests.ocpp16.harness import Station, start_station
 
 RELEASE = make_release("1.1.0")
 POLICY = TransferPolicy(timeout_s=10, idle_timeout_s=2)
-
-
-def iso(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def restarted(station: Station) -> None:
