@@ -126,6 +126,11 @@ class BootGuard:
                 await self._installer.run_hook(self._installer.mark_good)
             save_pending(self._store, None)
             LOG.warning("release %s is healthy: Installed", pending.version)
+            if pending.kind == "slot":
+                keep = {Path(pending.previous)} if pending.previous else set()
+                removed = await asyncio.to_thread(self._slots.prune, keep)
+                if removed:
+                    LOG.info("old releases removed: %s", ", ".join(removed))
             self._report(pending, "Installed")
         elif pending.phase == ROLLED_BACK:
             save_pending(self._store, None)

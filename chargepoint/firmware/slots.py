@@ -4,12 +4,14 @@ Contract: ``Slots(releases_dir)``. ``current()`` is the slot ``current`` points 
 there is no link yet: a development install). ``switch(slot)`` points ``current`` at ``slot``
 atomically: a new relative symlink under a temporary name, then ``os.replace`` over
 ``current`` (rename(2) is atomic), then the directory is fsynced so the switch survives a
-power cut. The service unit runs ``<releases_dir>/current/bin/chargepoint``.
+power cut. ``prune(keep)`` removes old slots. The service unit runs
+``<releases_dir>/current/bin/chargepoint``.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 CURRENT = "current"
@@ -35,6 +37,20 @@ class Slots:
         except (FileNotFoundError, OSError):
             return None
         return (self.root / target) if not os.path.isabs(target) else Path(target)
+
+    def prune(self, keep: set[Path]) -> list[str]:
+        """Delete every slot directory except ``current``'s target and ``keep`` (the previous
+        release stays for a manual rollback). Returns the names removed."""
+        current = self.current()
+        kept = {p.resolve() for p in keep | ({current} if current else set())}
+        removed: list[str] = []
+        for path in sorted(self.root.iterdir()):
+            if path.name.startswith(".") or path.is_symlink() or not path.is_dir():
+                continue
+            if path.resolve() not in kept:
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path.name)
+        return removed
 
     def switch(self, slot: Path) -> None:
         if not slot.is_dir():

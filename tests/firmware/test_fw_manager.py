@@ -86,6 +86,7 @@ def csms_view(*hosts: FakeHost) -> list[str]:
 
 async def test_install_then_healthy_boot(bench: Bench) -> None:
     """OCTT 044_1: Downloading, Downloaded, Installing, (restart), Installed."""
+    (bench.releases / "0.9.0").mkdir()  # an older release, to be pruned once 1.1.0 is good
     old = FakeHost()
     await run(bench.manager("1.0.0", old), request(bench))
     assert old.statuses() == ["Downloading", "Downloaded", "Installing"]
@@ -102,6 +103,8 @@ async def test_install_then_healthy_boot(bench: Bench) -> None:
     assert new.statuses() == ["Installed"]
     assert bench.store.kv_get(KV_PENDING) is None
     assert new.restarts == 0
+    assert sorted(p.name for p in bench.releases.iterdir()) == [
+        "1.0.0", "1.1.0", "boot-guard.py", "current"]
 
 
 async def test_rollback_when_the_new_release_never_registers(bench: Bench) -> None:
