@@ -9,11 +9,16 @@ bench (1 connector, SDM630 virtual meter polled every second, the control loop t
   for ``window_s``; CPU seconds (user + system) are scaled to one minute; RSS at the end.
 - 5, request handling: the CSMS sends GetConfiguration / DataTransfer at ``RATE`` per second
   for ``load_s`` to ours, then to the bare client; CSMS-side round trip per request.
+
+Explanations, not figures: start-up details hold the interpreter's own start and the import
+time of ``chargepoint.app``; footprint details hold where an idle station spends its CPU
+(``bench.idle_profile``, ``profile_s`` of cProfile in a separate run).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import statistics
 import time
 from pathlib import Path
@@ -68,7 +73,32 @@ def _load_details(load: LoadResult) -> dict[str, Any]:
             "latency_ms": summary_ms(load.latencies_s)}
 
 
-async def run(*, workdir: Path, starts: int, window_s: float, load_s: float) -> list[Figure]:
+async def _import_ms(modules: str, runs: int) -> float:
+    """Median time a fresh interpreter takes to ``import modules``, in ms."""
+    took = []
+    code = f"import time; t = time.perf_counter(); import {modules}; " \
+           "print('TOOK', time.perf_counter() - t)"
+    for _ in range(runs):
+        proc = await child.spawn("-c", code)
+        took.append(float(await child.read_line(proc, "TOOK", timeout=60)))
+        await proc.wait()
+    return round(statistics.median(took) * 1000, 1)
+
+
+async def _idle_profile(csms: Csms, workdir: Path, seconds: float) -> dict[str, Any]:
+    config = write_config(workdir, "CP-PROFILE", csms.url)
+    proc = await child.spawn("-m", "bench.idle_profile", str(config), str(seconds),
+                             log=workdir / "CP-PROFILE.log")
+    try:
+        result: dict[str, Any] = json.loads(
+            await child.read_line(proc, "RESULT", timeout=60 + seconds))
+    finally:
+        await child.terminate(proc)
+    return result
+
+
+async def run(*, workdir: Path, starts: int, window_s: float, load_s: float,
+              profile_s: float) -> list[Figure]:
     """Returns the figures footprint, startup and request_latency (in that order)."""
     footprint = Figure("footprint", "Footprint per idle minute: `chargepoint run` "
                        "(sim, 1 connector, meter 1 s) vs bare ocpp client")
@@ -131,6 +161,14 @@ async def run(*, workdir: Path, starts: int, window_s: float, load_s: float) -> 
         for q in ("p50", "p99"):
             latency.row(q, "ms", ours[q], bare[q], "bare ocpp client, same requests")
         latency.details = {k: _load_details(v) for k, v in results.items()}
+        for proc in procs:
+            await child.terminate(proc)
+        procs.clear()
+
+        startup.details["import_app_ms"] = await _import_ms(
+            "chargepoint.app, chargepoint.cli", starts)
+        startup.details["import_ocpp_ms"] = await _import_ms("ocpp.v16, websockets", starts)
+        footprint.details["idle_profile"] = await _idle_profile(csms, workdir, profile_s)
     finally:
         for proc in procs:
             await child.terminate(proc)

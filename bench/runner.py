@@ -40,12 +40,13 @@ class Sizes:
     starts: int
     idle_window_s: float
     load_s: float
+    profile_s: float
 
 
 FULL = Sizes(polls=50, replay_messages=10_000, safety_events=2000, starts=3,
-             idle_window_s=60.0, load_s=10.0)
+             idle_window_s=60.0, load_s=10.0, profile_s=10.0)
 QUICK = Sizes(polls=3, replay_messages=200, safety_events=40, starts=1, idle_window_s=2.0,
-              load_s=1.0)
+              load_s=1.0, profile_s=1.0)
 
 Job = Callable[[Sizes, Path], Awaitable[list[Figure]]]
 
@@ -64,7 +65,7 @@ async def _safety(s: Sizes, work: Path) -> list[Figure]:
 
 async def _process(s: Sizes, work: Path) -> list[Figure]:
     return await fig_process.run(workdir=work, starts=s.starts, window_s=s.idle_window_s,
-                                 load_s=s.load_s)
+                                 load_s=s.load_s, profile_s=s.profile_s)
 
 
 # (keys a job produces, job); cheap figures on finished parts first
