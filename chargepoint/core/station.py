@@ -323,8 +323,8 @@ class Station:
                 self._on_timer(event.timer_id, now, out)
             case CsmsLinkChanged():
                 self._link = event.link
-            case SettingsChanged():
-                self._settings = event.settings  # type: ignore[assignment]  # validated
+            case SettingsChanged(settings=Settings() as settings):  # validated
+                self._settings = settings
 
     def _on_pilot(self, ev: PilotChanged, now: float, out: list[Action]) -> None:
         c = self.conn(ev.connector)
