@@ -117,6 +117,11 @@ class GpioControlPilot:
         if self._f_switch is not None:
             self._f_switch.off()
 
+    def release(self) -> None:
+        """On shutdown: leave the CP in state F (EVSE unavailable). The kernel keeps the PWM
+        output after the process ends, so this is what an EV sees while nothing runs."""
+        self.set_state_f()
+
     @property
     def duty_percent(self) -> float | None:
         return self._duty

@@ -168,6 +168,14 @@ def test_state_f_and_e(station: Station, factory: MockFactory) -> None:
     assert settle(pilot).state is PilotState.E
 
 
+def test_release_leaves_state_f(station: Station, factory: MockFactory) -> None:
+    pilot = make_pilot(station, factory)
+    pilot.set_duty(26.7)
+    pilot.release()
+    assert station.pwm.read_back() == (1_000_000, 0, True)
+    assert pilot.duty_percent is None
+
+
 def test_bad_duty_is_misuse(station: Station, factory: MockFactory) -> None:
     pilot = make_pilot(station, factory)
     for bad in (0.0, 0.04, -5.0, 100.5):
