@@ -3,7 +3,8 @@ the pilot leaving C injected at the HAL boundary and the contactor's ``open()`` 
 
 Run: ``python -m bench.safety_child CONFIG EVENTS``. It prints ``READY`` once the first
 session charges (the parent may start loading the station then) and finally one line
-``RESULT <json>`` with the reaction times in seconds, split by the state injected.
+``RESULT <json>`` with the reaction times in seconds, split by the state injected, and the
+number of meter polls (the meter is polled every second all along).
 
 Each event: wait a random part of a control tick (so injections fall at every phase of the
 loop), timestamp, make the EV leave C (``B``: it pauses; every ``A_EVERY``-th event ``A``: it
@@ -86,6 +87,7 @@ async def main(config_path: str, events: int) -> None:
         bench.tap(CARD)
         await timed.wait_closed()
         print("READY", flush=True)
+        started = time.perf_counter()
         for n in range(events):
             state = "A" if n % A_EVERY == A_EVERY - 1 else "B"
             await asyncio.sleep(rng.uniform(0.0, TICK_S))
@@ -103,7 +105,9 @@ async def main(config_path: str, events: int) -> None:
                 bench.ev(1, "charge")
             await timed.wait_closed()
         # printed before stopping: the parent needs the figures, not the shutdown
-        print("RESULT " + json.dumps({"reactions_s": reactions}), flush=True)
+        polls = getattr(getattr(hw.meter, "counters", None), "polls", None)
+        print("RESULT " + json.dumps({"reactions_s": reactions, "meter_polls": polls,
+                                      "elapsed_s": time.perf_counter() - started}), flush=True)
     finally:
         t0 = time.perf_counter()
         await running.stop(hard=True)
