@@ -36,11 +36,12 @@ class Installer(Protocol):
         """Install. With slots: ``release`` and ``slot`` (must not exist yet) are given."""
 
 
-async def run_command(argv: Sequence[str], timeout_s: float) -> tuple[int, str]:
+async def run_command(argv: Sequence[str], timeout_s: float,
+                      cwd: Path | None = None) -> tuple[int, str]:
     """Run ``argv`` (no shell); returns (exit status, combined output, last 4 KiB)."""
     try:
         proc = await asyncio.create_subprocess_exec(
-            *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+            *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=cwd)
     except OSError as exc:
         raise InstallError(f"cannot run {argv[0]}: {exc}") from None
     try:
@@ -71,14 +72,17 @@ class VenvInstaller:
             [self.python, "-m", "venv", str(slot)],
             [str(slot / "bin" / "python"), "-m", "pip", "install", "--no-index",
              "--find-links", str(release.directory), str(release.install_file)],
-            [str(slot / "bin" / "python"), "-c", f"import {self.smoke_module}"],
+            # -I and cwd=slot: the import must come from the slot, not from a source tree
+            # or PYTHONPATH that happens to be around.
+            [str(slot / "bin" / "python"), "-I", "-c", f"import {self.smoke_module}"],
         ]
         for argv in steps:
-            code, output = await run_command(argv, self.timeout_s)
+            code, output = await run_command(argv, self.timeout_s,
+                                             cwd=slot if slot.exists() else release.directory)
             if code != 0:
                 shutil.rmtree(slot, ignore_errors=True)
-                raise InstallError(f"{Path(argv[0]).name} {argv[1]} failed ({code}): "
-                                   f"{output.strip()[-300:]}")
+                raise InstallError(f"{Path(argv[0]).name} {' '.join(argv[1:3])} failed "
+                                   f"({code}): {output.strip()[-300:]}")
 
 
 @dataclass

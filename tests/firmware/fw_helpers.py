@@ -15,6 +15,7 @@ import socket
 import ssl
 import tarfile
 import threading
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -266,20 +267,43 @@ def install_root(roots_dir: Path, pki: Pki, name: str = "root.pem") -> None:
 
 def make_release(version: str, *, name: str = "chargepoint", python: str = ">=3.8",
                  tamper: bool = False, wheel_name: str | None = None,
-                 extra: dict[str, bytes] | None = None) -> bytes:
-    """A release tar.gz in memory; ``tamper`` makes the wheel differ from its manifest hash."""
-    wheel = wheel_name or f"chargepoint-{version}-py3-none-any.whl"
-    content = f"fake wheel {version}".encode()
-    manifest = {"name": name, "version": version, "python": python, "install": wheel,
-                "files": [{"name": wheel, "sha256": hashlib.sha256(content).hexdigest()}]}
+                 extra: dict[str, bytes] | None = None, wheel: bytes | None = None) -> bytes:
+    """A release tar.gz in memory; ``tamper`` makes the wheel differ from its manifest hash;
+    ``wheel`` is the wheel's content (default: a placeholder for ``FakeInstaller``)."""
+    wheel_file = wheel_name or f"chargepoint-{version}-py3-none-any.whl"
+    content = wheel if wheel is not None else f"fake wheel {version}".encode()
+    manifest = {"name": name, "version": version, "python": python, "install": wheel_file,
+                "files": [{"name": wheel_file, "sha256": hashlib.sha256(content).hexdigest()}]}
     members = {"manifest.json": json.dumps(manifest).encode(),
-               wheel: content + (b"!" if tamper else b""), **(extra or {})}
+               wheel_file: content + (b"!" if tamper else b""), **(extra or {})}
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
         for member, data in members.items():
             info = tarfile.TarInfo(member)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def make_wheel(version: str, init_py: str) -> bytes:
+    """A minimal real wheel of a package ``chargepoint`` whose ``__init__`` is ``init_py``."""
+    files = {"chargepoint/__init__.py": init_py.encode(),
+             f"chargepoint-{version}.dist-info/METADATA":
+                 f"Metadata-Version: 2.1\nName: chargepoint\nVersion: {version}\n".encode(),
+             f"chargepoint-{version}.dist-info/WHEEL":
+                 b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+                 b"Tag: py3-none-any\n"}
+    def digest(data: bytes) -> str:
+        return base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+    record = "".join(f"{name},sha256={digest(data)},{len(data)}\n"
+                     for name, data in files.items())
+    record += f"chargepoint-{version}.dist-info/RECORD,,\n"
+    files[f"chargepoint-{version}.dist-info/RECORD"] = record.encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
     return buf.getvalue()
 
 

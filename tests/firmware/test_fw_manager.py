@@ -18,7 +18,7 @@ import pytest
 
 from chargepoint.firmware.download import TransferPolicy
 from chargepoint.firmware.health import KV_PENDING, load_pending
-from chargepoint.firmware.installer import Installer, OsUpdaterInstaller
+from chargepoint.firmware.installer import Installer, OsUpdaterInstaller, VenvInstaller
 from chargepoint.firmware.manager import FirmwareManager, FirmwareSettings, UpdateRequest
 from chargepoint.store.db import Store
 from tests.firmware.fw_helpers import (
@@ -30,6 +30,7 @@ from tests.firmware.fw_helpers import (
     install_root,
     make_cert,
     make_release,
+    make_wheel,
 )
 
 RELEASE = make_release("1.1.0")
@@ -311,3 +312,28 @@ async def test_boot_guard_leaves_a_healthy_release_alone(bench: Bench) -> None:
     await manager.registered()
     assert new.statuses() == ["Installed"]
     assert _guard(bench) == "" and bench.current() == "1.1.0"
+
+
+@pytest.mark.parametrize(("init_py", "ok"), [("VERSION = '1.1.0'\n", True),
+                                              ("raise ImportError('broken release')\n", False)])
+async def test_real_venv_install(bench: Bench, init_py: str, ok: bool) -> None:
+    """The real ``VenvInstaller``: venv + offline pip install of a real wheel + import smoke
+    test. A release that does not import is refused before ``current`` is switched."""
+    bench.peer.routes["/fw/real.tar.gz"] = Route(make_release(
+        "1.1.0", wheel=make_wheel("1.1.0", init_py)))
+    host = FakeHost()
+    installer = VenvInstaller(python=sys.executable, timeout_s=120)
+    await run(bench.manager("1.0.0", host, installer), request(bench, "/fw/real.tar.gz"))
+    slot = bench.releases / "1.1.0"
+    if ok:
+        assert host.statuses() == ["Downloading", "Downloaded", "Installing"]
+        assert bench.current() == "1.1.0" and host.restarts == 1
+        probe = subprocess.run([str(slot / "bin" / "python"), "-I", "-c",
+                                "import chargepoint; print(chargepoint.VERSION)"],
+                               capture_output=True, text=True, check=True)
+        assert probe.stdout.strip() == "1.1.0"
+    else:
+        assert host.statuses() == ["Downloading", "Downloaded", "Installing",
+                                   "InstallationFailed"]
+        assert bench.current() == "1.0.0" and host.restarts == 0
+        assert not slot.exists()
