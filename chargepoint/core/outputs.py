@@ -145,8 +145,12 @@ def drive(c: Connector, facts: StationFacts, now: float, timers: TimerBook,
         out.append(CloseContactor(c.id))
     if not c.contactor_closed:
         c.abort = False  # one-shot: consumed by the opening
+    # A plug stays locked while its contacts may be live: a mirror still reporting closed
+    # or a latched weld means the socket can carry mains voltage (IEC 61851-1 / 62196).
+    live = c.contactor_feedback is True or FaultKind.WELDED in c.faults
     want_lock = facts.settings.has_lock and (
         c.phase in (Phase.TRANSACTION, Phase.STOPPING) or c.keep_locked or c.contactor_closed
+        or live
     )
     if want_lock != c.lock_locked:
         c.lock_locked = want_lock

@@ -112,6 +112,10 @@ async def test_welded_contactor_is_latched_until_a_technician_clears_it(
         f for f in csms.calls("StatusNotification")
         if f.payload["status"] == "Faulted" and f.payload["errorCode"] == "PowerSwitchFailure"])
     assert faulted
+    lock = station.controller.hardware_of(1).lock
+    assert lock is not None
+    await asyncio.sleep(0.2)
+    assert lock.commanded_locked, "a plug must stay locked while the contacts may be live"
     station.bench.fault(1, "none")  # repaired, but the latch holds until cleared
     await asyncio.sleep(0.2)
     assert station.controller.station.snapshot().connectors[0].status.value == "Faulted"
