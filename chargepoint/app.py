@@ -144,10 +144,16 @@ def _ocpp_options(config: Config, hardware: StationHardware) -> Ocpp16Options:
     )
 
 
-async def _build_hardware(config: Config) -> tuple[StationHardware, SimBench | None]:
+async def _build_hardware(
+    config: Config, store: Store
+) -> tuple[StationHardware, SimBench | None]:
     if config.hardware.simulate:
         bench = SimBench(config.station.connectors, has_lock=config.hardware.has_lock)
         await bench.start()
+        for connector in range(1, config.station.connectors + 1):
+            last = await asyncio.to_thread(store.last_meter_reading, connector)
+            if last is not None and bench.describe()["meter"].get("port"):
+                bench.preset_meter(connector, last[0])
         return bench.hardware, bench
     return await asyncio.to_thread(build_real_hardware, config), None
 
@@ -165,7 +171,7 @@ async def start_station(
     logs = LogBuffer.attach()
     store = await asyncio.to_thread(Store.open, config.storage.path)
     try:
-        hardware, bench = await _build_hardware(config)
+        hardware, bench = await _build_hardware(config, store)
     except BaseException:
         await asyncio.to_thread(store.close)
         logs.detach()

@@ -203,6 +203,18 @@ class SimBench:
         c.proximity.set_rating(cable_rating_a)
         c.ev.plug(max_current_a)
 
+    def preset_meter(self, connector: int, energy_wh: float) -> None:
+        """Set the virtual meter's import register to ``energy_wh`` before charging starts: a
+        station restarted on the bench counts on from its persisted reading, as a real meter
+        keeps its register across a controller restart."""
+        c = self.connector(connector)
+        if self._meter is None:
+            raise ValueError("the bench runs without a meter")
+        if not energy_wh >= 0:
+            raise ValueError(f"energy_wh must be >= 0, got {energy_wh!r}")
+        delta = energy_wh - self._meter.energy_wh(c.connector)
+        self._meter.virtual.add_energy_wh(c.connector, delta)
+
     def unplug(self, connector: int) -> None:
         """The EV leaves (pilot A)."""
         self.connector(connector).ev.unplug()

@@ -62,6 +62,12 @@ async def test_power_cut_mid_transaction_stops_it_with_powerloss_after_restart(
         await asyncio.sleep(0.5)
         assert len(csms.calls("StartTransaction")) == 1
         assert len(csms.calls("StopTransaction")) == 1
+        # the meter register counts on across the restart: a new session starts from there
+        await sim(config, "unplug", connector=1)
+        await sim(config, "plug", connector=1)
+        await sim(config, "tap", uid="04A1B2C3")
+        second = (await csms.wait_for("StartTransaction", count=2))[1]
+        assert second.payload["meterStart"] >= stop.payload["meterStop"] > 0
     finally:
         proc.terminate()
         await proc.wait()
