@@ -21,18 +21,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import shutil
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from chargepoint.firmware import guard
 from chargepoint.firmware.download import TransferError, TransferPolicy, download, with_retries
-from chargepoint.firmware.health import BootGuard, Pending, save_pending, status_action
+from chargepoint.firmware.health import (
+    BootGuard,
+    Pending,
+    load_pending,
+    save_pending,
+    status_action,
+)
 from chargepoint.firmware.host import FirmwareHost
 from chargepoint.firmware.installer import Installer, InstallError
 from chargepoint.firmware.release import ReleaseError, unpack_release
@@ -48,6 +55,8 @@ from chargepoint.store.api import StoreAPI
 
 LOG = logging.getLogger("chargepoint.firmware")
 DOWNLOAD_NAME = "firmware.bin"  # fixed: nothing of the URL becomes a path
+KV_JOB = "firmware.job"
+_MAX_RESUMES = 3
 
 
 @dataclass
@@ -116,7 +125,33 @@ class FirmwareManager:
 
     # -- lifecycle
     async def boot(self) -> None:
+        """At start-up: the trial-boot check, then resume a job a restart interrupted (a
+        retrieveDate still ahead, or a download/installation cut short: started again, at
+        most ``_MAX_RESUMES`` times)."""
         await self.guard.boot()
+        job = await asyncio.to_thread(self._store.kv_get, KV_JOB)
+        if job is None:
+            return
+        try:
+            data = json.loads(job)
+            resumes = int(data.pop("resumes", 0)) + 1
+            request = UpdateRequest(**data)
+        except (ValueError, TypeError) as exc:
+            LOG.error("unreadable %s (%s): dropped", KV_JOB, exc)
+            await asyncio.to_thread(self._store.kv_set, KV_JOB, None)
+            return
+        if await asyncio.to_thread(load_pending, self._store) is not None:
+            await asyncio.to_thread(self._store.kv_set, KV_JOB, None)  # the trial decides
+            return
+        if resumes > _MAX_RESUMES:
+            LOG.error("firmware job for %s interrupted %d times: given up", request.location,
+                      resumes - 1)
+            await asyncio.to_thread(self._store.kv_set, KV_JOB, None)
+            self._report(request, "InstallationFailed")
+            self.status = "Idle"
+            return
+        LOG.warning("resuming the firmware job for %s after a restart", request.location)
+        self._job = asyncio.ensure_future(self._run(request, resumes))
 
     async def registered(self) -> None:
         await self.guard.registered()
@@ -176,7 +211,10 @@ class FirmwareManager:
         LOG.info("firmware status %s", status)
         self._host.report(action, {**payload, "status": status})
 
-    async def _run(self, request: UpdateRequest) -> None:
+    async def _run(self, request: UpdateRequest, resumes: int = 0) -> None:
+        # Persisted until the job ends, so that a restart does not lose it (see ``boot``).
+        await asyncio.to_thread(self._store.kv_set, KV_JOB,
+                                json.dumps({**asdict(request), "resumes": resumes}))
         try:
             await self._steps(request)
         except asyncio.CancelledError:
@@ -188,6 +226,7 @@ class FirmwareManager:
         finally:
             self._installing = False
             self.status = "Idle"
+        await asyncio.to_thread(self._store.kv_set, KV_JOB, None)
 
     async def _steps(self, r: UpdateRequest) -> None:
         s = self.settings
@@ -280,6 +319,7 @@ class FirmwareManager:
             version, str(previous) if previous is not None else None,
             self._wall() + s.health_timeout_s, r.request_id,
             "slot" if slot is not None else "os"))
+        await asyncio.to_thread(self._store.kv_set, KV_JOB, None)  # the trial takes over
         if slot is not None:
             await asyncio.to_thread(install_guard, s.releases_dir)
             self.slots.switch(slot)

@@ -6,11 +6,13 @@ directories with the new ``running_version`` (what the new process would do at s
 
 from __future__ import annotations
 
+import asyncio
+import json
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ import pytest
 from chargepoint.firmware.download import TransferPolicy
 from chargepoint.firmware.health import KV_PENDING, load_pending
 from chargepoint.firmware.installer import Installer, OsUpdaterInstaller, VenvInstaller
-from chargepoint.firmware.manager import FirmwareManager, FirmwareSettings, UpdateRequest
+from chargepoint.firmware.manager import KV_JOB, FirmwareManager, FirmwareSettings, UpdateRequest
 from chargepoint.store.db import Store
 from tests.firmware.fw_helpers import (
     FakeHost,
@@ -337,3 +339,35 @@ async def test_real_venv_install(bench: Bench, init_py: str, ok: bool) -> None:
                                    "InstallationFailed"]
         assert bench.current() == "1.0.0" and host.restarts == 0
         assert not slot.exists()
+
+
+async def test_a_scheduled_job_survives_a_restart(bench: Bench) -> None:
+    waiting = asyncio.Event()
+
+    async def parked(delay: float) -> None:  # the scheduler waiting for retrieveDate
+        waiting.set()
+        await asyncio.Event().wait()
+
+    first = FakeHost()
+    manager = bench.manager("1.0.0", first)
+    manager._sleep = parked
+    manager.start(UpdateRequest(bench.peer.url("/fw/release.tar.gz"), time.time() + 3600))
+    manager.launch()
+    await waiting.wait()
+    await manager.close()  # the service stops before retrieveDate
+    assert bench.store.kv_get(KV_JOB) is not None
+    later = time.time() + 3601
+    second = FakeHost()
+    manager = bench.manager("1.0.0", second, wall=lambda: later)
+    await manager.boot()
+    await manager.wait_idle()
+    assert second.statuses() == ["Downloading", "Downloaded", "Installing"]
+    assert bench.store.kv_get(KV_JOB) is None and bench.current() == "1.1.0"
+
+
+async def test_a_job_interrupted_too_often_is_given_up(bench: Bench) -> None:
+    bench.store.kv_set(KV_JOB, json.dumps({**asdict(request(bench)), "resumes": 3}))
+    host = FakeHost()
+    await bench.manager("1.0.0", host).boot()
+    assert host.statuses() == ["InstallationFailed"]
+    assert bench.store.kv_get(KV_JOB) is None
