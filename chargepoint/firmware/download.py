@@ -279,8 +279,9 @@ def _ftp_get(loc: Location, sink: _Sink) -> int | None:
     try:
         path = ftp_path(loc)
         try:
+            ftp.voidcmd("TYPE I")  # SIZE is only defined in binary mode (RFC 3659 4)
             expected: int | None = ftp.size(path)
-        except ftplib.error_perm:
+        except (ftplib.error_perm, ftplib.error_temp, ftplib.error_reply):
             expected = None  # SIZE unsupported: rely on the transfer's own end
         sink.check_size(expected)
         ftp.retrbinary(f"RETR {path}", sink.write, blocksize=sink.policy.chunk_size)
@@ -292,7 +293,10 @@ def _ftp_get(loc: Location, sink: _Sink) -> int | None:
 
 
 def _get(loc: Location, dest: Path, policy: TransferPolicy, cancel: threading.Event) -> int:
-    sink = _Sink(dest, policy, cancel)
+    try:
+        sink = _Sink(dest, policy, cancel)
+    except OSError as exc:
+        raise TransferError(FailureKind.OTHER, f"cannot write {dest.name}: {exc}") from None
     try:
         expected = (_http_get if loc.scheme in ("http", "https") else _ftp_get)(loc, sink)
         return sink.finish(dest, expected)
