@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -24,10 +25,12 @@ from chargepoint.config import Config
 from chargepoint.control.server import ControlServer
 from chargepoint.core.station import Station
 from chargepoint.core.types import FaultKind
+from chargepoint.firmware.installer import Installer, OsUpdaterInstaller, VenvInstaller
 from chargepoint.hardware_factory import build_real_hardware
 from chargepoint.logbuffer import LogBuffer
 from chargepoint.ocpp16.adapter import Ocpp16Adapter
-from chargepoint.ocpp16.config_keys import Configuration, core_settings
+from chargepoint.ocpp16.config_keys import DEFAULT_PROFILES, Configuration, core_settings
+from chargepoint.ocpp16.firmware_handlers import setup_firmware
 from chargepoint.ocpp16.options import Ocpp16Options
 from chargepoint.runtime import Controller
 from chargepoint.station_control import StationControl
@@ -111,6 +114,30 @@ class RunningStation:
             await asyncio.sleep(0.02)
 
 
+def _setup_firmware(running: RunningStation) -> None:
+    """FirmwareManagement (UpdateFirmware, GetDiagnostics, the signed variants, GetLog)."""
+    config = running.config
+    fw = config.firmware
+    state_dir = Path(config.storage.path).resolve().parent
+    installer: Installer = (
+        OsUpdaterInstaller(command=list(fw.install_command)) if fw.installer == "command"
+        else VenvInstaller()
+    )
+    setup_firmware(
+        running.adapter,
+        releases_dir=Path(fw.releases_dir) if fw.releases_dir else state_dir / "releases",
+        work_dir=Path(fw.work_dir) if fw.work_dir else state_dir / "work",
+        roots_dir=Path(fw.roots_dir),
+        running_version=config.station.firmware_version,
+        station_id=config.station.id,
+        installer=installer,
+        log_file=config.logging.file,
+        config=lambda: dataclasses.asdict(config),
+        selftest=StationControl(running).selftest,
+        health_timeout_s=fw.health_timeout_s,
+    )
+
+
 def initial_ocpp_config(config: Config) -> dict[str, str]:
     """``[ocpp.config]`` plus the keys the rest of the config file implies."""
     initial = {"SecurityProfile": str(config.ocpp.security_profile)}
@@ -177,7 +204,8 @@ async def start_station(
         logs.detach()
         raise
     ocpp_config = Configuration(
-        store, initial_ocpp_config(config), connectors=config.station.connectors
+        store, initial_ocpp_config(config), connectors=config.station.connectors,
+        profiles=(*DEFAULT_PROFILES, "FirmwareManagement"),
     )
     settings = core_settings(
         ocpp_config, has_lock=config.hardware.has_lock, max_current_a=config.station.max_current_a
@@ -214,6 +242,7 @@ async def start_station(
         control=None,
         logs=logs,
     )
+    _setup_firmware(running)
     running.tasks.append(asyncio.create_task(controller.run(), name="controller"))
     running.tasks.append(asyncio.create_task(adapter.run(), name="ocpp"))
     if control_socket:

@@ -15,6 +15,7 @@ from chargepoint.config.lines import key_lines
 from chargepoint.config.model import (
     Config,
     ControlConfig,
+    FirmwareConfig,
     LoggingConfig,
     OcppConfig,
     StationConfig,
@@ -58,11 +59,12 @@ def config_from_toml(text: str, source: str = "<string>") -> Config:
     control = _control(root.table("control"))
     hardware = parse_hardware(root.table("hardware"), station.connectors)
     logging = _logging(root.table("logging"))
+    firmware = _firmware(root.table("firmware"))
     root.finish()
     if ctx.issues:
         raise ConfigError(source, ctx.issues)
     return Config(station=station, ocpp=ocpp, storage=storage, control=control,
-                  hardware=hardware, logging=logging, source=source)
+                  hardware=hardware, logging=logging, firmware=firmware, source=source)
 
 
 def _station(t: Table | None, ctx: Context) -> StationConfig:
@@ -184,6 +186,33 @@ def _storage(t: Table | None) -> StorageConfig:
         t.error("path", "must not be empty")
     t.finish()
     return StorageConfig(path=path)
+
+
+def _firmware(t: Table | None) -> FirmwareConfig:
+    default = FirmwareConfig()
+    if t is None:
+        return default
+    installer = t.string("installer", default.installer)
+    if installer not in ("venv", "command"):
+        t.error("installer", f'must be "venv" or "command", not {installer!r}')
+    command = t.raw("install_command")
+    if command is None:
+        command = []
+    elif not isinstance(command, list) or not all(isinstance(a, str) for a in command):
+        t.error("install_command", 'must be a list of strings, e.g. ["rauc", "install", "{file}"]')
+        command = []
+    if installer == "command" and not command:
+        t.error("install_command", 'needed with installer = "command"')
+    cfg = FirmwareConfig(
+        releases_dir=t.opt_string("releases_dir"),
+        work_dir=t.opt_string("work_dir"),
+        roots_dir=t.string("roots_dir", default.roots_dir),
+        health_timeout_s=t.number("health_timeout_s", default.health_timeout_s, 10.0, 86400.0),
+        installer=installer,
+        install_command=list(command),
+    )
+    t.finish()
+    return cfg
 
 
 def _control(t: Table | None) -> ControlConfig:

@@ -57,6 +57,18 @@ class LoggingConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FirmwareConfig:
+    """Where firmware releases and transfer files live, and how a release is installed."""
+
+    releases_dir: str | None = None  # None: "releases" beside the [storage] database
+    work_dir: str | None = None  # None: "work" beside the [storage] database
+    roots_dir: str = "/etc/chargepoint/firmware-roots"  # manufacturer root certificates (PEM)
+    health_timeout_s: float = 600.0  # a new release must reach BootNotification Accepted
+    installer: str = "venv"  # "venv": a release slot of this program; "command": OS updater
+    install_command: list[str] = field(default_factory=list)  # e.g. ["rauc", "install", "{file}"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PilotConfig:
     """CP PWM output (sysfs pwmchip) and CP/PP sampling through an SPI ADC."""
 
@@ -158,4 +170,5 @@ class Config:
     control: ControlConfig = field(default_factory=ControlConfig)
     hardware: HardwareConfig = field(default_factory=HardwareConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
+    firmware: FirmwareConfig = field(default_factory=FirmwareConfig)
     source: str = "<string>"

@@ -192,7 +192,7 @@ REGISTRY: tuple[KeyDef, ...] = (
     KeyDef("ConnectorSwitch3to1PhaseSupported", "SmartCharging", _R, _B, "false"),
     KeyDef("MaxChargingProfilesInstalled", "SmartCharging", _R, _I, "16", required=True),
     # --- FirmwareManagement
-    KeyDef("SupportedFileTransferProtocols", "FirmwareManagement", _R, _C, "FTP,HTTP,HTTPS"),
+    KeyDef("SupportedFileTransferProtocols", "FirmwareManagement", _R, _C, "FTP,FTPS,HTTP,HTTPS"),
     # --- Security whitepaper
     KeyDef("AdditionalRootCertificateCheck", "Security", _R, _B, "false"),
     KeyDef("AuthorizationKey", "Security", _W, _S, None, min_len=16, max_len=40),

@@ -21,7 +21,8 @@ CLI_DOC = (REPO / "docs" / "cli.md").read_text()
 SECTIONS = {
     "[station]": cfgmod.StationConfig, "[ocpp]": cfgmod.OcppConfig,
     "[storage]": cfgmod.StorageConfig, "[control]": cfgmod.ControlConfig,
-    "[logging]": cfgmod.LoggingConfig, "[hardware]": cfgmod.HardwareConfig,
+    "[logging]": cfgmod.LoggingConfig, "[firmware]": cfgmod.FirmwareConfig,
+    "[hardware]": cfgmod.HardwareConfig,
     "[hardware.pilot]": cfgmod.PilotConfig, "[hardware.contactor]": cfgmod.ContactorConfig,
     "[hardware.lock]": cfgmod.LockConfig, "[hardware.rcd]": cfgmod.RcdConfig,
     "[hardware.meter]": cfgmod.MeterConfig, "[hardware.rfid]": cfgmod.RfidConfig,

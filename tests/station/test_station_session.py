@@ -124,3 +124,20 @@ async def test_welded_contactor_is_latched_until_a_technician_clears_it(
     assert "cleared" in message
     await until(lambda: station.controller.station.snapshot().connectors[0].status.value
                 != "Faulted")
+
+
+async def test_firmware_management_is_announced_and_idle(
+    csms: Csms, make_station: StationMaker
+) -> None:
+    from ocpp.v16 import call
+
+    station = await make_station()
+    await registered(station)
+    conf = await csms.send(call.GetConfiguration(key=["SupportedFeatureProfiles",
+                                                      "SupportedFileTransferProtocols"]))
+    values = {k["key"]: k["value"] for k in conf.configuration_key}
+    assert "FirmwareManagement" in values["SupportedFeatureProfiles"].split(",")
+    assert set(values["SupportedFileTransferProtocols"].split(",")) >= {"FTP", "HTTP", "HTTPS"}
+    await csms.send(call.TriggerMessage(requested_message="FirmwareStatusNotification"))
+    note = (await csms.wait_for("FirmwareStatusNotification"))[0]
+    assert note.payload["status"] == "Idle"
