@@ -97,6 +97,70 @@ async def _idle_profile(csms: Csms, workdir: Path, seconds: float) -> dict[str, 
     return result
 
 
+async def _startups(csms: Csms, workdir: Path, starts: int, fig: Figure) -> tuple[
+        list[asyncio.subprocess.Process], list[str]]:
+    """Start ours and bare ``starts`` times each (alternating); the last pair keeps running."""
+    took: dict[str, list[float]] = {"ours": [], "bare": []}
+    procs: list[asyncio.subprocess.Process] = []
+    ids: list[str] = []
+    for n in range(starts):
+        for kind in ("ours", "bare"):
+            sid = f"CP-{'RUN' if kind == 'ours' else 'BARE'}-{n}"
+            if kind == "ours":
+                proc, seconds = await _start_ours(csms, workdir, sid)
+            else:
+                proc, seconds = await _start_bare(csms, workdir, sid)
+            took[kind].append(seconds)
+            if n < starts - 1:
+                await child.terminate(proc)
+            else:
+                procs.append(proc)
+                ids.append(sid)
+    ours, bare = took["ours"], took["bare"]
+    fig.row("median", "ms", statistics.median(ours) * 1000, statistics.median(bare) * 1000,
+            "bare ocpp client")
+    fig.row("max", "ms", max(ours) * 1000, max(bare) * 1000, "bare ocpp client")
+    fig.details = {"starts": starts, "ours_ms": [round(s * 1000, 1) for s in ours],
+                   "bare_ms": [round(s * 1000, 1) for s in bare]}
+    return procs, ids
+
+
+async def _footprint(procs: list[asyncio.subprocess.Process], window_s: float,
+                     fig: Figure) -> None:
+    """Both processes idle side by side for ``window_s``; CPU scaled to a minute."""
+    await asyncio.sleep(SETTLE_S)  # let start-up work (statuses, first polls) finish
+    before = [child.usage(p.pid) for p in procs]
+    t0 = time.monotonic()
+    await asyncio.sleep(window_s)  # the idle window itself is what is measured
+    after = [child.usage(p.pid) for p in procs]
+    window = time.monotonic() - t0
+    pairs = list(zip(after, before, strict=True))
+    cpu = [(a.run_s - b.run_s) / window * 60 for a, b in pairs]
+    fig.row("CPU seconds per idle minute", "s", cpu[0], cpu[1], "bare ocpp client")
+    fig.row("RSS", "MiB", after[0].rss_kib / 1024, after[1].rss_kib / 1024, "bare ocpp client")
+    fig.row("peak RSS", "MiB", after[0].hwm_kib / 1024, after[1].hwm_kib / 1024,
+            "bare ocpp client")
+    fig.details = {"window_s": round(window, 2), "scaled_to_s": 60,
+                   "cpu": "schedstat run time of live threads, scaled to 60 s",
+                   "run_s_in_window": [round(a.run_s - b.run_s, 4) for a, b in pairs],
+                   "stat_cpu_s_in_window": [round(a.cpu_s - b.cpu_s, 2) for a, b in pairs],
+                   "cpu_ticks_per_s": child.CLK_TCK,
+                   "rss_kib": [a.rss_kib for a, _ in pairs]}
+
+
+async def _latency(csms: Csms, ids: list[str], load_s: float, fig: Figure) -> None:
+    """``RATE`` requests/s for ``load_s`` to ours, then to bare (after a warm-up each)."""
+    results = {}
+    for name, sid in zip(("ours", "bare"), ids, strict=True):
+        for action, payload in REQUESTS * WARMUP:  # first calls load schemas: not measured
+            await csms.call(sid, action, payload)
+        results[name] = await csms.load(sid, REQUESTS, rate=RATE, duration_s=load_s)
+    ours, bare = (summary_ms(results[k].latencies_s) for k in ("ours", "bare"))
+    for q in ("p50", "p99"):
+        fig.row(q, "ms", ours[q], bare[q], "bare ocpp client, same requests")
+    fig.details = {k: _load_details(v) for k, v in results.items()}
+
+
 async def run(*, workdir: Path, starts: int, window_s: float, load_s: float,
               profile_s: float) -> list[Figure]:
     """Returns the figures footprint, startup and request_latency (in that order)."""
@@ -109,62 +173,12 @@ async def run(*, workdir: Path, starts: int, window_s: float, load_s: float,
     await csms.start()
     procs: list[asyncio.subprocess.Process] = []
     try:
-        ours_s: list[float] = []
-        bare_s: list[float] = []
-        for n in range(starts):
-            last = n == starts - 1
-            proc, took = await _start_ours(csms, workdir, f"CP-RUN-{n}")
-            ours_s.append(took)
-            procs.append(proc)
-            if not last:
-                await child.terminate(procs.pop())
-            proc, took = await _start_bare(csms, workdir, f"CP-BARE-{n}")
-            bare_s.append(took)
-            procs.append(proc)
-            if not last:
-                await child.terminate(procs.pop())
-        ours_proc, bare_proc = procs
-        ours_id, bare_id = f"CP-RUN-{starts - 1}", f"CP-BARE-{starts - 1}"
-        startup.row("median", "ms", statistics.median(ours_s) * 1000,
-                    statistics.median(bare_s) * 1000, "bare ocpp client")
-        startup.row("max", "ms", max(ours_s) * 1000, max(bare_s) * 1000, "bare ocpp client")
-        startup.details = {"starts": starts, "ours_ms": [round(s * 1000, 1) for s in ours_s],
-                           "bare_ms": [round(s * 1000, 1) for s in bare_s]}
-
-        await asyncio.sleep(SETTLE_S)  # let start-up work (statuses, first polls) finish
-        before = (child.usage(ours_proc.pid), child.usage(bare_proc.pid))
-        t0 = time.monotonic()
-        await asyncio.sleep(window_s)  # the idle window itself is what is measured
-        after = (child.usage(ours_proc.pid), child.usage(bare_proc.pid))
-        window = time.monotonic() - t0
-        pairs = list(zip(after, before, strict=True))
-        cpu = [(a.run_s - b.run_s) / window * 60 for a, b in pairs]
-        footprint.row("CPU seconds per idle minute", "s", cpu[0], cpu[1], "bare ocpp client")
-        footprint.row("RSS", "MiB", after[0].rss_kib / 1024, after[1].rss_kib / 1024,
-                      "bare ocpp client")
-        footprint.row("peak RSS", "MiB", after[0].hwm_kib / 1024, after[1].hwm_kib / 1024,
-                      "bare ocpp client")
-        footprint.details = {"window_s": round(window, 2), "scaled_to_s": 60,
-                             "cpu_ticks_per_s": child.CLK_TCK,
-                             "cpu": "schedstat run time of live threads, scaled to 60 s",
-                             "run_s_in_window": [round(a.run_s - b.run_s, 4) for a, b in pairs],
-                             "stat_cpu_s_in_window": [round(a.cpu_s - b.cpu_s, 2)
-                                                      for a, b in pairs],
-                             "rss_kib": [a.rss_kib for a, _ in pairs]}
-
-        results = {}
-        for name, sid in (("ours", ours_id), ("bare", bare_id)):
-            for action, payload in REQUESTS * WARMUP:  # first calls load schemas: not measured
-                await csms.call(sid, action, payload)
-            results[name] = await csms.load(sid, REQUESTS, rate=RATE, duration_s=load_s)
-        ours, bare = (summary_ms(results[k].latencies_s) for k in ("ours", "bare"))
-        for q in ("p50", "p99"):
-            latency.row(q, "ms", ours[q], bare[q], "bare ocpp client, same requests")
-        latency.details = {k: _load_details(v) for k, v in results.items()}
+        procs, ids = await _startups(csms, workdir, starts, startup)
+        await _footprint(procs, window_s, footprint)
+        await _latency(csms, ids, load_s, latency)
         for proc in procs:
             await child.terminate(proc)
         procs.clear()
-
         startup.details["import_app_ms"] = await _import_ms(
             "chargepoint.app, chargepoint.cli", starts)
         startup.details["import_ocpp_ms"] = await _import_ms("ocpp.v16, websockets", starts)

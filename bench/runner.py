@@ -43,7 +43,7 @@ class Sizes:
     profile_s: float
 
 
-FULL = Sizes(polls=50, replay_messages=10_000, safety_events=2000, starts=3,
+FULL = Sizes(polls=30, replay_messages=10_000, safety_events=2000, starts=3,
              idle_window_s=60.0, load_s=10.0, profile_s=10.0)
 QUICK = Sizes(polls=3, replay_messages=200, safety_events=40, starts=1, idle_window_s=2.0,
               load_s=1.0, profile_s=1.0)
