@@ -54,6 +54,7 @@ OPT=/opt/chargepoint
 VENV=$OPT/venv
 ETC=/etc/chargepoint
 STATE=/var/lib/chargepoint
+RELEASES=$STATE/releases
 UNIT=/etc/systemd/system/chargepoint.service
 BIN_LINK=/usr/local/bin/chargepoint
 COMPLETION=/etc/bash_completion.d/chargepoint
@@ -121,7 +122,7 @@ install_program() {
     run rm -rf "$(P $OPT)/docs"
     run cp -r "$SOURCE/docs" "$(P $OPT)/docs"
     run install -m 0644 "$SOURCE/deploy/chargepoint.service" "$(P $UNIT)"
-    run ln -sfn "$VENV/bin/chargepoint" "$(P $BIN_LINK)"
+    run ln -sfn "$RELEASES/current/bin/chargepoint" "$(P $BIN_LINK)"
     if [ -x "$(P $VENV)/bin/chargepoint" ] && [ "$DRY" = 0 ]; then
         echo "+ chargepoint completion bash > $(P $COMPLETION)"
         "$(P $VENV)/bin/chargepoint" completion bash > "$(P $COMPLETION)"
@@ -144,6 +145,20 @@ install_config() {
     sys chown -R "$USER_NAME:$USER_NAME" "$(P $STATE)"
 }
 
+install_release_slot() {
+    # The installed venv becomes the release slot <version>, and `current` points to it: the
+    # unit starts releases/current, which firmware updates switch (docs/firmware.md).
+    local version
+    version=$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' "$SOURCE/chargepoint/__init__.py")
+    [ -n "$version" ] || { echo "install.sh: cannot read the version" >&2; exit 1; }
+    run mkdir -p "$(P $RELEASES)"
+    run ln -sfn "$VENV" "$(P $RELEASES)/$version"
+    run ln -sfn "$version" "$(P $RELEASES)/current.new"
+    run mv -T "$(P $RELEASES)/current.new" "$(P $RELEASES)/current"
+    run install -m 0644 "$SOURCE/chargepoint/firmware/guard.py" "$(P $RELEASES)/boot-guard.py"
+    sys chown -R "$USER_NAME:$USER_NAME" "$(P $RELEASES)"
+}
+
 start_service() {
     sys systemctl daemon-reload
     sys systemctl enable chargepoint.service
@@ -161,7 +176,7 @@ uninstall() {
     fi
     run rm -f "$(P $UNIT)" "$(P $BIN_LINK)" "$(P $COMPLETION)"
     sys systemctl daemon-reload
-    run rm -rf "$(P $OPT)"
+    run rm -rf "$(P $OPT)" "$(P $RELEASES)"  # the program and its release slots, not state
     if [ "$PURGE" = 1 ]; then
         run rm -rf "$(P $ETC)" "$(P $STATE)"
         if [ "$LIVE" = 0 ] || getent passwd "$USER_NAME" >/dev/null; then
@@ -180,6 +195,7 @@ else
     create_user
     install_program
     install_config
+    install_release_slot
     start_service
     say "done. Try: chargepoint status"
 fi

@@ -16,7 +16,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 UNIT = REPO / "deploy" / "chargepoint.service"
 INSTALL = REPO / "deploy" / "install.sh"
-EXEC = "/opt/chargepoint/venv/bin/chargepoint"
+EXEC = "/var/lib/chargepoint/releases/current/bin/chargepoint"
+VENV = "/opt/chargepoint/venv"
 
 
 def verify(unit_text: str, tmp_path: Path) -> str:
@@ -108,6 +109,11 @@ def test_install_into_a_root_is_complete_and_idempotent(tmp_path: Path) -> None:
         tmp_path / "etc/bash_completion.d/chargepoint").read_text()
     assert (tmp_path / "opt/chargepoint/docs").is_dir()
     assert (tmp_path / "var/lib/chargepoint").is_dir()
+    releases = tmp_path / "var/lib/chargepoint/releases"
+    version = os.readlink(releases / "current")
+    assert os.readlink(releases / version) == VENV  # the installed venv is the first slot
+    guard = (REPO / "chargepoint/firmware/guard.py").read_text()
+    assert (releases / "boot-guard.py").read_text() == guard
 
     config.write_text(config.read_text().replace("CP-0001", "CP-LOCAL"))  # the operator's edit
     before = snapshot(tmp_path)
