@@ -24,7 +24,7 @@ REDACTED = "***"
 SECRET_NAMES = frozenset({"authorizationkey", "basicauthpassword", "password", "authorization"})
 
 _BASIC_RE = re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?\s*basic\s+)[A-Za-z0-9+/=._~-]+")
-_URL_CRED_RE = re.compile(r"(?i)(wss?://[^/\s:@\"']+:)[^@\s/\"']+@")
+_URL_CRED_RE = re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^/\s:@\"']+:)[^@\s/\"']+@")
 _PRIVATE_KEY_RE = re.compile(
     r"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.*?-----END \1PRIVATE KEY-----", re.S)
 _KEY_VALUE_RE = re.compile(

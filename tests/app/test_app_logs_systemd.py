@@ -180,3 +180,12 @@ async def test_run_watchdog_pings_only_while_healthy(
 async def test_run_watchdog_returns_without_watchdog(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WATCHDOG_USEC", raising=False)
     await asyncio.wait_for(systemd.run_watchdog(), 5)
+
+
+def test_credentials_in_any_url_scheme_are_redacted() -> None:
+    frame = ('[2,"9","GetDiagnostics",{"location":"ftp://diag:s3cretPw@127.0.0.1/up"}]')
+    out = redact_frame(frame)
+    assert "s3cretPw" not in out
+    assert "ftp://diag:" in out
+    update = '[2,"10","UpdateFirmware",{"location":"https://u:pw9876@127.0.0.1/fw.tgz"}]'
+    assert "pw9876" not in redact_frame(update)
