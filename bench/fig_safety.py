@@ -32,7 +32,8 @@ REQUESTS: list[tuple[str, dict[str, Any]]] = [
 async def _scenario(csms: Csms, workdir: Path, station_id: str, events: int,
                     flood: bool) -> tuple[dict[str, Any], LoadResult | None]:
     config = write_config(workdir, station_id, csms.url)
-    proc = await child.spawn("-m", "bench.safety_child", str(config), str(events))
+    proc = await child.spawn("-m", "bench.safety_child", str(config), str(events),
+                             log=workdir / f"{station_id}.log")
     load: LoadResult | None = None
     try:
         await child.read_line(proc, "READY", timeout=60)
@@ -43,6 +44,9 @@ async def _scenario(csms: Csms, workdir: Path, station_id: str, events: int,
             load = await csms.load(station_id, REQUESTS, rate=FLOOD_RATE, duration_s=3600,
                                    stop=stop)
         doc = json.loads(await result_line)
+    except RuntimeError as exc:  # the child died: its log says why (e.g. no open in time)
+        log = (workdir / f"{station_id}.log").read_text(errors="replace")
+        raise RuntimeError(f"{exc}; station log tail: {log[-800:]}") from None
     finally:
         await child.terminate(proc)
     result: dict[str, Any] = doc
