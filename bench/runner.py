@@ -44,7 +44,7 @@ class Sizes:
 
 
 FULL = Sizes(polls=30, replay_messages=10_000, safety_events=2000, starts=3,
-             idle_window_s=60.0, load_s=10.0, profile_s=10.0)
+             idle_window_s=45.0, load_s=10.0, profile_s=10.0)
 QUICK = Sizes(polls=3, replay_messages=200, safety_events=40, starts=1, idle_window_s=2.0,
               load_s=1.0, profile_s=1.0)
 

@@ -1,10 +1,13 @@
 """Figure 1's station process: the real app (``start_station``) on the simulated bench, with
 the pilot leaving C injected at the HAL boundary and the contactor's ``open()`` timestamped.
 
-Run: ``python -m bench.safety_child CONFIG EVENTS``. It prints ``READY`` once the first
-session charges (the parent may start loading the station then) and finally one line
-``RESULT <json>`` with the reaction times in seconds, split by the state injected, and the
-number of meter polls (the meter is polled every second all along).
+Run: ``python -m bench.safety_child CONFIG EVENTS [sim|driver]``. ``sim`` (default) reads the
+pilot through the simulated bench's ``SimPilot`` (the HAL boundary, no debounce); ``driver``
+swaps in the REAL ``GpioControlPilot`` with the production ``PilotDecoder`` (debounce over 3
+bursts) on the analog ``CpLine`` of the same virtual EV, to show what the decoder adds.
+It prints ``READY`` once the first session charges (the parent may start loading the station
+then) and finally one line ``RESULT <json>`` with the reaction times in seconds, split by the
+state injected, and the number of meter polls (the meter is polled every second all along).
 
 Each event: wait a random part of a control tick (so injections fall at every phase of the
 loop), timestamp, make the EV leave C (``B``: it pauses; every ``A_EVERY``-th event ``A``: it
@@ -19,9 +22,11 @@ import random
 import sys
 import time
 
-from chargepoint.app import start_station
+from chargepoint.app import RunningStation, start_station
 from chargepoint.config import load_config
 from hardware.interfaces import Contactor, RelayMismatch
+from hardware.pilot import GpioControlPilot, PilotDecoder
+from hardware.sim.analog import CpLine
 
 CARD = "04B3C4D5E6F701"
 A_EVERY = 20  # one unplug (A) per this many events, the rest are pauses (B)
@@ -72,11 +77,26 @@ class TimedContactor:
         return self.opened_at
 
 
-async def main(config_path: str, events: int) -> None:
+def use_real_pilot_driver(running: RunningStation) -> None:
+    """Replace connector 1's simulated pilot by the real driver on the EV's analog line.
+
+    Call before any session: both start with PWM off. The line runs on simulated time, so a
+    burst costs no real waiting; debouncing counts bursts, i.e. control ticks."""
+    assert running.bench is not None
+    line = CpLine(running.bench.connector(1).ev)
+    running.controller.hardware_of(1).pilot = GpioControlPilot(
+        line, line, PilotDecoder(), clock=line.clock)
+
+
+async def main(config_path: str, events: int, pilot: str) -> None:
     config = load_config(config_path)
     running = await start_station(config, control_socket=False)
     bench = running.bench
     assert bench is not None, "the config must simulate the hardware"
+    if pilot == "driver":
+        use_real_pilot_driver(running)
+    elif pilot != "sim":
+        raise ValueError(f"pilot must be sim or driver, not {pilot!r}")
     hw = running.controller.hardware_of(1)
     timed = TimedContactor(hw.contactor)
     hw.contactor = timed
@@ -118,4 +138,4 @@ async def main(config_path: str, events: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "sim"))

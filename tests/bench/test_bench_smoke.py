@@ -48,6 +48,9 @@ def test_bench_quick_run_writes_every_figure(tmp_path: Path) -> None:
     safety = doc["figures"]["safety_reaction"]["details"]
     for scenario in ("idle", "loaded"):
         assert safety[scenario]["all_ms"]["count"] == doc["sizes"]["safety_events"]
+    assert safety["driver"]["all_ms"]["count"] == max(doc["sizes"]["safety_events"] // 4, 20)
+    for scenario in ("idle", "loaded", "driver"):
+        assert safety[scenario]["to_A_ms"]["count"] > 0  # unplugs were injected too
     assert safety["loaded"]["load"]["answered"] > 0
     replay = doc["figures"]["offline_replay"]["details"]
     assert replay["confirmed"] == doc["sizes"]["replay_messages"]
