@@ -115,9 +115,8 @@ class Ocpp16Adapter:
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(BaseException):
-                await task
+        if tasks:
+            await asyncio.wait(tasks)  # never swallows a cancellation of close() itself
         self._set_offline()
 
     # -- services for handlers and workers
@@ -241,8 +240,9 @@ class Ocpp16Adapter:
                 await client.serve()
             finally:
                 session.cancel()
-                with contextlib.suppress(BaseException):
-                    await session
+                # asyncio.wait, not "suppress(BaseException)": a cancellation of this task
+                # (close()) must propagate, or the loop would reconnect forever.
+                await asyncio.wait({session})
                 self._client = None
                 self._set_offline()
                 with contextlib.suppress(Exception):

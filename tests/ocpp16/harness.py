@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,8 +68,7 @@ class Station:
     async def stop(self) -> None:
         await self.adapter.close()
         self.task.cancel()
-        with contextlib.suppress(BaseException):
-            await self.task
+        await asyncio.wait({self.task})
 
 
 def options(url: str, **overrides: Any) -> Ocpp16Options:
