@@ -325,11 +325,15 @@ class Ocpp16Adapter:
     def _set_clock(self, current_time: object) -> None:
         if not isinstance(current_time, str):
             return
+        was_known = self.clock.known
         try:
             self.clock.set_wall(current_time)
             self.clock.checkpoint()
         except ValueError:
             LOG.warning("CSMS sent an invalid currentTime %r", current_time)
+            return
+        if not was_known:
+            self.sampler.reconfigure()  # clock-aligned values can be scheduled now
 
     def _set_registered(self) -> None:
         self.registration = "Accepted"

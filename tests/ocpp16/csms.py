@@ -123,6 +123,7 @@ class Csms:
     auth_headers: list[str | None] = field(default_factory=list)
     offer_subprotocol: bool = True
     port: int = 0
+    parent: str | None = None  # parentIdTag in every idTagInfo
     swallowed: set[str] = field(default_factory=set)  # ids of CALLs never answered (silent)
     peer: _CsmsPeer | None = None
 
@@ -133,7 +134,10 @@ class Csms:
         self._connected = asyncio.Event()
 
     def id_tag_info(self, id_tag: str) -> dict[str, Any]:
-        return {"status": self.tag_status.get(id_tag, "Accepted")}
+        info: dict[str, Any] = {"status": self.tag_status.get(id_tag, "Accepted")}
+        if self.parent:
+            info["parentIdTag"] = self.parent
+        return info
 
     # -- lifecycle
     @property
