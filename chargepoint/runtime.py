@@ -30,6 +30,7 @@ from chargepoint.core import actions as act
 from chargepoint.core import events as ev
 from chargepoint.core.station import Station
 from chargepoint.core.types import FaultKind, PilotState, StopReason
+from chargepoint.logs import context
 from chargepoint.ports import ProtocolAction, ProtocolAdapter
 from chargepoint.store.api import StoreAPI
 from hardware.interfaces import (
@@ -129,6 +130,8 @@ class Controller:
         """Feed one event to the core and perform what it answers (hardware first)."""
         now = self._clock()
         actions = self._station.handle(event, now)
+        if isinstance(event, ev.FaultRaised | ev.FaultCleared):
+            _log_fault(event)
         for listener in self.listeners:
             listener(event)
         self._perform(actions, now)
@@ -248,6 +251,7 @@ class Controller:
                     | act.ReportStatus()
                     | act.RequestAuthorization()
                 ):
+                    _log_protocol_action(action)
                     if self._adapter is None:
                         self._pending_protocol.append(action)
                     else:
@@ -424,3 +428,29 @@ class Controller:
             "contactor": "closed" if hw.contactor.mirror_closed() else "open",
             "lock": None if hw.lock is None else ("locked" if hw.lock.is_locked() else "unlocked"),
         }
+
+
+def _log_fault(event: ev.FaultRaised | ev.FaultCleared) -> None:
+    extra = context(connector=event.connector)
+    if isinstance(event, ev.FaultRaised):
+        log.warning("connector %d: fault %s (%s) %s", event.connector, event.kind.value,
+                    event.kind.error_code, event.info, extra=extra)
+    else:
+        log.info("connector %d: fault %s cleared%s", event.connector, event.kind.value,
+                 " by a technician" if event.technician else "", extra=extra)
+
+
+def _log_protocol_action(action: ProtocolAction) -> None:
+    """The one place that logs every connector status change and transaction boundary."""
+    match action:
+        case act.ReportStatus(connector=c, status=status, error_code=code):
+            log.info("connector %d: %s%s", c, status.value,
+                     "" if code == "NoError" else f" ({code})", extra=context(connector=c))
+        case act.StartTransaction(connector=c, id_tag=tag, meter_start_wh=wh):
+            log.info("connector %d: transaction starts for %s at %.0f Wh", c, tag, wh,
+                     extra=context(connector=c))
+        case act.StopTransaction(connector=c, reason=reason, meter_stop_wh=wh):
+            log.info("connector %d: transaction stops (%s) at %.0f Wh", c, reason.value, wh,
+                     extra=context(connector=c))
+        case _:
+            pass
