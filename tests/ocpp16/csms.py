@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import ssl as ssl_module
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -123,6 +124,7 @@ class Csms:
     auth_headers: list[str | None] = field(default_factory=list)
     offer_subprotocol: bool = True
     port: int = 0
+    ssl: ssl_module.SSLContext | None = None  # wss:// (security profiles 2 and 3)
     parent: str | None = None  # parentIdTag in every idTagInfo
     swallowed: set[str] = field(default_factory=set)  # ids of CALLs never answered (silent)
     peer: _CsmsPeer | None = None
@@ -142,11 +144,12 @@ class Csms:
     # -- lifecycle
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ocpp"
+        scheme = "wss" if self.ssl is not None else "ws"
+        return f"{scheme}://127.0.0.1:{self.port}/ocpp"
 
     async def start(self) -> None:
         protocols = ["ocpp1.6"] if self.offer_subprotocol else None
-        self._server = await serve(self._handler, "127.0.0.1", self.port,
+        self._server = await serve(self._handler, "127.0.0.1", self.port, ssl=self.ssl,
                                    subprotocols=protocols)  # type: ignore[arg-type]
         self.port = self._server.sockets[0].getsockname()[1]
 
