@@ -141,3 +141,40 @@ async def test_firmware_management_is_announced_and_idle(
     await csms.send(call.TriggerMessage(requested_message="FirmwareStatusNotification"))
     note = (await csms.wait_for("FirmwareStatusNotification"))[0]
     assert note.payload["status"] == "Idle"
+
+
+async def test_rfid_read_through_the_daemon_takes_the_card_away_from_the_core(
+    csms: Csms, make_station: StationMaker
+) -> None:
+    station = await make_station()
+    await registered(station)
+    assert station.bench is not None
+    station.bench.plug(1)
+    reading = asyncio.create_task(request(station.config.control.socket, "rfid_read",
+                                          {"timeout_s": 5}, timeout_s=10))
+    await until(lambda: station.controller._token_waiters)
+    station.bench.tap("04a1b2c3d4e5f6")
+    assert await reading == {"uid": "04A1B2C3D4E5F6", "type": "ISO14443A"}
+    await asyncio.sleep(0.2)
+    assert not csms.calls("Authorize"), "a technician's read must not start a session"
+    assert await request(station.config.control.socket, "rfid_read", {"timeout_s": 0.1}) is None
+
+
+async def test_a_failing_pilot_read_does_not_stop_the_control_loop(
+    csms: Csms, make_station: StationMaker
+) -> None:
+    station = await make_station()
+    hw = station.controller.hardware_of(1)
+    real_read = hw.pilot.read
+    calls = 0
+
+    def flaky():  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise OSError("SPI read failed")
+        return real_read()
+
+    hw.pilot.read = flaky  # type: ignore[method-assign]
+    await until(lambda: calls > 10)
+    assert station.healthy()
