@@ -154,6 +154,21 @@ class Ocpp16Adapter:
         except (ConnectionError, CallFailed, TimeoutError) as exc:
             LOG.warning("%s not confirmed: %s", action, exc)
 
+    async def data_transfer(self, vendor_id: str, message_id: str | None = None,
+                            data: str | None = None) -> tuple[str, str | None]:
+        """DataTransfer.req to the CSMS (vendor extensions); returns (status, data).
+
+        Raises ``ConnectionError`` when not registered, ``CallFailed``, ``TimeoutError``."""
+        if not self.registered.is_set():
+            raise ConnectionError("not registered at the CSMS")
+        payload: dict[str, Any] = {"vendorId": vendor_id}
+        if message_id is not None:
+            payload["messageId"] = message_id
+        if data is not None:
+            payload["data"] = data
+        result = await self.request("DataTransfer", payload)
+        return str(result["status"]), result.get("data")
+
     async def heartbeat(self) -> None:
         if not self.registered.is_set():
             raise ConnectionError("not registered at the CSMS")

@@ -20,6 +20,7 @@ from chargepoint.core.events import (
     ReservationCancelled,
     ReservationMade,
     SettingsChanged,
+    TransactionConfirmed,
     UnlockRequested,
 )
 from chargepoint.core.types import AuthStatus, ConnectorStatus
@@ -241,3 +242,33 @@ async def test_failing_handler_answers_internal_error_and_link_stays(
     result = await csms.send(call.GetLocalListVersion())
     assert result.list_version == 0
     assert len(csms.paths) == 1
+
+
+async def test_outgoing_data_transfer(csms: Csms, station: Station) -> None:
+    status, data = await station.adapter.data_transfer("com.example", "hello", "42")
+    assert (status, data) == ("UnknownVendorId", None)
+    sent = (await csms.wait_for("DataTransfer"))[0].payload
+    assert sent == {"vendorId": "com.example", "messageId": "hello", "data": "42"}
+
+
+async def test_start_confirmed_invalid_reaches_the_core_and_cache(
+        csms: Csms, station: Station) -> None:
+    csms.tag_status["0BAD"] = "Invalid"
+    station.adapter.perform(StartTransaction(1, "0BAD", 0.0, time.monotonic()))
+    confirmed = await station.port.wait_for(TransactionConfirmed)
+    assert confirmed == [TransactionConfirmed(1, AuthStatus.INVALID)]
+    entry = station.store.cache_get("0BAD")
+    assert entry is not None and entry.status == "Invalid"
+
+
+async def test_local_list_conflict_reports_status(csms: Csms, station: Station) -> None:
+    await csms.send(call.SendLocalList(list_version=1, update_type="Full",
+                                       local_authorization_list=[
+                                           {"idTag": "LISTED", "idTagInfo": {
+                                               "status": "Accepted"}}]))
+    csms.tag_status["LISTED"] = "Blocked"
+    station.adapter.perform(RequestAuthorization(9, "LISTED", 1))
+    await station.port.wait_for(AuthorizationResult)
+    sent = await csms.wait_until(lambda: [f for f in csms.calls("StatusNotification")
+                                          if f.payload["errorCode"] == "LocalListConflict"])
+    assert sent[0].payload["connectorId"] == 0
