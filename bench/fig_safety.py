@@ -4,7 +4,7 @@ The station runs as ``bench.safety_child`` (the real app on the simulated bench,
 process), the bench CSMS here. Scenario "idle": no CSMS traffic beyond the station's own
 (statuses, transactions) and the meter polled every second. Scenario "loaded": the same while
 this process floods the station with ``FLOOD_RATE`` requests/s (GetConfiguration and
-DataTransfer, open loop). Scenario "driver" (a quarter of the events, idle): the real pilot
+DataTransfer, open loop). Scenario "driver" (an eighth of the events, idle): the real pilot
 driver and decoder on the EV's analog line instead of the simulated pilot, i.e. with the
 production debounce. Baseline: the IEC 61851-1 budget of 100 ms for opening when the EV
 leaves C/D.
@@ -63,7 +63,7 @@ async def run(*, events: int, workdir: Path) -> Figure:
     try:
         details: dict[str, Any] = {"events_per_scenario": events, "budget_ms": BUDGET_MS}
         scenarios = (("idle", False, "sim", events), ("loaded", True, "sim", events),
-                     ("driver", False, "driver", max(events // 4, 20)))  # >= 1 unplug
+                     ("driver", False, "driver", max(events // 8, 20)))  # >= 1 unplug
         labels = {"idle": "idle, meter 1 s", "loaded": f"{FLOOD_RATE:.0f} req/s + meter 1 s",
                   "driver": "idle, real CP driver+decoder"}
         for name, flood, pilot, count in scenarios:

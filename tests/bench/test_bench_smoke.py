@@ -48,7 +48,7 @@ def test_bench_quick_run_writes_every_figure(tmp_path: Path) -> None:
     safety = doc["figures"]["safety_reaction"]["details"]
     for scenario in ("idle", "loaded"):
         assert safety[scenario]["all_ms"]["count"] == doc["sizes"]["safety_events"]
-    assert safety["driver"]["all_ms"]["count"] == max(doc["sizes"]["safety_events"] // 4, 20)
+    assert safety["driver"]["all_ms"]["count"] == max(doc["sizes"]["safety_events"] // 8, 20)
     for scenario in ("idle", "loaded", "driver"):
         assert safety[scenario]["to_A_ms"]["count"] > 0  # unplugs were injected too
     assert safety["loaded"]["load"]["answered"] > 0
