@@ -39,7 +39,7 @@ def now_iso() -> str:
 
 class _CsmsPeer(ChargePoint):  # the CSMS's view of one station
     def __init__(self, csms: Csms, ws: ServerConnection, station: str) -> None:
-        super().__init__(station, ws, response_timeout=5)
+        super().__init__(station, ws, response_timeout=csms.call_timeout)
         self.csms = csms
         self.ws = ws
 
@@ -125,6 +125,7 @@ class Csms:
     offer_subprotocol: bool = True
     port: int = 0
     ssl: ssl_module.SSLContext | None = None  # wss:// (security profiles 2 and 3)
+    call_timeout: float = 5.0  # how long the CSMS waits for the station's answers
     parent: str | None = None  # parentIdTag in every idTagInfo
     swallowed: set[str] = field(default_factory=set)  # ids of CALLs never answered (silent)
     peer: _CsmsPeer | None = None
