@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Sequence
@@ -80,7 +81,6 @@ class Ocpp16Adapter:
         self._heartbeat_wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = asyncio.Event()
-        self._secrets = frozenset(p for p in (options.password,) if p)
         self.config.on_change(self._config_changed)
 
     # -- ProtocolAdapter
@@ -238,8 +238,9 @@ class Ocpp16Adapter:
     async def _connect_once(self, backoff: Backoff) -> None:
         """One connection: connect, then serve until it closes (errors propagate)."""
         while True:
+            options = self._connect_options()
             try:
-                ws = await connect(self.options, self._ping_interval())
+                ws = await connect(options, self._ping_interval())
             except Exception as exc:  # refused, DNS, TLS, handshake, subprotocol, timeout
                 delay = backoff.next_delay()
                 LOG.warning("CSMS connection failed (%s): retry in %.1f s", exc, delay)
@@ -247,8 +248,9 @@ class Ocpp16Adapter:
                 continue
             backoff.reset()
             LOG.info("connected to %s", ws.request.path if ws.request else "?")
+            secrets = frozenset(p for p in (self.options.password, options.password) if p)
             client = OcppClient(self.options.station_id, ws, self.options.response_timeout_s,
-                                self._handlers, self._secrets)
+                                self._handlers, secrets)
             self._client = client
             session = asyncio.ensure_future(self._session(client))
             try:
@@ -263,6 +265,22 @@ class Ocpp16Adapter:
                 with contextlib.suppress(Exception):
                     await ws.close()
             return
+
+    def _connect_options(self) -> Ocpp16Options:
+        """The options with the Basic auth password the CSMS set (AuthorizationKey) if any."""
+        try:
+            key = self.config.value("AuthorizationKey")
+        except KeyError:
+            key = None
+        if key and self.options.security_profile in (1, 2):
+            return dataclasses.replace(self.options, password=key)
+        return self.options
+
+    async def reconnect(self) -> None:
+        """Close the connection; the loop reconnects (e.g. with a new AuthorizationKey)."""
+        client = self._client
+        if client is not None:
+            await client.close_connection()
 
     def _backoff(self) -> Backoff:
         o = self.options

@@ -71,7 +71,8 @@ class OcppClient(ChargePoint):  # type: ignore[misc]  # the library is untyped
         secrets: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__(station_id, ws, response_timeout=response_timeout,
-                         logger=logging.getLogger("chargepoint.ocpp.lib"))
+                         logger=frames.LIBRARY_LOG)
+        frames.LIBRARY_FILTER.secrets |= secrets
         for handler in handlers:
             # Extra handler objects (core, local list, firmware, ...) add their @on methods.
             for action, routes in create_route_map(handler).items():

@@ -174,3 +174,30 @@ def log_frame(
     """Log one frame (``direction`` "<-" received, "->" sent) when DEBUG is on."""
     if FRAME_LOG.isEnabledFor(logging.DEBUG):
         FRAME_LOG.debug("%s %s %s", station, direction, redact(text, secrets))
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts frames the ``ocpp`` library logs itself (e.g. "Error while handling request")."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: frozenset[str] = frozenset()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if args:
+            record.args = tuple(self._clean(a) for a in args)
+        return True
+
+    def _clean(self, arg: object) -> object:
+        to_json = getattr(arg, "to_json", None)
+        if callable(to_json):
+            return redact(str(to_json()), self.secrets)
+        if isinstance(arg, str | bytes):
+            return redact(arg, self.secrets)
+        return arg
+
+
+LIBRARY_LOG = logging.getLogger("chargepoint.ocpp.lib")
+LIBRARY_FILTER = RedactingFilter()
+LIBRARY_LOG.addFilter(LIBRARY_FILTER)

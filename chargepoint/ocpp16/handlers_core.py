@@ -10,6 +10,7 @@ that TriggerMessage reports.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -100,6 +101,15 @@ class CoreHandlers:
     def on_change_configuration(self, key: str, value: str,
                                 **_: Any) -> call_result.ChangeConfiguration:
         return call_result.ChangeConfiguration(status=self._a.config.change(key, value))
+
+    @after("ChangeConfiguration")
+    async def after_change_configuration(self, key: str, value: str, **_: Any) -> None:
+        # Security whitepaper 1.3: a new AuthorizationKey applies from the next connection;
+        # reconnect now (the .conf has been sent) so that it is used at once (OCTT 073).
+        if key.lower() == "authorizationkey" and self._a.options.security_profile in (1, 2):
+            with contextlib.suppress(KeyError):
+                if self._a.config.value("AuthorizationKey") == value:
+                    await self._a.reconnect()
 
     @on("ClearCache")
     async def on_clear_cache(self, **_: Any) -> call_result.ClearCache:

@@ -223,3 +223,20 @@ async def test_reconnect_backoff_grows_between_attempts() -> None:
     backoff.reset()
     assert backoff.next_delay() == 1.0
     await asyncio.sleep(0)
+
+
+async def test_library_log_of_a_failed_request_is_redacted(
+        csms: Csms, make_station: StationFactory, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="chargepoint.ocpp")
+    station = await make_station(security_profile=1, password="pw-SECRET-123456")
+    await station.port.wait_for(CsmsLinkChanged)
+
+    def broken(vendor: str, msg: str | None, data: str | None) -> tuple[str, str | None]:
+        raise RuntimeError("vendor hook bug")
+
+    station.adapter.hooks.data_transfer.append(broken)
+    with pytest.raises(Exception):  # noqa: B017 - the CSMS gets a CALLERROR
+        await csms.send(call.DataTransfer(vendor_id="x", data="pw-SECRET-123456"))
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "Error while handling" in text
+    assert "pw-SECRET-123456" not in text

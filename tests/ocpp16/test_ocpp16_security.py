@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from ocpp.v16 import call
 
 from chargepoint.core.events import CsmsLinkChanged
 from tests.ocpp16.certs import Pki, make_pki
@@ -71,3 +72,15 @@ async def test_profile_3_client_certificate(tls_csms: Csms, pki: Pki,
                                  cert_file=str(pki.client_cert), key_file=str(pki.client_key))
     await station.port.wait_for(CsmsLinkChanged)
     assert tls_csms.auth_headers == [None]  # the certificate authenticates, no password
+
+
+async def test_new_authorization_key_reconnects_with_it(
+        csms: Csms, make_station: StationFactory) -> None:
+    station = await make_station(security_profile=1, password="first-password-16")
+    await station.port.wait_for(CsmsLinkChanged)
+    result = await csms.send(call.ChangeConfiguration(key="AuthorizationKey",
+                                                      value="second-password-16"))
+    assert result.status == "Accepted"
+    await csms.wait_until(lambda: len(csms.auth_headers) >= 2)
+    assert csms.auth_headers[-1] == "Basic " + base64.b64encode(
+        b"CP-1:second-password-16").decode()
