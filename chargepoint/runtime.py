@@ -198,10 +198,10 @@ class Controller:
         if not self.restart:
             self.submit(ev.StopRequested(0, StopReason.REBOOT))
         deadline = self._clock() + safe_stop_timeout_s
-        while self._clock() < deadline and any(
-            hw.contactor.commanded_closed for hw in self._hw.connectors
-        ):
+        while self._clock() < deadline and self._any_closed():
             await asyncio.sleep(self._tick_s)
+        if self._any_closed():  # out of time: the core opens at once, keeping each reason
+            self.submit(ev.StopRequested(0, StopReason.EMERGENCY_STOP))
         now = self._clock()
         for hw in self._hw.connectors:  # whatever happened: leave the station safe
             hw.contactor.open(now)
@@ -214,6 +214,9 @@ class Controller:
                 await task
         if self._hw.reader is not None:
             await self._hw.reader.close()
+
+    def _any_closed(self) -> bool:
+        return any(hw.contactor.commanded_closed for hw in self._hw.connectors)
 
     # -- performing actions ----------------------------------------------------------------
     def _perform(self, actions: list[act.Action], now: float) -> None:

@@ -91,6 +91,7 @@ the EV has not yet answered the PWM offer by going to C (avoids a SuspendedEV bl
 
 _PRESENT = (PilotState.B, PilotState.C, PilotState.D)
 _IN_SESSION = (Phase.TRANSACTION, Phase.STOPPING)
+_ABORTING_REASONS = (StopReason.EMERGENCY_STOP, StopReason.HARD_RESET)
 
 
 class Station:
@@ -292,8 +293,9 @@ class Station:
                 targets = self._conns if event.connector == 0 else [self.conn(event.connector)]
                 for c in targets:
                     self.drop_grant(c, out)
+                    # OCPP 1.6 5.14: a hard reset need not stop sessions gracefully
                     self.stop(c, event.reason, None, now, out,
-                              abort=event.reason is StopReason.EMERGENCY_STOP)
+                              abort=event.reason in _ABORTING_REASONS)
             case UnlockRequested():
                 requests.on_unlock(self, event, now, out)
             case ReservationMade():

@@ -225,6 +225,16 @@ def test_reset_stops_gracefully_and_emergency_stop_at_once() -> None:
         (1, StopReason.SOFT_RESET), (2, StopReason.EMERGENCY_STOP)]
 
 
+def test_hard_reset_opens_at_once_without_waiting_for_the_ev() -> None:
+    """OCPP 1.6 5.14: a hard reset need not stop sessions gracefully."""
+    bench = Bench()
+    charging(bench, 1, "T1")
+    actions = bench.feed(StopRequested(0, StopReason.HARD_RESET))
+    assert_actions(actions, OpenContactor(1),
+                   StopTransaction(1, None, 0.0, 100.0, StopReason.HARD_RESET),
+                   absent=(StartTimer,))
+
+
 def test_meter_stop_uses_the_last_reading() -> None:
     bench = Bench()
     bench.feed(MeterUpdated(1, 5000.0, 0.0))

@@ -178,3 +178,4 @@ async def test_a_failing_pilot_read_does_not_stop_the_control_loop(
     hw.pilot.read = flaky  # type: ignore[method-assign]
     await until(lambda: calls > 10)
     assert station.healthy()
+
