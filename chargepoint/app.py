@@ -18,7 +18,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chargepoint import systemd
 from chargepoint.config import Config
@@ -26,7 +26,6 @@ from chargepoint.control.server import ControlServer
 from chargepoint.core.station import Station
 from chargepoint.core.types import FaultKind
 from chargepoint.firmware.installer import Installer, OsUpdaterInstaller, VenvInstaller
-from chargepoint.hardware_factory import build_real_hardware
 from chargepoint.logbuffer import LogBuffer
 from chargepoint.ocpp16.adapter import Ocpp16Adapter
 from chargepoint.ocpp16.config_keys import DEFAULT_PROFILES, Configuration, core_settings
@@ -36,7 +35,9 @@ from chargepoint.runtime import Controller
 from chargepoint.station_control import StationControl
 from chargepoint.store.db import Store
 from hardware.interfaces import StationHardware
-from hardware.sim.bench import SimBench
+
+if TYPE_CHECKING:
+    from hardware.sim.bench import SimBench
 
 log = logging.getLogger("chargepoint.app")
 
@@ -175,6 +176,8 @@ async def _build_hardware(
     config: Config, store: Store
 ) -> tuple[StationHardware, SimBench | None]:
     if config.hardware.simulate:
+        from hardware.sim.bench import SimBench  # only what this station runs on is imported
+
         bench = SimBench(config.station.connectors, has_lock=config.hardware.has_lock)
         await bench.start()
         for connector in range(1, config.station.connectors + 1):
@@ -182,6 +185,8 @@ async def _build_hardware(
             if last is not None and bench.describe()["meter"].get("port"):
                 bench.preset_meter(connector, last[0])
         return bench.hardware, bench
+    from chargepoint.hardware_factory import build_real_hardware
+
     return await asyncio.to_thread(build_real_hardware, config), None
 
 

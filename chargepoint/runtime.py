@@ -2,7 +2,8 @@
 
 It owns three kinds of tasks and nothing else:
 
-- the **control loop** (``_control_loop``): every tick it samples the pilot, the feedback
+- the **control loop** (``_control_loop``): every tick (10 ms while a contactor is or may be
+  closed, 50 ms while nothing is live) it samples the pilot, the feedback
   contacts, the RCD input and the relay supervisors, turns every change into a core event, and
   performs the hardware actions the core answers with *before the next sample*. It never awaits
   the network, the store or the meter: the only ``await`` in it is the tick sleep.
@@ -83,6 +84,7 @@ class Controller:
         store: StoreAPI,
         clock: Callable[[], float] = time.monotonic,
         tick_s: float = 0.01,
+        idle_tick_s: float = 0.05,
         meter_interval_s: float = 1.0,
     ) -> None:
         self._station = station
@@ -90,6 +92,7 @@ class Controller:
         self._store = store
         self._clock = clock
         self._tick_s = tick_s
+        self._idle_tick_s = max(idle_tick_s, tick_s)
         self._meter_interval_s = meter_interval_s
         self._adapter: ProtocolAdapter | None = None
         self._pending_protocol: list[ProtocolAction] = []
@@ -287,7 +290,11 @@ class Controller:
                 self._sample(now)
             except Exception:  # a broken sample must not stop the loop that opens contactors
                 log.exception("control loop sample failed")
-            await asyncio.sleep(self._tick_s)
+            # Fast while a contactor is (or may be) closed: that is when leaving C must open it
+            # within IEC 61851-1's 100 ms. Otherwise nothing is live, and a slower tick saves
+            # the Pi's CPU.
+            live = self._any_closed() or any(seen.mirror for seen in self._observed.values())
+            await asyncio.sleep(self._tick_s if live else self._idle_tick_s)
 
     def _sample(self, now: float) -> None:
         for hw in self._hw.connectors:
