@@ -6,6 +6,8 @@ import asyncio
 import time
 from pathlib import Path
 
+from ocpp.v16 import call
+
 from chargepoint.core.actions import ReportStatus, StartTransaction, StopTransaction
 from chargepoint.core.events import CsmsLinkChanged, TransactionConfirmed
 from chargepoint.core.types import AuthStatus, ConnectorStatus, StopReason
@@ -198,3 +200,18 @@ async def test_sampled_meter_values_go_through_the_queue_with_the_id(
     assert csms.errors_sent() == []
     actions = [f.action for f in csms.calls() if f.action != "Heartbeat"]
     assert actions.index("StopTransaction") == len(actions) - 1  # no MeterValues after Stop
+
+
+async def test_changed_sample_interval_rearms_the_running_sampler(
+        csms: Csms, make_station: StationFactory) -> None:
+    station = await make_station()  # MeterValueSampleInterval 0: no samples
+    station.port.readings[1] = MeterReading(energy_import_wh=10.0)
+    await station.port.wait_for(CsmsLinkChanged)
+    station.adapter.perform(start())
+    await csms.wait_for("StartTransaction")
+    assert csms.calls("MeterValues") == []
+    result = await csms.send(call.ChangeConfiguration(
+        key="MeterValueSampleInterval", value="1"))
+    assert result.status == "Accepted"
+    mv = (await csms.wait_for("MeterValues"))[0].payload
+    assert mv["transactionId"] == 100
