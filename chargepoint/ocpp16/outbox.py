@@ -110,14 +110,12 @@ class Outbox:
             self._wake.clear()
             head = await asyncio.to_thread(self._store.queue_head)
             head_ticket = self._ticket_of(head) if head is not None else None
+            barrier = min(self._persisting, default=None)  # first item still being persisted
+            limit = min((t for t in (head_ticket, barrier) if t is not None), default=None)
             status = self._statuses[0] if self._statuses else None
-            barrier = min(self._persisting, default=None)
-            limit = min(t for t in (head_ticket, barrier) if t is not None) if (
-                head_ticket is not None or barrier is not None) else None
             if status is not None and (limit is None or status.ticket < limit):
                 await self._send_status(status)
-            elif head is not None and (barrier is None or head_ticket is None
-                                       or head_ticket < barrier):
+            elif head is not None and (barrier is None or self._ticket_of(head) < barrier):
                 await self._send_durable(head)
             else:
                 await self._wake.wait()
