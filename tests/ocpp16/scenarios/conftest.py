@@ -84,3 +84,11 @@ async def status_reached(csms: Csms, status: str, connector: int = 1,
 
 async def charging(cp: RunningStation, connector: int = 1) -> None:
     await until(lambda: cp.controller.hardware_of(connector).contactor.commanded_closed)
+
+
+async def start_session(cp: RunningStation, tag: str) -> None:
+    """Plug an EV into connector 1, present ``tag`` and wait until the contactor closed."""
+    assert cp.bench is not None
+    cp.bench.plug(1)
+    cp.bench.tap(tag)
+    await charging(cp)

@@ -10,6 +10,7 @@ from tests.ocpp16.scenarios.conftest import (
     CpMaker,
     charging,
     registered,
+    start_session,
     status_reached,
     statuses,
     until,
@@ -81,10 +82,7 @@ async def test_004_2_connection_timeout(csms: Csms, make_cp: CpMaker) -> None:
 async def test_005_1_ev_side_disconnect(csms: Csms, make_cp: CpMaker) -> None:
     cp = await make_cp(StopTransactionOnEVSideDisconnect=True)
     await registered(cp)
-    assert cp.bench is not None
-    cp.bench.plug(1)
-    cp.bench.tap("AA000051")
-    await charging(cp)
+    await start_session(cp, "AA000051")
     cp.bench.unplug(1)
     stop = (await csms.wait_for("StopTransaction"))[0].payload
     assert stop["reason"] == "EVDisconnected"

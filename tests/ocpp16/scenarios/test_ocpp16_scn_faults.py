@@ -7,13 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 from ocpp.v16 import call
 
-from chargepoint.app import RunningStation
 from chargepoint.store.api import AuthEntry
 from tests.ocpp16.csms import Csms
 from tests.ocpp16.scenarios.conftest import (
     CpMaker,
-    charging,
     registered,
+    start_session,
     status_reached,
     statuses,
     until,
@@ -24,17 +23,10 @@ def expiry(minutes: float = 5) -> str:
     return (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat()
 
 
-async def session(cp: RunningStation, tag: str) -> None:
-    assert cp.bench is not None
-    cp.bench.plug(1)
-    cp.bench.tap(tag)
-    await charging(cp)
-
-
 async def test_005_2_ev_disconnect_without_stop(csms: Csms, make_cp: CpMaker) -> None:
     cp = await make_cp(StopTransactionOnEVSideDisconnect=False)
     await registered(cp)
-    await session(cp, "0000A052")
+    await start_session(cp, "0000A052")
     await csms.wait_for("StartTransaction")
     assert cp.bench is not None
     cp.bench.unplug(1)
@@ -88,7 +80,7 @@ async def test_049_reserve_the_station(csms: Csms, make_cp: CpMaker) -> None:
     result = await csms.send(call.ReserveNow(connector_id=0, expiry_date=expiry(),
                                              id_tag="0000A049", reservation_id=49))
     assert result.status == "Accepted"
-    await session(cp, "0000A049")
+    await start_session(cp, "0000A049")
     start = (await csms.wait_for("StartTransaction"))[0].payload
     assert start["idTag"] == "0000A049"
 
@@ -99,7 +91,7 @@ async def test_037_1_offline_start_with_cached_id(csms: Csms, make_cp: CpMaker) 
     cp.store.cache_put(AuthEntry("0000A371", "Accepted", None, None))
     await csms.stop(abrupt=True)
     await until(lambda: not cp.adapter.link_state().connected)
-    await session(cp, "0000A371")
+    await start_session(cp, "0000A371")
     await csms.start()
     start = (await csms.wait_for("StartTransaction"))[0].payload
     assert start["idTag"] == "0000A371"
@@ -111,7 +103,7 @@ async def test_037_3_offline_unknown_id_then_invalid_stops(csms: Csms, make_cp: 
     csms.tag_status["0000B373"] = "Invalid"
     await csms.stop(abrupt=True)
     await until(lambda: not cp.adapter.link_state().connected)
-    await session(cp, "0000B373")
+    await start_session(cp, "0000B373")
     await csms.start()
     await csms.wait_for("StartTransaction")
     stop = (await csms.wait_for("StopTransaction"))[0].payload
@@ -122,7 +114,7 @@ async def test_037_3_offline_unknown_id_then_invalid_stops(csms: Csms, make_cp: 
 async def test_030_unlock_failure(csms: Csms, make_cp: CpMaker) -> None:
     cp = await make_cp()
     await registered(cp)
-    await session(cp, "0000A030")  # the cable is locked now
+    await start_session(cp, "0000A030")  # the cable is locked now
     assert cp.bench is not None
     cp.bench.fault(1, "lock")  # the lock feedback does not follow any more
     csms.call_timeout = 20.0  # the answer waits for the stop and the lock's time limit
@@ -145,6 +137,6 @@ async def test_053_reserved_connector_used_with_same_parent(csms: Csms,
                                              parent_id_tag="PARENT53"))
     assert result.status == "Accepted"
     await status_reached(csms, "Reserved")
-    await session(cp, "0000B053")
+    await start_session(cp, "0000B053")
     start = (await csms.wait_for("StartTransaction"))[0].payload
     assert start["idTag"] == "0000B053" and start["reservationId"] == 53

@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 from ocpp.v16 import call
 
-from chargepoint.app import RunningStation
 from tests.ocpp16.csms import Csms
 from tests.ocpp16.scenarios.conftest import (
     CpMaker,
     charging,
     registered,
+    start_session,
     status_reached,
     statuses,
     until,
@@ -23,24 +23,17 @@ def expiry(minutes: float = 5) -> str:
     return (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat()
 
 
-async def plugged_session(csms: Csms, cp: RunningStation, tag: str) -> None:
-    assert cp.bench is not None
-    cp.bench.plug(1)
-    cp.bench.tap(tag)
-    await charging(cp)
-
-
 async def test_007_start_with_cached_id(csms: Csms, make_cp: CpMaker) -> None:
     cp = await make_cp(LocalPreAuthorize=True, AuthorizationCacheEnabled=True)
     await registered(cp)
-    await plugged_session(csms, cp, "0000C007")
+    await start_session(cp, "0000C007")
     assert cp.bench is not None
     cp.bench.tap("0000C007")
     await csms.wait_for("StopTransaction")
     cp.bench.unplug(1)
     await csms.wait_until(lambda: statuses(csms)[-1] == "Available" and len(statuses(csms)) > 2)
     authorizes = len(csms.calls("Authorize"))
-    await plugged_session(csms, cp, "0000C007")
+    await start_session(cp, "0000C007")
     await csms.wait_for("StartTransaction", 2)
     assert len(csms.calls("Authorize")) == authorizes  # the cache decided
 
@@ -52,7 +45,7 @@ async def test_008_start_with_id_in_local_list(csms: Csms, make_cp: CpMaker) -> 
         list_version=1, update_type="Full",
         local_authorization_list=[{"idTag": "0000A008", "idTagInfo": {"status": "Accepted"}}]))
     assert result.status == "Accepted"
-    await plugged_session(csms, cp, "0000A008")
+    await start_session(cp, "0000A008")
     await csms.wait_for("StartTransaction")
     assert csms.calls("Authorize") == []
 
@@ -83,7 +76,7 @@ async def test_061_clear_authorization_cache(csms: Csms, make_cp: CpMaker) -> No
         "0000C061", "Accepted", None, None))
     assert (await csms.send(call.ClearCache())).status == "Accepted"
     assert cp.store.cache_get("0000C061") is None
-    await plugged_session(csms, cp, "0000C061")
+    await start_session(cp, "0000C061")
     await csms.wait_for("Authorize")  # not in the cache any more: asked the CSMS
 
 
@@ -94,7 +87,7 @@ async def test_046_reserve_connector_then_start(csms: Csms, make_cp: CpMaker) ->
                                              id_tag="0000A046", reservation_id=46))
     assert result.status == "Accepted"
     await status_reached(csms, "Reserved")
-    await plugged_session(csms, cp, "0000A046")
+    await start_session(cp, "0000A046")
     start = (await csms.wait_for("StartTransaction"))[0].payload
     assert start["reservationId"] == 46
 
@@ -113,7 +106,7 @@ async def test_047_reservation_expires(csms: Csms, make_cp: CpMaker) -> None:
 async def test_048_049_reserve_occupied_and_station(csms: Csms, make_cp: CpMaker) -> None:
     cp = await make_cp()
     await registered(cp)
-    await plugged_session(csms, cp, "0000A048")
+    await start_session(cp, "0000A048")
     await csms.wait_for("StartTransaction")
     result = await csms.send(call.ReserveNow(connector_id=1, expiry_date=expiry(),
                                              id_tag="0000B048", reservation_id=48))
@@ -183,7 +176,7 @@ async def test_036_038_039_offline_session_delivered_once_in_order(
     cp = await make_cp(MeterValueSampleInterval=1, AllowOfflineTxForUnknownId=True,
                        LocalAuthorizeOffline=True)
     await registered(cp)
-    await plugged_session(csms, cp, "0000A036")
+    await start_session(cp, "0000A036")
     await csms.wait_for("StartTransaction")
     await csms.stop(abrupt=True)  # 036: connection lost during the transaction
     await until(lambda: not cp.adapter.link_state().connected)
@@ -224,7 +217,7 @@ async def test_069_stop_with_same_parent_id_tag(csms: Csms, make_cp: CpMaker) ->
                                            {"idTag": "0000B069", "idTagInfo": {
                                                "status": "Accepted", "parentIdTag": "PARENT"}}]))
     csms.parent = "PARENT"  # the CSMS answers Authorize with the parent as well
-    await plugged_session(csms, cp, "0000A069")
+    await start_session(cp, "0000A069")
     await csms.wait_for("StartTransaction")
     assert cp.bench is not None
     cp.bench.tap("0000B069")
@@ -236,7 +229,7 @@ async def test_070_sampled_meter_values(csms: Csms, make_cp: CpMaker) -> None:
     cp = await make_cp(MeterValueSampleInterval=1,
                        MeterValuesSampledData="Energy.Active.Import.Register,Power.Active.Import")
     await registered(cp)
-    await plugged_session(csms, cp, "0000A070")
+    await start_session(cp, "0000A070")
     values = await csms.wait_for("MeterValues", 2)
     for mv in values:
         assert mv.payload["transactionId"] == 100
