@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chargepoint import systemd
+from chargepoint.aio import cancel_all
 from chargepoint.config import Config
 from chargepoint.control.server import ControlServer
 from chargepoint.core.station import Station
@@ -88,11 +88,7 @@ class RunningStation:
         await self.controller.stop(safe_stop_timeout_s=0.0 if hard else 4.0)
         await self._drain()
         await self.adapter.close()
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_all(self.tasks)
         if self.bench is not None:
             await self.bench.stop()
         await asyncio.to_thread(self.store.close)

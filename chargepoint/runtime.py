@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from chargepoint.aio import cancel_all
 from chargepoint.core import actions as act
 from chargepoint.core import events as ev
 from chargepoint.core.station import Station
@@ -209,12 +210,9 @@ class Controller:
         for hw in self._hw.connectors:  # whatever happened: leave the station safe
             hw.contactor.open(now)
             hw.pilot.set_off()
-        await self._writes.join()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        with contextlib.suppress(TimeoutError):  # what the loop produced is written first
+            await asyncio.wait_for(self._writes.join(), 5.0)
+        await cancel_all(self._tasks)
         if self._hw.reader is not None:
             await self._hw.reader.close()
 

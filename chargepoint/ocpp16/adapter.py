@@ -21,6 +21,7 @@ import time
 from collections.abc import Awaitable, Sequence
 from typing import Any
 
+from chargepoint.aio import cancel_all
 from chargepoint.core.actions import (
     Reply,
     ReportStatus,
@@ -112,11 +113,7 @@ class Ocpp16Adapter:
 
     async def close(self) -> None:
         self._closed.set()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks)  # never swallows a cancellation of close() itself
+        await cancel_all(list(self._tasks))  # bounded: a stuck task cannot hang a shutdown
         self._set_offline()
 
     # -- services for handlers and workers
