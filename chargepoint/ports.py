@@ -9,6 +9,7 @@ later 2.0.1) owns the CSMS connection and the outbound queue. They meet only her
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -58,6 +59,13 @@ class StationPort(Protocol):
 
     def now(self) -> float:
         """The monotonic clock the core runs on."""
+
+    def observe(self, callback: Callable[[Event | Action], None]) -> Callable[[], None]:
+        """Show ``callback`` every event fed to the core and every action it produced (e.g. a
+        ``Reply`` the core gives later than ``submit``); returns the function that stops it."""
+
+    def offered_current(self, connector: int) -> float | None:
+        """What the pilot offers now in A (Current.Offered), None while PWM is off."""
 
 
 class ProtocolAdapter(Protocol):

@@ -155,6 +155,14 @@ class Controller:
     def meter_reading(self, connector: int) -> MeterReading | None:
         return self._readings.get(connector)
 
+    def observe(self, callback: Callable[[ev.Event | act.Action], None]) -> Callable[[], None]:
+        self.listeners.append(callback)
+        return lambda: self.listeners.remove(callback) if callback in self.listeners else None
+
+    def offered_current(self, connector: int) -> float | None:
+        self.hardware_of(connector)  # validates the id
+        return self._station.snapshot().connectors[connector - 1].pwm_a
+
     def request_restart(self, hard: bool) -> None:
         reason = StopReason.HARD_RESET if hard else StopReason.SOFT_RESET
         self.submit(ev.StopRequested(0, reason))

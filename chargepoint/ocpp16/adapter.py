@@ -173,22 +173,16 @@ class Ocpp16Adapter:
         self._set_clock(result.get("currentTime"))
 
     def expect_reply(self, request: str, connector: int) -> asyncio.Future[str]:
-        """A future for a ``Reply`` the core gives later (UnlockConnector with a lock).
-
-        Uses the runtime's ``listeners`` list (every action is shown to them) when the port
-        has one; otherwise the future never completes (callers time out)."""
+        """A future for a ``Reply`` the core gives later (UnlockConnector with a lock)."""
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        listeners = getattr(self.port, "listeners", None)
-        if not isinstance(listeners, list):
-            return future
 
         def listener(item: object) -> None:
             if (isinstance(item, Reply) and item.request == request
                     and item.connector == connector and not future.done()):
                 future.set_result(item.status)
 
-        listeners.append(listener)
-        future.add_done_callback(lambda _: listeners.remove(listener))
+        stop = self.port.observe(listener)
+        future.add_done_callback(lambda _: stop())
         return future
 
     def post_status(self, action: ReportStatus) -> None:

@@ -173,4 +173,5 @@ class Sampler:
             return None
         return build_meter_value(self._a.port.meter_reading(connector), measurands=measurands,
                                  context=context,
-                                 timestamp=stamp or self._a.clock.stamp(at))
+                                 timestamp=stamp or self._a.clock.stamp(at),
+                                 offered_a=self._a.port.offered_current(connector))

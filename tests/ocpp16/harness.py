@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,18 @@ class FakeStationPort:
     events: list[Event] = field(default_factory=list)
     restarts: list[bool] = field(default_factory=list)
     readings: dict[int, MeterReading] = field(default_factory=dict)
+    observers: list[Callable[[Event | Action], None]] = field(default_factory=list)
+    offered: dict[int, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.changed = asyncio.Event()
+
+    def observe(self, callback: Callable[[Event | Action], None]) -> Callable[[], None]:
+        self.observers.append(callback)
+        return lambda: self.observers.remove(callback)
+
+    def offered_current(self, connector: int) -> float | None:
+        return self.offered.get(connector)
 
     def submit(self, event: Event) -> list[Action]:
         self.events.append(event)

@@ -179,3 +179,18 @@ async def test_a_failing_pilot_read_does_not_stop_the_control_loop(
     await until(lambda: calls > 10)
     assert station.healthy()
 
+
+
+async def test_meter_values_report_the_offered_current(
+    csms: Csms, make_station: StationMaker
+) -> None:
+    station = await make_station(
+        MeterValuesSampledData="Energy.Active.Import.Register,Current.Offered")
+    await registered(station)
+    assert station.bench is not None
+    station.bench.plug(1, 16.0)
+    station.bench.tap("04A1B2C3")
+    values = (await csms.wait_for("MeterValues"))[0].payload["meterValue"][0]["sampledValue"]
+    offered = [v for v in values if v.get("measurand") == "Current.Offered"]
+    assert offered and float(offered[0]["value"]) == 32.0  # the station offers its limit
+    assert offered[0]["unit"] == "A"
