@@ -7,8 +7,8 @@
 - ``schema_error(action, payload)`` validates a CALL payload against the official 1.6 schema
   and names the 1.6 error code (the library uses the 2.0 name FormatViolation and reports a bad
   enum value as a format problem).
-- ``log_frame(direction, station, text, secrets)`` logs at DEBUG on "chargepoint.ocpp.frames"
-  with passwords and AuthorizationKey values replaced by "***".
+- ``log_frame(direction, station, text, secrets)`` writes the frame log of
+  ``chargepoint.logs`` with passwords and AuthorizationKey values replaced by "***".
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ from jsonschema.exceptions import ValidationError as SchemaValidationError  # ty
 from ocpp.messages import MessageType, get_validator  # type: ignore[import-untyped]
 from ocpp.v16.enums import Action  # type: ignore[import-untyped]
 
-FRAME_LOG = logging.getLogger("chargepoint.ocpp.frames")
+from chargepoint import logs
+from chargepoint.logs import FRAME_LOGGER
 
 # OCPP-J 1.6 section 4.2.3 error codes (1.6 spells FormationViolation, OccurenceConstraint...).
 FORMATION_VIOLATION = "FormationViolation"
@@ -171,9 +172,22 @@ def redact(text: str | bytes, secrets: frozenset[str] = frozenset()) -> str:
 def log_frame(
     direction: str, station: str, text: str | bytes, secrets: frozenset[str] = frozenset()
 ) -> None:
-    """Log one frame (``direction`` "<-" received, "->" sent) when DEBUG is on."""
-    if FRAME_LOG.isEnabledFor(logging.DEBUG):
-        FRAME_LOG.debug("%s %s %s", station, direction, redact(text, secrets))
+    """Log one frame (``direction`` "<-" received, "->" sent) to the frame log of
+    ``chargepoint.logs`` (on with ``[logging] frames``), with the journal fields OCPP_ACTION
+    and OCPP_UNIQUE_ID. Free when the frame log is off."""
+    if not logging.getLogger(FRAME_LOGGER).isEnabledFor(logging.INFO):
+        return
+    clean = redact(text, secrets)
+    action = unique_id = None
+    try:
+        frame = json.loads(clean)
+        if isinstance(frame, list) and len(frame) >= 2:
+            unique_id = str(frame[1])
+            if frame[0] == 2 and len(frame) > 2:
+                action = str(frame[2])
+    except ValueError:
+        pass
+    logs.log_frame(direction, f"{station} {clean}", action=action, unique_id=unique_id)
 
 
 class RedactingFilter(logging.Filter):

@@ -159,7 +159,7 @@ async def test_changed_ping_interval_applies_to_the_open_connection(
 
 async def test_frame_log_redacts_authorization_key_and_password(
         csms: Csms, make_station: StationFactory, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="chargepoint.ocpp.frames")
+    caplog.set_level(logging.INFO, logger="chargepoint.frames")
     station = await make_station()
     await station.port.wait_for(CsmsLinkChanged)
     await csms.send(call.ChangeConfiguration(key="AuthorizationKey",
