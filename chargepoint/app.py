@@ -111,15 +111,16 @@ class RunningStation:
             await asyncio.sleep(0.02)
 
 
-def _setup_firmware(running: RunningStation) -> None:
+def _setup_firmware(running: RunningStation, installer: Installer | None) -> None:
     """FirmwareManagement (UpdateFirmware, GetDiagnostics, the signed variants, GetLog)."""
     config = running.config
     fw = config.firmware
     state_dir = Path(config.storage.path).resolve().parent
-    installer: Installer = (
-        OsUpdaterInstaller(command=list(fw.install_command)) if fw.installer == "command"
-        else VenvInstaller()
-    )
+    if installer is None:
+        installer = (
+            OsUpdaterInstaller(command=list(fw.install_command)) if fw.installer == "command"
+            else VenvInstaller()
+        )
     setup_firmware(
         running.adapter,
         releases_dir=Path(fw.releases_dir) if fw.releases_dir else state_dir / "releases",
@@ -191,9 +192,11 @@ async def start_station(
     *,
     control_socket: bool = True,
     tick_s: float = 0.01,
+    firmware_installer: Installer | None = None,
 ) -> RunningStation:
     """Build and start a station from ``config``; returns once hardware and store are up
-    (the CSMS connection is made in the background)."""
+    (the CSMS connection is made in the background). ``firmware_installer`` replaces the
+    one ``[firmware] installer`` selects (tests)."""
     if config.ocpp.version != "1.6":
         raise ValueError(f"ocpp.version {config.ocpp.version!r} is not supported yet (only 1.6)")
     logs = LogBuffer.attach()
@@ -243,7 +246,7 @@ async def start_station(
         control=None,
         logs=logs,
     )
-    _setup_firmware(running)
+    _setup_firmware(running, firmware_installer)
     running.tasks.append(asyncio.create_task(controller.run(), name="controller"))
     running.tasks.append(asyncio.create_task(adapter.run(), name="ocpp"))
     if control_socket:

@@ -17,8 +17,6 @@ from ocpp.v16 import call  # type: ignore[import-untyped]
 
 from chargepoint.app import RunningStation, start_station
 from chargepoint.config import config_from_toml
-from chargepoint.firmware.download import TransferPolicy
-from chargepoint.ocpp16.firmware_handlers import setup_firmware
 from tests.firmware.fw_helpers import (
     FakeInstaller,
     HttpPeer,
@@ -35,6 +33,7 @@ def _toml(url: str, tmp: Path) -> str:
 [station]
 id = "CP-FW"
 connectors = 2
+firmware_version = "1.0.0"
 [ocpp]
 url = "{url}"
 reconnect_min_s = 0.1
@@ -42,6 +41,8 @@ reconnect_max_s = 0.5
 response_timeout_s = 5
 [storage]
 path = "{tmp / 'state.db'}"
+[firmware]
+roots_dir = "{tmp / 'roots'}"
 [hardware]
 simulate = true
 """
@@ -55,22 +56,10 @@ def http() -> Iterator[HttpPeer]:
 
 
 @pytest.fixture
-async def csms() -> AsyncIterator[Csms]:
-    server = Csms()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
 async def station(csms: Csms, tmp_path: Path) -> AsyncIterator[RunningStation]:
     running = await start_station(config_from_toml(_toml(csms.url, tmp_path)),
-                                  control_socket=False)
-    setup_firmware(running.adapter, releases_dir=tmp_path / "releases",
-                   work_dir=tmp_path / "work", roots_dir=tmp_path / "roots",
-                   running_version="1.0.0", station_id="CP-FW",
-                   installer=FakeInstaller(fail=True),
-                   policy=TransferPolicy(timeout_s=10, idle_timeout_s=2))
+                                  control_socket=False,
+                                  firmware_installer=FakeInstaller(fail=True))
     yield running
     await running.stop()
 

@@ -11,15 +11,6 @@ import pytest
 from tests.ocpp16.csms import Csms
 from tests.ocpp16.harness import Station, start_station
 
-
-@pytest.fixture
-async def csms() -> AsyncIterator[Csms]:
-    server = Csms()
-    await server.start()
-    yield server
-    await server.stop()
-
-
 StationFactory = Callable[..., Awaitable[Station]]
 
 

@@ -139,7 +139,7 @@ async def test_reserve_now_and_cancel(csms: Csms, station: Station) -> None:
     assert result.status == "Accepted"
     made = station.port.of(ReservationMade)[0]
     assert (made.reservation_id, made.connector, made.id_tag) == (7, 1, "T")
-    assert 200 < made.expires_at - time.monotonic() <= 300
+    assert 200 < made.expires_at - time.monotonic() <= 301  # the CSMS clock has ms steps
     assert [r.reservation_id for r in station.store.reservations()] == [7]
     result = await csms.send(call.ReserveNow(connector_id=0, expiry_date=expiry, id_tag="T",
                                              reservation_id=8))

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from chargepoint.control.client import ControlUnavailable, request
+from tests.fullstack import toml
 from tests.ocpp16.csms import Csms
-from tests.station.conftest import station_toml
 
 
 async def start_daemon(config: Path) -> asyncio.subprocess.Process:
@@ -47,7 +47,7 @@ async def test_power_cut_mid_transaction_stops_it_with_powerloss_after_restart(
     csms: Csms, tmp_path: Path
 ) -> None:
     config = tmp_path / "cp.toml"
-    config.write_text(station_toml(csms.url, tmp_path))
+    config.write_text(toml(csms.url, tmp_path, 1, {"MeterValueSampleInterval": 1}))
     proc = await start_daemon(config)
     await charging(config, csms)
     proc.send_signal(signal.SIGKILL)  # a power cut, as far as the process can tell
@@ -77,7 +77,7 @@ async def test_sigterm_stops_the_session_safely_and_exits_zero(
     csms: Csms, tmp_path: Path
 ) -> None:
     config = tmp_path / "cp.toml"
-    config.write_text(station_toml(csms.url, tmp_path))
+    config.write_text(toml(csms.url, tmp_path, 1, {"MeterValueSampleInterval": 1}))
     proc = await start_daemon(config)
     await charging(config, csms)
     proc.send_signal(signal.SIGTERM)

@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
-from chargepoint.app import RunningStation
 from chargepoint.control.client import request
+from tests.fullstack import CpMaker, registered, until
 from tests.ocpp16.csms import Csms
-from tests.station.conftest import StationMaker
 
 
-async def until(check: Callable[[], object], timeout: float = 10.0) -> None:
-    """Poll a condition of the running station (its state changes on the control loop tick)."""
-    async def wait() -> None:
-        while not check():
-            await asyncio.sleep(0.01)
-    await asyncio.wait_for(wait(), timeout)
-
-
-async def registered(station: RunningStation) -> None:
-    await until(lambda: station.adapter.link_state().registration == "Accepted")
-
-
-async def test_tap_plug_charge_stop_unplug(csms: Csms, make_station: StationMaker) -> None:
-    station = await make_station()
+async def test_tap_plug_charge_stop_unplug(csms: Csms, make_cp: CpMaker) -> None:
+    station = await make_cp(MeterValueSampleInterval=1)
     await registered(station)
     assert station.bench is not None
     station.bench.tap("04A1B2C3")
@@ -51,9 +37,9 @@ async def test_tap_plug_charge_stop_unplug(csms: Csms, make_station: StationMake
 
 
 async def test_ev_leaving_c_opens_the_contactor_and_stops(
-    csms: Csms, make_station: StationMaker
+    csms: Csms, make_cp: CpMaker
 ) -> None:
-    station = await make_station()
+    station = await make_cp(MeterValueSampleInterval=1)
     await registered(station)
     assert station.bench is not None
     station.bench.plug(1)
@@ -68,9 +54,9 @@ async def test_ev_leaving_c_opens_the_contactor_and_stops(
 
 
 async def test_status_over_the_control_socket_has_the_interface_shape(
-    csms: Csms, make_station: StationMaker
+    csms: Csms, make_cp: CpMaker
 ) -> None:
-    station = await make_station()
+    station = await make_cp(MeterValueSampleInterval=1)
     await registered(station)
     assert station.bench is not None
     station.bench.plug(1)
@@ -79,7 +65,7 @@ async def test_status_over_the_control_socket_has_the_interface_shape(
     await until(lambda: station.controller.hardware_of(1).contactor.commanded_closed)
     doc = await request(station.config.control.socket, "status")
     assert set(doc) >= {"station", "ocpp", "connectors"}
-    assert doc["station"]["id"] == "CP-TEST"
+    assert doc["station"]["id"] == "CP-OCTT"
     assert set(doc["ocpp"]) >= {"version", "connected", "registration", "queued"}
     conn = doc["connectors"][0]
     assert set(conn) >= {"id", "status", "pilot", "contactor", "lock", "limit_a", "energy_wh",
@@ -97,9 +83,9 @@ async def test_status_over_the_control_socket_has_the_interface_shape(
 
 
 async def test_welded_contactor_is_latched_until_a_technician_clears_it(
-    csms: Csms, make_station: StationMaker
+    csms: Csms, make_cp: CpMaker
 ) -> None:
-    station = await make_station()
+    station = await make_cp(MeterValueSampleInterval=1)
     await registered(station)
     assert station.bench is not None
     station.bench.plug(1)
@@ -127,11 +113,11 @@ async def test_welded_contactor_is_latched_until_a_technician_clears_it(
 
 
 async def test_firmware_management_is_announced_and_idle(
-    csms: Csms, make_station: StationMaker
+    csms: Csms, make_cp: CpMaker
 ) -> None:
     from ocpp.v16 import call
 
-    station = await make_station()
+    station = await make_cp(MeterValueSampleInterval=1)
     await registered(station)
     conf = await csms.send(call.GetConfiguration(key=["SupportedFeatureProfiles",
                                                       "SupportedFileTransferProtocols"]))
@@ -144,9 +130,9 @@ async def test_firmware_management_is_announced_and_idle(
 
 
 async def test_rfid_read_through_the_daemon_takes_the_card_away_from_the_core(
-    csms: Csms, make_station: StationMaker
+    csms: Csms, make_cp: CpMaker
 ) -> None:
-    station = await make_station()
+    station = await make_cp(MeterValueSampleInterval=1)
     await registered(station)
     assert station.bench is not None
     station.bench.plug(1)
@@ -161,9 +147,9 @@ async def test_rfid_read_through_the_daemon_takes_the_card_away_from_the_core(
 
 
 async def test_a_failing_pilot_read_does_not_stop_the_control_loop(
-    csms: Csms, make_station: StationMaker
+    csms: Csms, make_cp: CpMaker
 ) -> None:
-    station = await make_station()
+    station = await make_cp(MeterValueSampleInterval=1)
     hw = station.controller.hardware_of(1)
     real_read = hw.pilot.read
     calls = 0
@@ -182,9 +168,10 @@ async def test_a_failing_pilot_read_does_not_stop_the_control_loop(
 
 
 async def test_meter_values_report_the_offered_current(
-    csms: Csms, make_station: StationMaker
+    csms: Csms, make_cp: CpMaker
 ) -> None:
-    station = await make_station(
+    station = await make_cp(
+        MeterValueSampleInterval=1,
         MeterValuesSampledData="Energy.Active.Import.Register,Current.Offered")
     await registered(station)
     assert station.bench is not None

@@ -5,8 +5,7 @@ from __future__ import annotations
 from ocpp.v16 import call
 
 from chargepoint.core.events import AuthorizationResult
-from tests.ocpp16.csms import Csms
-from tests.ocpp16.scenarios.conftest import (
+from tests.fullstack import (
     CpMaker,
     charging,
     registered,
@@ -15,6 +14,7 @@ from tests.ocpp16.scenarios.conftest import (
     statuses,
     until,
 )
+from tests.ocpp16.csms import Csms
 
 
 async def test_001_cold_boot(csms: Csms, make_cp: CpMaker) -> None:

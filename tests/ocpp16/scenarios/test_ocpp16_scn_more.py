@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from ocpp.v16 import call
 
-from tests.ocpp16.csms import Csms
-from tests.ocpp16.scenarios.conftest import (
+from tests.fullstack import (
     CpMaker,
     charging,
     registered,
@@ -17,6 +16,7 @@ from tests.ocpp16.scenarios.conftest import (
     statuses,
     until,
 )
+from tests.ocpp16.csms import Csms
 
 
 def expiry(minutes: float = 5) -> str:
