@@ -48,6 +48,12 @@ from hardware.interfaces import (
 
 log = logging.getLogger("chargepoint.runtime")
 
+# How often a changed meter reading is persisted: it becomes the meterStop of a transaction
+# that a power cut stops (reason PowerLoss), so while charging every poll counts; idle, the
+# register barely moves and each write is an fsync on the SD card.
+METER_SAVE_CHARGING_S = 1.0
+METER_SAVE_IDLE_S = 60.0
+
 _MISMATCH_FAULTS = {
     MismatchKind.WELDED: FaultKind.WELDED,
     MismatchKind.FAILED_TO_CLOSE: FaultKind.CONTACTOR,
@@ -380,7 +386,7 @@ class Controller:
     async def _meter_loop(self, hw: ConnectorHardware) -> None:
         assert hw.meter is not None
         seen = self._observed[hw.connector]
-        last_saved = 0.0
+        last_saved, saved_wh = -METER_SAVE_IDLE_S, -1.0
         while True:
             started = self._clock()
             result = await hw.meter.poll()
@@ -394,8 +400,10 @@ class Controller:
                     self.submit(ev.FaultCleared(hw.connector, FaultKind.METER))
                 self._readings[hw.connector] = result
                 self.submit(ev.MeterUpdated(hw.connector, result.energy_import_wh, result.power_w))
-                if started - last_saved >= 10.0 or self._station_charging(hw.connector):
-                    last_saved = started
+                every = METER_SAVE_CHARGING_S if self._station_charging(hw.connector) else (
+                    METER_SAVE_IDLE_S)
+                if result.energy_import_wh != saved_wh and started - last_saved >= every:
+                    last_saved, saved_wh = started, result.energy_import_wh
                     self._write(self._meter_saver(hw.connector, result.energy_import_wh))
             elapsed = self._clock() - started
             await asyncio.sleep(max(0.0, self._meter_interval_s - elapsed))
