@@ -1,0 +1,478 @@
+"""OCTT 1.6 charge point cases that had no full-stack scenario (or only part of one): EV side
+disconnect without stop, lock failure, offline start with an invalid id, local list failures,
+reservation refusals for a connector and for the charge point, and the remaining checks of
+cases covered elsewhere only in part. Each test follows the OCTT steps and checks what the
+tool validates (messages, their order and key fields, statuses)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from ocpp.v16 import call
+
+from chargepoint.store.api import AuthEntry
+from tests.fullstack import (
+    CpMaker,
+    charging,
+    registered,
+    start_session,
+    status_reached,
+    statuses,
+    until,
+)
+from tests.ocpp16.csms import Csms
+
+
+def expiry(minutes: float = 5) -> str:
+    return (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat()
+
+
+def status_payloads(csms: Csms, connector: int = 1) -> list[dict[str, Any]]:
+    return [f.payload for f in csms.calls("StatusNotification")
+            if f.payload["connectorId"] == connector]
+
+
+def tx_actions(csms: Csms) -> list[str]:
+    """The order of the station's transaction-related and status CALLs (connector 1)."""
+    out: list[str] = []
+    for f in csms.calls():
+        if f.action in ("StartTransaction", "StopTransaction"):
+            out.append(f.action)
+        elif f.action == "StatusNotification" and f.payload["connectorId"] == 1:
+            out.append(f.payload["status"])
+    return out
+
+
+def entries(*tags: str) -> list[dict[str, Any]]:
+    return [{"idTag": t, "idTagInfo": {"status": "Accepted"}} for t in tags]
+
+
+# -- sessions --------------------------------------------------------------------------------
+
+
+async def test_octt_005_3_ev_disconnect_keeps_transaction_until_remote_stop(
+        csms: Csms, make_cp: CpMaker) -> None:
+    cp = await make_cp(StopTransactionOnEVSideDisconnect=False,
+                       UnlockConnectorOnEVSideDisconnect=False)
+    await registered(cp)
+    await start_session(cp, "0000A053")
+    await status_reached(csms, "Charging")
+    assert cp.bench is not None
+    cp.bench.unplug(1)  # step 1: the cable leaves the EV side -> SuspendedEV, no stop
+    await status_reached(csms, "SuspendedEV")
+    await until(lambda: not cp.controller.hardware_of(1).contactor.commanded_closed)
+    assert csms.calls("StopTransaction") == []
+    result = await csms.send(call.RemoteStopTransaction(transaction_id=100))  # step 3
+    assert result.status == "Accepted"
+    stop = (await csms.wait_for("StopTransaction"))[0].payload  # step 7
+    assert stop["reason"] == "Remote" and stop["transactionId"] == 100
+    await status_reached(csms, "Finishing")  # step 5
+    after_suspend = tx_actions(csms)[tx_actions(csms).index("SuspendedEV"):]
+    assert after_suspend[:1] == ["SuspendedEV"]
+    assert set(after_suspend[1:3]) == {"StopTransaction", "Finishing"}  # 5 and 7 either order
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known gap: the core sends StartTransaction on authorization + plug, before the lock "
+    "confirmed, then stops it (reason Other) on ConnectorLockFailure; OCTT 024 expects no "
+    "transaction. Fix: defer StartTransaction to LockFeedback(True) when has_lock (moves "
+    "StartTransaction in the 005_x rows of tests/core/test_core_octt.py)"))
+async def test_octt_024_lock_failure_reports_and_starts_no_transaction(
+        csms: Csms, make_cp: CpMaker) -> None:
+    cp = await make_cp(AuthorizeRemoteTxRequests=False)
+    await registered(cp)
+    await status_reached(csms, "Available")
+    assert cp.bench is not None
+    cp.bench.fault(1, "lock")  # the plug is pushed in only halfway: the lock cannot engage
+    result = await csms.send(call.RemoteStartTransaction(id_tag="0000A024", connector_id=1))
+    assert result.status == "Accepted"
+    await status_reached(csms, "Preparing")  # step 7
+    cp.bench.plug(1)
+    faulted = await csms.wait_until(lambda: [p for p in status_payloads(csms)
+                                             if p["status"] == "Faulted"])  # step 9
+    assert faulted[0]["errorCode"] == "ConnectorLockFailure"
+    assert not cp.controller.hardware_of(1).contactor.commanded_closed
+    assert csms.calls("StartTransaction") == []
+
+
+async def test_octt_037_2_offline_start_invalid_id_suspends_without_stop(
+        csms: Csms, make_cp: CpMaker) -> None:
+    cp = await make_cp(AllowOfflineTxForUnknownId=True, LocalAuthorizeOffline=True,
+                       StopTransactionOnInvalidId=False)
+    await registered(cp)
+    csms.tag_status["0000B372"] = "Invalid"
+    await csms.stop(abrupt=True)
+    await until(lambda: not cp.adapter.link_state().connected)
+    await start_session(cp, "0000B372")  # unknown offline: allowed, charging starts
+    await csms.start()
+    start = (await csms.wait_for("StartTransaction"))[0].payload
+    assert start["idTag"] == "0000B372"
+    # StartTransaction.conf Invalid, StopTransactionOnInvalidId false: the energy stops, the
+    # transaction goes on (OCPP 1.6 section 5.x / OCTT 037_2: SuspendedEVSE, no StopTransaction)
+    await until(lambda: not cp.controller.hardware_of(1).contactor.commanded_closed)
+    await status_reached(csms, "SuspendedEVSE")
+    assert csms.calls("StopTransaction") == []
+    assert cp.store.open_transactions() != []
+
+
+# -- local authorization list ----------------------------------------------------------------
+
+
+async def test_octt_043_2_local_list_version_mismatch(csms: Csms, make_cp: CpMaker) -> None:
+    cp = await make_cp()
+    await registered(cp)
+    assert (await csms.send(call.SendLocalList(
+        list_version=2, update_type="Full",
+        local_authorization_list=entries("0000A431")))).status == "Accepted"
+    assert (await csms.send(call.GetLocalListVersion())).list_version == 2
+    assert (await csms.send(call.SendLocalList(
+        list_version=5, update_type="Differential",
+        local_authorization_list=entries("0000A432")))).status == "Accepted"
+    assert (await csms.send(call.GetLocalListVersion())).list_version == 5
+    assert (await csms.send(call.SendLocalList(
+        list_version=3, update_type="Differential",
+        local_authorization_list=entries("0000A433")))).status == "VersionMismatch"
+    assert (await csms.send(call.GetLocalListVersion())).list_version == 5
+    assert cp.store.local_list_get("0000A433") is None
+
+
+async def test_octt_043_3_local_list_failed_changes_nothing(csms: Csms,
+                                                          make_cp: CpMaker) -> None:
+    cp = await make_cp()
+    await registered(cp)
+    assert (await csms.send(call.SendLocalList(
+        list_version=1, update_type="Full",
+        local_authorization_list=entries("0000A430")))).status == "Accepted"
+    keys = (await csms.send(call.GetConfiguration(key=["SendLocalListMaxLength"])))
+    max_len = int(keys.configuration_key[0]["value"])
+    too_many = entries(*(f"TAG{i:05d}" for i in range(max_len + 1)))
+    result = await csms.send(call.SendLocalList(list_version=2, update_type="Full",
+                                                local_authorization_list=too_many))
+    assert result.status == "Failed"
+    assert (await csms.send(call.GetLocalListVersion())).list_version == 1
+    assert cp.store.local_list_get("0000A430") is not None
+    assert csms.errors_sent() == []
+
+
+async def test_octt_042_1_local_list_version_when_disabled(csms: Csms,
+                                                          make_cp: CpMaker) -> None:
+    cp = await make_cp(LocalAuthListEnabled=False)
+    await registered(cp)
+    assert (await csms.send(call.GetLocalListVersion())).list_version == -1
+
+
+async def test_octt_042_2_local_list_version_empty(csms: Csms, make_cp: CpMaker) -> None:
+    cp = await make_cp()
+    await registered(cp)
+    assert (await csms.send(call.SendLocalList(
+        list_version=1, update_type="Full", local_authorization_list=[]))).status == "Accepted"
+    assert (await csms.send(call.GetLocalListVersion())).list_version == 0
+
+
+# -- reservations ----------------------------------------------------------------------------
+
+
+async def test_octt_048_4_reserve_connector_rejected(csms: Csms, make_cp: CpMaker) -> None:
+    # ReserveNow.conf Rejected (OCPP 1.6 7.39 ReservationStatus): this station accepts
+    # reservations, so it refuses only a reservation it cannot hold: an unknown connector or
+    # an expiry date already past.
+    cp = await make_cp()
+    await registered(cp)
+    result = await csms.send(call.ReserveNow(connector_id=2, expiry_date=expiry(),
+                                             id_tag="0000A484", reservation_id=484))
+    assert result.status == "Rejected"
+    result = await csms.send(call.ReserveNow(connector_id=1, expiry_date=expiry(-1),
+                                             id_tag="0000A484", reservation_id=485))
+    assert result.status == "Rejected"
+    assert "Reserved" not in statuses(csms)
+    await start_session(cp, "0000B484")  # the connector stays free for anyone
+    await csms.wait_for("StartTransaction")
+
+
+async def test_octt_050_1_reserve_charge_point_faulted(csms: Csms, make_cp: CpMaker) -> None:
+    cp = await make_cp(connectors=2)
+    await registered(cp)
+    assert cp.bench is not None
+    cp.bench.fault(1, "rcd")
+    cp.bench.fault(2, "rcd")
+    await status_reached(csms, "Faulted", 1)
+    await status_reached(csms, "Faulted", 2)
+    result = await csms.send(call.ReserveNow(connector_id=0, expiry_date=expiry(),
+                                             id_tag="0000A501", reservation_id=501))
+    assert result.status == "Faulted"
+
+
+async def test_octt_050_2_reserve_charge_point_occupied(csms: Csms, make_cp: CpMaker) -> None:
+    cp = await make_cp()
+    await registered(cp)
+    await start_session(cp, "0000A502")
+    await csms.wait_for("StartTransaction")
+    result = await csms.send(call.ReserveNow(connector_id=0, expiry_date=expiry(),
+                                             id_tag="0000B502", reservation_id=502))
+    assert result.status == "Occupied"
+
+
+async def test_octt_050_3_reserve_charge_point_unavailable(csms: Csms,
+                                                          make_cp: CpMaker) -> None:
+    cp = await make_cp(connectors=2)
+    await registered(cp)
+    result = await csms.send(call.ChangeAvailability(connector_id=0, type="Inoperative"))
+    assert result.status == "Accepted"
+    await status_reached(csms, "Unavailable", 0)
+    await status_reached(csms, "Unavailable", 1)
+    await status_reached(csms, "Unavailable", 2)
+    result = await csms.send(call.ReserveNow(connector_id=0, expiry_date=expiry(),
+                                             id_tag="0000A503", reservation_id=503))
+    assert result.status == "Unavailable"
+
+
+async def test_octt_050_4_reserve_charge_point_rejected(csms: Csms, make_cp: CpMaker) -> None:
+    # ReserveConnectorZeroSupported is true and read-only here, so the only Rejected for
+    # connector 0 is a reservation that cannot be held: its expiry date is already past.
+    cp = await make_cp()
+    await registered(cp)
+    zero = await csms.send(call.GetConfiguration(key=["ReserveConnectorZeroSupported"]))
+    assert zero.configuration_key[0]["value"] == "true"
+    result = await csms.send(call.ReserveNow(connector_id=0, expiry_date=expiry(-1),
+                                             id_tag="0000A504", reservation_id=504))
+    assert result.status == "Rejected"
+    assert "Reserved" not in statuses(csms)
+
+
+async def test_octt_046_1_reserved_connector_ignores_other_card(csms: Csms,
+                                                               make_cp: CpMaker) -> None:
+    cp = await make_cp()
+    await registered(cp)
+    result = await csms.send(call.ReserveNow(connector_id=1, expiry_date=expiry(),
+                                             id_tag="0000A461", reservation_id=461))
+    assert result.status == "Accepted"
+    await status_reached(csms, "Reserved")
+    assert cp.bench is not None
+    cp.bench.tap("0000B461")  # step 5: another card: no Authorize.req
+    cp.bench.tap("0000A461")  # step 6: the reserved card
+    await status_reached(csms, "Preparing")
+    assert [f.payload["idTag"] for f in csms.calls("Authorize")] == ["0000A461"]
+    cp.bench.plug(1)
+    start = (await csms.wait_for("StartTransaction"))[0].payload
+    assert start["idTag"] == "0000A461" and start["reservationId"] == 461
+    await status_reached(csms, "Charging")
+
+
+async def test_octt_046_2_reserved_connector_remote_start(csms: Csms,
+                                                         make_cp: CpMaker) -> None:
+    cp = await make_cp()
+    await registered(cp)
+    await csms.send(call.ReserveNow(connector_id=1, expiry_date=expiry(), id_tag="0000A462",
+                                    reservation_id=462))
+    await status_reached(csms, "Reserved")
+    other = await csms.send(call.RemoteStartTransaction(id_tag="0000B462", connector_id=1))
+    assert other.status == "Rejected"
+    result = await csms.send(call.RemoteStartTransaction(id_tag="0000A462", connector_id=1))
+    assert result.status == "Accepted"
+    assert cp.bench is not None
+    cp.bench.plug(1)
+    start = (await csms.wait_for("StartTransaction"))[0].payload
+    assert start["idTag"] == "0000A462" and start["reservationId"] == 462
+    await charging(cp)
+
+
+async def test_octt_053_2_reserved_connector_remote_start_with_parent(
+        csms: Csms, make_cp: CpMaker) -> None:
+    # With AuthorizeRemoteTxRequests the station learns the parent from Authorize.conf; without
+    # it a remote start of another idTag cannot be matched to the reservation's parent.
+    csms.parent = "PARENT53"
+    cp = await make_cp(AuthorizeRemoteTxRequests=True)
+    await registered(cp)
+    result = await csms.send(call.ReserveNow(connector_id=1, expiry_date=expiry(),
+                                             id_tag="0000A532", reservation_id=532,
+                                             parent_id_tag="PARENT53"))
+    assert result.status == "Accepted"
+    await status_reached(csms, "Reserved")
+    result = await csms.send(call.RemoteStartTransaction(id_tag="0000B532", connector_id=1))
+    assert result.status == "Accepted"
+    assert cp.bench is not None
+    cp.bench.plug(1)
+    start = (await csms.wait_for("StartTransaction"))[0].payload
+    assert start["idTag"] == "0000B532" and start["reservationId"] == 532
+    assert [f.payload["idTag"] for f in csms.calls("Authorize")] == ["0000B532"]
+
+
+# -- cache, offline stop, power loss ---------------------------------------------------------
+
+
+async def test_octt_061_clear_cache_then_authorize_online(csms: Csms, make_cp: CpMaker) -> None:
+    cp = await make_cp(LocalPreAuthorize=True, AuthorizationCacheEnabled=True)
+    await registered(cp)
+    await start_session(cp, "0000C610")  # Authorize.conf Accepted puts the tag in the cache
+    assert cp.store.cache_get("0000C610") is not None
+    assert (await csms.send(call.ClearCache())).status == "Accepted"
+    assert cp.store.cache_get("0000C610") is None
+
+
+
+# -- sessions, continued ---------------------------------------------------------------------
+
+
+async def test_octt_005_2_ev_disconnect_stops_and_keeps_cable_locked(
+        csms: Csms, make_cp: CpMaker) -> None:
+    cp = await make_cp(StopTransactionOnEVSideDisconnect=True,
+                       UnlockConnectorOnEVSideDisconnect=False)
+    await registered(cp)
+    await start_session(cp, "0000A052")
+    await status_reached(csms, "Charging")
+    assert cp.bench is not None
+    cp.bench.unplug(1)  # the cable leaves the EV side
+    stop = (await csms.wait_for("StopTransaction"))[0].payload  # step 1
+    assert stop["reason"] == "EVDisconnected" and stop["transactionId"] == 100
+    await status_reached(csms, "Finishing")  # step 3
+    lock = cp.controller.hardware_of(1).lock
+    assert lock is not None and lock.is_locked()  # the cable stays locked in the socket
+    result = await csms.send(call.UnlockConnector(connector_id=1))  # step 5
+    assert result.status == "Unlocked"
+    await csms.wait_until(lambda: statuses(csms)[-1] == "Available")  # step 7
+    assert statuses(csms)[-3:] == ["Charging", "Finishing", "Available"]
+
+
+async def test_octt_007_2_remote_start_with_cached_id(csms: Csms, make_cp: CpMaker) -> None:
+    cp = await make_cp(AuthorizeRemoteTxRequests=True, LocalPreAuthorize=True,
+                       AuthorizationCacheEnabled=True)
+    await registered(cp)
+    cp.store.cache_put(AuthEntry("0000C072", "Accepted", None, None))
+    assert cp.bench is not None
+    cp.bench.plug(1)
+    await status_reached(csms, "Preparing")
+    result = await csms.send(call.RemoteStartTransaction(id_tag="0000C072", connector_id=1))
+    assert result.status == "Accepted"
+    start = (await csms.wait_for("StartTransaction"))[0].payload
+    assert start["idTag"] == "0000C072"
+    await status_reached(csms, "Charging")
+    assert csms.calls("Authorize") == []  # the cache decided (LocalPreAuthorize)
+
+
+async def test_octt_008_2_remote_start_with_id_in_local_list(csms: Csms,
+                                                            make_cp: CpMaker) -> None:
+    cp = await make_cp(AuthorizeRemoteTxRequests=True, LocalPreAuthorize=True)
+    await registered(cp)
+    assert (await csms.send(call.SendLocalList(
+        list_version=1, update_type="Full",
+        local_authorization_list=entries("0000A082")))).status == "Accepted"
+    assert cp.bench is not None
+    cp.bench.plug(1)
+    await status_reached(csms, "Preparing")
+    result = await csms.send(call.RemoteStartTransaction(id_tag="0000A082", connector_id=1))
+    assert result.status == "Accepted"
+    start = (await csms.wait_for("StartTransaction"))[0].payload
+    assert start["idTag"] == "0000A082"
+    await status_reached(csms, "Charging")
+    assert csms.calls("Authorize") == []
+
+
+async def test_octt_023_4_local_start_authorize_invalid(csms: Csms, make_cp: CpMaker) -> None:
+    cp = await make_cp()
+    await registered(cp)
+    for tag, status in (("0000B234", "Blocked"), ("0000E234", "Expired"),
+                        ("0000F234", "Invalid")):
+        csms.tag_status[tag] = status
+    assert cp.bench is not None
+    cp.bench.plug(1)
+    await status_reached(csms, "Preparing")
+    for n, tag in enumerate(("0000B234", "0000E234", "0000F234"), 1):
+        cp.bench.tap(tag)
+        await csms.wait_for("Authorize", n)
+    assert not cp.controller.hardware_of(1).contactor.commanded_closed
+    cp.bench.tap("0000A234")  # a valid card afterwards: its transaction is the only one
+    starts = await csms.wait_for("StartTransaction")
+    assert [f.payload["idTag"] for f in starts] == ["0000A234"]
+    await status_reached(csms, "Charging")
+
+
+async def test_octt_023_5_remote_start_authorize_invalid(csms: Csms,
+                                                        make_cp: CpMaker) -> None:
+    cp = await make_cp(AuthorizeRemoteTxRequests=True)
+    await registered(cp)
+    csms.tag_status["0000A235"] = "Invalid"
+    result = await csms.send(call.RemoteStartTransaction(id_tag="0000A235", connector_id=1))
+    assert result.status == "Accepted"
+    authorize = (await csms.wait_for("Authorize"))[0].payload
+    assert authorize["idTag"] == "0000A235"
+    assert cp.bench is not None
+    cp.bench.plug(1)
+    await status_reached(csms, "Preparing")
+    assert not cp.controller.hardware_of(1).contactor.commanded_closed
+    result = await csms.send(call.RemoteStartTransaction(id_tag="0000B235", connector_id=1))
+    assert result.status == "Accepted"  # a valid id afterwards: its transaction is the only one
+    starts = await csms.wait_for("StartTransaction")
+    assert [f.payload["idTag"] for f in starts] == ["0000B235"]
+    assert [f.payload["idTag"] for f in csms.calls("Authorize")] == ["0000A235", "0000B235"]
+
+
+# -- reset, unlock, availability -------------------------------------------------------------
+
+
+async def test_octt_014_soft_reset_without_transaction(csms: Csms, make_cp: CpMaker) -> None:
+    cp = await make_cp()
+    await registered(cp)
+    result = await csms.send(call.Reset(type="Soft"))
+    assert result.status == "Accepted"
+    await until(lambda: cp.controller.restart == "soft")
+    assert csms.calls("StopTransaction") == []
+
+
+async def test_octt_015_hard_reset_with_transaction(csms: Csms, make_cp: CpMaker) -> None:
+    cp = await make_cp()
+    await registered(cp)
+    await start_session(cp, "0000A015")
+    await csms.wait_for("StartTransaction")
+    result = await csms.send(call.Reset(type="Hard"))
+    assert result.status == "Accepted"
+    stop = (await csms.wait_for("StopTransaction"))[0].payload
+    assert stop["reason"] == "HardReset" and stop["transactionId"] == 100
+    await until(lambda: cp.controller.restart == "hard")
+    assert not cp.controller.hardware_of(1).contactor.commanded_closed
+
+
+async def test_octt_017_1_unlock_without_session_socket(csms: Csms, make_cp: CpMaker) -> None:
+    cp = await make_cp()
+    await registered(cp)
+    result = await csms.send(call.UnlockConnector(connector_id=1))
+    assert result.status == "Unlocked"
+
+
+async def test_octt_018_1_unlock_with_session_socket(csms: Csms, make_cp: CpMaker) -> None:
+    cp = await make_cp()
+    await registered(cp)
+    await start_session(cp, "0000A181")
+    await status_reached(csms, "Charging")
+    result = await csms.send(call.UnlockConnector(connector_id=1))
+    assert result.status == "Unlocked"
+    stop = (await csms.wait_for("StopTransaction"))[0].payload
+    assert stop["reason"] == "UnlockCommand" and stop["transactionId"] == 100
+    await status_reached(csms, "Finishing")
+    assert not cp.controller.hardware_of(1).contactor.commanded_closed
+
+
+async def test_octt_034_unavailable_station_survives_reboot(csms: Csms,
+                                                           make_cp: CpMaker) -> None:
+    cp = await make_cp()
+    await registered(cp)
+    result = await csms.send(call.ChangeAvailability(connector_id=0, type="Inoperative"))
+    assert result.status == "Accepted"
+    await status_reached(csms, "Unavailable", 0)
+    await status_reached(csms, "Unavailable", 1)
+    await cp.stop()
+    mark = len(csms.frames)
+    cp = await make_cp()
+    await registered(cp)
+
+    def after_boot(connector: int) -> list[str]:
+        return [f.payload["status"] for f in csms.frames[mark:]
+                if f.direction == "in" and f.action == "StatusNotification"
+                and f.payload["connectorId"] == connector]
+
+    await csms.wait_until(lambda: after_boot(0) and after_boot(1))
+    assert after_boot(0)[0] == "Unavailable" and after_boot(1)[0] == "Unavailable"
+    result = await csms.send(call.ChangeAvailability(connector_id=0, type="Operative"))
+    assert result.status == "Accepted"
+    await csms.wait_until(lambda: after_boot(1)[-1] == "Available")
