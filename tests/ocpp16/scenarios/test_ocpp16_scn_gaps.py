@@ -476,3 +476,169 @@ async def test_octt_034_unavailable_station_survives_reboot(csms: Csms,
     result = await csms.send(call.ChangeAvailability(connector_id=0, type="Operative"))
     assert result.status == "Accepted"
     await csms.wait_until(lambda: after_boot(1)[-1] == "Available")
+
+
+# -- offline: what the CSMS hears after the connection is back --------------------------------
+
+
+async def test_octt_037_1_offline_start_then_charging_status(csms: Csms,
+                                                              make_cp: CpMaker) -> None:
+    cp = await make_cp(LocalAuthorizeOffline=True, AuthorizationCacheEnabled=True)
+    await registered(cp)
+    cp.store.cache_put(AuthEntry("0000A371", "Accepted", None, None))
+    await csms.stop(abrupt=True)
+    await until(lambda: not cp.adapter.link_state().connected)
+    mark = len(csms.frames)
+    await start_session(cp, "0000A371")
+    await csms.start()
+    start = (await csms.wait_for("StartTransaction"))[0]
+    assert start.payload["idTag"] == "0000A371"
+
+    def later_statuses() -> list[str]:
+        return [f.payload["status"] for f in csms.frames[mark:]
+                if f.direction == "in" and f.action == "StatusNotification"
+                and f.payload["connectorId"] == 1]
+
+    await csms.wait_until(lambda: "Charging" in later_statuses())  # step 3
+    assert later_statuses()[-1] == "Charging"
+
+
+async def test_octt_038_offline_stop_then_finishing_status(csms: Csms,
+                                                            make_cp: CpMaker) -> None:
+    cp = await make_cp(LocalAuthorizeOffline=True, AuthorizationCacheEnabled=True)
+    await registered(cp)
+    await start_session(cp, "0000A038")
+    await csms.wait_for("StartTransaction")
+    await status_reached(csms, "Charging")
+    await csms.stop(abrupt=True)
+    await until(lambda: not cp.adapter.link_state().connected)
+    mark = len(csms.frames)
+    assert cp.bench is not None
+    cp.bench.tap("0000A038")  # stopped by the driver while offline
+    await until(lambda: cp.store.open_transactions() == [])
+    await csms.start()
+    stop = (await csms.wait_for("StopTransaction"))[0].payload  # step 1
+    assert stop["reason"] == "Local" and stop["transactionId"] == 100
+
+    def later_statuses() -> list[str]:
+        return [f.payload["status"] for f in csms.frames[mark:]
+                if f.direction == "in" and f.action == "StatusNotification"
+                and f.payload["connectorId"] == 1]
+
+    await csms.wait_until(lambda: "Finishing" in later_statuses())  # step 3
+    assert later_statuses()[-1] == "Finishing"
+
+
+async def test_octt_049_reserve_charge_point_shows_reserved(csms: Csms,
+                                                             make_cp: CpMaker) -> None:
+    cp = await make_cp()
+    await registered(cp)
+    await status_reached(csms, "Available")
+    result = await csms.send(call.ReserveNow(connector_id=0, expiry_date=expiry(),
+                                             id_tag="0000A049", reservation_id=49))
+    assert result.status == "Accepted"
+    await status_reached(csms, "Reserved", 1)  # step 3
+    assert cp.bench is not None
+    cp.bench.tap("0000B049")  # another card may not use the one connector
+    cp.bench.tap("0000A049")
+    cp.bench.plug(1)
+    start = (await csms.wait_for("StartTransaction"))[0].payload
+    assert start["idTag"] == "0000A049" and start["reservationId"] == 49
+    assert [f.payload["idTag"] for f in csms.calls("Authorize")] == ["0000A049"]
+
+
+# -- remote trigger --------------------------------------------------------------------------
+
+
+async def test_octt_054_trigger_status_and_meter_values_without_connector(
+        csms: Csms, make_cp: CpMaker) -> None:
+    # TriggerMessage without connectorId: "for all connectors" (OCPP 1.6 5.17); a
+    # StatusNotification for connector 0 and for each connector.
+    cp = await make_cp(connectors=2)
+    await registered(cp)
+    await status_reached(csms, "Available", 2)
+    mark = len(csms.frames)
+    result = await csms.send(call.TriggerMessage(requested_message="StatusNotification"))
+    assert result.status == "Accepted"
+
+    def triggered() -> set[int]:
+        return {f.payload["connectorId"] for f in csms.frames[mark:]
+                if f.direction == "in" and f.action == "StatusNotification"}
+
+    await csms.wait_until(lambda: triggered() == {0, 1, 2})
+    await until(lambda: cp.controller.meter_reading(1) is not None
+                and cp.controller.meter_reading(2) is not None)
+    before = len(csms.calls("MeterValues"))
+    result = await csms.send(call.TriggerMessage(requested_message="MeterValues"))
+    assert result.status == "Accepted"
+    values = (await csms.wait_for("MeterValues", before + 2))[before:]
+    assert {mv.payload["connectorId"] for mv in values} >= {1, 2}
+    for mv in values:
+        sampled = mv.payload["meterValue"][0]["sampledValue"]
+        assert {s.get("context") for s in sampled} == {"Trigger"}
+
+
+# -- the rest of partly covered cases --------------------------------------------------------
+
+
+async def test_octt_005_1_ev_disconnect_stops_unlocks_and_frees(csms: Csms,
+                                                                make_cp: CpMaker) -> None:
+    cp = await make_cp(StopTransactionOnEVSideDisconnect=True,
+                       UnlockConnectorOnEVSideDisconnect=True)
+    await registered(cp)
+    await start_session(cp, "0000A051")
+    await status_reached(csms, "Charging")
+    assert cp.bench is not None
+    cp.bench.unplug(1)
+    stop = (await csms.wait_for("StopTransaction"))[0].payload  # step 1
+    assert stop["reason"] == "EVDisconnected" and stop["transactionId"] == 100
+    await csms.wait_until(lambda: statuses(csms)[-1] == "Available")  # step 5
+    assert "Finishing" in statuses(csms)[statuses(csms).index("Charging"):]  # step 3
+    lock = cp.controller.hardware_of(1).lock
+    assert lock is not None
+    await until(lambda: not lock.is_locked())
+
+
+async def test_octt_011_1_remote_start_first_with_authorize(csms: Csms,
+                                                           make_cp: CpMaker) -> None:
+    cp = await make_cp(AuthorizeRemoteTxRequests=True)
+    await registered(cp)
+    result = await csms.send(call.RemoteStartTransaction(id_tag="0000A111", connector_id=1))
+    assert result.status == "Accepted"
+    authorize = (await csms.wait_for("Authorize"))[0].payload
+    assert authorize["idTag"] == "0000A111"
+    await status_reached(csms, "Preparing")
+    assert cp.bench is not None
+    cp.bench.plug(1)
+    start = (await csms.wait_for("StartTransaction"))[0].payload
+    assert start["idTag"] == "0000A111" and start["connectorId"] == 1
+    await status_reached(csms, "Charging")
+    assert statuses(csms) == ["Available", "Preparing", "Charging"]
+
+
+async def test_octt_012_remote_stop_then_finishing(csms: Csms, make_cp: CpMaker) -> None:
+    cp = await make_cp()
+    await registered(cp)
+    await start_session(cp, "0000A012")
+    await status_reached(csms, "Charging")
+    await until(lambda: cp.store.transaction_by_csms_id(100) is not None)
+    result = await csms.send(call.RemoteStopTransaction(transaction_id=100))
+    assert result.status == "Accepted"
+    stop = (await csms.wait_for("StopTransaction"))[0].payload
+    assert stop["reason"] == "Remote" and stop["transactionId"] == 100
+    assert stop["meterStop"] >= 0
+    await status_reached(csms, "Finishing")
+    assert not cp.controller.hardware_of(1).contactor.commanded_closed
+
+
+async def test_octt_048_2_reserve_connector_with_cable_plugged(csms: Csms,
+                                                               make_cp: CpMaker) -> None:
+    cp = await make_cp()
+    await registered(cp)
+    assert cp.bench is not None
+    cp.bench.plug(1)
+    await status_reached(csms, "Preparing")  # SetConnectorOccupied
+    result = await csms.send(call.ReserveNow(connector_id=1, expiry_date=expiry(),
+                                             id_tag="0000A482", reservation_id=482))
+    assert result.status == "Occupied"
+    assert "Reserved" not in statuses(csms)
