@@ -1,0 +1,210 @@
+"""OCTT 1.6 charge point reservation and trigger cases that had no full-stack scenario (or only
+part of one): a connector refused (048_2 plugged, 048_4 Rejected), the charge point reserved
+(049) or refused (050_1..4), reserved connectors used locally, remotely and by parent
+(046_1, 046_2, 053_2), TriggerMessage without a connector (054). Each test follows the OCTT
+steps and checks what the tool validates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from ocpp.v16 import call
+
+from tests.fullstack import (
+    CpMaker,
+    charging,
+    registered,
+    start_session,
+    status_reached,
+    statuses,
+    until,
+)
+from tests.ocpp16.csms import Csms
+
+
+def expiry(minutes: float = 5) -> str:
+    return (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat()
+
+
+async def test_octt_048_4_reserve_connector_rejected(csms: Csms, make_cp: CpMaker) -> None:
+    # ReserveNow.conf Rejected (OCPP 1.6 7.39 ReservationStatus): this station accepts
+    # reservations, so it refuses only a reservation it cannot hold: an unknown connector or
+    # an expiry date already past.
+    cp = await make_cp()
+    await registered(cp)
+    result = await csms.send(call.ReserveNow(connector_id=2, expiry_date=expiry(),
+                                             id_tag="0000A484", reservation_id=484))
+    assert result.status == "Rejected"
+    result = await csms.send(call.ReserveNow(connector_id=1, expiry_date=expiry(-1),
+                                             id_tag="0000A484", reservation_id=485))
+    assert result.status == "Rejected"
+    assert "Reserved" not in statuses(csms)
+    await start_session(cp, "0000B484")  # the connector stays free for anyone
+    await csms.wait_for("StartTransaction")
+
+
+async def test_octt_050_1_reserve_charge_point_faulted(csms: Csms, make_cp: CpMaker) -> None:
+    cp = await make_cp(connectors=2)
+    await registered(cp)
+    assert cp.bench is not None
+    cp.bench.fault(1, "rcd")
+    cp.bench.fault(2, "rcd")
+    await status_reached(csms, "Faulted", 1)
+    await status_reached(csms, "Faulted", 2)
+    result = await csms.send(call.ReserveNow(connector_id=0, expiry_date=expiry(),
+                                             id_tag="0000A501", reservation_id=501))
+    assert result.status == "Faulted"
+
+
+async def test_octt_050_2_reserve_charge_point_occupied(csms: Csms, make_cp: CpMaker) -> None:
+    cp = await make_cp()
+    await registered(cp)
+    await start_session(cp, "0000A502")
+    await csms.wait_for("StartTransaction")
+    result = await csms.send(call.ReserveNow(connector_id=0, expiry_date=expiry(),
+                                             id_tag="0000B502", reservation_id=502))
+    assert result.status == "Occupied"
+
+
+async def test_octt_050_3_reserve_charge_point_unavailable(csms: Csms,
+                                                          make_cp: CpMaker) -> None:
+    cp = await make_cp(connectors=2)
+    await registered(cp)
+    result = await csms.send(call.ChangeAvailability(connector_id=0, type="Inoperative"))
+    assert result.status == "Accepted"
+    await status_reached(csms, "Unavailable", 0)
+    await status_reached(csms, "Unavailable", 1)
+    await status_reached(csms, "Unavailable", 2)
+    result = await csms.send(call.ReserveNow(connector_id=0, expiry_date=expiry(),
+                                             id_tag="0000A503", reservation_id=503))
+    assert result.status == "Unavailable"
+
+
+async def test_octt_050_4_reserve_charge_point_rejected(csms: Csms, make_cp: CpMaker) -> None:
+    # ReserveConnectorZeroSupported is true and read-only here, so the only Rejected for
+    # connector 0 is a reservation that cannot be held: its expiry date is already past.
+    cp = await make_cp()
+    await registered(cp)
+    zero = await csms.send(call.GetConfiguration(key=["ReserveConnectorZeroSupported"]))
+    assert zero.configuration_key[0]["value"] == "true"
+    result = await csms.send(call.ReserveNow(connector_id=0, expiry_date=expiry(-1),
+                                             id_tag="0000A504", reservation_id=504))
+    assert result.status == "Rejected"
+    assert "Reserved" not in statuses(csms)
+
+
+async def test_octt_046_1_reserved_connector_ignores_other_card(csms: Csms,
+                                                               make_cp: CpMaker) -> None:
+    cp = await make_cp()
+    await registered(cp)
+    result = await csms.send(call.ReserveNow(connector_id=1, expiry_date=expiry(),
+                                             id_tag="0000A461", reservation_id=461))
+    assert result.status == "Accepted"
+    await status_reached(csms, "Reserved")
+    assert cp.bench is not None
+    cp.bench.tap("0000B461")  # step 5: another card: no Authorize.req
+    cp.bench.tap("0000A461")  # step 6: the reserved card
+    await status_reached(csms, "Preparing")
+    assert [f.payload["idTag"] for f in csms.calls("Authorize")] == ["0000A461"]
+    cp.bench.plug(1)
+    start = (await csms.wait_for("StartTransaction"))[0].payload
+    assert start["idTag"] == "0000A461" and start["reservationId"] == 461
+    await status_reached(csms, "Charging")
+
+
+async def test_octt_046_2_reserved_connector_remote_start(csms: Csms,
+                                                         make_cp: CpMaker) -> None:
+    cp = await make_cp()
+    await registered(cp)
+    await csms.send(call.ReserveNow(connector_id=1, expiry_date=expiry(), id_tag="0000A462",
+                                    reservation_id=462))
+    await status_reached(csms, "Reserved")
+    other = await csms.send(call.RemoteStartTransaction(id_tag="0000B462", connector_id=1))
+    assert other.status == "Rejected"
+    result = await csms.send(call.RemoteStartTransaction(id_tag="0000A462", connector_id=1))
+    assert result.status == "Accepted"
+    assert cp.bench is not None
+    cp.bench.plug(1)
+    start = (await csms.wait_for("StartTransaction"))[0].payload
+    assert start["idTag"] == "0000A462" and start["reservationId"] == 462
+    await charging(cp)
+
+
+async def test_octt_053_2_reserved_connector_remote_start_with_parent(
+        csms: Csms, make_cp: CpMaker) -> None:
+    # With AuthorizeRemoteTxRequests the station learns the parent from Authorize.conf; without
+    # it a remote start of another idTag cannot be matched to the reservation's parent.
+    csms.parent = "PARENT53"
+    cp = await make_cp(AuthorizeRemoteTxRequests=True)
+    await registered(cp)
+    result = await csms.send(call.ReserveNow(connector_id=1, expiry_date=expiry(),
+                                             id_tag="0000A532", reservation_id=532,
+                                             parent_id_tag="PARENT53"))
+    assert result.status == "Accepted"
+    await status_reached(csms, "Reserved")
+    result = await csms.send(call.RemoteStartTransaction(id_tag="0000B532", connector_id=1))
+    assert result.status == "Accepted"
+    assert cp.bench is not None
+    cp.bench.plug(1)
+    start = (await csms.wait_for("StartTransaction"))[0].payload
+    assert start["idTag"] == "0000B532" and start["reservationId"] == 532
+    assert [f.payload["idTag"] for f in csms.calls("Authorize")] == ["0000B532"]
+
+
+async def test_octt_049_reserve_charge_point_shows_reserved(csms: Csms,
+                                                             make_cp: CpMaker) -> None:
+    cp = await make_cp()
+    await registered(cp)
+    await status_reached(csms, "Available")
+    result = await csms.send(call.ReserveNow(connector_id=0, expiry_date=expiry(),
+                                             id_tag="0000A049", reservation_id=49))
+    assert result.status == "Accepted"
+    await status_reached(csms, "Reserved", 1)  # step 3
+    assert cp.bench is not None
+    cp.bench.tap("0000B049")  # another card may not use the one connector
+    cp.bench.tap("0000A049")
+    cp.bench.plug(1)
+    start = (await csms.wait_for("StartTransaction"))[0].payload
+    assert start["idTag"] == "0000A049" and start["reservationId"] == 49
+    assert [f.payload["idTag"] for f in csms.calls("Authorize")] == ["0000A049"]
+
+
+async def test_octt_054_trigger_status_and_meter_values_without_connector(
+        csms: Csms, make_cp: CpMaker) -> None:
+    # TriggerMessage without connectorId: "for all connectors" (OCPP 1.6 5.17); a
+    # StatusNotification for connector 0 and for each connector.
+    cp = await make_cp(connectors=2)
+    await registered(cp)
+    await status_reached(csms, "Available", 2)
+    mark = len(csms.frames)
+    result = await csms.send(call.TriggerMessage(requested_message="StatusNotification"))
+    assert result.status == "Accepted"
+
+    def triggered() -> set[int]:
+        return {f.payload["connectorId"] for f in csms.frames[mark:]
+                if f.direction == "in" and f.action == "StatusNotification"}
+
+    await csms.wait_until(lambda: triggered() == {0, 1, 2})
+    await until(lambda: cp.controller.meter_reading(1) is not None
+                and cp.controller.meter_reading(2) is not None)
+    before = len(csms.calls("MeterValues"))
+    result = await csms.send(call.TriggerMessage(requested_message="MeterValues"))
+    assert result.status == "Accepted"
+    values = (await csms.wait_for("MeterValues", before + 2))[before:]
+    assert {mv.payload["connectorId"] for mv in values} >= {1, 2}
+    for mv in values:
+        sampled = mv.payload["meterValue"][0]["sampledValue"]
+        assert {s.get("context") for s in sampled} == {"Trigger"}
+
+
+async def test_octt_048_2_reserve_connector_with_cable_plugged(csms: Csms,
+                                                               make_cp: CpMaker) -> None:
+    cp = await make_cp()
+    await registered(cp)
+    assert cp.bench is not None
+    cp.bench.plug(1)
+    await status_reached(csms, "Preparing")  # SetConnectorOccupied
+    result = await csms.send(call.ReserveNow(connector_id=1, expiry_date=expiry(),
+                                             id_tag="0000A482", reservation_id=482))
+    assert result.status == "Occupied"
+    assert "Reserved" not in statuses(csms)
