@@ -1,8 +1,9 @@
 """OCTT 1.6 charge point cases that had no full-stack scenario (or only part of one): EV side
 disconnect variants, lock failure, offline start with an invalid id, local list versions and
 failures, remote starts decided by the cache / local list, Authorize invalid, resets followed by
-the reboot, unlock, availability of the whole station, what the CSMS hears after an offline
-period. Reservations and triggers: ``test_ocpp16_scn_gaps_resv.py``. Each test follows the
+the reboot, availability of the whole station, what the CSMS hears after an offline
+period. Reservations, triggers, unlock:
+``test_ocpp16_scn_gaps_resv.py``. Each test follows the
 OCTT steps and checks what the tool validates (messages, their order and key fields, statuses).
 
 Not here: 032_1 (stop with reason PowerLoss *before* going down) needs a power-fail input
@@ -170,7 +171,7 @@ async def test_octt_042_2_local_list_version_empty(csms: Csms, make_cp: CpMaker)
     assert (await csms.send(call.GetLocalListVersion())).list_version == 0
 
 
-# -- cache, offline stop, power loss ---------------------------------------------------------
+# -- cache -------------------------------------------------------------------------------------
 
 
 async def test_octt_061_clear_cache_then_authorize_online(csms: Csms, make_cp: CpMaker) -> None:
@@ -279,7 +280,7 @@ async def test_octt_023_5_remote_start_authorize_invalid(csms: Csms,
     assert [f.payload["idTag"] for f in csms.calls("Authorize")] == ["0000A235", "0000B235"]
 
 
-# -- reset, unlock, availability -------------------------------------------------------------
+# -- reset, availability -----------------------------------------------------------------------
 
 
 async def test_octt_014_soft_reset_without_transaction(csms: Csms, make_cp: CpMaker) -> None:
@@ -301,26 +302,6 @@ async def test_octt_015_hard_reset_with_transaction(csms: Csms, make_cp: CpMaker
     stop = (await csms.wait_for("StopTransaction"))[0].payload
     assert stop["reason"] == "HardReset" and stop["transactionId"] == 100
     await until(lambda: cp.controller.restart == "hard")
-    assert not cp.controller.hardware_of(1).contactor.commanded_closed
-
-
-async def test_octt_017_1_unlock_without_session_socket(csms: Csms, make_cp: CpMaker) -> None:
-    cp = await make_cp()
-    await registered(cp)
-    result = await csms.send(call.UnlockConnector(connector_id=1))
-    assert result.status == "Unlocked"
-
-
-async def test_octt_018_1_unlock_with_session_socket(csms: Csms, make_cp: CpMaker) -> None:
-    cp = await make_cp()
-    await registered(cp)
-    await start_session(cp, "0000A181")
-    await status_reached(csms, "Charging")
-    result = await csms.send(call.UnlockConnector(connector_id=1))
-    assert result.status == "Unlocked"
-    stop = (await csms.wait_for("StopTransaction"))[0].payload
-    assert stop["reason"] == "UnlockCommand" and stop["transactionId"] == 100
-    await status_reached(csms, "Finishing")
     assert not cp.controller.hardware_of(1).contactor.commanded_closed
 
 

@@ -1,15 +1,21 @@
-"""OCTT 1.6 charge point reservation and trigger cases that had no full-stack scenario (or only
-part of one): a connector refused (048_2 plugged, 048_4 Rejected), the charge point reserved
-(049) or refused (050_1..4), reserved connectors used locally, remotely and by parent
-(046_1, 046_2, 053_2), TriggerMessage without a connector (054). Each test follows the OCTT
-steps and checks what the tool validates."""
+"""OCTT 1.6 charge point reservation, trigger and unlock cases that had no full-stack scenario
+(or only part of one): a connector refused (048_2 plugged, 048_4 Rejected), the charge point
+reserved (049) or refused (050_1..4), reserved connectors used locally, remotely and by parent
+(046_1, 046_2, 053_2), TriggerMessage without a connector (054), UnlockConnector with a socket
+and with a fixed cable (017_1/017_2, 018_1/018_2). Each test follows the OCTT steps and checks
+what the tool validates."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from ocpp.v16 import call
 
+from chargepoint.app import RunningStation, start_station
+from chargepoint.config import config_from_toml
 from tests.fullstack import (
     CpMaker,
     charging,
@@ -17,6 +23,7 @@ from tests.fullstack import (
     start_session,
     status_reached,
     statuses,
+    toml,
     until,
 )
 from tests.ocpp16.csms import Csms
@@ -208,3 +215,55 @@ async def test_octt_048_2_reserve_connector_with_cable_plugged(csms: Csms,
                                              id_tag="0000A482", reservation_id=482))
     assert result.status == "Occupied"
     assert "Reserved" not in statuses(csms)
+
+
+# -- unlock ----------------------------------------------------------------------------------
+
+
+async def test_octt_017_1_unlock_without_session_socket(csms: Csms, make_cp: CpMaker) -> None:
+    cp = await make_cp()
+    await registered(cp)
+    result = await csms.send(call.UnlockConnector(connector_id=1))
+    assert result.status == "Unlocked"
+
+
+async def test_octt_018_1_unlock_with_session_socket(csms: Csms, make_cp: CpMaker) -> None:
+    cp = await make_cp()
+    await registered(cp)
+    await start_session(cp, "0000A181")
+    await status_reached(csms, "Charging")
+    result = await csms.send(call.UnlockConnector(connector_id=1))
+    assert result.status == "Unlocked"
+    stop = (await csms.wait_for("StopTransaction"))[0].payload
+    assert stop["reason"] == "UnlockCommand" and stop["transactionId"] == 100
+    await status_reached(csms, "Finishing")
+    assert not cp.controller.hardware_of(1).contactor.commanded_closed
+
+
+@pytest.fixture
+async def fixed_cable_cp(csms: Csms, tmp_path: Path) -> AsyncIterator[RunningStation]:
+    """A station with a fixed cable (``[hardware] has_lock = false``): nothing to unlock."""
+    text = toml(csms.url, tmp_path, 1, {}).replace("simulate = true",
+                                                    "simulate = true\nhas_lock = false")
+    running = await start_station(config_from_toml(text))
+    yield running
+    await running.stop()
+
+
+async def test_octt_017_2_unlock_without_session_fixed_cable(
+        csms: Csms, fixed_cable_cp: RunningStation) -> None:
+    await registered(fixed_cable_cp)
+    result = await csms.send(call.UnlockConnector(connector_id=1))
+    assert result.status == "NotSupported"
+
+
+async def test_octt_018_2_unlock_with_session_fixed_cable(
+        csms: Csms, fixed_cable_cp: RunningStation) -> None:
+    cp = fixed_cable_cp
+    await registered(cp)
+    await start_session(cp, "0000A182")
+    await status_reached(csms, "Charging")
+    result = await csms.send(call.UnlockConnector(connector_id=1))
+    assert result.status == "NotSupported"
+    assert cp.controller.hardware_of(1).contactor.commanded_closed  # the session goes on
+    assert csms.calls("StopTransaction") == []
