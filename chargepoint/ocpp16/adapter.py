@@ -30,6 +30,7 @@ from chargepoint.core.actions import (
     StopTransaction,
 )
 from chargepoint.core.events import CsmsLinkChanged, Link, SettingsChanged
+from chargepoint.ocpp16 import reservations
 from chargepoint.ocpp16.authorization import Authorizer
 from chargepoint.ocpp16.client import CallFailed, OcppClient
 from chargepoint.ocpp16.config_keys import Configuration, core_settings
@@ -88,6 +89,7 @@ class Ocpp16Adapter:
     async def run(self) -> None:
         """Connect, register and serve until ``close()``."""
         await self.transactions.recover()
+        await reservations.restore(self.port, self.clock)  # a reboot keeps them (5.13)
         for coro in (self._connection_loop(), self.outbox.run(), self.transactions.run(),
                      self.sampler.run_aligned()):
             self.spawn(coro)
