@@ -16,6 +16,8 @@ from ocpp.v16 import call
 
 from chargepoint.app import RunningStation, start_station
 from chargepoint.config import config_from_toml
+from chargepoint.store.api import ReservationRecord
+from chargepoint.store.db import Store
 from tests.fullstack import (
     CpMaker,
     charging,
@@ -267,3 +269,51 @@ async def test_octt_018_2_unlock_with_session_fixed_cable(
     assert result.status == "NotSupported"
     assert cp.controller.hardware_of(1).contactor.commanded_closed  # the session goes on
     assert csms.calls("StopTransaction") == []
+
+
+# -- reservations across a restart (OCPP 1.6 5.13: Accepted is a promise until expiry) ---------
+
+
+async def test_reservation_survives_reboot_and_is_used(csms: Csms, make_cp: CpMaker) -> None:
+    cp = await make_cp()
+    await registered(cp)
+    result = await csms.send(call.ReserveNow(connector_id=1, expiry_date=expiry(),
+                                             id_tag="0000A0B1", reservation_id=11))
+    assert result.status == "Accepted"
+    await status_reached(csms, "Reserved")
+    await cp.stop()
+    mark = len(csms.frames)
+    cp = await make_cp()
+    await registered(cp)
+
+    def after_boot() -> list[str]:
+        return [f.payload["status"] for f in csms.frames[mark:]
+                if f.direction == "in" and f.action == "StatusNotification"
+                and f.payload["connectorId"] == 1]
+
+    await csms.wait_until(after_boot)
+    assert after_boot()[0] == "Reserved"
+    assert cp.bench is not None
+    cp.bench.tap("0000B0B1")  # another card may not use it
+    cp.bench.tap("0000A0B1")
+    cp.bench.plug(1)
+    start = (await csms.wait_for("StartTransaction"))[0].payload
+    assert start["idTag"] == "0000A0B1" and start["reservationId"] == 11
+    await until(lambda: cp.store.reservations() == [])  # used: gone from the store
+
+
+async def test_reservation_expired_while_down_is_dropped(csms: Csms,
+                                                        make_cp: CpMaker) -> None:
+    cp = await make_cp()
+    await registered(cp)
+    await cp.stop()
+    store = Store.open(cp.config.storage.path)  # accepted before a long power cut
+    store.reservation_put(ReservationRecord(12, 1, "0000A0B2", None, expiry(-1)))
+    store.close()
+    cp = await make_cp()
+    await registered(cp)
+    await until(lambda: cp.store.reservations() == [])
+    await start_session(cp, "0000B0B2")
+    start = (await csms.wait_for("StartTransaction"))[0].payload
+    assert start["idTag"] == "0000B0B2" and "reservationId" not in start
+    assert "Reserved" not in statuses(csms)
