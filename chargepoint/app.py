@@ -192,6 +192,7 @@ async def start_station(
     *,
     control_socket: bool = True,
     tick_s: float = 0.01,
+    idle_tick_s: float = 0.05,
     firmware_installer: Installer | None = None,
 ) -> RunningStation:
     """Build and start a station from ``config``; returns once hardware and store are up
@@ -233,6 +234,7 @@ async def start_station(
         hardware=hardware,
         store=store,
         tick_s=tick_s,
+        idle_tick_s=idle_tick_s,
         meter_interval_s=meter_interval,
     )
     adapter = Ocpp16Adapter(controller, _ocpp_options(config, hardware), config=ocpp_config)
