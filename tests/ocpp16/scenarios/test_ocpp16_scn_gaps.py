@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from ocpp.v16 import call
+from ocpp.v16 import call  # type: ignore[import-untyped]
 
 from chargepoint.store.api import AuthEntry
 from tests.fullstack import (
@@ -174,7 +174,8 @@ async def test_octt_042_2_local_list_version_empty(csms: Csms, make_cp: CpMaker)
 # -- cache -------------------------------------------------------------------------------------
 
 
-async def test_octt_061_clear_cache_then_authorize_online(csms: Csms, make_cp: CpMaker) -> None:
+async def test_octt_061_1_clear_cache_after_local_authorization(csms: Csms,
+                                                                make_cp: CpMaker) -> None:
     cp = await make_cp(LocalPreAuthorize=True, AuthorizationCacheEnabled=True)
     await registered(cp)
     await start_session(cp, "0000C610")  # Authorize.conf Accepted puts the tag in the cache
@@ -182,6 +183,22 @@ async def test_octt_061_clear_cache_then_authorize_online(csms: Csms, make_cp: C
     assert (await csms.send(call.ClearCache())).status == "Accepted"
     assert cp.store.cache_get("0000C610") is None
 
+
+async def test_octt_061_2_clear_cache_then_remote_start_authorizes(csms: Csms,
+                                                                  make_cp: CpMaker) -> None:
+    cp = await make_cp(AuthorizeRemoteTxRequests=True, LocalPreAuthorize=True,
+                       AuthorizationCacheEnabled=True)
+    await registered(cp)
+    cp.store.cache_put(AuthEntry("0000C612", "Accepted", None, None))
+    assert (await csms.send(call.ClearCache())).status == "Accepted"
+    result = await csms.send(call.RemoteStartTransaction(id_tag="0000C612", connector_id=1))
+    assert result.status == "Accepted"
+    authorize = (await csms.wait_for("Authorize"))[0].payload  # not decided by the cache
+    assert authorize["idTag"] == "0000C612"
+    assert cp.bench is not None
+    cp.bench.plug(1)
+    start = (await csms.wait_for("StartTransaction"))[0].payload
+    assert start["idTag"] == "0000C612"
 
 
 # -- sessions, continued ---------------------------------------------------------------------

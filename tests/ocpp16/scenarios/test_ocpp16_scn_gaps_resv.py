@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from ocpp.v16 import call
+from ocpp.v16 import call  # type: ignore[import-untyped]
 
 from chargepoint.app import RunningStation, start_station
 from chargepoint.config import config_from_toml
@@ -217,6 +217,40 @@ async def test_octt_048_2_reserve_connector_with_cable_plugged(csms: Csms,
                                              id_tag="0000A482", reservation_id=482))
     assert result.status == "Occupied"
     assert "Reserved" not in statuses(csms)
+
+
+async def test_octt_047_expired_reservation_frees_the_connector(csms: Csms,
+                                                               make_cp: CpMaker) -> None:
+    cp = await make_cp()
+    await registered(cp)
+    result = await csms.send(call.ReserveNow(connector_id=1, expiry_date=expiry(1 / 60),
+                                             id_tag="0000A047", reservation_id=47))
+    assert result.status == "Accepted"
+    await status_reached(csms, "Reserved")  # step 3
+    await csms.wait_until(lambda: statuses(csms)[-1] == "Available"
+                          and "Reserved" in statuses(csms))  # step 5
+    await start_session(cp, "0000B047")  # step 7: another idTag may charge now
+    start = (await csms.wait_for("StartTransaction"))[0].payload
+    assert start["idTag"] == "0000B047" and "reservationId" not in start
+    await until(lambda: cp.store.reservations() == [])
+
+
+async def test_octt_052_cancel_unknown_reservation_keeps_the_real_one(
+        csms: Csms, make_cp: CpMaker) -> None:
+    cp = await make_cp()
+    await registered(cp)
+    await csms.send(call.ReserveNow(connector_id=1, expiry_date=expiry(), id_tag="0000A052",
+                                    reservation_id=52))
+    await status_reached(csms, "Reserved")
+    result = await csms.send(call.CancelReservation(reservation_id=99))
+    assert result.status == "Rejected"
+    assert cp.bench is not None
+    cp.bench.tap("0000B052")  # still reserved: another card is not used
+    cp.bench.tap("0000A052")
+    cp.bench.plug(1)
+    start = (await csms.wait_for("StartTransaction"))[0].payload
+    assert start["idTag"] == "0000A052" and start["reservationId"] == 52
+    assert [f.payload["idTag"] for f in csms.calls("Authorize")] == ["0000A052"]
 
 
 # -- unlock ----------------------------------------------------------------------------------
