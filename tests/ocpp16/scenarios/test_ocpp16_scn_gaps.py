@@ -64,6 +64,8 @@ async def test_octt_005_3_ev_disconnect_keeps_transaction_until_remote_stop(
     await status_reached(csms, "SuspendedEV")
     await until(lambda: not cp.controller.hardware_of(1).contactor.commanded_closed)
     assert csms.calls("StopTransaction") == []
+    lock = cp.controller.hardware_of(1).lock
+    assert lock is not None and lock.is_locked()  # the transaction keeps the cable
     result = await csms.send(call.RemoteStopTransaction(transaction_id=100))  # step 3
     assert result.status == "Accepted"
     stop = (await csms.wait_for("StopTransaction"))[0].payload  # step 7
