@@ -148,9 +148,10 @@ def drive(c: Connector, facts: StationFacts, now: float, timers: TimerBook,
     # A plug stays locked while its contacts may be live: a mirror still reporting closed
     # or a latched weld means the socket can carry mains voltage (IEC 61851-1 / 62196).
     live = c.contactor_feedback is True or FaultKind.WELDED in c.faults
+    # LOCKING: the cable is locked before the transaction starts (OCTT 024).
     want_lock = facts.settings.has_lock and (
-        c.phase in (Phase.TRANSACTION, Phase.STOPPING) or c.keep_locked or c.contactor_closed
-        or live
+        c.phase in (Phase.LOCKING, Phase.TRANSACTION, Phase.STOPPING) or c.keep_locked
+        or c.contactor_closed or live
     )
     if want_lock != c.lock_locked:
         c.lock_locked = want_lock
@@ -178,7 +179,7 @@ def derive_status(
         return ConnectorStatus.UNAVAILABLE, code, info
     if c.phase is Phase.IDLE:
         status = ConnectorStatus.RESERVED if reserved else ConnectorStatus.AVAILABLE
-    elif c.phase in (Phase.AUTHORIZED, Phase.PLUGGED):
+    elif c.phase in (Phase.AUTHORIZED, Phase.PLUGGED, Phase.LOCKING):
         status = ConnectorStatus.PREPARING
     elif c.phase is Phase.FINISHING or s is None:
         status = ConnectorStatus.FINISHING

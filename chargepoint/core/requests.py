@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from chargepoint.core.actions import Action, Reply, UnlockConnector
 from chargepoint.core.events import AvailabilityChanged, RemoteStopRequested, UnlockRequested
+from chargepoint.core.session import Phase
 from chargepoint.core.types import StopReason
 
 if TYPE_CHECKING:
@@ -22,10 +23,15 @@ UNLOCK_TIMEOUT_S = 5.0
 
 def on_remote_stop(st: Station, ev: RemoteStopRequested, now: float,
                    out: list[Action]) -> None:
-    """OCPP 1.6 5.12 (OCTT 012, 028): Accepted when a transaction runs there."""
-    ok = 1 <= ev.connector <= st.connector_count and st.stop(
-        st.conn(ev.connector), StopReason.REMOTE, None, now, out
-    )
+    """OCPP 1.6 5.12 (OCTT 012, 028): Accepted when a transaction runs there, or when one
+    is about to start (the cable still locking): that attempt ends with no transaction."""
+    ok = False
+    if 1 <= ev.connector <= st.connector_count:
+        c = st.conn(ev.connector)
+        if c.phase is Phase.LOCKING:
+            ok = st.drop_grant(c, out)
+        else:
+            ok = st.stop(c, StopReason.REMOTE, None, now, out)
     out.append(Reply("Accepted" if ok else "Rejected", "RemoteStopRequested", ev.connector))
 
 
@@ -35,6 +41,8 @@ def on_unlock(st: Station, ev: UnlockRequested, now: float, out: list[Action]) -
         out.append(Reply("NotSupported", "UnlockRequested", ev.connector))
         return
     c = st.conn(ev.connector)
+    if c.phase is Phase.LOCKING:
+        st.drop_grant(c, out)  # no transaction yet: the attempt ends, the cable is released
     st.stop(c, StopReason.UNLOCK_COMMAND, None, now, out)
     if not st.settings.has_lock:
         out.append(Reply("NotSupported", "UnlockRequested", c.id))

@@ -6,7 +6,8 @@ Rules (OCPP 1.6 sections 3.5, 5.11, 5.13; OCTT 003, 004_1, 010, 011_1, 046-053, 
 A card presented to the station's one reader goes, in this order, to
 
 1. the connector whose transaction was started with the *same* id tag: it stops it (no CSMS
-   needed, OCTT 068); the same tag on a connector already waiting for its EV is ignored.
+   needed, OCTT 068); on a connector still locking the cable for that tag, the attempt ends
+   with no transaction; the same tag on a connector waiting for its EV is ignored.
    (This precedes rule 2: a tag in a transaction cannot start a second one.)
 2. the first connector with an EV plugged in and waiting for an authorization (OCTT 003);
    if every such connector still waits for the answer about an earlier card, the newer card
@@ -212,6 +213,9 @@ def on_card(st: Station, id_tag: str, now: float, out: list[Action]) -> None:
     for c in st.connectors:
         if c.session is not None and c.phase is Phase.TRANSACTION and c.session.id_tag == id_tag:
             st.stop(c, StopReason.LOCAL, id_tag, now, out)
+            return
+        if c.phase is Phase.LOCKING and c.grant is not None and c.grant.id_tag == id_tag:
+            st.drop_grant(c, out)  # stopped before the lock confirmed: no transaction at all
             return
     for c in st.connectors:
         if c.phase is Phase.AUTHORIZED and c.grant is not None and c.grant.id_tag == id_tag:

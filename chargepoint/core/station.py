@@ -223,8 +223,9 @@ class Station:
         )
 
     def authorize(self, c: Connector, grant: Grant, now: float, out: list[Action]) -> bool:
-        """Use an accepted authorization on ``c``: start now if the EV is there, else wait
-        for it (ConnectionTimeOut). False when a reservation forbids it."""
+        """Use an accepted authorization on ``c``: start now if the EV is there (with a
+        socket: lock first, start once locked), else wait for it (ConnectionTimeOut). False
+        when a reservation forbids it."""
         allowed, _ = routing.reservation_for(self, c, grant.id_tag, grant.parent_id_tag)
         if not allowed:
             return False
@@ -234,6 +235,8 @@ class Station:
             self.timers.start(
                 f"connection:{c.id}", now + self._settings.connection_timeout_s, out
             )
+        elif self._settings.has_lock:
+            self._lock_first(c, grant, now, out)
         else:
             self._start_transaction(c, grant, Step.AUTHORIZE, now, out)
         return True
@@ -257,12 +260,15 @@ class Station:
             self._finish_stop(c, now, out)
         return True
 
-    def drop_grant(self, c: Connector, out: list[Action]) -> None:
-        """Forget the authorization of a connector waiting for its EV."""
-        if c.phase is Phase.AUTHORIZED:
-            self.timers.cancel(f"connection:{c.id}", out)
-            c.grant = None
-            c.phase = next_phase(c.phase, Step.ABORT)
+    def drop_grant(self, c: Connector, out: list[Action]) -> bool:
+        """Forget the authorization of a connector waiting for its EV or for its lock (no
+        transaction was started; the lock is released when settling). False: none there."""
+        if c.phase not in (Phase.AUTHORIZED, Phase.LOCKING):
+            return False
+        self.timers.cancel(f"connection:{c.id}", out)
+        c.grant = None
+        c.phase = next_phase(c.phase, Step.ABORT)
+        return True
 
     def drop_reservation(self, r: Reservation, out: list[Action]) -> None:
         self.book.remove(r.reservation_id)
@@ -344,13 +350,21 @@ class Station:
 
     def _on_plug(self, c: Connector, now: float, out: list[Action]) -> None:
         if c.phase is Phase.AUTHORIZED and c.grant is not None:
-            self._start_transaction(c, c.grant, Step.PLUG, now, out)
+            if self._settings.has_lock:
+                self._lock_first(c, c.grant, now, out)
+            else:
+                self._start_transaction(c, c.grant, Step.PLUG, now, out)
         elif c.phase is Phase.IDLE:
             c.phase = next_phase(c.phase, Step.PLUG)
             routing.take_waiting_grant(self, c, now, out)
 
     def _on_unplug(self, c: Connector, now: float, out: list[Action]) -> None:
         if c.phase is Phase.PLUGGED:
+            c.phase = next_phase(c.phase, Step.UNPLUG)
+        elif c.phase is Phase.LOCKING:
+            # OCTT 024: the EV left before the lock confirmed: no transaction, no authorization.
+            self.timers.cancel(f"connection:{c.id}", out)
+            c.grant = None
             c.phase = next_phase(c.phase, Step.UNPLUG)
         elif c.phase is Phase.TRANSACTION and self._settings.stop_transaction_on_ev_side_disconnect:
             # OCPP 1.6 StopTransactionOnEVSideDisconnect (OCTT 005_1/005_2).
@@ -400,8 +414,10 @@ class Station:
                 out.append(ClearReservation(r.reservation_id))
             return
         c = self.conn(int(key))
-        if kind == "connection" and c.phase is Phase.AUTHORIZED:
-            c.grant = None  # OCPP 1.6 ConnectionTimeOut (OCTT 004_2 / 011_2)
+        if kind == "connection" and c.phase in (Phase.AUTHORIZED, Phase.LOCKING):
+            # OCPP 1.6 ConnectionTimeOut (OCTT 004_2 / 011_2); in LOCKING the lock never
+            # answered: the attempt ends with no transaction.
+            c.grant = None
             c.phase = next_phase(c.phase, Step.TIMEOUT)
         elif kind == "evstop":
             c.abort = True  # the EV ignored PWM off: open now
@@ -412,6 +428,21 @@ class Station:
             out.append(Reply("UnlockFailed", "UnlockRequested", c.id))
 
     # -- transactions ------------------------------------------------------------------------
+
+    def _lock_first(self, c: Connector, grant: Grant, now: float, out: list[Action]) -> None:
+        """Socket outlet: lock the cable before the transaction (OCTT 024). The lock is
+        commanded when settling; the transaction starts there once the feedback confirms.
+        ConnectionTimeOut (re-armed from now) bounds the wait."""
+        c.grant = grant
+        c.keep_locked = False
+        c.phase = next_phase(c.phase, Step.LOCK)
+        self.timers.start(f"connection:{c.id}", now + self._settings.connection_timeout_s, out)
+
+    def _locked(self, c: Connector) -> bool:
+        """LOCKING is over: the commanded lock confirms (or the lock was configured away)."""
+        if not self._settings.has_lock:
+            return True
+        return c.lock_locked and c.lock_feedback is True
 
     def _start_transaction(self, c: Connector, grant: Grant, step: Step, now: float,
                            out: list[Action]) -> None:
@@ -453,10 +484,15 @@ class Station:
     def _settle(self, c: Connector, now: float, out: list[Action]) -> None:
         facts = self.facts()
         for _ in range(6):
-            if c.phase is Phase.AUTHORIZED and (blocking(c, facts) or not operative(c, facts)):
+            if c.phase in (Phase.AUTHORIZED, Phase.LOCKING) and (
+                blocking(c, facts) or not operative(c, facts)
+            ):
                 self.drop_grant(c, out)
             drive(c, facts, now, self.timers, out)
-            if c.phase is Phase.STOPPING and not c.contactor_closed:
+            if c.phase is Phase.LOCKING and c.grant is not None and self._locked(c):
+                # OCTT 024: StartTransaction once the lock confirmed (meter, time: now).
+                self._start_transaction(c, c.grant, Step.LOCKED, now, out)
+            elif c.phase is Phase.STOPPING and not c.contactor_closed:
                 self._finish_stop(c, now, out)
             elif c.phase is Phase.FINISHING and self._cable_gone(c):
                 c.phase = next_phase(c.phase, Step.UNPLUG)

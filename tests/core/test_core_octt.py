@@ -21,6 +21,7 @@ from chargepoint.core.actions import (
     ReportStatus,
     RequestAuthorization,
     SetPwm,
+    SetStateF,
     StartTimer,
     StartTransaction,
     StopTransaction,
@@ -30,13 +31,16 @@ from chargepoint.core.events import (
     AuthorizationResult,
     AvailabilityChanged,
     CardPresented,
+    FaultCleared,
     FaultRaised,
     LockFeedback,
     MeterUpdated,
     PilotChanged,
     RemoteStartRequested,
+    RemoteStopRequested,
     ReservationCancelled,
     ReservationMade,
+    StopRequested,
     TimerExpired,
     TransactionConfirmed,
     UnlockRequested,
@@ -102,9 +106,10 @@ CASES: dict[str, tuple[Settings, list[Row]]] = {
     "005_1": (Settings(has_lock=True), [
         Row(PilotChanged(1, B), (), S.PREPARING),
         Row(CardPresented(TAG), (RequestAuthorization,)),
-        Row(AuthorizationResult(1, TAG, OK), (StartTransaction, LockConnector(1)),
-            absent=(SetPwm,)),
-        Row(LockFeedback(1, True), (SetPwm,)),
+        # OCTT 024 order: lock first, the transaction once the lock confirmed.
+        Row(AuthorizationResult(1, TAG, OK), (LockConnector(1),), S.PREPARING,
+            absent=(StartTransaction, SetPwm)),
+        Row(LockFeedback(1, True), (StartTransaction(1, TAG, 0.0, T0, None), SetPwm)),
         Row(PilotChanged(1, C), (CloseContactor(1),), S.CHARGING),
         Row(PilotChanged(1, A), (OpenContactor(1), PwmOff(1), StopTransaction(
             1, None, 0.0, T0 + 130.0, StopReason.EV_DISCONNECTED), UnlockConnector(1)),
@@ -116,8 +121,8 @@ CASES: dict[str, tuple[Settings, list[Row]]] = {
     "005_2": (Settings(has_lock=True, unlock_connector_on_ev_side_disconnect=False), [
         Row(PilotChanged(1, B)),
         Row(CardPresented(TAG)),
-        Row(AuthorizationResult(1, TAG, OK), (StartTransaction, LockConnector(1))),
-        Row(LockFeedback(1, True), (SetPwm,)),
+        Row(AuthorizationResult(1, TAG, OK), (LockConnector(1),), absent=(StartTransaction,)),
+        Row(LockFeedback(1, True), (StartTransaction, SetPwm)),
         Row(PilotChanged(1, C), (CloseContactor(1),), S.CHARGING),
         Row(PilotChanged(1, A), (OpenContactor(1), StopTransaction), S.FINISHING,
             absent=(UnlockConnector,)),
@@ -129,8 +134,8 @@ CASES: dict[str, tuple[Settings, list[Row]]] = {
     "005_3": (Settings(has_lock=True, stop_transaction_on_ev_side_disconnect=False), [
         Row(PilotChanged(1, B)),
         Row(CardPresented(TAG)),
-        Row(AuthorizationResult(1, TAG, OK), (StartTransaction, LockConnector(1))),
-        Row(LockFeedback(1, True), (SetPwm,)),
+        Row(AuthorizationResult(1, TAG, OK), (LockConnector(1),), absent=(StartTransaction,)),
+        Row(LockFeedback(1, True), (StartTransaction, SetPwm)),
         Row(PilotChanged(1, C), (CloseContactor(1),), S.CHARGING),
         Row(PilotChanged(1, A), (OpenContactor(1), PwmOff(1)), S.SUSPENDED_EV,
             absent=(StopTransaction, UnlockConnector)),
@@ -139,6 +144,114 @@ CASES: dict[str, tuple[Settings, list[Row]]] = {
         Row(CardPresented(TAG), (PwmOff(1),), absent=(StopTransaction,)),
         Row(PilotChanged(1, B), (OpenContactor(1), StopTransaction, UnlockConnector(1)),
             S.FINISHING),
+    ]),
+    # 024 Lock failure: the lock cannot engage -> Faulted / ConnectorLockFailure, and no
+    # StartTransaction nor StopTransaction at all; the authorization is dropped.
+    "024": (Settings(has_lock=True), [
+        Row(RemoteStartRequested(1, TAG), (Reply("Accepted", "RemoteStartRequested", 1),),
+            S.PREPARING, absent=(LockConnector,)),
+        Row(PilotChanged(1, B), (StartTimer("connection:1", T0 + 60.0), LockConnector(1)),
+            S.PREPARING,
+            absent=(StartTransaction, SetPwm)),
+        Row(FaultRaised(1, FaultKind.LOCK, "no lock feedback"), (CancelTimer("connection:1"),
+            SetStateF(1), UnlockConnector(1), ReportStatus(
+                1, S.FAULTED, "ConnectorLockFailure", "no lock feedback", T0)), S.FAULTED,
+            absent=(StartTransaction, StopTransaction)),
+        Row(LockFeedback(1, True), (), S.FAULTED, absent=(StartTransaction, SetPwm)),
+        Row(FaultCleared(1, FaultKind.LOCK), (PwmOff(1),), S.PREPARING,
+            absent=(StartTransaction, LockConnector)),
+        # the authorization is gone: a new one is needed (the plugged EV waits for a card)
+        Row(CardPresented(OTHER), (RequestAuthorization(1, OTHER, 1),), S.PREPARING),
+    ]),
+    # The lock confirms: StartTransaction then, with the meter reading and time of that moment.
+    "024 lock confirms": (Settings(has_lock=True), [
+        Row(MeterUpdated(1, 1000.0)),
+        Row(PilotChanged(1, B), (), S.PREPARING),
+        Row(CardPresented(TAG), (RequestAuthorization(1, TAG, 1),)),
+        Row(AuthorizationResult(1, TAG, OK), (StartTimer("connection:1", T0 + 60.0),
+            LockConnector(1)), S.PREPARING, absent=(StartTransaction,)),
+        Row(MeterUpdated(1, 1010.0), after=0.5),
+        Row(PilotChanged(1, C), (), S.PREPARING, absent=(CloseContactor, StartTransaction)),
+        Row(LockFeedback(1, True), (CancelTimer("connection:1"),
+            StartTransaction(1, TAG, 1010.0, T0 + 1.0, None), SetPwm(1, 53.3, 32.0),
+            CloseContactor(1)), S.CHARGING, after=0.5),
+    ]),
+    # No confirmation and no fault from the lock: ConnectionTimeOut ends the attempt.
+    "024 lock never answers": (Settings(has_lock=True), [
+        Row(PilotChanged(1, B)),
+        Row(RemoteStartRequested(1, TAG), (StartTimer("connection:1", T0 + 60.0),
+            LockConnector(1)), S.PREPARING),
+        Row(TimerExpired("connection:1"), (UnlockConnector(1),), S.PREPARING,
+            absent=(StartTransaction, StopTransaction)),
+        Row(LockFeedback(1, True), (), S.PREPARING, absent=(StartTransaction, SetPwm)),
+    ]),
+    # The owner's card before the lock confirmed: the attempt ends, no transaction.
+    "card stop while locking": (Settings(has_lock=True), [
+        Row(PilotChanged(1, B)),
+        Row(CardPresented(TAG), (RequestAuthorization(1, TAG, 1),)),
+        Row(AuthorizationResult(1, TAG, OK), (LockConnector(1),)),
+        Row(CardPresented(TAG), (CancelTimer("connection:1"), UnlockConnector(1)),
+            S.PREPARING, absent=(StartTransaction, StopTransaction, RequestAuthorization)),
+        Row(LockFeedback(1, True), (), S.PREPARING, absent=(StartTransaction,)),
+    ]),
+    "remote stop while locking": (Settings(has_lock=True), [
+        Row(PilotChanged(1, B)),
+        Row(RemoteStartRequested(1, TAG), (LockConnector(1),)),
+        Row(RemoteStopRequested(1), (Reply("Accepted", "RemoteStopRequested", 1),
+            UnlockConnector(1)), S.PREPARING,
+            absent=(StartTransaction, StopTransaction)),
+        Row(RemoteStopRequested(1), (Reply("Rejected", "RemoteStopRequested", 1),)),
+    ]),
+    "unplug while locking": (Settings(has_lock=True), [
+        Row(PilotChanged(1, B)),
+        Row(RemoteStartRequested(1, TAG), (LockConnector(1),)),
+        Row(PilotChanged(1, A), (CancelTimer("connection:1"), UnlockConnector(1)),
+            S.AVAILABLE, absent=(StartTransaction, StopTransaction)),
+        Row(LockFeedback(1, True), (), S.AVAILABLE, absent=(StartTransaction,)),
+        Row(PilotChanged(1, B), (), S.PREPARING, absent=(StartTransaction, LockConnector)),
+    ]),
+    "unavailable while locking": (Settings(has_lock=True), [
+        Row(PilotChanged(1, B)),
+        Row(RemoteStartRequested(1, TAG), (LockConnector(1),)),
+        Row(AvailabilityChanged(1, False), (Reply("Accepted", "AvailabilityChanged", 1),
+            SetStateF(1), UnlockConnector(1)), S.UNAVAILABLE,
+            absent=(StartTransaction, StopTransaction)),
+    ]),
+    "unlock request while locking": (Settings(has_lock=True), [
+        Row(PilotChanged(1, B)),
+        Row(RemoteStartRequested(1, TAG), (LockConnector(1),)),
+        Row(UnlockRequested(1), (UnlockConnector(1),), S.PREPARING,
+            absent=(StartTransaction, StopTransaction, Reply)),
+        Row(LockFeedback(1, False), (Reply("Unlocked", "UnlockRequested", 1),), S.PREPARING),
+    ]),
+    "reset while locking": (Settings(has_lock=True), [
+        Row(PilotChanged(1, B)),
+        Row(RemoteStartRequested(1, TAG), (LockConnector(1),)),
+        Row(StopRequested(0, StopReason.SOFT_RESET), (UnlockConnector(1),), S.PREPARING,
+            absent=(StartTransaction, StopTransaction)),
+    ]),
+    # A cable kept locked after the EV left (005_2) is already locked: a new authorization
+    # starts at once.
+    "005_2 new session on the locked cable": (
+        Settings(has_lock=True, unlock_connector_on_ev_side_disconnect=False), [
+            Row(PilotChanged(1, B)),
+            Row(RemoteStartRequested(1, TAG), (LockConnector(1),)),
+            Row(LockFeedback(1, True), (StartTransaction,)),
+            Row(PilotChanged(1, A), (StopTransaction,), S.FINISHING, absent=(UnlockConnector,)),
+            Row(PilotChanged(1, B), (), S.FINISHING),
+            Row(RemoteStartRequested(1, OTHER), (Reply("Accepted", "RemoteStartRequested", 1),
+                StartTransaction(1, OTHER, 0.0, T0, None), SetPwm), S.PREPARING,
+                absent=(LockConnector, UnlockConnector)),
+        ]),
+    # A reservation is used (and cleared) when the transaction starts, after the lock.
+    "046_1 socket": (Settings(has_lock=True), [
+        Row(ReservationMade(7, 1, TAG, None, T0 + 600), (Reply,), S.RESERVED),
+        Row(RemoteStartRequested(1, TAG), (Reply("Accepted", "RemoteStartRequested", 1),),
+            S.PREPARING),
+        Row(PilotChanged(1, B), (LockConnector(1),), S.PREPARING,
+            absent=(StartTransaction, ClearReservation)),
+        Row(LockFeedback(1, True), (StartTransaction(1, TAG, 0.0, T0, 7),
+            CancelTimer("reservation:7"), ClearReservation(7))),
     ]),
     # 010 Remote start - cable plugged in first (AuthorizeRemoteTxRequests true).
     "010": (Settings(), [

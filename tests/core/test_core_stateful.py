@@ -7,6 +7,7 @@ the station's own state:
   transaction (StartTransaction without StopTransaction); not inoperative by an Accepted
   ChangeAvailability; PWM on with >= 6 A, or switched off less than ev_stop_timeout_s ago;
 - every PWM offer respects every cap the events set (wiring, smart charging, cable);
+- with a lock, StartTransaction only while the lock feedback says locked (OCTT 024);
 - a weld stays latched (Faulted, contactor open) until a technician clears it.
 
 The I/O layer is played faithfully: time only moves forward, and every armed timer whose
@@ -163,6 +164,8 @@ class StationMachine(RuleBasedStateMachine):
                     self.state_f[a.connector] = isinstance(a, SetStateF)
                 case StartTransaction():
                     assert not self.tx_open[a.connector], a
+                    # OCTT 024: on a socket the transaction starts only once locked
+                    assert not self.settings.has_lock or self.locked[a.connector], a
                     self.tx_open[a.connector] = True
                 case StopTransaction():
                     assert self.tx_open[a.connector], a

@@ -76,11 +76,6 @@ async def test_octt_005_3_ev_disconnect_keeps_transaction_until_remote_stop(
     assert set(after_suspend[1:3]) == {"StopTransaction", "Finishing"}  # 5 and 7 either order
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known gap: the core sends StartTransaction on authorization + plug, before the lock "
-    "confirmed, then stops it (reason Other) on ConnectorLockFailure; OCTT 024 expects no "
-    "transaction. Fix: defer StartTransaction to LockFeedback(True) when has_lock (moves "
-    "StartTransaction in the 005_x rows of tests/core/test_core_octt.py)"))
 async def test_octt_024_lock_failure_reports_and_starts_no_transaction(
         csms: Csms, make_cp: CpMaker) -> None:
     cp = await make_cp(AuthorizeRemoteTxRequests=False)
