@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from chargepoint.control.client import request
-from tests.fullstack import CpMaker, registered, until
+from tests.fullstack import CpMaker, registered, start_session, until
 from tests.ocpp16.csms import Csms
 
 
@@ -42,11 +42,8 @@ async def test_ev_leaving_c_opens_the_contactor_and_stops(
     station = await make_cp(MeterValueSampleInterval=1)
     await registered(station)
     assert station.bench is not None
-    station.bench.plug(1)
-    station.bench.tap("CAFE01")
-    await csms.wait_for("StartTransaction")
+    await start_session(station, "CAFE01")
     hw = station.controller.hardware_of(1)
-    await until(lambda: hw.contactor.commanded_closed)
     station.bench.unplug(1)  # pilot goes to A under load
     await until(lambda: not hw.contactor.commanded_closed, timeout=1.0)
     stop = (await csms.wait_for("StopTransaction"))[0]
@@ -59,10 +56,7 @@ async def test_status_over_the_control_socket_has_the_interface_shape(
     station = await make_cp(MeterValueSampleInterval=1)
     await registered(station)
     assert station.bench is not None
-    station.bench.plug(1)
-    station.bench.tap("04A1B2C3")
-    await csms.wait_for("StartTransaction")
-    await until(lambda: station.controller.hardware_of(1).contactor.commanded_closed)
+    await start_session(station, "04A1B2C3")
     doc = await request(station.config.control.socket, "status")
     assert set(doc) >= {"station", "ocpp", "connectors"}
     assert doc["station"]["id"] == "CP-OCTT"
@@ -88,10 +82,7 @@ async def test_welded_contactor_is_latched_until_a_technician_clears_it(
     station = await make_cp(MeterValueSampleInterval=1)
     await registered(station)
     assert station.bench is not None
-    station.bench.plug(1)
-    station.bench.tap("04A1B2C3")
-    await csms.wait_for("StartTransaction")
-    await until(lambda: station.controller.hardware_of(1).contactor.commanded_closed)
+    await start_session(station, "04A1B2C3")
     station.bench.fault(1, "welded")
     station.bench.tap("04A1B2C3")  # stop: the contactor opens, its mirror stays closed
     faulted = await csms.wait_until(lambda: [
