@@ -13,13 +13,14 @@ from hardware.interfaces import (
     ConnectorHardware,
     ConnectorLock,
     EnergyMeter,
+    PowerSupervisor,
     ResidualCurrentMonitor,
     StationHardware,
     TokenReader,
 )
 from hardware.meter import RtuBus, open_meter
 from hardware.pilot import AdcProximityPilot, GpioControlPilot, PilotDecoder, SysfsPwm
-from hardware.relays import GpioContactor, MotorLock, RcdInput, SolenoidLock
+from hardware.relays import GpioContactor, MotorLock, PowerFailInput, RcdInput, SolenoidLock
 
 
 class HardwareConfigError(ValueError):
@@ -107,4 +108,13 @@ def build_real_hardware(config: Config) -> StationHardware:
         from hardware.rfid import NfcReader
 
         reader = NfcReader(hw.rfid.device, debounce_s=hw.rfid.debounce_s)
-    return StationHardware(connectors=connectors, reader=reader)
+    return StationHardware(connectors=connectors, reader=reader,
+                           power=build_power_supervisor(config))
+
+
+def build_power_supervisor(config: Config, *, pin_factory: Any = None) -> PowerSupervisor | None:
+    """The station-wide mains supervision input of ``[hardware.power_fail]``, else ``None``."""
+    cfg = config.hardware.power_fail
+    if cfg is None:
+        return None
+    return PowerFailInput(cfg.pin, cfg.active_high, pin_factory=pin_factory)

@@ -3,10 +3,10 @@
 It owns three kinds of tasks and nothing else:
 
 - the **control loop** (``_control_loop``): every tick (10 ms while a contactor is or may be
-  closed, 50 ms while nothing is live) it samples the pilot, the feedback
-  contacts, the RCD input and the relay supervisors, turns every change into a core event, and
-  performs the hardware actions the core answers with *before the next sample*. It never awaits
-  the network, the store or the meter: the only ``await`` in it is the tick sleep.
+  closed, 50 ms while nothing is live) it samples the mains supervision input, the pilot, the
+  feedback contacts, the RCD input and the relay supervisors, turns every change into a core
+  event, and performs the hardware actions the core answers with *before the next sample*. It
+  never awaits the network, the store or the meter: the only ``await`` in it is the tick sleep.
 - the **meter pollers**: one per meter, feeding ``MeterUpdated`` / meter faults to the core.
 - the **reader loop**: cards become ``CardPresented``; reader failures become faults.
 
@@ -115,6 +115,7 @@ class Controller:
         self.listeners: list[Callable[[ev.Event | act.Action], None]] = []
         self._token_waiters: list[asyncio.Future[Token]] = []
         self._operative: dict[int, bool] = {}
+        self._mains_ok = True  # as last seen by the control loop (True without an input)
 
     # -- StationPort -----------------------------------------------------------------------
     @property
@@ -308,13 +309,32 @@ class Controller:
             live = self._any_closed() or any(seen.mirror for seen in self._observed.values())
             await asyncio.sleep(self._tick_s if live else self._idle_tick_s)
 
+    @property
+    def mains_ok(self) -> bool | None:
+        """Mains as the control loop last saw it; ``None`` without a power-fail input."""
+        return None if self._hw.power is None else self._mains_ok
+
     def _sample(self, now: float) -> None:
+        self._sample_power()
         for hw in self._hw.connectors:
             self._sample_connector(hw, now)
         due = [tid for tid, deadline in self._timers.items() if deadline <= now]
         for tid in due:
             if self._timers.pop(tid, None) is not None:
                 self.submit(ev.TimerExpired(tid))
+
+    def _sample_power(self) -> None:
+        """OCTT 1.6 032_1, on a backup supply: once per outage, stop every transaction with
+        reason PowerLoss while the CSMS can still hear it. On return nothing resumes."""
+        power = self._hw.power
+        if power is None or power.mains_ok() == self._mains_ok:
+            return
+        self._mains_ok = not self._mains_ok
+        if self._mains_ok:
+            log.info("mains power is back")
+        else:
+            log.warning("mains power failed: stopping every transaction (PowerLoss)")
+            self.submit(ev.StopRequested(0, StopReason.POWER_LOSS))
 
     def _sample_connector(self, hw: ConnectorHardware, now: float) -> None:
         seen = self._observed[hw.connector]

@@ -178,6 +178,8 @@ class StationControl:
                     bench.tap(str(args["uid"]))
                 case "fault":
                     bench.fault(int(args["connector"]), str(args["kind"]))
+                case "power":
+                    bench.power(str(args["state"]))
                 case _:
                     raise Refused(f"unknown sim command {command!r}")
         except KeyError as exc:

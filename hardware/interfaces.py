@@ -137,6 +137,18 @@ class ResidualCurrentMonitor(Protocol):
     def tripped(self) -> bool: ...
 
 
+@runtime_checkable
+class PowerSupervisor(Protocol):
+    """Mains supervision of a station on a UPS / hold-up supply (station-wide, one input).
+
+    The controller keeps running on the backup supply; when ``mains_ok()`` turns False it stops
+    every transaction with reason PowerLoss before going down (OCTT 1.6 032_1).
+    """
+
+    def mains_ok(self) -> bool:
+        """True while mains is present. Fast, never blocks; a broken wire reads False."""
+
+
 @dataclass(frozen=True, slots=True)
 class MeterReading:
     """Everything one poll read. Energy in Wh, power in W, voltage in V, current in A.
@@ -227,7 +239,10 @@ class ConnectorHardware:
 
 @dataclass(slots=True)
 class StationHardware:
-    """All hardware of a station, real or simulated. ``reader`` is shared by every connector."""
+    """All hardware of a station, real or simulated. ``reader`` is shared by every connector;
+    ``power`` (mains supervision) is station-wide, ``None`` when the station has no backup
+    supply."""
 
     connectors: list[ConnectorHardware]
     reader: TokenReader | None = None
+    power: PowerSupervisor | None = None

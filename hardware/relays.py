@@ -1,4 +1,4 @@
-"""Contactor, connector lock and RCD input on Raspberry Pi GPIOs (gpiozero).
+"""Contactor, connector lock, RCD and power-fail inputs on Raspberry Pi GPIOs (gpiozero).
 
 Every device compares what it was commanded with what its feedback contact reports. A
 disagreement that lasts longer than the configured limit is returned by ``check(now)`` as a
@@ -12,7 +12,8 @@ The one timed output, the motor lock's pulse, is ended by a gpiozero background 
 ends even if nobody calls again) and, as a second guard, by ``check(now)``.
 
 Polarity: ``active_high=True`` means a high pin is "on" (output) or "closed/locked/tripped"
-(input). Inputs use the internal pull resistor on the inactive side (see ``hardware.gpio``).
+(input). Feedback inputs use the internal pull resistor on the inactive side (see
+``hardware.gpio``); the fail-safe inputs (RCD, power fail) pull towards their *active* level.
 """
 
 from __future__ import annotations
@@ -241,13 +242,13 @@ class SolenoidLock(_LockBase):
         self._feedback.close()
 
 
-class RcdInput:
-    """Trip contact of an RCD / RCM (e.g. a 6 mA DC residual current monitor).
+class FailSafeInput:
+    """A digital input whose *active* level means "something is wrong" (trip, mains failed).
 
-    ``active_high`` gives the pin level that means *tripped*. ``pull_up`` selects the internal
-    pull resistor; by default it pulls *towards the tripped level*, so that a contact that is
-    closed while healthy holds the pin at the healthy level and a trip or a broken wire reads
-    as tripped (fail-safe). E.g. ``active_high=True``: healthy contact closed to GND, pull-up.
+    ``active_high`` gives the pin level that means active. ``pull_up`` selects the internal
+    pull resistor; by default it pulls *towards the active level*, so that a contact (or an
+    open-collector output) that holds the pin at the healthy level while all is well reads as
+    active when it opens or its wire breaks (fail-safe).
     """
 
     def __init__(
@@ -262,8 +263,35 @@ class RcdInput:
         pull = active_high if pull_up is None else pull_up
         self._in = DigitalInputDevice(pin, pull_up=pull, pin_factory=pin_factory)
 
-    def tripped(self) -> bool:
+    def _active(self) -> bool:
         return bool(self._in.pin.state) == self._active_high
 
     def release(self) -> None:
         self._in.close()
+
+
+class RcdInput(FailSafeInput):
+    """Trip contact of an RCD / RCM (e.g. a 6 mA DC residual current monitor).
+
+    ``active_high`` is the level that means *tripped*; a trip or a broken wire reads as
+    tripped. E.g. ``active_high=True``: healthy contact closed to GND, pull-up.
+    """
+
+    def tripped(self) -> bool:
+        return self._active()
+
+
+class PowerFailInput(FailSafeInput):
+    """Mains supervision input (``hardware.interfaces.PowerSupervisor``): a UPS HAT's "on
+    battery" / power-loss output, or a mains-sense optocoupler.
+
+    ``active_high`` is the level that means *mains failed*. The default pull goes towards that
+    level, so a broken wire reads as a mains failure: the controller then stops its sessions
+    with reason PowerLoss once and says so in the log, rather than missing a real outage in
+    silence. E.g. an optocoupler whose transistor pulls the pin to GND while mains is present:
+    ``active_high=True`` (pull-up). The level must be steady: smooth an optocoupler fed from
+    AC (it would otherwise drop out at every zero crossing).
+    """
+
+    def mains_ok(self) -> bool:
+        return not self._active()

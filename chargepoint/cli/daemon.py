@@ -123,6 +123,8 @@ def _sim_args(args: argparse.Namespace) -> dict[str, Any]:
             return {"uid": args.uid}
         case "fault":
             return {"connector": args.connector, "kind": args.kind}
+        case "power":
+            return {"state": args.state}
     raise CliError(f"unknown sim command {args.sim_command}", code=2)  # pragma: no cover
 
 

@@ -169,6 +169,9 @@ def _sim(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s = sim_sub.add_parser("fault", help="inject a fault (none clears)")
     s.add_argument("connector", type=_connector)
     s.add_argument("kind", choices=SIM_FAULTS)
+    s = sim_sub.add_parser("power", help="mains present or failed (the station runs on, as "
+                                         "on a UPS)")
+    s.add_argument("state", choices=("on", "off"))
     for s in sim_sub.choices.values():
         _json(s)
         s.set_defaults(func=daemon.cmd_sim)

@@ -10,6 +10,7 @@ from chargepoint.config.model import (
     LockConfig,
     MeterConfig,
     PilotConfig,
+    PowerFailConfig,
     RcdConfig,
     RfidConfig,
 )
@@ -32,6 +33,7 @@ def parse_hardware(t: Table | None, connectors: int) -> HardwareConfig:
     rcd = _rcd(t.table("rcd"))
     meter = _meter(t.table("meter"))
     rfid = _rfid(t.table("rfid"))
+    power_fail = _power_fail(t.table("power_fail"))
     # [[hardware.connector]]; "connectors" is accepted as an alias (the dataclass field's name)
     if t.has("connector") and t.has("connectors"):
         t.error("connectors", "give either [[hardware.connector]] or [[hardware.connectors]]")
@@ -41,7 +43,8 @@ def parse_hardware(t: Table | None, connectors: int) -> HardwareConfig:
     for dup in sorted({i for i in ids if ids.count(i) > 1}):
         t.error("connector", f"connector {dup} is listed more than once")
     cfg = HardwareConfig(simulate=simulate, has_lock=has_lock, pilot=pilot, contactor=contactor,
-                         lock=lock, rcd=rcd, meter=meter, rfid=rfid, connectors=overrides)
+                         lock=lock, rcd=rcd, meter=meter, rfid=rfid, power_fail=power_fail,
+                         connectors=overrides)
     if not simulate:
         _check_pins(t, cfg, connectors)
     t.finish()
@@ -105,6 +108,15 @@ def _rcd(t: Table | None) -> RcdConfig | None:
         return None
     cfg = RcdConfig(pin=t.integer("pin", 25, 0, PIN_MAX),
                     active_high=t.boolean("active_high", True))
+    t.finish()
+    return cfg
+
+
+def _power_fail(t: Table | None) -> PowerFailConfig | None:
+    if t is None:
+        return None
+    cfg = PowerFailConfig(pin=t.integer("pin", 6, 0, PIN_MAX),
+                          active_high=t.boolean("active_high", True))
     t.finish()
     return cfg
 
@@ -204,6 +216,8 @@ def _check_pins(t: Table, cfg: HardwareConfig, connectors: int) -> None:
             if pin is not None:
                 label = name if connectors == 1 else f"connector {n} {name}"
                 users.setdefault(pin, []).append(label)
+    if cfg.power_fail is not None:  # station-wide: one input, shared with nothing
+        users.setdefault(cfg.power_fail.pin, []).append("power_fail.pin")
     for pin, names in sorted(users.items()):
         # One RCD input may guard the whole station; any other sharing is a wiring error.
         roles = {"rcd.pin" if n.endswith("rcd.pin") else n for n in names}

@@ -111,6 +111,12 @@ class RcdConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PowerFailConfig:
+    pin: int = 6  # e.g. the power-loss output of Geekworm X728-style UPS HATs
+    active_high: bool = True  # True: the input reads high when mains has failed
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MeterConfig:
     port: str = "/dev/ttyUSB0"
     model: str = "sdm630"
@@ -159,6 +165,7 @@ class HardwareConfig:
     rcd: RcdConfig | None = None
     meter: MeterConfig | None = None
     rfid: RfidConfig | None = None
+    power_fail: PowerFailConfig | None = None
     connectors: list[ConnectorHwConfig] = field(default_factory=list)
 
 

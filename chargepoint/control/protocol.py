@@ -55,7 +55,8 @@ class ControlTarget(Protocol):
         """Round-trip seconds of one CSMS request; raise ``Refused`` when offline."""
 
     async def sim(self, command: str, args: dict[str, Any]) -> dict[str, Any]:
-        """Drive the simulated bench (plug, unplug, ev, tap, fault); refused on real hardware."""
+        """Drive the simulated bench (plug, unplug, ev, tap, fault, power); refused on real
+        hardware."""
 
     async def logs(self, since: str | None) -> list[str]:
         """Recent log lines (oldest first), optionally only those since ``since``."""
@@ -63,7 +64,7 @@ class ControlTarget(Protocol):
 
 RELAY_WHICH = ("contactor", "lock")
 RELAY_OPS = ("on", "off", "test")
-SIM_COMMANDS = ("plug", "unplug", "ev", "tap", "fault")
+SIM_COMMANDS = ("plug", "unplug", "ev", "tap", "fault", "power")
 
 
 @dataclass(frozen=True, slots=True)

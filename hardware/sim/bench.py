@@ -3,7 +3,8 @@
 Per connector: a ``VirtualEV`` answering a ``SimPilot`` and a ``SimProximity``; the REAL relay
 classes on a gpiozero ``MockFactory`` whose feedback pins follow the outputs (``SimBoard``); the
 REAL Modbus meter driver reading a ``VirtualMeter`` over a pty (one unit id per connector, one
-bus). One ``VirtualReader`` for the station. A background task integrates energy in real time.
+bus). One ``VirtualReader`` and one mains supply (``SimMains``: the real power-fail input on a
+mock pin, ``power(on)``) for the station. A background task integrates energy in real time.
 
 The commands of ``chargepoint sim`` (docs: /work/shared/INTERFACE.md) are methods here; their
 bad arguments raise ``ValueError`` with a message fit for an error reply. Calling ``hardware``
@@ -22,6 +23,7 @@ from gpiozero.pins.mock import MockFactory
 from hardware.interfaces import ConnectorHardware, StationHardware
 from hardware.sim.board import SimBoard
 from hardware.sim.ev import NOMINAL_FREQUENCY_HZ, EvFault, VirtualEV
+from hardware.sim.mains import SimMains
 from hardware.sim.meter_rig import MeterRig
 from hardware.sim.pilot import SimPilot, SimProximity
 from hardware.sim.reader import VirtualReader
@@ -90,6 +92,8 @@ class SimBench:
         self._feedback_delay_s = feedback_delay_s
         self.reader = VirtualReader()
         self._meter: MeterRig | None = None
+        self._mains: SimMains | None = None
+        self._mains_on = True
         self._meter_note = "no meter configured" if meter_model is None else "not started"
         self._hardware: StationHardware | None = None
         self._task: asyncio.Task[None] | None = None
@@ -135,11 +139,15 @@ class SimBench:
                         meter=None if self._meter is None else self._meter.meter(c.connector),
                     )
                 )
+            mains = self._mains = SimMains(self._factory)
+            mains.set(self._mains_on)
         except BaseException:
             await self._teardown()
             self._stopped = True
             raise
-        self._hardware = StationHardware(connectors=hw, reader=self.reader)
+        self._hardware = StationHardware(
+            connectors=hw, reader=self.reader, power=mains.input
+        )
         self._update_meter(0.0)
         self._task = asyncio.create_task(self._integrate(), name="sim-bench-energy")
 
@@ -159,6 +167,9 @@ class SimBench:
             if c.board is not None:
                 c.board.close()
                 c.board = None
+        if self._mains is not None:
+            self._mains.close()
+            self._mains = None
         if self._meter is not None:
             await self._meter.stop()
             self._meter = None
@@ -266,6 +277,18 @@ class SimBench:
             assert c.board is not None
             c.board.inject(kind, True)
 
+    def power(self, on: bool | str) -> None:
+        """Mains present (``True`` / ``"on"``) or failed (``False`` / ``"off"``): the station
+        runs on, as on a UPS, and sees its power-fail input change. Raises ValueError for
+        another word. Before ``start()`` it sets the level the bench starts with."""
+        if isinstance(on, str):
+            if on not in ("on", "off"):
+                raise ValueError(f"power must be on or off, got {on!r}")
+            on = on == "on"
+        self._mains_on = on
+        if self._mains is not None:
+            self._mains.set(on)
+
     def _clear_faults(self, c: SimConnector) -> None:
         c.ev.fault = EvFault.NONE
         if c.board is not None:
@@ -285,6 +308,10 @@ class SimBench:
                 "note": self._meter_note,
             },
             "reader": {"taps": self.reader.taps},
+            "power": {
+                "mains": "on" if self._mains_on else "off",
+                "mains_ok": None if self._mains is None else self._mains.input.mains_ok(),
+            },
             "connectors": [self._describe_connector(c) for c in self._connectors],
         }
 

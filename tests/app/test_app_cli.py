@@ -93,7 +93,7 @@ async def test_no_daemon_is_exit_1(short_dir: Path) -> None:
 @pytest.mark.parametrize("argv", [
     [], ["frobnicate"], ["relay", "1", "contactor", "explode"], ["relay", "0", "lock", "on"],
     ["sim", "tap", "XYZ"], ["fault", "clear"], ["meter", "probe", "--port", "/dev/null"],
-    ["--socket"],
+    ["--socket"], ["sim", "power", "down"], ["sim", "power"],
 ])
 async def test_bad_usage_is_exit_2(argv: list[str]) -> None:
     assert (await cli(*argv))[0] == 2
@@ -124,12 +124,14 @@ async def test_selftest_failure_is_exit_1(sock: str) -> None:
 
 async def test_sim_commands_forward_their_arguments(sock: str, target: FakeTarget) -> None:
     for argv in (["plug", "1", "--max-current", "16"], ["unplug", "1"], ["ev", "1", "pause"],
-                 ["tap", "04a1b2c3"], ["fault", "1", "welded"]):
+                 ["tap", "04a1b2c3"], ["fault", "1", "welded"], ["power", "off"],
+                 ["power", "on"]):
         assert (await cli("--socket", sock, "sim", *argv))[0] == 0
     assert [c[1] for c in target.calls] == [
         ("plug", {"connector": 1, "max_current_a": 16.0}), ("unplug", {"connector": 1}),
         ("ev", {"connector": 1, "mode": "pause"}), ("tap", {"uid": "04A1B2C3"}),
-        ("fault", {"connector": 1, "kind": "welded"})]
+        ("fault", {"connector": 1, "kind": "welded"}), ("power", {"state": "off"}),
+        ("power", {"state": "on"})]
 
 
 async def test_meter_and_watch(sock: str) -> None:

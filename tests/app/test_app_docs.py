@@ -26,9 +26,11 @@ SECTIONS = {
     "[hardware.pilot]": cfgmod.PilotConfig, "[hardware.contactor]": cfgmod.ContactorConfig,
     "[hardware.lock]": cfgmod.LockConfig, "[hardware.rcd]": cfgmod.RcdConfig,
     "[hardware.meter]": cfgmod.MeterConfig, "[hardware.rfid]": cfgmod.RfidConfig,
+    "[hardware.power_fail]": cfgmod.PowerFailConfig,
     "[[hardware.connector]]": cfgmod.ConnectorHwConfig,
 }
-SUB_TABLES = {"config", "pilot", "contactor", "lock", "rcd", "meter", "rfid", "connectors"}
+SUB_TABLES = {"config", "pilot", "contactor", "lock", "rcd", "meter", "rfid", "power_fail",
+              "connectors"}
 
 
 def section_text(header: str) -> str:
