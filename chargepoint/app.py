@@ -34,6 +34,7 @@ from chargepoint.ocpp16.options import Ocpp16Options
 from chargepoint.runtime import Controller
 from chargepoint.station_control import StationControl
 from chargepoint.store.db import Store
+from chargepoint.store.errors import StoreError
 from hardware.interfaces import StationHardware
 
 if TYPE_CHECKING:
@@ -42,6 +43,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("chargepoint.app")
 
 WATCHDOG_STALL_S = 2.0  # the control loop must have ticked this recently for WATCHDOG=1
+
+
+class StationStartError(RuntimeError):
+    """The station cannot start (store or hardware missing); ``str()`` is the one-line why."""
 
 
 @dataclass(slots=True)
@@ -201,12 +206,18 @@ async def start_station(
     if config.ocpp.version != "1.6":
         raise ValueError(f"ocpp.version {config.ocpp.version!r} is not supported yet (only 1.6)")
     logs = LogBuffer.attach()
-    store = await asyncio.to_thread(Store.open, config.storage.path)
+    try:
+        store = await asyncio.to_thread(Store.open, config.storage.path)
+    except (OSError, StoreError) as exc:
+        logs.detach()
+        raise StationStartError(f"store {config.storage.path}: {exc}") from exc
     try:
         hardware, bench = await _build_hardware(config, store)
-    except BaseException:
+    except BaseException as exc:
         await asyncio.to_thread(store.close)
         logs.detach()
+        if isinstance(exc, OSError | ValueError):  # absent device, bad pin, unknown model
+            raise StationStartError(f"hardware: {exc}") from exc
         raise
     ocpp_config = Configuration(
         store, initial_ocpp_config(config), connectors=config.station.connectors,
@@ -300,7 +311,11 @@ def run(config: Config) -> int:
     """``chargepoint run``: serve until SIGTERM; on an OCPP Reset, restart the process
     (under systemd by exiting so that ``Restart=always`` starts us again, in the foreground by
     re-executing ourselves)."""
-    restart = asyncio.run(_serve(config))
+    try:
+        restart = asyncio.run(_serve(config))
+    except StationStartError as exc:
+        log.error("cannot start: %s", exc)  # one line for the journal, no traceback
+        return 1
     if restart is None:
         return 0
     if systemd.under_systemd():

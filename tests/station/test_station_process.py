@@ -85,3 +85,29 @@ async def test_sigterm_stops_the_session_safely_and_exits_zero(
     stop = (await csms.wait_for("StopTransaction", timeout=5))[0]
     assert stop.payload["transactionId"] == 100
     assert stop.payload["reason"] == "Reboot"
+
+
+async def test_missing_hardware_is_one_clear_line_and_exit_1(tmp_path: Path) -> None:
+    config = tmp_path / "cp.toml"
+    config.write_text(f"""
+[station]
+id = "CP-REAL"
+[ocpp]
+url = "ws://127.0.0.1:9/ocpp"
+[storage]
+path = "{tmp_path / 'state.db'}"
+[control]
+socket = "{tmp_path / 'control.sock'}"
+[hardware]
+simulate = false
+[hardware.pilot]
+pwm_chip = 15
+""")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "chargepoint", "--config", str(config), "run",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 1
+    text = err.decode()
+    assert "cannot start: hardware:" in text and "pwmchip15" in text
+    assert "Traceback" not in text
