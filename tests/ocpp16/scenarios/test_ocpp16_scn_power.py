@@ -5,6 +5,7 @@ supply is switched through the control target, as ``chargepoint sim power {on,of
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from chargepoint.app import RunningStation
@@ -43,6 +44,11 @@ def tx_and_status(csms: Csms) -> list[str]:
 
 async def power(cp: RunningStation, state: str) -> dict[str, Any]:
     return await StationControl(cp).sim("power", {"state": state})
+
+
+def mains_seen(cp: RunningStation, ok: bool) -> Callable[[], bool]:
+    """A condition: the control loop has seen mains present (``ok``) or failed."""
+    return lambda: cp.controller.mains_ok is ok
 
 
 async def charged_some_energy(cp: RunningStation, meter_start: float) -> None:
@@ -125,3 +131,24 @@ async def test_octt_032_1_offline_the_stop_is_committed_and_sent_on_reconnect(
     assert (stop["transactionId"], stop["reason"]) == (tx, "PowerLoss")
     assert stop["meterStop"] >= start["meterStart"]
     await csms.wait_until(lambda: "Finishing" in statuses(csms))
+
+
+async def test_each_outage_asks_the_core_once_and_idle_connectors_stay_available(
+        csms: Csms, make_cp: CpMaker) -> None:
+    cp = await make_cp(connectors=2)
+    await registered(cp)
+    await csms.wait_until(lambda: statuses(csms, 1) and statuses(csms, 2))
+    seen: list[ev.Event | act.Action] = []
+    cp.controller.observe(seen.append)
+
+    def requests() -> list[ev.StopRequested]:
+        return [e for e in seen if isinstance(e, ev.StopRequested)]
+    for state, outages in (("off", 1), ("on", 1), ("off", 2)):
+        await power(cp, state)
+        await until(mains_seen(cp, state == "on"))
+        assert len(requests()) == outages
+    assert {(r.connector, r.reason.value) for r in requests()} == {(0, "PowerLoss")}
+    await power(cp, "on")
+    await until(lambda: cp.controller.mains_ok is True)
+    assert csms.calls("StopTransaction") == []
+    assert statuses(csms, 1)[-1] == statuses(csms, 2)[-1] == "Available"
