@@ -73,6 +73,7 @@ class StationControl:
                 "firmware": r.config.station.firmware_version or __version__,
                 "status": view.status.value,
                 "simulated": r.bench is not None,
+                "mains": _mains(r.controller.mains_ok),
             },
             "ocpp": {
                 "version": link.version,
@@ -187,6 +188,11 @@ class StationControl:
         except (ValueError, TypeError) as exc:
             raise Refused(f"sim {command}: {exc}") from None
         return bench.describe()
+
+
+def _mains(ok: bool | None) -> str | None:
+    """``status`` station.mains: "ok", "failed", or None without a power-fail input."""
+    return None if ok is None else "ok" if ok else "failed"
 
 
 def _part(name: str, ok: bool, detail: str) -> dict[str, Any]:

@@ -59,6 +59,7 @@ async def test_status_over_the_control_socket_has_the_interface_shape(
     await start_session(station, "04A1B2C3")
     doc = await request(station.config.control.socket, "status")
     assert set(doc) >= {"station", "ocpp", "connectors"}
+    assert doc["station"]["mains"] == "ok"  # the bench simulates a mains-sense input
     assert doc["station"]["id"] == "CP-OCTT"
     assert set(doc["ocpp"]) >= {"version", "connected", "registration", "queued"}
     conn = doc["connectors"][0]

@@ -6,8 +6,8 @@ period. Reservations, triggers, unlock:
 ``test_ocpp16_scn_gaps_resv.py``. Each test follows the
 OCTT steps and checks what the tool validates (messages, their order and key fields, statuses).
 
-Not here: 032_1 (stop with reason PowerLoss *before* going down) needs a power-fail input
-(backup supply) that the HAL does not have; 032_2 (PowerLoss after the reboot) is covered by
+Not here: 032_1 (stop with reason PowerLoss *before* going down, on a power-fail input) is in
+``test_ocpp16_scn_power.py``; 032_2 (PowerLoss after the reboot) is covered by
 ``tests/station/test_station_process.py`` (a real SIGKILL)."""
 
 from __future__ import annotations
