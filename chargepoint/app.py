@@ -99,7 +99,6 @@ class RunningStation:
         await asyncio.to_thread(self.store.close)
         self.logs.detach()
 
-
     async def _drain(self, persist_s: float = 3.0, send_s: float = 2.0) -> None:
         """Let the adapter persist the stopped transactions (always) and, while the CSMS is
         connected, send what is queued; whatever is left is sent after the restart."""
