@@ -74,6 +74,7 @@ class _Observed:
     cable: int | None = -1  # -1: never read
     mismatches: set[FaultKind] = field(default_factory=set)
     meter_fault: bool = False
+    read_error: bool = False
 
 
 class Controller:
@@ -317,7 +318,7 @@ class Controller:
     def _sample(self, now: float) -> None:
         self._sample_power()
         for hw in self._hw.connectors:
-            self._sample_connector(hw, now)
+            self._sample_guarded(hw, now)
         due = [tid for tid, deadline in self._timers.items() if deadline <= now]
         for tid in due:
             if self._timers.pop(tid, None) is not None:
@@ -335,6 +336,28 @@ class Controller:
         else:
             log.warning("mains power failed: stopping every transaction (PowerLoss)")
             self.submit(ev.StopRequested(0, StopReason.POWER_LOSS))
+
+    def _sample_guarded(self, hw: ConnectorHardware, now: float) -> None:
+        """Sample one connector; a hardware read that raises must neither starve the other
+        connectors and the timers nor leave this one charging blind: it becomes a blocking
+        fault (the contactor opens) until reads succeed again. Logged once per episode."""
+        seen = self._observed[hw.connector]
+        try:
+            self._sample_connector(hw, now)
+        except Exception as exc:
+            if not seen.read_error:
+                seen.read_error = True
+                log.exception("connector %d: hardware read failed", hw.connector,
+                              extra=context(connector=hw.connector))
+                self.submit(ev.FaultRaised(hw.connector, FaultKind.PILOT,
+                                           f"hardware read failed: {exc}"))
+            return
+        if seen.read_error:
+            seen.read_error = False
+            log.info("connector %d: hardware reads again", hw.connector,
+                     extra=context(connector=hw.connector))
+            self.submit(ev.FaultCleared(hw.connector, FaultKind.PILOT))
+            seen.diode_ok = True  # a diode fault still present is raised again next tick
 
     def _sample_connector(self, hw: ConnectorHardware, now: float) -> None:
         seen = self._observed[hw.connector]

@@ -138,25 +138,31 @@ async def test_rfid_read_through_the_daemon_takes_the_card_away_from_the_core(
     assert await request(station.config.control.socket, "rfid_read", {"timeout_s": 0.1}) is None
 
 
-async def test_a_failing_pilot_read_does_not_stop_the_control_loop(
+async def test_a_failing_hardware_read_faults_its_connector_and_spares_the_others(
     csms: Csms, make_cp: CpMaker
 ) -> None:
-    station = await make_cp(MeterValueSampleInterval=1)
+    station = await make_cp(connectors=2)
+    await registered(station)
+    assert station.bench is not None
     hw = station.controller.hardware_of(1)
     real_read = hw.pilot.read
-    calls = 0
+    broken = True
 
     def flaky():  # type: ignore[no-untyped-def]
-        nonlocal calls
-        calls += 1
-        if calls == 3:
+        if broken:
             raise OSError("SPI read failed")
         return real_read()
 
     hw.pilot.read = flaky  # type: ignore[method-assign]
-    await until(lambda: calls > 10)
+    view = station.controller.station.snapshot
+    await until(lambda: view().connectors[0].status.value == "Faulted")
+    assert view().connectors[0].error_code == "EVCommunicationError"
+    station.bench.plug(2)  # the other connector still charges: its samples and timers run
+    station.bench.tap("04A1B2C3")
+    await until(lambda: station.controller.hardware_of(2).contactor.commanded_closed)
     assert station.healthy()
-
+    broken = False
+    await until(lambda: view().connectors[0].status.value == "Available")
 
 
 async def test_meter_values_report_the_offered_current(
