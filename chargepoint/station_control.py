@@ -9,11 +9,12 @@ the simulated bench (``sim``).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from chargepoint import __version__
 from chargepoint.control.protocol import Refused
-from chargepoint.core.types import ConnectorStatus, PilotState
+from chargepoint.core.types import ConnectorStatus, FaultKind, PilotState
 from hardware.interfaces import ConnectorHardware, MeterFault
 from hardware.meter import reading_json
 
@@ -42,17 +43,12 @@ class StationControl:
         for conn in view.connectors:
             hw = r.controller.hardware_view(conn.id)
             tx = open_tx.get(conn.id)
-            session = conn.session
-            transaction = None
-            if session is not None or tx is not None:
-                transaction = {
-                    "id": tx.csms_id if tx is not None else None,
-                    "id_tag": session.id_tag if session is not None else tx.id_tag if tx else None,
-                    "meter_start_wh": (
-                        session.meter_start_wh if session is not None
-                        else tx.meter_start_wh if tx else None
-                    ),
-                }
+            source = conn.session if conn.session is not None else tx  # the core's, else stored
+            transaction = None if source is None else {
+                "id": tx.csms_id if tx is not None else None,
+                "id_tag": source.id_tag,
+                "meter_start_wh": source.meter_start_wh,
+            }
             faults = sorted({kind.error_code for kind in (*conn.faults, *view.faults)})
             connectors.append({
                 "id": conn.id,
@@ -86,6 +82,7 @@ class StationControl:
 
     async def meter(self) -> dict[str, Any]:
         rows = []
+        views = self._r.controller.station.snapshot().connectors
         for hw in self._r.controller.hardware.connectors:
             row: dict[str, Any] = {"id": hw.connector}
             reading = self._r.controller.meter_reading(hw.connector)
@@ -96,8 +93,7 @@ class StationControl:
             else:
                 row.update(reading_json(reading))
                 row["model"] = hw.meter.model
-            view = self._r.controller.station.snapshot().connectors[hw.connector - 1]
-            if any(k.value == "meter" for k in view.faults):
+            if FaultKind.METER in views[hw.connector - 1].faults:
                 row["fault"] = "PowerMeterFailure"
             rows.append(row)
         return {"connectors": rows}
@@ -233,7 +229,7 @@ async def _selftest_connector(hw: ConnectorHardware) -> list[dict[str, Any]]:
     return parts
 
 
-async def _relay_lock(now: Any, hw: ConnectorHardware, op: str) -> str:
+async def _relay_lock(now: Callable[[], float], hw: ConnectorHardware, op: str) -> str:
     lock = hw.lock
     if lock is None:
         raise Refused(f"connector {hw.connector} has no lock (fixed cable)")
@@ -241,14 +237,14 @@ async def _relay_lock(now: Any, hw: ConnectorHardware, op: str) -> str:
     report = []
     for want in steps:
         (lock.lock if want else lock.unlock)(now())
-        ok = await _await_feedback(lambda w=want: lock.is_locked() == w)
+        ok = await _await_feedback(lock.is_locked, want)
         report.append(f"{'lock' if want else 'unlock'} {'confirmed' if ok else 'NOT confirmed'}")
         if not ok:
             raise Refused(f"connector {hw.connector}: " + ", ".join(report))
     return f"connector {hw.connector} lock: " + ", ".join(report)
 
 
-async def _relay_contactor(now: Any, hw: ConnectorHardware, op: str) -> str:
+async def _relay_contactor(now: Callable[[], float], hw: ConnectorHardware, op: str) -> str:
     contactor = hw.contactor
     if op == "on":
         raise Refused("the contactor is only switched by `relay N contactor test` (close, confirm,"
@@ -258,7 +254,7 @@ async def _relay_contactor(now: Any, hw: ConnectorHardware, op: str) -> str:
     try:
         for want in steps:
             (contactor.close if want else contactor.open)(now())
-            ok = await _await_feedback(lambda w=want: contactor.mirror_closed() == w)
+            ok = await _await_feedback(contactor.mirror_closed, want)
             report.append(f"{'close' if want else 'open'} "
                           f"{'confirmed' if ok else 'NOT confirmed'}")
             if not ok:
@@ -268,11 +264,14 @@ async def _relay_contactor(now: Any, hw: ConnectorHardware, op: str) -> str:
     return f"connector {hw.connector} contactor: " + ", ".join(report)
 
 
-async def _await_feedback(check: Any, limit_s: float = RELAY_CONFIRM_S) -> bool:
+async def _await_feedback(
+    read: Callable[[], bool], want: bool, limit_s: float = RELAY_CONFIRM_S
+) -> bool:
+    """Whether the feedback ``read()`` reaches ``want`` within ``limit_s``."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + limit_s
     while loop.time() < deadline:
-        if check():
+        if read() == want:
             return True
         await asyncio.sleep(0.01)
-    return bool(check())
+    return read() == want
