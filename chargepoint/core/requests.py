@@ -41,12 +41,12 @@ def on_unlock(st: Station, ev: UnlockRequested, now: float, out: list[Action]) -
         out.append(Reply("NotSupported", "UnlockRequested", ev.connector))
         return
     c = st.conn(ev.connector)
+    if not st.settings.has_lock:  # fixed cable: nothing to unlock, the session goes on (018_2)
+        out.append(Reply("NotSupported", "UnlockRequested", c.id))
+        return
     if c.phase is Phase.LOCKING:
         st.drop_grant(c, out)  # no transaction yet: the attempt ends, the cable is released
     st.stop(c, StopReason.UNLOCK_COMMAND, None, now, out)
-    if not st.settings.has_lock:
-        out.append(Reply("NotSupported", "UnlockRequested", c.id))
-        return
     c.keep_locked = False
     c.unlock_pending = True
     st.timers.start(

@@ -338,6 +338,16 @@ def test_unlock_without_lock_or_unknown_connector_is_not_supported() -> None:
     assert_actions(bench.feed(UnlockRequested(2)), Reply("NotSupported", "UnlockRequested", 2))
 
 
+def test_unlock_on_a_fixed_cable_during_a_session_is_not_supported_and_charging_goes_on() -> None:
+    """OCTT 018_2: a fixed cable has nothing to unlock; the transaction is not stopped."""
+    bench = Bench()  # has_lock False: fixed cable
+    charging(bench)
+    actions = bench.feed(UnlockRequested(1))
+    assert_actions(actions, Reply("NotSupported", "UnlockRequested", 1),
+                   absent=(PwmOff, OpenContactor, StopTransaction))
+    assert bench.status(1) is S.CHARGING
+
+
 def test_unlock_with_session_stops_then_unlocks() -> None:
     bench = Bench(settings=Settings(has_lock=True))
     charging(bench)
