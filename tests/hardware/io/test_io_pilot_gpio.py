@@ -85,7 +85,8 @@ def factory(monkeypatch: pytest.MonkeyPatch) -> Iterator[MockFactory]:
 def station(tmp_path: Path, factory: MockFactory) -> Iterator[Station]:
     chip = FakePwmChip(tmp_path, 0)
     try:
-        pwm = SysfsPwm(0, 0, root=tmp_path)
+        # the fake kernel is a thread: give it time on a loaded test machine
+        pwm = SysfsPwm(0, 0, root=tmp_path, export_timeout_s=10.0)
         st = Station(pwm)
         slave = MockMcp3008(11, 10, 9, 8, pin_factory=factory)
         slave.station = st
