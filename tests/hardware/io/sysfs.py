@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import os
 import threading
+import time
 from pathlib import Path
 
 from hardware.pilot import SysfsPwm
@@ -51,9 +52,14 @@ class FakePwmChip:
 
     def close(self) -> None:
         self._stop = True
-        fd = os.open(self.dir / "export", os.O_WRONLY | os.O_NONBLOCK)  # wake the reader
-        os.close(fd)
-        self._thread.join(timeout=5)
+        deadline = time.monotonic() + 5
+        while self._thread.is_alive() and time.monotonic() < deadline:
+            try:  # wake the reader blocked in open(); ENXIO: it is not there (yet)
+                os.close(os.open(self.dir / "export", os.O_WRONLY | os.O_NONBLOCK))
+            except OSError as exc:
+                if exc.errno != errno.ENXIO:
+                    raise
+            self._thread.join(timeout=0.01)
 
 
 class StrictSysfsPwm(SysfsPwm):
