@@ -26,6 +26,7 @@ from chargepoint.control.server import ControlServer
 from chargepoint.core.station import Station
 from chargepoint.core.types import FaultKind
 from chargepoint.firmware.installer import Installer, OsUpdaterInstaller, VenvInstaller
+from chargepoint.island.link import IslandLink, IslandLost, IslandOptions
 from chargepoint.logbuffer import LogBuffer
 from chargepoint.ocpp16.adapter import Ocpp16Adapter
 from chargepoint.ocpp16.config_keys import DEFAULT_PROFILES, Configuration, core_settings
@@ -35,10 +36,10 @@ from chargepoint.runtime import Controller
 from chargepoint.station_control import StationControl
 from chargepoint.store.db import Store
 from chargepoint.store.errors import StoreError
-from hardware.interfaces import StationHardware
+from hardware.interfaces import EnergyMeter, StationHardware
 
 if TYPE_CHECKING:
-    from hardware.sim.bench import SimBench
+    from chargepoint.island.simclient import SimClient
 
 log = logging.getLogger("chargepoint.app")
 
@@ -57,7 +58,8 @@ class RunningStation:
     store: Store
     controller: Controller
     adapter: Ocpp16Adapter
-    bench: SimBench | None
+    island: IslandLink
+    bench: SimClient | None
     control: ControlServer | None
     logs: LogBuffer
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -68,8 +70,10 @@ class RunningStation:
         return await StationControl(self).status()
 
     def healthy(self) -> bool:
-        """The pilot/contactor loop ticked recently (gates the systemd watchdog)."""
-        return time.monotonic() - self.controller.last_tick < WATCHDOG_STALL_S
+        """The safety island is there and the control loop ticked recently (gates the
+        systemd watchdog)."""
+        return (self.island.healthy()
+                and time.monotonic() - self.controller.last_tick < WATCHDOG_STALL_S)
 
     def summary_line(self) -> str:
         """STATUS= text for systemd, e.g. "CSMS connected · 1 Charging"."""
@@ -94,6 +98,7 @@ class RunningStation:
         await self._drain()
         await self.adapter.close()
         await cancel_all(self.tasks)
+        await self.island.close()
         if self.bench is not None:
             await self.bench.stop()
         await asyncio.to_thread(self.store.close)
@@ -173,22 +178,47 @@ def _ocpp_options(config: Config, hardware: StationHardware) -> Ocpp16Options:
     )
 
 
+def island_options(config: Config, tick_s: float | None = None) -> IslandOptions:
+    """What the island process needs besides the config (``[hardware.island]``)."""
+    cfg = config.hardware.island
+    sim_socket = None
+    if config.hardware.simulate:  # abstract socket: no path length limit, nothing to clean up
+        sim_socket = f"\0chargepoint-sim-{os.getpid()}-{id(config):x}-{time.monotonic_ns()}"
+    return IslandOptions(
+        tick_s=cfg.tick_ms / 1000.0 if tick_s is None else tick_s,
+        idle_tick_s=cfg.idle_tick_ms / 1000.0,
+        realtime_priority=cfg.priority(config.hardware.simulate),
+        sim_socket=sim_socket,
+        sim_pilot=cfg.sim_pilot,
+    )
+
+
 async def _build_hardware(
-    config: Config, store: Store
-) -> tuple[StationHardware, SimBench | None]:
-    if config.hardware.simulate:
-        from hardware.sim.bench import SimBench  # only what this station runs on is imported
+    config: Config, store: Store, island: IslandLink
+) -> tuple[StationHardware, SimClient | None]:
+    """The station's devices: the island's proxies plus meters and reader of this process."""
+    if config.hardware.simulate:  # only what this station runs on is imported
+        from chargepoint.island.simclient import SimClient
+        from hardware.sim.meter_rig import MeterRig
+        from hardware.sim.reader import VirtualReader
 
-        bench = SimBench(config.station.connectors, has_lock=config.hardware.has_lock)
-        await bench.start()
-        for connector in range(1, config.station.connectors + 1):
-            last = await asyncio.to_thread(store.last_meter_reading, connector)
-            if last is not None and bench.describe()["meter"].get("port"):
-                bench.preset_meter(connector, last[0])
-        return bench.hardware, bench
-    from chargepoint.hardware_factory import build_real_hardware
+        bench = SimClient(str(island.hello["sim"]), VirtualReader())
+        meters: dict[int, EnergyMeter | None] = {}
+        port = island.hello.get("meter_port")
+        if port:
+            units = list(range(1, config.station.connectors + 1))
+            model = (await asyncio.to_thread(bench.describe))["meter"]["model"]
+            meters.update(MeterRig.drivers(str(port), str(model), units)[1])
+            for connector in units:
+                last = await asyncio.to_thread(store.last_meter_reading, connector)
+                if last is not None:
+                    await asyncio.to_thread(bench.preset_meter, connector, last[0])
+        return island.hardware(meters, bench.reader), bench
+    from chargepoint.hardware_factory import build_meters, build_reader
 
-    return await asyncio.to_thread(build_real_hardware, config), None
+    meters = await asyncio.to_thread(build_meters, config)
+    reader = await asyncio.to_thread(build_reader, config)
+    return island.hardware(meters, reader), None
 
 
 async def start_station(
@@ -198,6 +228,7 @@ async def start_station(
     tick_s: float = 0.01,
     idle_tick_s: float = 0.05,
     firmware_installer: Installer | None = None,
+    island_tick_s: float | None = None,
 ) -> RunningStation:
     """Build and start a station from ``config``; returns once hardware and store are up
     (the CSMS connection is made in the background). ``firmware_installer`` replaces the
@@ -210,12 +241,17 @@ async def start_station(
     except (OSError, StoreError) as exc:
         logs.detach()
         raise StationStartError(f"store {config.storage.path}: {exc}") from exc
+    island: IslandLink | None = None
     try:
-        hardware, bench = await _build_hardware(config, store)
+        island = await IslandLink.spawn(config, island_options(config, island_tick_s),
+                                        lease_s=config.hardware.island.lease_s)
+        hardware, bench = await _build_hardware(config, store, island)
     except BaseException as exc:
+        if island is not None:
+            await island.close()
         await asyncio.to_thread(store.close)
         logs.detach()
-        if isinstance(exc, OSError | ValueError):  # absent device, bad pin, unknown model
+        if isinstance(exc, OSError | ValueError | IslandLost):  # absent device, bad pin ...
             raise StationStartError(f"hardware: {exc}") from exc
         raise
     ocpp_config = Configuration(
@@ -254,6 +290,7 @@ async def start_station(
         store=store,
         controller=controller,
         adapter=adapter,
+        island=island,
         bench=bench,
         control=None,
         logs=logs,

@@ -6,6 +6,7 @@ gets its own pins from ``[[hardware.connectors]]`` overrides, else the shared se
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from chargepoint.config import Config, ConnectorHwConfig, connector_pins
@@ -55,13 +56,25 @@ def _lock(config: Config, pins: dict[str, int | None]) -> ConnectorLock | None:
 
 
 def build_real_hardware(config: Config) -> StationHardware:
-    """Open every device of the station. Raises ``HardwareConfigError`` / ``OSError``."""
+    """Open every device of the station in this process. Raises ``HardwareConfigError`` /
+    ``OSError``. (``chargepoint run`` splits them: ``build_safety_hardware`` in the island,
+    ``build_meters`` and ``build_reader`` in the main process.)"""
+    safety = build_safety_hardware(config)
+    meters = build_meters(config)
+    connectors = [dataclasses.replace(c, meter=meters.get(c.connector))
+                  for c in safety.connectors]
+    return StationHardware(connectors=connectors, reader=build_reader(config),
+                           power=safety.power)
+
+
+def build_safety_hardware(config: Config) -> StationHardware:
+    """The safety island's devices: pilot, PP, contactor, lock, RCD per connector and the
+    power-fail input (no meters, no reader)."""
     hw = config.hardware
-    buses: dict[str, RtuBus] = {}
     connectors: list[ConnectorHardware] = []
     for cid in range(1, config.station.connectors + 1):
         pins = connector_pins(hw, cid)
-        over = next((c for c in hw.connectors if c.id == cid), ConnectorHwConfig(id=cid))
+        over = _override(config, cid)
         pwm_channel = over.pwm_channel
         adc_channel = over.adc_channel
         pilot = GpioControlPilot(
@@ -89,27 +102,46 @@ def build_real_hardware(config: Config) -> StationHardware:
         rcd_pin = pins.get("rcd.pin")
         if hw.rcd is not None and rcd_pin is not None:
             rcd = RcdInput(rcd_pin, hw.rcd.active_high)
-        meter: EnergyMeter | None = None
-        if hw.meter is not None:
-            port = over.meter_port or hw.meter.port
-            unit = over.meter_unit if over.meter_unit is not None else hw.meter.unit + cid - 1
-            bus = buses.get(port)
-            meter = open_meter(port=port, model=hw.meter.model, unit=unit,
-                               baudrate=hw.meter.baudrate, parity=hw.meter.parity,
-                               stopbits=hw.meter.stopbits or 1, timeout=hw.meter.timeout_s,
-                               bus=bus)
-            buses.setdefault(port, meter.bus)
         connectors.append(ConnectorHardware(
             connector=cid, pilot=pilot, contactor=contactor, proximity=proximity,
-            lock=_lock(config, pins), rcd=rcd, meter=meter,
+            lock=_lock(config, pins), rcd=rcd, meter=None,
         ))
-    reader: TokenReader | None = None
-    if hw.rfid is not None:
-        from hardware.rfid import NfcReader
-
-        reader = NfcReader(hw.rfid.device, debounce_s=hw.rfid.debounce_s)
-    return StationHardware(connectors=connectors, reader=reader,
+    return StationHardware(connectors=connectors, reader=None,
                            power=build_power_supervisor(config))
+
+
+def build_meters(config: Config) -> dict[int, EnergyMeter | None]:
+    """One Modbus meter per connector of ``[hardware.meter]`` (meters on one port share a
+    bus). Opens nothing: the port is opened by the first poll."""
+    hw = config.hardware
+    meters: dict[int, EnergyMeter | None] = {}
+    if hw.meter is None:
+        return meters
+    buses: dict[str, RtuBus] = {}
+    for cid in range(1, config.station.connectors + 1):
+        over = _override(config, cid)
+        port = over.meter_port or hw.meter.port
+        unit = over.meter_unit if over.meter_unit is not None else hw.meter.unit + cid - 1
+        meter = open_meter(port=port, model=hw.meter.model, unit=unit,
+                           baudrate=hw.meter.baudrate, parity=hw.meter.parity,
+                           stopbits=hw.meter.stopbits or 1, timeout=hw.meter.timeout_s,
+                           bus=buses.get(port))
+        buses.setdefault(port, meter.bus)
+        meters[cid] = meter
+    return meters
+
+
+def build_reader(config: Config) -> TokenReader | None:
+    """The RFID reader of ``[hardware.rfid]``, else ``None``."""
+    if config.hardware.rfid is None:
+        return None
+    from hardware.rfid import NfcReader
+
+    return NfcReader(config.hardware.rfid.device, debounce_s=config.hardware.rfid.debounce_s)
+
+
+def _override(config: Config, cid: int) -> ConnectorHwConfig:
+    return next((c for c in config.hardware.connectors if c.id == cid), ConnectorHwConfig(id=cid))
 
 
 def build_power_supervisor(config: Config, *, pin_factory: Any = None) -> PowerSupervisor | None:

@@ -26,3 +26,15 @@ def input_pin(pin: int, *, active_high: bool = True, pin_factory: Any = None) ->
     (pull-up): a contact to GND reads active, and a broken wire reads inactive.
     """
     return DigitalInputDevice(pin, pull_up=not active_high, pin_factory=pin_factory)
+
+
+def spi_interface(device: Any) -> str:
+    """How a gpiozero SPI device (e.g. ``MCP3008``) talks to its chip: ``"hardware"`` (the
+    kernel's spidev), ``"software"`` (bit-banged on GPIOs: about ten times slower per sample,
+    gpiozero's fallback when spidev is missing) or ``"other"`` (a mock or a simulated line)."""
+    name = type(getattr(device, "_spi", None)).__name__
+    if "Software" in name:
+        return "software"
+    if "Hardware" in name:
+        return "hardware"
+    return "other"

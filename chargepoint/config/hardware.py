@@ -7,6 +7,7 @@ from chargepoint.config.model import (
     ConnectorHwConfig,
     ContactorConfig,
     HardwareConfig,
+    IslandConfig,
     LockConfig,
     MeterConfig,
     PilotConfig,
@@ -34,6 +35,7 @@ def parse_hardware(t: Table | None, connectors: int) -> HardwareConfig:
     meter = _meter(t.table("meter"))
     rfid = _rfid(t.table("rfid"))
     power_fail = _power_fail(t.table("power_fail"))
+    island = _island(t.table("island"))
     # [[hardware.connector]]; "connectors" is accepted as an alias (the dataclass field's name)
     if t.has("connector") and t.has("connectors"):
         t.error("connectors", "give either [[hardware.connector]] or [[hardware.connectors]]")
@@ -44,7 +46,7 @@ def parse_hardware(t: Table | None, connectors: int) -> HardwareConfig:
         t.error("connector", f"connector {dup} is listed more than once")
     cfg = HardwareConfig(simulate=simulate, has_lock=has_lock, pilot=pilot, contactor=contactor,
                          lock=lock, rcd=rcd, meter=meter, rfid=rfid, power_fail=power_fail,
-                         connectors=overrides)
+                         island=island, connectors=overrides)
     if not simulate:
         _check_pins(t, cfg, connectors)
     t.finish()
@@ -99,6 +101,22 @@ def _lock(t: Table | None) -> LockConfig:
     )
     if cfg.type == "motor" and cfg.unlock_pin is None:
         t.error("unlock_pin", 'is required with type = "motor"')
+    t.finish()
+    return cfg
+
+
+def _island(t: Table | None) -> IslandConfig:
+    if t is None:
+        return IslandConfig()
+    cfg = IslandConfig(
+        tick_ms=t.number("tick_ms", 2.0, 0.5, 20.0),
+        idle_tick_ms=t.number("idle_tick_ms", 50.0, 0.5, 200.0),
+        lease_s=t.number("lease_s", 2.0, 0.5, 5.0),
+        realtime_priority=t.opt_integer("realtime_priority", None, 0, 99),
+        sim_pilot=t.string("sim_pilot", "sim", choices=("sim", "driver")),
+    )
+    if cfg.idle_tick_ms < cfg.tick_ms:
+        t.error("idle_tick_ms", "must be >= tick_ms")
     t.finish()
     return cfg
 

@@ -156,6 +156,23 @@ class ConnectorHwConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class IslandConfig:
+    """``[hardware.island]``: the safety island process (docs/architecture.md)."""
+
+    tick_ms: float = 2.0  # sampling period while a contactor may be live
+    idle_tick_ms: float = 50.0  # sampling period while nothing is live
+    lease_s: float = 2.0  # a contactor opens this long after the main process stops renewing
+    realtime_priority: int | None = None  # SCHED_FIFO priority; None: 50 on real hardware,
+    # 0 (normal scheduling) on the simulated bench
+    sim_pilot: str = "sim"  # simulated bench: "driver" reads the EV through the real CP driver
+
+    def priority(self, simulate: bool) -> int:
+        if self.realtime_priority is not None:
+            return self.realtime_priority
+        return 0 if simulate else 50
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HardwareConfig:
     simulate: bool = False
     has_lock: bool = True
@@ -166,6 +183,7 @@ class HardwareConfig:
     meter: MeterConfig | None = None
     rfid: RfidConfig | None = None
     power_fail: PowerFailConfig | None = None
+    island: IslandConfig = field(default_factory=IslandConfig)
     connectors: list[ConnectorHwConfig] = field(default_factory=list)
 
 

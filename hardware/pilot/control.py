@@ -117,6 +117,14 @@ class GpioControlPilot:
         if self._f_switch is not None:
             self._f_switch.off()
 
+    @property
+    def spi(self) -> str:
+        """How the ADC is read: ``hardware`` / ``software`` SPI, or ``other`` (see
+        ``hardware.gpio.spi_interface``)."""
+        from hardware.gpio import spi_interface
+
+        return spi_interface(self._adc)
+
     def release(self) -> None:
         """On shutdown: leave the CP in state F (EVSE unavailable). The kernel keeps the PWM
         output after the process ends, so this is what an EV sees while nothing runs."""

@@ -21,6 +21,11 @@ from hardware.interfaces import PilotState
 from hardware.sim.ev import EvFault, VirtualEV
 from hardware.sim.pilot import HIGH_LEVEL_V, LOW_LEVEL_V, SimProximity
 
+# One MCP3008 conversion over the kernel's SPI (spidev, ~1 MHz clock: 24 bits plus the call):
+# what a sample costs on a Pi with hardware SPI. gpiozero's bit-banged software SPI takes about
+# ten times as long.
+HARDWARE_SPI_SAMPLE_S = 37e-6
+
 # Cable coding resistor per rating (IEC 61851-1 Table B.2)
 CODING_OHM = {13: 1500.0, 20: 680.0, 32: 220.0, 63: 100.0}
 
@@ -35,7 +40,7 @@ class CpLine:
         *,
         scale: float = 30.0,
         offset: float = -15.0,
-        sample_s: float = 37e-6,
+        sample_s: float = HARDWARE_SPI_SAMPLE_S,
         period_s: float = 1e-3,
     ) -> None:
         if scale <= 0 or sample_s <= 0 or period_s <= 0:

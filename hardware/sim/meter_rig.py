@@ -51,12 +51,22 @@ class MeterRig:
             log.exception("simulated bench: the virtual meter did not start")
             await virtual.stop()
             return None, f"meter failed to start: {exc}"
+        bus, meters = cls.drivers(port, model, units, timeout_s=timeout_s, retries=retries)
+        return cls(virtual, bus, meters, max(phases, 1)), f"{model} on {port}, units {units}"
+
+    @staticmethod
+    def drivers(
+        port: str, model: str, units: list[int], *, timeout_s: float = 0.3, retries: int = 1
+    ) -> tuple[RtuBus, dict[int, EnergyMeter]]:
+        """The REAL driver per unit on one bus at ``port`` (also from another process than
+        the virtual meter's: the station's main process reads the island's virtual meter)."""
+        regmap = load_model(model)
         bus = RtuBus(port, baudrate=regmap.baudrate, parity=regmap.parity, timeout=timeout_s)
         meters: dict[int, EnergyMeter] = {
             unit: open_meter(port=port, model=model, unit=unit, retries=retries, bus=bus)
             for unit in units
         }
-        return cls(virtual, bus, meters, max(phases, 1)), f"{model} on {port}, units {units}"
+        return bus, meters
 
     def meter(self, unit: int) -> EnergyMeter:
         return self._meters[unit]

@@ -27,10 +27,11 @@ SECTIONS = {
     "[hardware.lock]": cfgmod.LockConfig, "[hardware.rcd]": cfgmod.RcdConfig,
     "[hardware.meter]": cfgmod.MeterConfig, "[hardware.rfid]": cfgmod.RfidConfig,
     "[hardware.power_fail]": cfgmod.PowerFailConfig,
+    "[hardware.island]": cfgmod.IslandConfig,
     "[[hardware.connector]]": cfgmod.ConnectorHwConfig,
 }
 SUB_TABLES = {"config", "pilot", "contactor", "lock", "rcd", "meter", "rfid", "power_fail",
-              "connectors"}
+              "island", "connectors"}
 
 
 def section_text(header: str) -> str:

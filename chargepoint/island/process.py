@@ -1,0 +1,96 @@
+"""``python -m chargepoint.island FD``: the safety island process.
+
+Started by the main process (``link.IslandLink.spawn``) with one end of the link as file
+descriptor ``FD`` and ``(config, IslandOptions)`` pickled on stdin. It builds the safety
+devices (real pins, or the simulated bench), asks for real-time scheduling, says ``hello`` and
+runs ``loop.Island`` until told to stop or until the main process goes away; then it opens
+every contactor, drives the pilot to state F and releases the pins.
+
+Signals: SIGTERM stops at once (safe state); SIGINT is ignored (a Ctrl-C in a terminal reaches
+the whole process group: the main process stops the station in order and then the island).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import signal
+import socket
+import sys
+from typing import Any
+
+from chargepoint.island.loop import Island
+from chargepoint.island.rules import OpenReason
+from hardware.interfaces import StationHardware
+
+log = logging.getLogger("chargepoint.island")
+
+
+def request_realtime(priority: int) -> str:
+    """SCHED_FIFO at ``priority`` for this thread; returns what we got, for ``hello``.
+
+    Not permitted (no CAP_SYS_NICE, no RLIMIT_RTPRIO, a container without real-time budget):
+    the island runs at normal priority, which is logged; it still runs in its own process,
+    so nothing of the main process can delay it, but other load on the CPU can."""
+    if priority <= 0:
+        return "normal (not requested)"
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
+    except (PermissionError, OSError) as exc:
+        log.warning("island: real-time scheduling not permitted (%s): running at normal "
+                    "priority; see docs/architecture.md", exc)
+        return f"normal (SCHED_FIFO refused: {exc.strerror or exc})"
+    return f"SCHED_FIFO {priority}"
+
+
+def _safety_hardware(config: Any, options: Any) -> tuple[StationHardware, Any, str]:
+    """(devices, sim host or None, SPI kind)."""
+    if config.hardware.simulate:
+        from chargepoint.island.simside import SimHost
+
+        host = SimHost(config.station.connectors, has_lock=config.hardware.has_lock,
+                       sim_socket=options.sim_socket, sim_pilot=options.sim_pilot)
+        return host.start(), host, "sim"
+    from chargepoint.hardware_factory import build_safety_hardware
+
+    hw = build_safety_hardware(config)
+    kinds = {getattr(c.pilot, "spi", "other") for c in hw.connectors}
+    spi = "software" if "software" in kinds else "hardware" if "hardware" in kinds else "other"
+    if spi == "software":
+        log.error("island: the pilot ADC is read over SOFTWARE SPI (spidev missing?): about "
+                  "ten times slower per sample; install python3-spidev and enable SPI "
+                  "(dtparam=spi=on). `chargepoint selftest` fails until then.")
+    return hw, None, spi
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(name)s %(levelname)s %(message)s")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    link = socket.socket(fileno=int(argv[0]))
+    config, options = pickle.load(sys.stdin.buffer)
+    try:
+        hw, host, spi = _safety_hardware(config, options)
+    except Exception as exc:  # tell the main process why, in one line, then go (it logs it)
+        link.send(f'{{"op":"failed","reason":{_json_str(exc)}}}'.encode())
+        return 1
+    realtime = request_realtime(options.realtime_priority)
+    island = Island(hw.connectors, hw.power, link, tick_s=options.tick_s,
+                    idle_tick_s=options.idle_tick_s,
+                    hello={"spi": spi, "realtime": realtime, "pid": os.getpid(),
+                           "sim": options.sim_socket,
+                           "meter_port": None if host is None else host.meter_port},
+                    on_open=None if host is None else host.on_open)
+    signal.signal(signal.SIGTERM, lambda *_: island.request_stop(OpenReason.SHUTDOWN))
+    reason = island.run()
+    log.info("island: stopped (%s): contactors open, pilot in state F", reason.value)
+    if host is not None:
+        host.stop()
+    return 0
+
+
+def _json_str(exc: BaseException) -> str:
+    import json
+
+    return json.dumps(f"{type(exc).__name__}: {exc}")
