@@ -202,7 +202,7 @@ async def _build_hardware(
         from hardware.sim.meter_rig import MeterRig
         from hardware.sim.reader import VirtualReader
 
-        bench = SimClient(str(island.hello["sim"]), VirtualReader())
+        bench = SimClient(str(island.hello["sim"]), VirtualReader(), island.pid)
         meters: dict[int, EnergyMeter | None] = {}
         port = island.hello.get("meter_port")
         if port:

@@ -20,6 +20,7 @@ from hardware.meter import reading_json
 
 if TYPE_CHECKING:
     from chargepoint.app import RunningStation
+    from chargepoint.island.link import IslandLink
 
 _RELAY_SAFE = (ConnectorStatus.AVAILABLE, ConnectorStatus.UNAVAILABLE)
 RELAY_CONFIRM_S = 2.0  # how long a relay test waits for the feedback contact
@@ -107,6 +108,7 @@ class StationControl:
         if r.controller.hardware.reader is not None:
             parts.append(_part("reader", not reader_fault,
                                "ReaderFailure reported" if reader_fault else "open"))
+        parts.append(_island_part(r.island))
         integrity = await asyncio.to_thread(r.store.integrity_check)
         parts.append(_part("store", integrity == "ok", f"integrity_check: {integrity}"))
         link = r.adapter.link_state()
@@ -177,6 +179,8 @@ class StationControl:
                     bench.fault(int(args["connector"]), str(args["kind"]))
                 case "power":
                     bench.power(str(args["state"]))
+                case "describe":
+                    pass
                 case _:
                     raise Refused(f"unknown sim command {command!r}")
         except KeyError as exc:
@@ -189,6 +193,16 @@ class StationControl:
 def _mains(ok: bool | None) -> str | None:
     """``status`` station.mains: "ok", "failed", or None without a power-fail input."""
     return None if ok is None else "ok" if ok else "failed"
+
+
+def _island_part(island: IslandLink) -> dict[str, Any]:
+    """The safety island: alive, its scheduling, and how it reads the pilot ADC (software
+    SPI is ten times slower per sample: a fail until spidev is installed)."""
+    hello = island.hello
+    spi = hello.get("spi", "unknown")
+    ok = island.healthy() and spi != "software"
+    return _part("island", ok, f"{'running' if island.healthy() else 'LOST'} (pid "
+                 f"{island.pid}), {hello.get('realtime', 'unknown')}, SPI {spi}")
 
 
 def _part(name: str, ok: bool, detail: str) -> dict[str, Any]:
@@ -253,8 +267,18 @@ async def _relay_contactor(now: Callable[[], float], hw: ConnectorHardware, op: 
     report = []
     try:
         for want in steps:
-            (contactor.close if want else contactor.open)(now())
-            ok = await _await_feedback(contactor.mirror_closed, want)
+            if want:  # the island closes only with no EV and no cable (a test lease)
+                test_close = getattr(contactor, "test_close", None)
+                test_close() if test_close is not None else contactor.close(now())
+            else:
+                contactor.open(now())
+            ok = await _await_feedback(
+                lambda: contactor.mirror_closed() or bool(getattr(contactor, "refusal", None)),
+                want) if want else await _await_feedback(contactor.mirror_closed, want)
+            refusal = getattr(contactor, "refusal", None)
+            if want and refusal:
+                raise Refused(f"connector {hw.connector}: the safety island refused to close:"
+                              f" {refusal}")
             report.append(f"{'close' if want else 'open'} "
                           f"{'confirmed' if ok else 'NOT confirmed'}")
             if not ok:

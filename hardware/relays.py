@@ -112,7 +112,9 @@ class GpioContactor:
         return RelayMismatch(RelayKind.CONTACTOR, kind, since)
 
     def release(self) -> None:
-        """Open the coil and free the pins (on shutdown)."""
+        """Open the coil and free the pins (on shutdown). Idempotent."""
+        if self._out.closed:
+            return
         self._out.off()
         self._out.close()
         self._mirror.close()
@@ -204,9 +206,11 @@ class MotorLock(_LockBase):
         return super().check(now)
 
     def release(self) -> None:
+        """Both outputs off and the pins freed (on shutdown). Idempotent."""
         for dev in (self._lock_out, self._unlock_out):
-            dev.off()
-            dev.close()
+            if not dev.closed:
+                dev.off()
+                dev.close()
         self._feedback.close()
 
 
@@ -237,8 +241,10 @@ class SolenoidLock(_LockBase):
         self._clock.commanded(now)
 
     def release(self) -> None:
-        self._out.off()
-        self._out.close()
+        """Output off and the pins freed (on shutdown). Idempotent."""
+        if not self._out.closed:
+            self._out.off()
+            self._out.close()
         self._feedback.close()
 
 

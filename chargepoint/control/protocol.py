@@ -55,7 +55,8 @@ class ControlTarget(Protocol):
         """Round-trip seconds of one CSMS request; raise ``Refused`` when offline."""
 
     async def sim(self, command: str, args: dict[str, Any]) -> dict[str, Any]:
-        """Drive the simulated bench (plug, unplug, ev, tap, fault, power); refused on real
+        """Drive the simulated bench (plug, unplug, ev, tap, fault, power; describe only
+        reports); every command answers the bench's description. Refused on real
         hardware."""
 
     async def logs(self, since: str | None) -> list[str]:
@@ -64,7 +65,7 @@ class ControlTarget(Protocol):
 
 RELAY_WHICH = ("contactor", "lock")
 RELAY_OPS = ("on", "off", "test")
-SIM_COMMANDS = ("plug", "unplug", "ev", "tap", "fault", "power")
+SIM_COMMANDS = ("plug", "unplug", "ev", "tap", "fault", "power", "describe")
 
 
 @dataclass(frozen=True, slots=True)

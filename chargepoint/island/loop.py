@@ -46,8 +46,9 @@ class Island:
     """Owns one station's safety pins. ``run()`` until the main process says ``shutdown`` or
     goes away; every output is left safe when it returns (``safe_stop``).
 
-    ``on_open(connector, reason, perf_counter_at)`` is told every opening of a closed contactor
-    (the bench timestamps reactions with it)."""
+    ``on_open(connector, reason, perf_counter_at, late_s)`` is told every opening of a closed
+    contactor (the bench timestamps reactions with it); ``late_s`` is how long after its
+    lease ran out a contactor opened for ``LEASE``, else ``None``."""
 
     def __init__(
         self,
@@ -59,7 +60,7 @@ class Island:
         tick_s: float = 0.002,
         idle_tick_s: float = 0.05,
         hello: dict[str, Any] | None = None,
-        on_open: Callable[[int, OpenReason, float], None] | None = None,
+        on_open: Callable[[int, OpenReason, float, float | None], None] | None = None,
     ) -> None:
         self._connectors = {hw.connector: _Connector(hw) for hw in connectors}
         self._power = power
@@ -276,14 +277,16 @@ class Island:
         was_closed = hw.contactor.commanded_closed
         hw.contactor.open(now)
         stamp = time.perf_counter()
-        test = conn.lease is not None and conn.lease.kind is LeaseKind.TEST
+        lease = conn.lease
+        test = lease is not None and lease.kind is LeaseKind.TEST
+        late = now - lease.until if reason is OpenReason.LEASE and lease is not None else None
         conn.lease = None
         if test:
             self._end_test(conn)
         if not was_closed:
             return
         if self._on_open is not None:
-            self._on_open(hw.connector, reason, stamp)
+            self._on_open(hw.connector, reason, stamp, late)
         if reason is not OpenReason.COMMANDED:
             log.warning("island: connector %d: contactor opened: %s", hw.connector, reason.value)
             self._send({"op": "opened", "c": hw.connector, "reason": reason.name, "at": now})

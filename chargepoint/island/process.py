@@ -13,8 +13,10 @@ the whole process group: the main process stops the station in order and then th
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import os
 import pickle
+import queue
 import signal
 import socket
 import sys
@@ -64,9 +66,29 @@ def _safety_hardware(config: Any, options: Any) -> tuple[StationHardware, Any, s
     return hw, None, spi
 
 
+def _log_off_the_hot_path() -> logging.handlers.QueueListener:
+    """Log lines go through a queue to a writer thread: a slow journal or a full stderr pipe
+    can block that thread, never the safety loop."""
+    lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    writer = logging.StreamHandler(sys.stderr)
+    writer.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [logging.handlers.QueueHandler(lines)]
+    root.setLevel(logging.INFO)
+    listener = logging.handlers.QueueListener(lines, writer)
+    listener.start()
+    return listener
+
+
 def main(argv: list[str]) -> int:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(name)s %(levelname)s %(message)s")
+    listener = _log_off_the_hot_path()
+    try:
+        return _run(argv)
+    finally:
+        listener.stop()
+
+
+def _run(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     link = socket.socket(fileno=int(argv[0]))
     config, options = pickle.load(sys.stdin.buffer)

@@ -22,9 +22,11 @@ TIMEOUT_S = 5.0
 class SimClient:
     """Same commands as ``hardware.sim.SimBench``; bad arguments raise ``ValueError``."""
 
-    def __init__(self, path: str, reader: VirtualReader) -> None:
+    def __init__(self, path: str, reader: VirtualReader | None = None,
+                 island_pid: int | None = None) -> None:
         self.path = path
-        self.reader = reader
+        self.reader = reader or VirtualReader()
+        self.island_pid = island_pid
         self._sock: socket.socket | None = None
         self._buffer = b""
 
@@ -98,4 +100,5 @@ class SimClient:
     def describe(self) -> dict[str, Any]:
         doc: dict[str, Any] = self.call("describe")
         doc["reader"] = {"taps": self.reader.taps}
+        doc["island"] = {"pid": self.island_pid, "sim_socket": self.path}
         return doc

@@ -56,7 +56,7 @@ class SimHost:
                                         daemon=True)
         self._server: asyncio.AbstractServer | None = None
         self.changed_at: dict[int, float] = {}
-        self.opened_at: dict[int, tuple[float, str]] = {}
+        self.opened_at: dict[int, tuple[float, str, float | None]] = {}
 
     def start(self, timeout_s: float = 30.0) -> StationHardware:
         """Start the bench and the sim socket; return the safety devices (no meter, no
@@ -100,9 +100,10 @@ class SimHost:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._socket_path)
 
-    def on_open(self, connector: int, reason: OpenReason, at: float) -> None:
+    def on_open(self, connector: int, reason: OpenReason, at: float,
+                late_s: float | None) -> None:
         """The island opened a contactor (called from the safety thread)."""
-        self.opened_at[connector] = (at, reason.name)
+        self.opened_at[connector] = (at, reason.name, late_s)
 
     @property
     def meter_port(self) -> str | None:
@@ -155,7 +156,8 @@ class SimHost:
                 opened = self.opened_at.get(c)
                 return {"changed_at": self.changed_at.get(c),
                         "opened_at": None if opened is None else opened[0],
-                        "reason": None if opened is None else opened[1]}
+                        "reason": None if opened is None else opened[1],
+                        "late_s": None if opened is None else opened[2]}
             case _:
                 raise ValueError(f"unknown sim command {cmd!r}")
         return None
