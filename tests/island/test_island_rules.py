@@ -77,7 +77,8 @@ def test_a_charge_lease_needs_pilot_c_or_d_with_pwm_and_no_fault(sample: Sample,
         assert verdict  # a reason for the log and the refusal message
 
 
-@pytest.mark.parametrize(("lease_s", "until"), [(2.0, 2.0), (60.0, MAX_LEASE_S), (1e30, MAX_LEASE_S)])
+@pytest.mark.parametrize(("lease_s", "until"),
+                         [(2.0, 2.0), (60.0, MAX_LEASE_S), (1e30, MAX_LEASE_S)])
 def test_leases_are_clamped(lease_s: float, until: float) -> None:
     assert grant(LeaseKind.CHARGE, CHARGING, 0.0, lease_s) == Lease(LeaseKind.CHARGE, until)
 
