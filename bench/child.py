@@ -26,6 +26,39 @@ class Usage:
     run_s: float
     rss_kib: int
     hwm_kib: int  # peak RSS
+    pss_kib: int = 0  # proportional set size: shared pages split among their users
+    processes: int = 1
+
+
+def descendants(pid: int) -> list[int]:
+    """The children of ``pid``, their children ... (a station's safety island is one)."""
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{task}/children") as f:
+                for child in f.read().split():
+                    found += [int(child), *descendants(int(child))]
+    return found
+
+
+def tree_usage(pid: int) -> Usage:
+    """``usage`` summed over ``pid`` and its descendants (the whole station)."""
+    total = usage(pid)
+    for child in descendants(pid):
+        with contextlib.suppress(OSError):
+            u = usage(child)
+            total = Usage(total.cpu_s + u.cpu_s, total.run_s + u.run_s,
+                          total.rss_kib + u.rss_kib, total.hwm_kib + u.hwm_kib,
+                          total.pss_kib + u.pss_kib, total.processes + 1)
+    return total
+
+
+def _pss_kib(pid: int) -> int:
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
 
 
 def usage(pid: int) -> Usage:
@@ -44,7 +77,7 @@ def usage(pid: int) -> Usage:
     for task in os.listdir(f"/proc/{pid}/task"):
         with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{task}/schedstat") as f:
             run_ns += int(f.read().split()[0])
-    return Usage(cpu, run_ns / 1e9, rss, hwm)
+    return Usage(cpu, run_ns / 1e9, rss, hwm, _pss_kib(pid))
 
 
 async def spawn(*args: str, log: Path | None = None) -> asyncio.subprocess.Process:

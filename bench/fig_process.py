@@ -129,10 +129,10 @@ async def _footprint(procs: list[asyncio.subprocess.Process], window_s: float,
                      fig: Figure) -> None:
     """Both processes idle side by side for ``window_s``; CPU scaled to a minute."""
     await asyncio.sleep(SETTLE_S)  # let start-up work (statuses, first polls) finish
-    before = [child.usage(p.pid) for p in procs]
+    before = [child.tree_usage(p.pid) for p in procs]
     t0 = time.monotonic()
     await asyncio.sleep(window_s)  # the idle window itself is what is measured
-    after = [child.usage(p.pid) for p in procs]
+    after = [child.tree_usage(p.pid) for p in procs]
     window = time.monotonic() - t0
     pairs = list(zip(after, before, strict=True))
     cpu = [(a.run_s - b.run_s) / window * 60 for a, b in pairs]
@@ -140,12 +140,15 @@ async def _footprint(procs: list[asyncio.subprocess.Process], window_s: float,
     fig.row("RSS", "MiB", after[0].rss_kib / 1024, after[1].rss_kib / 1024, "bare ocpp client")
     fig.row("peak RSS", "MiB", after[0].hwm_kib / 1024, after[1].hwm_kib / 1024,
             "bare ocpp client")
+    fig.row("PSS", "MiB", after[0].pss_kib / 1024, after[1].pss_kib / 1024, "bare ocpp client")
     fig.details = {"window_s": round(window, 2), "scaled_to_s": 60,
                    "cpu": "schedstat run time of live threads, scaled to 60 s",
                    "run_s_in_window": [round(a.run_s - b.run_s, 4) for a, b in pairs],
                    "stat_cpu_s_in_window": [round(a.cpu_s - b.cpu_s, 2) for a, b in pairs],
                    "cpu_ticks_per_s": child.CLK_TCK,
-                   "rss_kib": [a.rss_kib for a, _ in pairs]}
+                   "rss_kib": [a.rss_kib for a, _ in pairs],
+                   "processes": [a.processes for a, _ in pairs],
+                   "whole station": "main process + safety island (all descendants)"}
 
 
 async def _latency(csms: Csms, ids: list[str], load_s: float, fig: Figure) -> None:

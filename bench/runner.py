@@ -37,15 +37,19 @@ class Sizes:
     polls: int
     replay_messages: int
     safety_events: int
+    freeze_events: int
+    store_mb: int
     starts: int
     idle_window_s: float
     load_s: float
     profile_s: float
 
 
-FULL = Sizes(polls=30, replay_messages=10_000, safety_events=2000, starts=3,
+FULL = Sizes(polls=30, replay_messages=10_000, safety_events=2000, freeze_events=20,
+             store_mb=100, starts=3,
              idle_window_s=45.0, load_s=10.0, profile_s=10.0)
-QUICK = Sizes(polls=3, replay_messages=200, safety_events=40, starts=1, idle_window_s=2.0,
+QUICK = Sizes(polls=3, replay_messages=200, safety_events=40, freeze_events=2, store_mb=5,
+              starts=1, idle_window_s=2.0,
               load_s=1.0, profile_s=1.0)
 
 Job = Callable[[Sizes, Path], Awaitable[list[Figure]]]
@@ -60,7 +64,8 @@ async def _replay(s: Sizes, work: Path) -> list[Figure]:
 
 
 async def _safety(s: Sizes, work: Path) -> list[Figure]:
-    return [await fig_safety.run(events=s.safety_events, workdir=work)]
+    return [await fig_safety.run(events=s.safety_events, workdir=work,
+                                 freeze_events=s.freeze_events, store_mb=s.store_mb)]
 
 
 async def _process(s: Sizes, work: Path) -> list[Figure]:

@@ -283,6 +283,8 @@ async def start_station(
         idle_tick_s=idle_tick_s,
         meter_interval_s=meter_interval,
     )
+    island.listeners.append(
+        lambda m: controller.hardware_changed(int(m["c"])) if m["op"] == "state" else None)
     adapter = Ocpp16Adapter(controller, _ocpp_options(config, hardware), config=ocpp_config)
     controller.attach(adapter)
     running = RunningStation(

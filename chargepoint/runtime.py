@@ -324,6 +324,15 @@ class Controller:
             if self._timers.pop(tid, None) is not None:
                 self.submit(ev.TimerExpired(tid))
 
+    def hardware_changed(self, connector: int) -> None:
+        """The hardware of ``connector`` reported a change (the safety island sends one
+        message per change): sample it now, so that no state between two ticks is missed."""
+        if self._stopping or not self._tasks:  # before run(): startup() comes first
+            return
+        for hw in self._hw.connectors:
+            if hw.connector == connector:
+                self._sample_guarded(hw, self._clock())
+
     def _sample_power(self) -> None:
         """OCTT 1.6 032_1, on a backup supply: once per outage, stop every transaction with
         reason PowerLoss while the CSMS can still hear it. On return nothing resumes."""

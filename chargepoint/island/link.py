@@ -92,6 +92,7 @@ class IslandLink:
         self.mains_ok: bool | None = None
         self._heard_at = time.monotonic()
         self._lost: str | None = None
+        self._closing = False
         self._hello_seen = asyncio.Event()
         self._changed = asyncio.Event()
         self._outbox: list[bytes] = []
@@ -139,6 +140,7 @@ class IslandLink:
     async def close(self, timeout_s: float = 5.0) -> None:
         """Ask the island to stop (it opens everything, pilot to F, releases its pins) and
         wait for it; kill it if it does not go in ``timeout_s``."""
+        self._closing = True
         if self._renewer is not None:
             self._renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -224,7 +226,10 @@ class IslandLink:
     def _lose(self, why: str) -> None:
         if self._lost is None:
             self._lost = why
-            log.error("safety island lost: %s", why)
+            if self._closing:
+                log.info("safety island stopped")
+            else:
+                log.error("safety island lost: %s", why)
         with contextlib.suppress(ValueError, OSError):
             loop = asyncio.get_running_loop()
             loop.remove_reader(self._sock.fileno())

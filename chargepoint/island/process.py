@@ -30,7 +30,7 @@ log = logging.getLogger("chargepoint.island")
 
 
 def request_realtime(priority: int) -> str:
-    """SCHED_FIFO at ``priority`` for this thread; returns what we got, for ``hello``.
+    """SCHED_FIFO at ``priority`` for this process; returns what we got, for ``hello``.
 
     Not permitted (no CAP_SYS_NICE, no RLIMIT_RTPRIO, a container without real-time budget):
     the island runs at normal priority, which is logged; it still runs in its own process,
@@ -40,8 +40,6 @@ def request_realtime(priority: int) -> str:
     try:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
     except (PermissionError, OSError) as exc:
-        log.warning("island: real-time scheduling not permitted (%s): running at normal "
-                    "priority; see docs/architecture.md", exc)
         return f"normal (SCHED_FIFO refused: {exc.strerror or exc})"
     return f"SCHED_FIFO {priority}"
 
@@ -81,23 +79,29 @@ def _log_off_the_hot_path() -> logging.handlers.QueueListener:
 
 
 def main(argv: list[str]) -> int:
+    config, options = pickle.load(sys.stdin.buffer)
+    # Real-time for the whole process, before any thread starts (threads inherit it): a
+    # helper thread holding the GIL at normal priority could otherwise be pushed off the CPU
+    # by ordinary load while the safety loop waits for it.
+    realtime = request_realtime(options.realtime_priority)
     listener = _log_off_the_hot_path()
+    if realtime.startswith("normal (SCHED_FIFO refused"):
+        log.warning("island: real-time scheduling not permitted: running at normal priority;"
+                    " see docs/architecture.md")
     try:
-        return _run(argv)
+        return _run(argv, config, options, realtime)
     finally:
         listener.stop()
 
 
-def _run(argv: list[str]) -> int:
+def _run(argv: list[str], config: Any, options: Any, realtime: str) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     link = socket.socket(fileno=int(argv[0]))
-    config, options = pickle.load(sys.stdin.buffer)
     try:
         hw, host, spi = _safety_hardware(config, options)
     except Exception as exc:  # tell the main process why, in one line, then go (it logs it)
         link.send(f'{{"op":"failed","reason":{_json_str(exc)}}}'.encode())
         return 1
-    realtime = request_realtime(options.realtime_priority)
     island = Island(hw.connectors, hw.power, link, tick_s=options.tick_s,
                     idle_tick_s=options.idle_tick_s,
                     hello={"spi": spi, "realtime": realtime, "pid": os.getpid(),

@@ -55,6 +55,7 @@ class SimHost:
         self._thread = threading.Thread(target=self._loop.run_forever, name="sim-bench",
                                         daemon=True)
         self._server: asyncio.AbstractServer | None = None
+        self._clients: set[asyncio.StreamWriter] = set()
         self.changed_at: dict[int, float] = {}
         self.opened_at: dict[int, tuple[float, str, float | None]] = {}
 
@@ -93,7 +94,10 @@ class SimHost:
         if self._server is not None:
             self._server.close()
             self._unlink()
+        for writer in list(self._clients):  # their handlers end on EOF
+            writer.close()
         await self._bench.stop()
+        await asyncio.sleep(0)
 
     def _unlink(self) -> None:
         if not self._socket_path.startswith("\0"):  # an abstract socket has no file
@@ -111,6 +115,7 @@ class SimHost:
 
     # -- the sim socket --------------------------------------------------------------------
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._clients.add(writer)
         try:
             while line := await reader.readline():
                 writer.write(json.dumps(self.dispatch(line)).encode() + b"\n")
@@ -118,6 +123,7 @@ class SimHost:
         except (ConnectionError, ValueError):
             pass
         finally:
+            self._clients.discard(writer)
             writer.close()
 
     def dispatch(self, line: bytes) -> dict[str, Any]:

@@ -46,7 +46,7 @@ def test_bench_quick_run_writes_every_figure(tmp_path: Path) -> None:
             assert row["baseline_label"], (key, row)
         assert key in proc.stdout  # the table shows it too
     safety = doc["figures"]["safety_reaction"]["details"]
-    for scenario in ("idle", "loaded"):
+    for scenario in ("idle", "flood", "hostile"):
         assert safety[scenario]["all_ms"]["count"] == doc["sizes"]["safety_events"]
     assert safety["driver"]["all_ms"]["count"] == max(doc["sizes"]["safety_events"] // 8, 20)
     for scenario in ("idle", "loaded", "driver"):

@@ -222,3 +222,31 @@ def test_commands_for_unknown_connectors_are_errors_not_crashes(rig: Rig) -> Non
         rig.command(op="close", c=9, lease_s=1.0)
     with pytest.raises(ValueError, match="unknown"):
         rig.command(op="reboot", c=1)
+
+
+async def test_a_close_during_an_idle_wait_switches_to_the_fast_tick() -> None:
+    """A contactor closed while the loop waits out a long idle tick is watched at the fast
+    tick at once, not after the idle wait (it was: up to 50 ms blind after each close)."""
+    bench = SimBench(1, meter_model=None)
+    await bench.start()
+    main, theirs = wire.pair()
+    opened = threading.Event()
+    island = Island(bench.hardware.connectors, None, theirs, tick_s=0.001, idle_tick_s=30.0,
+                    on_open=lambda *_: opened.set())
+    thread = threading.Thread(target=island.run)
+    try:
+        bench.plug(1)
+        main.send(wire.encode({"op": "duty", "c": 1, "duty": 26.7}))
+        thread.start()
+        hw = bench.hardware.connectors[0]
+        await asyncio.sleep(0.05)  # the island is in its 30 s idle wait now
+        main.send(wire.encode({"op": "close", "c": 1, "lease_s": 5.0}))
+        while not hw.contactor.commanded_closed:
+            await asyncio.sleep(0.002)
+        bench.ev(1, "pause")
+        assert await asyncio.to_thread(opened.wait, 10.0)  # not 30 s later
+    finally:
+        main.close()
+        await asyncio.to_thread(thread.join, 5)
+        theirs.close()
+        await bench.stop()
