@@ -28,6 +28,7 @@ import os
 import signal
 import threading
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -180,6 +181,13 @@ async def _until(check: Any, timeout: float = 30.0) -> Any:
     raise RuntimeError("the island did not get there in time")
 
 
+def _opened_for_lease(island: SimClient, since: float) -> dict[str, Any] | None:
+    timing: dict[str, Any] = island.timing(1)
+    if timing["reason"] == "LEASE" and timing["opened_at"] > since:
+        return timing
+    return None
+
+
 async def _frozen(pid: int, island: SimClient, events: int) -> dict[str, list[float]]:
     """SIGSTOP the main process while charging: the EV leaves C (the island must open by
     itself) and, separately, the lease runs out (opened at most how long after it did)."""
@@ -203,8 +211,8 @@ async def _frozen(pid: int, island: SimClient, events: int) -> dict[str, list[fl
             await asyncio.sleep(LEASE_S)  # a renewal or two, then freeze at a random phase
             stopped_at = time.perf_counter()
             os.kill(pid, signal.SIGSTOP)
-            timing = await _until(lambda: (t := island.timing(1))["reason"] == "LEASE"
-                                  and t["opened_at"] > stopped_at and t, timeout=LEASE_S + 10)
+            timing = await _until(partial(_opened_for_lease, island, stopped_at),
+                                  timeout=LEASE_S + 10)
             out["lease_after_stop_s"].append(timing["opened_at"] - stopped_at)
             out["lease_late_s"].append(timing["late_s"])
             os.kill(pid, signal.SIGCONT)
