@@ -23,8 +23,9 @@ from chargepoint import systemd
 from chargepoint.aio import cancel_all
 from chargepoint.config import Config
 from chargepoint.control.server import ControlServer
+from chargepoint.core.events import StopRequested
 from chargepoint.core.station import Station
-from chargepoint.core.types import FaultKind
+from chargepoint.core.types import FaultKind, StopReason
 from chargepoint.firmware.installer import Installer, OsUpdaterInstaller, VenvInstaller
 from chargepoint.island.link import IslandLink, IslandLost, IslandOptions
 from chargepoint.logbuffer import LogBuffer
@@ -323,12 +324,19 @@ async def _serve(config: Config) -> str | None:
     status = asyncio.create_task(_status_loop(running))
     restart = asyncio.create_task(running.controller.restart_requested.wait())
     stopped = asyncio.create_task(stop.wait())
-    await asyncio.wait({restart, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    island_lost = asyncio.create_task(running.island.lost.wait())
+    await asyncio.wait({restart, stopped, island_lost}, return_when=asyncio.FIRST_COMPLETED)
     systemd.stopping()
+    if island_lost.done() and not running.controller.restart:
+        # Nothing can switch the pins now; a fresh process starts a fresh island, whose
+        # first act is to drive every output safe. Restart at once, not at the watchdog.
+        log.critical("restarting: the safety island is gone")
+        running.controller.submit(StopRequested(0, StopReason.OTHER))
+        running.controller.restart = "hard"
     reason = running.controller.restart
     log.info("stopping (%s)", f"{reason} reset" if reason else "signal")
     await running.stop(hard=reason == "hard")
-    for task in (watchdog, status, restart, stopped):
+    for task in (watchdog, status, restart, stopped, island_lost):
         task.cancel()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.remove_signal_handler(sig)

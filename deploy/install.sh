@@ -76,9 +76,11 @@ fi
 
 install_packages() {
     # python3-lgpio: gpiozero's pin backend on Bookworm (seen through --system-site-packages);
+    # python3-spidev: hardware SPI for the pilot's MCP3008 (without it gpiozero bit-bangs SPI,
+    # ten times slower per sample, and `chargepoint selftest` fails the island);
     # libsystemd-dev, gcc, pkg-config: to build systemd-python (sd_notify, journald).
-    local pkgs=(python3 python3-venv python3-dev python3-lgpio gcc pkg-config libsystemd-dev
-                libusb-1.0-0)
+    local pkgs=(python3 python3-venv python3-dev python3-lgpio python3-spidev gcc pkg-config
+                libsystemd-dev libusb-1.0-0)
     local missing=()
     for p in "${pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

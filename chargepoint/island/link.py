@@ -93,6 +93,7 @@ class IslandLink:
         self._heard_at = time.monotonic()
         self._lost: str | None = None
         self._closing = False
+        self.lost = asyncio.Event()  # set when the island is gone (not when we closed it)
         self._hello_seen = asyncio.Event()
         self._changed = asyncio.Event()
         self._outbox: list[bytes] = []
@@ -229,7 +230,8 @@ class IslandLink:
             if self._closing:
                 log.info("safety island stopped")
             else:
-                log.error("safety island lost: %s", why)
+                log.critical("safety island lost: %s", why)
+                self.lost.set()
         with contextlib.suppress(ValueError, OSError):
             loop = asyncio.get_running_loop()
             loop.remove_reader(self._sock.fileno())

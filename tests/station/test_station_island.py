@@ -122,3 +122,30 @@ async def test_frozen_then_killed_main_process(csms: Csms, tmp_path: Path) -> No
             proc.send_signal(signal.SIGCONT)
             proc.terminate()
             await proc.wait()
+
+
+async def test_a_killed_island_restarts_the_station_at_once(csms: Csms, tmp_path: Path) -> None:
+    """Nothing can switch the pins without the island: the controller stops the session
+    (reason Other) and restarts itself (here in the foreground: it re-executes), and the new
+    island starts with every output safe."""
+    config = tmp_path / "cp.toml"
+    config.write_text(toml(csms.url, tmp_path, 1, {"MeterValueSampleInterval": 1}))
+    log = tmp_path / "daemon.log"
+    proc = await start_daemon(config, log)
+    try:
+        await csms.wait_until(lambda: csms.calls("StatusNotification"))
+        await sim(config, "plug", connector=1)
+        await sim(config, "tap", uid="04A1B2C3")
+        await csms.wait_for("StartTransaction")
+        island_pid = (await sim(config, "describe"))["island"]["pid"]
+        os.kill(island_pid, signal.SIGKILL)
+        stop = (await csms.wait_for("StopTransaction", timeout=15))[0]
+        assert stop.payload["reason"] == "Other"
+        await csms.wait_for("BootNotification", count=2, timeout=30)
+        assert "safety island lost" in log.read_text()
+        assert proc.returncode is None  # the same process, re-executed
+        new_pid = (await sim(config, "describe"))["island"]["pid"]
+        assert new_pid != island_pid and alive(new_pid)
+    finally:
+        proc.terminate()
+        await proc.wait()
