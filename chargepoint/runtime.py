@@ -2,11 +2,13 @@
 
 It owns three kinds of tasks and nothing else:
 
-- the **control loop** (``_control_loop``): every tick (10 ms while a contactor is or may be
-  closed, 50 ms while nothing is live) it samples the mains supervision input, the pilot, the
-  feedback contacts, the RCD input and the relay supervisors, turns every change into a core
-  event, and performs the hardware actions the core answers with *before the next sample*. It
-  never awaits the network, the store or the meter: the only ``await`` in it is the tick sleep.
+- the **control loop** (``_control_loop``): it samples the mains supervision input, the pilot,
+  the feedback contacts, the RCD input and the relay supervisors, turns every change into a
+  core event, and performs the hardware actions the core answers with *before the next
+  sample*; it wakes for the core's next timer, at most every idle tick (50 ms). The hardware
+  is the safety island's (``chargepoint.island``), which opens contactors on its own and
+  pushes every pin change (``hardware_changed`` samples at once). It never awaits the
+  network, the store or the meter: the only ``await`` in it is its sleep.
 - the **meter pollers**: one per meter, feeding ``MeterUpdated`` / meter faults to the core.
 - the **reader loop**: cards become ``CardPresented``; reader failures become faults.
 
@@ -304,11 +306,12 @@ class Controller:
                 self._sample(now)
             except Exception:  # a broken sample must not stop the loop that opens contactors
                 log.exception("control loop sample failed")
-            # Fast while a contactor is (or may be) closed: that is when leaving C must open it
-            # within IEC 61851-1's 100 ms. Otherwise nothing is live, and a slower tick saves
-            # the Pi's CPU.
-            live = self._any_closed() or any(seen.mirror for seen in self._observed.values())
-            await asyncio.sleep(self._tick_s if live else self._idle_tick_s)
+            # The safety island opens contactors on its own and pushes every pin change
+            # (``hardware_changed``); this loop only has to be on time for the core's timers.
+            # It sleeps until the next one is due, at most one idle tick (a safety net for
+            # hardware that does not push).
+            next_due = min(self._timers.values(), default=now + self._idle_tick_s)
+            await asyncio.sleep(min(self._idle_tick_s, max(self._tick_s / 10, next_due - now)))
 
     @property
     def mains_ok(self) -> bool | None:

@@ -214,6 +214,11 @@ class Island:
             return
         conn = self._connectors[int(message["c"])]
         hw = conn.hw
+        if op in ("duty", "pwm_off", "state_f", "close"):
+            # The main process drives the pilot again: a relay test still settling is over
+            # (and must not put state F back under a session that starts now).
+            conn.test_at = None
+            conn.restore_f = False
         match op:
             case "duty":
                 hw.pilot.set_duty(float(message["duty"]))
