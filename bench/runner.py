@@ -48,7 +48,7 @@ class Sizes:
 FULL = Sizes(polls=30, replay_messages=10_000, safety_events=2000, freeze_events=20,
              store_mb=100, starts=3,
              idle_window_s=45.0, load_s=10.0, profile_s=10.0)
-QUICK = Sizes(polls=3, replay_messages=200, safety_events=40, freeze_events=2, store_mb=5,
+QUICK = Sizes(polls=3, replay_messages=200, safety_events=20, freeze_events=1, store_mb=2,
               starts=1, idle_window_s=2.0,
               load_s=1.0, profile_s=1.0)
 

@@ -176,6 +176,8 @@ async def test_octt_061_1_clear_cache_after_local_authorization(csms: Csms,
     cp = await make_cp(LocalPreAuthorize=True, AuthorizationCacheEnabled=True)
     await registered(cp)
     await start_session(cp, "0000C610")  # Authorize.conf Accepted puts the tag in the cache
+    await csms.wait_for("StartTransaction")  # and so does StartTransaction.conf: let it land
+    await until(lambda: cp.adapter.link_state().queued == 0)
     assert cp.store.cache_get("0000C610") is not None
     assert (await csms.send(call.ClearCache())).status == "Accepted"
     assert cp.store.cache_get("0000C610") is None
