@@ -26,12 +26,12 @@ def _number(value: object) -> bool:
     return isinstance(value, int | float) and math.isfinite(value)
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(240)
 def test_bench_quick_run_writes_every_figure(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=110, check=False)
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=220, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     [path] = list(tmp_path.glob("*.json"))
     doc = json.loads(path.read_text())
@@ -48,10 +48,12 @@ def test_bench_quick_run_writes_every_figure(tmp_path: Path) -> None:
     safety = doc["figures"]["safety_reaction"]["details"]
     for scenario in ("idle", "flood", "hostile"):
         assert safety[scenario]["all_ms"]["count"] == doc["sizes"]["safety_events"]
-    assert safety["driver"]["all_ms"]["count"] == max(doc["sizes"]["safety_events"] // 8, 20)
-    for scenario in ("idle", "loaded", "driver"):
         assert safety[scenario]["to_A_ms"]["count"] > 0  # unplugs were injected too
-    assert safety["loaded"]["load"]["answered"] > 0
+    assert safety["flood"]["load"]["answered"] > 0
+    assert safety["hostile"]["load"]["send_local_list"] > 0
+    frozen = safety["idle"]["frozen"]
+    assert frozen["pilot_ms"]["count"] == frozen["after_lease_ms"]["count"] == (
+        doc["sizes"]["freeze_events"])
     replay = doc["figures"]["offline_replay"]["details"]
     assert replay["confirmed"] == doc["sizes"]["replay_messages"]
     meter = doc["figures"]["meter_polling"]["details"]
