@@ -137,6 +137,7 @@ def _setup_firmware(running: RunningStation, installer: Installer | None) -> Non
         config=lambda: dataclasses.asdict(config),
         selftest=StationControl(running).selftest,
         health_timeout_s=fw.health_timeout_s,
+        allow_unsigned=fw.allow_unsigned,
     )
 
 

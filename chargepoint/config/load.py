@@ -210,6 +210,7 @@ def _firmware(t: Table | None) -> FirmwareConfig:
         health_timeout_s=t.number("health_timeout_s", default.health_timeout_s, 10.0, 86400.0),
         installer=installer,
         install_command=list(command),
+        allow_unsigned=t.boolean("allow_unsigned", default.allow_unsigned),
     )
     t.finish()
     return cfg

@@ -66,6 +66,7 @@ class FirmwareConfig:
     health_timeout_s: float = 600.0  # a new release must reach BootNotification Accepted
     installer: str = "venv"  # "venv": a release slot of this program; "command": OS updater
     install_command: list[str] = field(default_factory=list)  # e.g. ["rauc", "install", "{file}"]
+    allow_unsigned: bool = False  # lab setting: install updates that carry no signature
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
