@@ -265,7 +265,8 @@ async def start_station(
     if control_socket:
         Path(config.control.socket).parent.mkdir(parents=True, exist_ok=True)
         running.control = ControlServer(
-            config.control.socket, StationControl(running), group=config.control.group
+            config.control.socket, StationControl(running), group=config.control.group,
+            technician_group=config.control.technician_group,
         )
         await running.control.start()
     return running

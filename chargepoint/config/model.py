@@ -46,7 +46,8 @@ class StorageConfig:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ControlConfig:
     socket: str = "/run/chargepoint/control.sock"
-    group: str | None = None  # the socket's group (mode 0660); None: the process's group
+    group: str | None = None  # the socket's group (mode 0660): read commands; None: our group
+    technician_group: str = "chargepoint-tech"  # members may also change things (relay, ...)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
