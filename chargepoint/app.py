@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from chargepoint import systemd
 from chargepoint.aio import cancel_all
 from chargepoint.config import Config
+from chargepoint.config.secrets import exposed_secrets
 from chargepoint.control.server import ControlServer
 from chargepoint.core.station import Station
 from chargepoint.core.types import FaultKind
@@ -275,6 +276,8 @@ async def start_station(
 async def _serve(config: Config) -> str | None:
     """Run until a signal or a Reset; returns "soft"/"hard" when a restart was asked for."""
     running = await start_station(config)
+    for warning in exposed_secrets(config):
+        log.warning("%s", warning)
     systemd.ready(f"started {config.station.id}")
     log.info("station %s running (%d connector(s))", config.station.id,
              config.station.connectors)

@@ -212,3 +212,35 @@ def test_bad_group_names_name_the_key_and_line(line: str, key: str) -> None:
     with pytest.raises(ConfigError) as err:
         config_from_toml(BASE + "[control]\n" + line + "\n")
     assert f"<string>:6: control.{key}:" in str(err.value)
+
+
+async def test_daemon_text_cannot_drive_the_callers_terminal(short_dir: Path) -> None:
+    """The CLI root runs prints what the daemon (CSMS-updatable code) says: no escape codes."""
+    class Hostile(FakeTarget):
+        async def relay(self, connector: int, which: str, op: str) -> str:
+            return "ok\x1b]0;owned\x07\x1b[2J done\tfine"
+
+    async with ControlServer(str(short_dir / "c.sock"), Hostile()) as srv:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "chargepoint", "--socket", srv.path, "relay", "1", "lock",
+            "test", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, _ = await proc.communicate()
+    assert proc.returncode == 0
+    assert out.decode() == "ok]0;owned[2J done\tfine\n"
+
+
+def test_config_check_warns_about_a_world_readable_password(tmp_path: Path) -> None:
+    config = tmp_path / "chargepoint.toml"
+    config.write_text('[station]\nid = "CP-1"\n[ocpp]\nurl = "ws://127.0.0.1:9000/ocpp"\n'
+                      'security_profile = 1\npassword = "0123456789abcdef"\n')
+    config.chmod(0o644)
+    check = [sys.executable, "-m", "chargepoint", "config", "check", str(config), "--json"]
+    result = subprocess.run(check, capture_output=True, text=True, check=False)
+    assert result.returncode == 0  # a warning, not an error
+    warning = (f"{config} holds [ocpp] password and is readable by every user (mode 0644): "
+               f"chmod o-rwx {config}")
+    assert json.loads(result.stdout)["warnings"] == [warning]
+    assert result.stderr == f"warning: {warning}\n"
+    config.chmod(0o640)
+    result = subprocess.run(check, capture_output=True, text=True, check=False)
+    assert json.loads(result.stdout)["warnings"] == [] and result.stderr == ""
