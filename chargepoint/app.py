@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from chargepoint import systemd
 from chargepoint.aio import cancel_all
 from chargepoint.config import Config
+from chargepoint.config.secrets import exposed_secrets
 from chargepoint.control.server import ControlServer
 from chargepoint.core.events import StopRequested
 from chargepoint.core.station import Station
@@ -143,6 +144,7 @@ def _setup_firmware(running: RunningStation, installer: Installer | None) -> Non
         config=lambda: dataclasses.asdict(config),
         selftest=StationControl(running).selftest,
         health_timeout_s=fw.health_timeout_s,
+        allow_unsigned=fw.allow_unsigned,
     )
 
 
@@ -304,7 +306,8 @@ async def start_station(
     if control_socket:
         Path(config.control.socket).parent.mkdir(parents=True, exist_ok=True)
         running.control = ControlServer(
-            config.control.socket, StationControl(running), group=config.control.group
+            config.control.socket, StationControl(running), group=config.control.group,
+            technician_group=config.control.technician_group,
         )
         await running.control.start()
     return running
@@ -313,6 +316,8 @@ async def start_station(
 async def _serve(config: Config) -> str | None:
     """Run until a signal or a Reset; returns "soft"/"hard" when a restart was asked for."""
     running = await start_station(config)
+    for warning in exposed_secrets(config):
+        log.warning("%s", warning)
     systemd.ready(f"started {config.station.id}")
     log.info("station %s running (%d connector(s))", config.station.id,
              config.station.connectors)

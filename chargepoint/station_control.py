@@ -4,6 +4,11 @@ Every command of INTERFACE.md that needs the daemon lands here. Reads come from 
 snapshot, the hardware and the store; the only things it changes are what a technician may
 change: latched faults (``fault clear``), relays while nothing is connected (``relay``), and
 the simulated bench (``sim``).
+
+The contactor test closes the power path outside the core's interlock, so it checks for itself
+that nothing is connected: no cable on PP, and the pilot reads A with +12 V applied (PWM off).
+A connector held in state F (Inoperative, or a blocking fault) cannot see an EV through the
+pilot, so the test drives +12 V for the probe and gives F back afterwards (docs/cli.md).
 """
 
 from __future__ import annotations
@@ -14,8 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from chargepoint import __version__
 from chargepoint.control.protocol import Refused
+from chargepoint.core import actions as act
 from chargepoint.core.types import ConnectorStatus, FaultKind, PilotState
-from hardware.interfaces import ConnectorHardware, MeterFault
+from hardware.interfaces import ConnectorHardware, ControlPilot, MeterFault
+from hardware.interfaces import PilotState as HwPilotState
 from hardware.meter import reading_json
 
 if TYPE_CHECKING:
@@ -24,6 +31,7 @@ if TYPE_CHECKING:
 
 _RELAY_SAFE = (ConnectorStatus.AVAILABLE, ConnectorStatus.UNAVAILABLE)
 RELAY_CONFIRM_S = 2.0  # how long a relay test waits for the feedback contact
+PILOT_PROBE_S = 0.5  # how long the pilot input may take to follow +12 V after state F
 
 
 class StationControl:
@@ -31,6 +39,7 @@ class StationControl:
 
     def __init__(self, running: RunningStation) -> None:
         self._r = running
+        self._testing: set[int] = set()  # connectors whose contactor test runs
 
     # -- reads ------------------------------------------------------------------------------
     async def status(self) -> dict[str, Any]:
@@ -154,11 +163,59 @@ class StationControl:
         if view.status not in _RELAY_SAFE or view.session is not None:
             raise Refused(f"connector {connector} is {view.status.value}: relay tests only on an"
                           " Available (no EV) or Unavailable connector")
-        if view.pilot not in (PilotState.A, PilotState.F) and view.status is _RELAY_SAFE[0]:
-            raise Refused(f"connector {connector}: an EV is connected (pilot {view.pilot.value})")
         if which == "lock":
+            if view.pilot not in (PilotState.A, PilotState.F) and view.status is _RELAY_SAFE[0]:
+                raise Refused(f"connector {connector}: an EV is connected "
+                              f"(pilot {view.pilot.value})")
             return await _relay_lock(controller.now, hw, op)
-        return await _relay_contactor(controller.now, hw, op)
+        if op == "off":  # opening is always safe
+            return await _relay_contactor(controller.now, hw, op)
+        if op == "on":
+            raise Refused("the contactor is only switched by `relay N contactor test` (close, "
+                          "confirm, open, confirm); leaving it closed would bypass the safety "
+                          "interlock")
+        if connector in self._testing:
+            raise Refused(f"connector {connector}: a contactor test is already running")
+        self._testing.add(connector)
+        try:
+            return await self._contactor_test(hw)
+        finally:
+            self._testing.discard(connector)
+
+    async def _contactor_test(self, hw: ConnectorHardware) -> str:
+        """Close and open the contactor, only with nothing connected (module docstring)."""
+        c = hw.connector
+        cable = hw.proximity.cable_rating_a() if hw.proximity is not None else None
+        if cable is not None:
+            raise Refused(f"connector {c}: a cable is plugged in (PP reads {cable} A); the "
+                          "contactor test needs an empty socket")
+        if hw.pilot.duty_percent is not None:
+            raise Refused(f"connector {c}: the pilot offers PWM; no contactor test now")
+        controller = self._r.controller
+        core_set_pilot: list[act.Action] = []
+
+        def watch(item: object) -> None:  # the core drives this pilot while we probe it
+            if isinstance(item, act.SetPwm | act.PwmOff | act.SetStateF) and item.connector == c:
+                core_set_pilot.append(item)
+
+        unwatch = controller.observe(watch)
+        give_back_f = False
+        try:
+            state = hw.pilot.read().state
+            if state is HwPilotState.F:  # we drive -12 V: +12 V for a moment, to see an EV
+                hw.pilot.set_off()
+                give_back_f = True
+                state = await _settled_pilot(hw.pilot)
+            if state is not HwPilotState.A:
+                raise Refused(f"connector {c}: the pilot reads {state.value} with +12 V applied "
+                              "(an EV or a fault is on the connector); contactor test refused")
+            return await _relay_contactor(
+                controller.now, hw, "test",
+                abort=lambda: hw.pilot.read().state is not HwPilotState.A)
+        finally:
+            unwatch()
+            if give_back_f and not core_set_pilot:  # (else the core's own setting stands)
+                hw.pilot.set_state_f()
 
     async def sim(self, command: str, args: dict[str, Any]) -> dict[str, Any]:
         bench = self._r.bench
@@ -258,27 +315,34 @@ async def _relay_lock(now: Callable[[], float], hw: ConnectorHardware, op: str) 
     return f"connector {hw.connector} lock: " + ", ".join(report)
 
 
-async def _relay_contactor(now: Callable[[], float], hw: ConnectorHardware, op: str) -> str:
+async def _relay_contactor(now: Callable[[], float], hw: ConnectorHardware, op: str,
+                           abort: Callable[[], bool] | None = None) -> str:
+    """``op`` "off" or "test"; ``abort()`` true while the contactor may be closed opens it at
+    once and refuses (the pilot left A: an EV arrived)."""
     contactor = hw.contactor
-    if op == "on":
-        raise Refused("the contactor is only switched by `relay N contactor test` (close, confirm,"
-                      " open, confirm); leaving it closed would bypass the safety interlock")
     steps = {"off": [False], "test": [True, False]}[op]
     report = []
     try:
         for want in steps:
-            if want:  # the island closes only with no EV and no cable (a test lease)
+            if want:  # the island closes only under a test lease: no EV, no cable
                 test_close = getattr(contactor, "test_close", None)
                 test_close() if test_close is not None else contactor.close(now())
             else:
                 contactor.open(now())
+
+            def refused() -> bool:
+                return bool(getattr(contactor, "refusal", None))
+
             ok = await _await_feedback(
-                lambda: contactor.mirror_closed() or bool(getattr(contactor, "refusal", None)),
-                want) if want else await _await_feedback(contactor.mirror_closed, want)
-            refusal = getattr(contactor, "refusal", None)
-            if want and refusal:
+                (lambda: contactor.mirror_closed() or refused()) if want
+                else contactor.mirror_closed, want, abort=abort if want else None)
+            if want and refused():
                 raise Refused(f"connector {hw.connector}: the safety island refused to close:"
-                              f" {refusal}")
+                              f" {getattr(contactor, 'refusal', '')}")
+            if want and abort is not None and abort():
+                contactor.open(now())
+                raise Refused(f"connector {hw.connector}: the pilot left A during the test "
+                              "(an EV?); contactor opened at once")
             report.append(f"{'close' if want else 'open'} "
                           f"{'confirmed' if ok else 'NOT confirmed'}")
             if not ok:
@@ -289,13 +353,32 @@ async def _relay_contactor(now: Callable[[], float], hw: ConnectorHardware, op: 
 
 
 async def _await_feedback(
-    read: Callable[[], bool], want: bool, limit_s: float = RELAY_CONFIRM_S
+    read: Callable[[], bool], want: bool, limit_s: float = RELAY_CONFIRM_S,
+    abort: Callable[[], bool] | None = None,
 ) -> bool:
-    """Whether the feedback ``read()`` reaches ``want`` within ``limit_s``."""
+    """Whether the feedback ``read()`` reaches ``want`` within ``limit_s`` (False at once
+    when ``abort()`` becomes true)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + limit_s
     while loop.time() < deadline:
+        if abort is not None and abort():
+            return False
         if read() == want:
             return True
         await asyncio.sleep(0.01)
     return read() == want
+
+
+async def _settled_pilot(pilot: ControlPilot, limit_s: float = PILOT_PROBE_S) -> HwPilotState:
+    """The pilot's state once it has left F and two readings 10 ms apart agree (or what it
+    reads after ``limit_s``)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit_s
+    last = pilot.read().state
+    while loop.time() < deadline:
+        await asyncio.sleep(0.01)
+        state = pilot.read().state
+        if state is last and state is not HwPilotState.F:
+            return state
+        last = state
+    return pilot.read().state

@@ -16,6 +16,11 @@
 #
 # Idempotent: a second run changes nothing but the program; an existing config is never
 # overwritten, and a running service is not restarted (the script says how to).
+#
+# Who owns what (docs/security.md): the `chargepoint` command on root's PATH is the root-owned
+# venv in /opt/chargepoint/venv, never a release slot under /var/lib/chargepoint (the service
+# user and firmware updates write there); the install stops with an error if that venv is
+# writable by anyone but root. Config and keys: root:chargepoint, no access for others.
 set -euo pipefail
 
 ROOT=/
@@ -26,8 +31,10 @@ SKIP_VENV=0
 SOURCE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 USER_NAME=chargepoint
 GROUPS_NEEDED=(gpio spi dialout)
+# [control] group / technician_group of the shipped config: people, never the service user.
+CLI_GROUPS=(chargepoint-ops chargepoint-tech)
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -107,6 +114,12 @@ create_user() {
             --shell /usr/sbin/nologin --comment "chargepoint controller" "$USER_NAME"
     fi
     sys usermod -a -G "$(IFS=,; echo "${GROUPS_NEEDED[*]}")" "$USER_NAME"
+    for g in "${CLI_GROUPS[@]}"; do
+        if [ "$LIVE" = 0 ] || ! getent group "$g" >/dev/null; then
+            sys groupadd --system -f "$g"
+        fi
+    done
+    say "CLI users: usermod -a -G chargepoint-ops USER (read), plus chargepoint-tech (technician)"
 }
 
 install_program() {
@@ -124,7 +137,9 @@ install_program() {
     run rm -rf "$(P $OPT)/docs"
     run cp -r "$SOURCE/docs" "$(P $OPT)/docs"
     run install -m 0644 "$SOURCE/deploy/chargepoint.service" "$(P $UNIT)"
-    run ln -sfn "$RELEASES/current/bin/chargepoint" "$(P $BIN_LINK)"
+    # root's `chargepoint` is the root-owned venv, not releases/current (service-writable).
+    run ln -sfn "$VENV/bin/chargepoint" "$(P $BIN_LINK)"
+    check_cli_is_root_owned
     if [ -x "$(P $VENV)/bin/chargepoint" ] && [ "$DRY" = 0 ]; then
         echo "+ chargepoint completion bash > $(P $COMPLETION)"
         "$(P $VENV)/bin/chargepoint" completion bash > "$(P $COMPLETION)"
@@ -133,9 +148,39 @@ install_program() {
     fi
 }
 
+# The command root runs must be code only root can change: $VENV and the directories above it
+# owned by root and writable by nobody else. Otherwise the link is removed and the install fails.
+check_cli_is_root_owned() {
+    if [ "$DRY" = 1 ]; then
+        echo "would check: $(P $VENV) and the directories above it are root-owned, not group/other-writable"
+        return 0
+    fi
+    local bad="" dir
+    bad=$(find "$(P $VENV)" ! -type l \( ! -uid 0 -o -perm /002 -o \( -perm /020 ! -gid 0 \) \) \
+        -print -quit 2>/dev/null || true)
+    dir="$VENV"
+    while [ -z "$bad" ] && [ "$dir" != "/" ]; do
+        dir=$(dirname "$dir")
+        if [ "$(stat -c %u "$(P "$dir")")" != 0 ] || \
+           [ -n "$(find "$(P "$dir")" -maxdepth 0 \( -perm /002 -o \( -perm /020 ! -gid 0 \) \) \
+                   ! -perm -1000)" ]; then
+            bad="$(P "$dir")"
+        fi
+    done
+    if [ ! -e "$(P $VENV)/bin/chargepoint" ]; then bad="$(P $VENV)/bin/chargepoint (missing)"; fi
+    if [ -n "$bad" ]; then
+        rm -f "$(P $BIN_LINK)"
+        echo "install.sh: $bad is not root-owned or is writable by others: root would run" \
+             "code others can change; removed $(P $BIN_LINK). Fix the owner/mode and run again." >&2
+        exit 1
+    fi
+    say "$(P $BIN_LINK) -> $VENV/bin/chargepoint (root-owned, not writable by the service)"
+}
+
 install_config() {
     run mkdir -p "$(P $ETC)" "$(P $STATE)"
-    run chmod 0750 "$(P $ETC)" "$(P $STATE)"
+    run chmod 0750 "$(P $ETC)"
+    run chmod 0700 "$(P $STATE)"
     if [ -e "$(P $ETC)/chargepoint.toml" ]; then
         say "keeping the existing $(P $ETC)/chargepoint.toml"
     else
@@ -143,8 +188,12 @@ install_config() {
             "$(P $ETC)/chargepoint.toml"
         say "edit $(P $ETC)/chargepoint.toml, then: chargepoint config check"
     fi
+    # The config (it may hold the AuthorizationKey) and key files: root writes, the service
+    # reads through its private group, nobody else.
+    run chmod -R o-rwx "$(P $ETC)"
     sys chown -R "root:$USER_NAME" "$(P $ETC)"
-    sys chown -R "$USER_NAME:$USER_NAME" "$(P $STATE)"
+    # Only the state directory itself: never walk, as root, a tree the service can write.
+    sys chown "$USER_NAME:$USER_NAME" "$(P $STATE)"
 }
 
 install_release_slot() {
@@ -158,7 +207,9 @@ install_release_slot() {
     run ln -sfn "$version" "$(P $RELEASES)/current.new"
     run mv -T "$(P $RELEASES)/current.new" "$(P $RELEASES)/current"
     run install -m 0644 "$SOURCE/chargepoint/firmware/guard.py" "$(P $RELEASES)/boot-guard.py"
-    sys chown -R "$USER_NAME:$USER_NAME" "$(P $RELEASES)"
+    # What this script created there, not the slots the service wrote (-h: links themselves).
+    sys chown -h "$USER_NAME:$USER_NAME" "$(P $RELEASES)" "$(P $RELEASES)/$version" \
+        "$(P $RELEASES)/current" "$(P $RELEASES)/boot-guard.py"
 }
 
 start_service() {
@@ -184,6 +235,11 @@ uninstall() {
         if [ "$LIVE" = 0 ] || getent passwd "$USER_NAME" >/dev/null; then
             sys userdel "$USER_NAME"
         fi
+        for g in "${CLI_GROUPS[@]}"; do
+            if [ "$LIVE" = 0 ] || getent group "$g" >/dev/null; then
+                sys groupdel "$g"
+            fi
+        done
         say "purged configuration, state and the $USER_NAME user"
     else
         say "kept $(P $ETC) and $(P $STATE) (add --purge to remove them)"

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from chargepoint.cli.common import EXIT_FAILED, EXIT_USAGE, CliError, Output
+from chargepoint.cli.common import EXIT_FAILED, EXIT_USAGE, CliError, Output, printable
 from chargepoint.cli.completion import bash_script
 from chargepoint.cli.parser import build_parser
 from chargepoint.config import LoggingConfig
@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
     try:
         return int(args.func(args, out))
     except CliError as exc:
-        err_stream.write(f"chargepoint: {exc}\n")
+        err_stream.write(f"chargepoint: {printable(str(exc))}\n")
         return exc.code
     except KeyboardInterrupt:
         return EXIT_FAILED

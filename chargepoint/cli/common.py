@@ -24,6 +24,16 @@ ENV_CONFIG = "CHARGEPOINT_CONFIG"
 ENV_SOCKET = "CHARGEPOINT_SOCKET"
 
 
+# C0/C1 control characters other than newline and tab: text from the daemon (which runs
+# CSMS-updatable code) must not be able to drive the terminal of whoever runs the CLI (root).
+_CONTROL = {c: None for c in (*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0))}
+
+
+def printable(text: str) -> str:
+    """``text`` without terminal control characters (newlines and tabs stay)."""
+    return text.translate(_CONTROL)
+
+
 class CliError(Exception):
     """End the command with ``code`` and the one-line ``message`` on stderr."""
 
@@ -44,7 +54,7 @@ class Output:
         if self.json:
             self.out.write(json.dumps(doc, indent=2, default=str) + "\n")
         else:
-            text = human()
+            text = printable(human())
             if text:  # nothing to show (e.g. no log lines): print nothing at all
                 self.out.write(text if text.endswith("\n") else text + "\n")
         self.out.flush()

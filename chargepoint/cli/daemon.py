@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from chargepoint.cli import render
-from chargepoint.cli.common import EXIT_FAILED, EXIT_OK, CliError, Output, call
+from chargepoint.cli.common import EXIT_FAILED, EXIT_OK, CliError, Output, call, printable
 
 
 def cmd_status(args: argparse.Namespace, out: Output) -> int:
@@ -36,7 +36,7 @@ def cmd_meter(args: argparse.Namespace, out: Output) -> int:
             else:
                 stamp = time.strftime("%H:%M:%S")
                 text = f"{render.meter(doc)}\n\n{stamp}  every {args.interval:g} s, Ctrl-C ends"
-                out.out.write(("\x1b[H\x1b[2J" if in_place else "") + text + "\n")
+                out.out.write(("\x1b[H\x1b[2J" if in_place else "") + printable(text) + "\n")
                 out.out.flush()
             shown += 1
             if args.count is None or shown < args.count:

@@ -23,6 +23,7 @@ from chargepoint.cli.common import (
     socket_path,
 )
 from chargepoint.config import ConfigError, load_config
+from chargepoint.config.secrets import exposed_secrets
 
 
 def cmd_run(args: argparse.Namespace, out: Output) -> int:
@@ -58,7 +59,10 @@ def cmd_config_check(args: argparse.Namespace, out: Output) -> int:
     summary = (f"OK: {path} (station {cfg.station.id}, {cfg.station.connectors} connector(s), "
                f"OCPP {cfg.ocpp.version} profile {cfg.ocpp.security_profile}"
                f"{', simulated hardware' if cfg.hardware.simulate else ''})")
-    out.emit({"ok": True, "path": path, "errors": []}, lambda: summary)
+    warnings = exposed_secrets(cfg)
+    for warning in warnings:
+        out.err.write(f"warning: {warning}\n")
+    out.emit({"ok": True, "path": path, "errors": [], "warnings": warnings}, lambda: summary)
     return EXIT_OK
 
 

@@ -26,6 +26,7 @@ LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 OCPP_VERSIONS = ("1.6", "2.0.1")
 # A charge point identity becomes a URL path segment: keep it to unreserved characters.
 _IDENTITY_RE = re.compile(r"^[A-Za-z0-9._~:*@+-]{1,48}$")
+_GROUP_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$")  # useradd's NAME_REGEX
 _SUN_PATH_MAX = 107  # sockaddr_un.sun_path is 108 bytes with the terminating NUL
 
 
@@ -210,6 +211,7 @@ def _firmware(t: Table | None) -> FirmwareConfig:
         health_timeout_s=t.number("health_timeout_s", default.health_timeout_s, 10.0, 86400.0),
         installer=installer,
         install_command=list(command),
+        allow_unsigned=t.boolean("allow_unsigned", default.allow_unsigned),
     )
     t.finish()
     return cfg
@@ -224,8 +226,12 @@ def _control(t: Table | None) -> ControlConfig:
     elif len(os.fsencode(socket)) > _SUN_PATH_MAX:
         t.error("socket", f"a Unix socket path is at most {_SUN_PATH_MAX} bytes")
     group = t.opt_string("group")
+    technician = t.string("technician_group", ControlConfig().technician_group)
+    for name, value in (("group", group), ("technician_group", technician)):
+        if value is not None and not _GROUP_RE.match(value):
+            t.error(name, f"{value!r} is not a group name (letters, digits, _ . -)")
     t.finish()
-    return ControlConfig(socket=socket, group=group)
+    return ControlConfig(socket=socket, group=group, technician_group=technician)
 
 
 def _logging(t: Table | None) -> LoggingConfig:

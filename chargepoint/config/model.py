@@ -46,7 +46,8 @@ class StorageConfig:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ControlConfig:
     socket: str = "/run/chargepoint/control.sock"
-    group: str | None = None  # the socket's group (mode 0660); None: the process's group
+    group: str | None = None  # the socket's group (mode 0660): read commands; None: our group
+    technician_group: str = "chargepoint-tech"  # members may also change things (relay, ...)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,6 +67,7 @@ class FirmwareConfig:
     health_timeout_s: float = 600.0  # a new release must reach BootNotification Accepted
     installer: str = "venv"  # "venv": a release slot of this program; "command": OS updater
     install_command: list[str] = field(default_factory=list)  # e.g. ["rauc", "install", "{file}"]
+    allow_unsigned: bool = False  # lab setting: install updates that carry no signature
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

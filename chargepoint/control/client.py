@@ -93,7 +93,8 @@ def _why(path: str, exc: BaseException) -> str:
     if isinstance(exc, ConnectionRefusedError):
         return f"the controller is not running (nothing listens on {path})"
     if isinstance(exc, PermissionError):
-        return f"no permission to use {path} (join the service's group)"
+        return (f"no permission to use {path}: join the group of [control] group "
+                "(read commands) and, for technician commands, [control] technician_group")
     if isinstance(exc, TimeoutError):
         return f"the controller did not accept a connection on {path}"
     return f"cannot reach the controller on {path}: {exc}"

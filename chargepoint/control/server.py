@@ -2,6 +2,10 @@
 
 The server never blocks on, or crashes because of, a client: every read, write and target call
 has a deadline, bad input gets an error reply, and the number of clients is bounded.
+
+Every connection's peer is identified by the kernel (SO_PEERCRED) and every request checked
+against the ``AccessPolicy`` (``access.py``): read commands for the socket's group, technician
+commands for the technician group, everything for root and the service user.
 """
 
 from __future__ import annotations
@@ -17,6 +21,14 @@ import socket
 import stat
 from typing import Any
 
+from chargepoint.control.access import (
+    DEFAULT_TECHNICIAN_GROUP,
+    AccessPolicy,
+    Level,
+    Peer,
+    peer_of,
+    redact,
+)
 from chargepoint.control.protocol import (
     MAX_REQUEST,
     ControlTarget,
@@ -37,16 +49,23 @@ SOCKET_MODE = 0o660
 class ControlServer:
     """Serve ``target`` on the Unix socket ``path`` (mode 0660, group ``group`` if given).
 
-    Use ``await start()`` / ``await close()`` or ``async with``. ``start`` raises ``OSError``
-    when another process already listens on ``path``; a stale socket file is replaced.
+    Members of ``group`` (None: our own group) may use read commands, members of
+    ``technician_group`` every command, as may root and our own user; ``policy`` replaces that
+    policy (tests). Use ``await start()`` / ``await close()`` or ``async with``. ``start``
+    raises ``OSError`` when another process already listens on ``path``; a stale socket file
+    is replaced.
     """
 
     def __init__(self, path: str, target: ControlTarget, group: str | None = None, *,
+                 technician_group: str | None = DEFAULT_TECHNICIAN_GROUP,
+                 policy: AccessPolicy | None = None,
                  idle_timeout_s: float = 60.0, request_timeout_s: float = 30.0,
                  write_timeout_s: float = 5.0, max_clients: int = 32) -> None:
         self.path = path
         self.target = target
         self.group = group
+        self.technician_group = technician_group
+        self.policy = policy
         self.idle_timeout_s = idle_timeout_s
         self.request_timeout_s = request_timeout_s
         self.write_timeout_s = write_timeout_s
@@ -63,6 +82,8 @@ class ControlServer:
         await self.close()
 
     async def start(self) -> None:
+        if self.policy is None:
+            self.policy = AccessPolicy.for_groups(self.group, self.technician_group)
         sock = self._bind()
         self._server = await asyncio.start_unix_server(self._client, sock=sock,
                                                        limit=MAX_REQUEST)
@@ -113,7 +134,16 @@ class ControlServer:
             if len(self._clients) > self.max_clients:
                 await self._send(writer, error("too many control clients, try again"))
                 return
-            await self._serve(reader, writer)
+            peer = await asyncio.to_thread(peer_of, writer.get_extra_info("socket"))
+            assert self.policy is not None
+            level = self.policy.level(peer)
+            if level is Level.NONE:
+                reason = self.policy.refusal("ping", level, peer) or "not allowed"
+                log.warning("control socket: %s (pid %d) refused: %s", peer.user, peer.pid,
+                            reason)
+                await self._send(writer, error(reason))
+                return
+            await self._serve(reader, writer, peer, level)
         except (ConnectionError, TimeoutError, asyncio.IncompleteReadError):
             pass
         except Exception:  # a bug here must not take the controller down
@@ -126,7 +156,8 @@ class ControlServer:
             except Exception:
                 writer.transport.abort()  # then drop the buffer and the connection
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     peer: Peer, level: Level) -> None:
         while True:
             try:
                 line = await asyncio.wait_for(reader.readline(), self.idle_timeout_s)
@@ -140,14 +171,19 @@ class ControlServer:
                 return
             if not line.strip():
                 continue
-            await self._send(writer, await self._answer(line))
+            await self._send(writer, await self._answer(line, peer, level))
 
-    async def _answer(self, line: bytes) -> bytes:
+    async def _answer(self, line: bytes, peer: Peer, level: Level) -> bytes:
+        assert self.policy is not None
         try:
             req = parse_request(line)
+            refused = self.policy.refusal(req.cmd, level, peer)
+            if refused is not None:
+                log.warning("control socket: %s (pid %d): %s", peer.user, peer.pid, refused)
+                return error(refused)
             timeout = request_timeout(req, self.request_timeout_s)
             result = await asyncio.wait_for(dispatch(self.target, req), timeout)
-            return ok(result)
+            return ok(redact(req.cmd, result, level))
         except Refused as exc:
             return error(str(exc) or "refused")
         except ProtocolError as exc:

@@ -7,7 +7,9 @@ went wrong. ``await with_retries(op, attempts, interval)`` runs a transfer again
 failure. The file is written as ``dest.part`` and renamed only when complete, so ``dest``
 either holds the whole file or does not exist.
 
-Bounds (``TransferPolicy``): at most ``max_bytes``; no data for ``idle_timeout_s`` aborts; the
+Bounds (``TransferPolicy``): at most ``max_bytes``; the disk keeps ``min_free_bytes`` free
+(checked against the announced size before the first byte is written, and while an unknown
+size is written); no data for ``idle_timeout_s`` aborts; the
 whole transfer is stopped at the first chunk after ``timeout_s`` (so it ends within
 ``timeout_s + idle_timeout_s``). TLS (https, ftps = explicit AUTH TLS, passive mode) always
 verifies the server against ``ca_file`` or the system CAs; https never redirects to http.
@@ -23,6 +25,7 @@ import ftplib
 import http.client
 import logging
 import os
+import shutil
 import socket
 import ssl
 import threading
@@ -49,6 +52,7 @@ class FailureKind(enum.Enum):
     REFUSED = "refused"  # connection refused, DNS, unreachable
     TIMEOUT = "timeout"  # idle or overall
     TOO_LARGE = "too_large"
+    NO_SPACE = "no_space"  # the local disk cannot hold the file (and the margin)
     TRUNCATED = "truncated"
     TLS = "tls"
     CANCELLED = "cancelled"
@@ -71,6 +75,9 @@ class TransferPolicy:
     idle_timeout_s: float = 60.0
     ca_file: str | None = None  # PEM bundle for https/ftps; None: the system's CAs
     chunk_size: int = 64 * 1024
+    # Left free on the download's file system for the store, the logs and the installation:
+    # a download that would eat into it is refused (NO_SPACE, not retried).
+    min_free_bytes: int = 32 * 1024 * 1024
 
     def tls_context(self) -> ssl.SSLContext:
         """Verifying client context (hostname and chain checked)."""
@@ -130,6 +137,7 @@ class _Sink:
         self.cancel = cancel
         self.deadline = time.monotonic() + policy.timeout_s
         self.written = 0
+        self.checked = 0  # bytes written when free space was last looked at
         self.file: IO[bytes] = open(self.part, "wb")  # noqa: SIM115 - closed in finish/abort
 
     def write(self, chunk: bytes) -> None:
@@ -140,11 +148,21 @@ class _Sink:
         self.written += len(chunk)
         if self.written > self.policy.max_bytes:
             raise TransferError(FailureKind.TOO_LARGE, f"over {self.policy.max_bytes} bytes")
+        if self.written - self.checked >= _SPACE_CHECK_EVERY:
+            self.checked = self.written
+            self.check_space(len(chunk))
         self.file.write(chunk)
 
     def check_size(self, expected: int | None) -> None:
+        """Before the first byte: the announced size (Content-Length, FTP SIZE) within
+        ``max_bytes`` and on the disk with ``min_free_bytes`` to spare."""
         if expected is not None and expected > self.policy.max_bytes:
             raise TransferError(FailureKind.TOO_LARGE, f"announced {expected} bytes")
+        self.check_space(expected or 0)
+
+    def check_space(self, more: int) -> None:
+        """Raise NO_SPACE unless ``more`` bytes still fit with ``min_free_bytes`` left."""
+        check_free_space(self.part.parent, more, self.policy.min_free_bytes)
 
     def finish(self, dest: Path, expected: int | None) -> int:
         if expected is not None and self.written != expected:
@@ -160,6 +178,19 @@ class _Sink:
         self.file.close()
         with contextlib.suppress(FileNotFoundError):
             self.part.unlink()
+
+
+_SPACE_CHECK_EVERY = 4 * 1024 * 1024  # while a file of unknown size is written
+
+
+def check_free_space(directory: Path, size: int, margin: int) -> None:
+    """Raise ``TransferError(NO_SPACE)`` unless ``size`` bytes fit in ``directory``'s file
+    system with ``margin`` bytes left over."""
+    free = shutil.disk_usage(directory).free
+    if size + margin > free:
+        raise TransferError(FailureKind.NO_SPACE, (
+            f"{directory} has {free} bytes free; the file needs {size} bytes"
+            f" + {margin} bytes kept free for the station"))
 
 
 class _NoDowngrade(urllib.request.HTTPRedirectHandler):
@@ -326,6 +357,9 @@ async def download(url: str, dest: Path, *, policy: TransferPolicy | None = None
     return size
 
 
+_NOT_RETRIED = (FailureKind.BAD_URL, FailureKind.UNSUPPORTED, FailureKind.NO_SPACE)
+
+
 async def with_retries(
     op: Callable[[], Awaitable[_T]],
     attempts: int,
@@ -334,7 +368,8 @@ async def with_retries(
     on_failure: Callable[[int, TransferError], None] | None = None,
 ) -> _T:
     """Run ``op`` up to ``attempts`` times (at least once), ``interval_s`` apart, until it
-    succeeds. Bad URLs and unsupported schemes are not retried. Raises the last error."""
+    succeeds. Bad URLs, unsupported schemes and a full disk are not retried. Raises the last
+    error."""
     attempts = max(1, attempts)
     for attempt in range(1, attempts + 1):
         try:
@@ -342,7 +377,7 @@ async def with_retries(
         except TransferError as exc:
             if on_failure is not None:
                 on_failure(attempt, exc)
-            if attempt == attempts or exc.kind in (FailureKind.BAD_URL, FailureKind.UNSUPPORTED):
+            if attempt == attempts or exc.kind in _NOT_RETRIED:
                 raise
             LOG.warning("transfer attempt %d of %d failed (%s): retry in %.0f s", attempt,
                         attempts, exc, interval_s)

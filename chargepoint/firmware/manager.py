@@ -9,7 +9,11 @@ Sequence (statuses as reported; signed-only ones marked *):
                    | [InstallRebooting*] -> restart into the new slot -> (``health``)
                      -> Installed  or  rollback -> InstallationFailed
 Nothing downloaded is executed before it is verified: the signature (signed updates), then
-the manifest's sha256 of every file (``release.unpack_release``).
+the manifest's sha256 of every file (``release.unpack_release``). The sha256 proves integrity,
+not origin: a request without a signature (1.6's plain UpdateFirmware) is refused unless
+``FirmwareSettings.allow_unsigned`` (``[firmware] allow_unsigned``, a lab setting) is set;
+refused means no download, a FirmwareStatusNotification InstallationFailed and a security
+event InvalidFirmwareSignature.
 
 Contract: ``FirmwareManager(store, host, settings, installer)``; ``await boot()`` once at
 start-up; ``await registered()`` after every BootNotification Accepted; ``check_signing(...)``
@@ -32,7 +36,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from chargepoint.firmware import guard
-from chargepoint.firmware.download import TransferError, TransferPolicy, download, with_retries
+from chargepoint.firmware.download import (
+    TransferError,
+    TransferPolicy,
+    download,
+    safe_url,
+    with_retries,
+)
 from chargepoint.firmware.health import (
     BootGuard,
     Pending,
@@ -71,6 +81,7 @@ class FirmwareSettings:
     default_attempts: int = 3  # when the request has no ``retries``
     default_retry_interval_s: float = 60.0
     policy: TransferPolicy = field(default_factory=TransferPolicy)
+    allow_unsigned: bool = False  # lab setting: install releases that carry no signature
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +94,10 @@ class UpdateRequest:
     signing_certificate: str | None = None
     signature: str | None = None
     install_at: float | None = None  # signed only
+
+    @property
+    def signed(self) -> bool:
+        return self.signature is not None
 
 
 def parse_time(text: str | None) -> float | None:
@@ -122,6 +137,7 @@ class FirmwareManager:
         self._job: asyncio.Task[None] | None = None
         self._installing = False
         self._planned: UpdateRequest | None = None
+        self._refused: UpdateRequest | None = None
 
     # -- lifecycle
     async def boot(self) -> None:
@@ -142,6 +158,10 @@ class FirmwareManager:
             return
         if await asyncio.to_thread(load_pending, self._store) is not None:
             await asyncio.to_thread(self._store.kv_set, KV_JOB, None)  # the trial decides
+            return
+        if self._refuse_unsigned(request):
+            await asyncio.to_thread(self._store.kv_set, KV_JOB, None)
+            self._report_refusal(request)
             return
         if resumes > _MAX_RESUMES:
             LOG.error("firmware job for %s interrupted %d times: given up", request.location,
@@ -186,8 +206,13 @@ class FirmwareManager:
     def start(self, request: UpdateRequest) -> str:
         """Accept a request; ``launch()`` runs it (call it once the .conf is sent, so that no
         notification overtakes it). Returns "Accepted", "AcceptedCanceled" (an earlier job
-        that had not started installing is cancelled) or "Rejected" (installation under way).
+        that had not started installing is cancelled) or "Rejected" (installation under way,
+        or a request without signature while ``allow_unsigned`` is off: ``launch()`` then
+        reports the refusal, and a running job goes on).
         """
+        if self._refuse_unsigned(request):
+            self._refused = request
+            return "Rejected"
         if self._installing:
             LOG.warning("update request ignored: an installation is under way")
             return "Rejected"
@@ -200,9 +225,28 @@ class FirmwareManager:
 
     def launch(self) -> None:
         """Start the job accepted by the last ``start()`` (no-op if none)."""
+        refused, self._refused = self._refused, None
+        if refused is not None:
+            self._report_refusal(refused)
         request, self._planned = self._planned, None
         if request is not None:
             self._job = asyncio.ensure_future(self._run(request))
+
+    def _refuse_unsigned(self, request: UpdateRequest) -> bool:
+        if request.signed or self.settings.allow_unsigned:
+            return False
+        LOG.error("unsigned firmware update refused (%s): only signed releases are installed; "
+                  "[firmware] allow_unsigned = true allows unsigned ones (lab setting)",
+                  safe_url(request.location))
+        return True
+
+    def _report_refusal(self, request: UpdateRequest) -> None:
+        """Tell the CSMS: a status (1.6 UpdateFirmware.conf has none) and a security event.
+        The status of a running job (TriggerMessage) is left as it is."""
+        self._host.security_event("InvalidFirmwareSignature",
+                                  "unsigned firmware update refused (allow_unsigned = false)")
+        action, payload = status_action(request.request_id)
+        self._host.report(action, {**payload, "status": "InstallationFailed"})
 
     # -- the job
     def _report(self, request: UpdateRequest, status: str) -> None:
@@ -290,7 +334,8 @@ class FirmwareManager:
             try:
                 release = await asyncio.to_thread(
                     unpack_release, file, s.work_dir / "staging",
-                    expected_name=s.release_name, max_bytes=s.policy.max_bytes * 4)
+                    expected_name=s.release_name, max_bytes=s.policy.max_bytes * 4,
+                    min_free_bytes=s.policy.min_free_bytes)
             except ReleaseError as exc:
                 LOG.error("firmware rejected before installing: %s", exc)
                 failed = "InstallVerificationFailed" if r.request_id is not None else None

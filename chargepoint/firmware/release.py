@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import sys
 import tarfile
 from dataclasses import dataclass
@@ -113,9 +114,16 @@ def _member(tar: tarfile.TarFile, name: str) -> tarfile.TarInfo:
     raise ReleaseError(f"{name} is missing from the archive")
 
 
+# The listed files are staged, then installed into a venv that takes about twice their
+# (compressed) size: room for three times their size is asked for before extracting.
+INSTALL_SPACE_FACTOR = 3
+
+
 def unpack_release(archive: Path, staging: Path, *, expected_name: str = "chargepoint",
-                   max_bytes: int = 512 * 1024 * 1024) -> Release:
-    """Verify and extract a release (see the module docstring)."""
+                   max_bytes: int = 512 * 1024 * 1024, min_free_bytes: int = 0) -> Release:
+    """Verify and extract a release (see the module docstring). Before extracting, the file
+    system of ``staging`` must hold ``INSTALL_SPACE_FACTOR`` times the listed files' size
+    with ``min_free_bytes`` to spare (else ``ReleaseError``, nothing written)."""
     staging.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         with tarfile.open(archive, "r:gz") as tar:
@@ -125,13 +133,13 @@ def unpack_release(archive: Path, staging: Path, *, expected_name: str = "charge
             handle = tar.extractfile(info)
             assert handle is not None
             manifest = parse_manifest(handle.read(), expected_name)
-            total = 0
+            members = {name: _member(tar, name) for name in manifest.files}
+            total = sum(info.size for info in members.values())
+            if total > max_bytes:
+                raise ReleaseError("release content too large")
+            _check_space(staging, total * INSTALL_SPACE_FACTOR, min_free_bytes)
             for name, digest in manifest.files.items():
-                info = _member(tar, name)
-                total += info.size
-                if total > max_bytes:
-                    raise ReleaseError("release content too large")
-                src = tar.extractfile(info)
+                src = tar.extractfile(members[name])
                 assert src is not None
                 h = hashlib.sha256()
                 with open(staging / name, "wb") as out:
@@ -143,6 +151,13 @@ def unpack_release(archive: Path, staging: Path, *, expected_name: str = "charge
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise ReleaseError(f"unreadable archive: {exc}") from None
     return Release(manifest, staging)
+
+
+def _check_space(directory: Path, needed: int, margin: int) -> None:
+    free = shutil.disk_usage(directory).free
+    if needed + margin > free:
+        raise ReleaseError(f"not enough disk space to install: {free} bytes free in "
+                           f"{directory}, {needed} needed + {margin} kept free for the station")
 
 
 def sha256_file(path: Path) -> str:

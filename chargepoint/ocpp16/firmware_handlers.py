@@ -141,6 +141,8 @@ class FirmwareHandlers:
         self.host: AdapterHost | None = None  # set by ``attach``
 
     # -- FirmwareManagement profile (1.6 sections 5.9 GetDiagnostics, 5.19 UpdateFirmware)
+    # UpdateFirmware carries no signature: unless allow_unsigned, the manager refuses it
+    # (the .conf has no status; the refusal is a FirmwareStatusNotification InstallationFailed).
     @on("UpdateFirmware")
     def on_update_firmware(self, location: str, retrieve_date: str, retries: int | None = None,
                            retry_interval: int | None = None,
@@ -236,15 +238,18 @@ def setup_firmware(
     selftest: Callable[[], Awaitable[dict[str, Any]]] | None = None,
     health_timeout_s: float = 600.0,
     policy: TransferPolicy | None = None,
+    allow_unsigned: bool = False,
 ) -> FirmwareHandlers:
     """Build both managers with defaults and ``attach`` them: the one call ``app.py`` needs
     (right after constructing the adapter, before its ``run()`` task starts). ``installer``
-    defaults to ``VenvInstaller()``; ``log_file`` None uses journald when available."""
+    defaults to ``VenvInstaller()``; ``log_file`` None uses journald when available;
+    ``allow_unsigned`` (lab setting) lets plain UpdateFirmware install releases."""
     host = AdapterHost(adapter)
     pol = policy or TransferPolicy()
     firmware = FirmwareManager(adapter.store, host, FirmwareSettings(
         releases_dir=releases_dir, work_dir=work_dir / "firmware", roots_dir=roots_dir,
-        running_version=running_version, health_timeout_s=health_timeout_s, policy=pol),
+        running_version=running_version, health_timeout_s=health_timeout_s, policy=pol,
+        allow_unsigned=allow_unsigned),
         installer or VenvInstaller())
     sources = BundleSources(adapter.store, station_id, default_log_provider(log_file), config,
                             selftest, host.security_log)

@@ -16,6 +16,7 @@ from typing import Self
 
 from chargepoint.store import migrations
 from chargepoint.store.errors import StoreError, StoreOpenError
+from chargepoint.store.private import make_private
 
 
 class StoreBase:
@@ -45,6 +46,7 @@ class StoreBase:
         where = str(path)
         if where != ":memory:":
             Path(where).parent.mkdir(parents=True, exist_ok=True)
+            make_private(where)
         try:
             conn = sqlite3.connect(
                 where, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s

@@ -14,6 +14,12 @@ def test_defaults_put_releases_beside_the_store() -> None:
     assert fw.releases_dir is None and fw.work_dir is None
     assert fw.installer == "venv" and fw.install_command == []
     assert fw.health_timeout_s == 600.0
+    assert fw.allow_unsigned is False  # only signed releases are installed
+
+
+def test_allow_unsigned_is_a_boolean() -> None:
+    fw = config_from_toml(BASE + "[firmware]\nallow_unsigned = true\n").firmware
+    assert fw.allow_unsigned is True
 
 
 def test_os_updater_command() -> None:
@@ -28,6 +34,7 @@ def test_os_updater_command() -> None:
     ("install_command = \"rauc install\"", "firmware.install_command", 6),
     ("health_timeout_s = 1", "firmware.health_timeout_s", 6),
     ("releases = \"/x\"", "firmware.releases", 6),
+    ('allow_unsigned = "yes"', "firmware.allow_unsigned", 6),
 ])
 def test_bad_values_name_the_key_and_line(section: str, key: str, line: int) -> None:
     with pytest.raises(ConfigError) as err:

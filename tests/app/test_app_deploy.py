@@ -104,7 +104,7 @@ def test_install_into_a_root_is_complete_and_idempotent(tmp_path: Path) -> None:
     assert config.read_text() == (REPO / "deploy/chargepoint.toml.example").read_text()
     assert stat.S_IMODE(config.stat().st_mode) == 0o640
     assert (tmp_path / "etc/systemd/system/chargepoint.service").read_text() == UNIT.read_text()
-    assert os.readlink(tmp_path / "usr/local/bin/chargepoint") == EXEC
+    assert os.readlink(tmp_path / "usr/local/bin/chargepoint") == f"{VENV}/bin/chargepoint"
     assert "complete -o default -F _chargepoint chargepoint" in (
         tmp_path / "etc/bash_completion.d/chargepoint").read_text()
     assert (tmp_path / "opt/chargepoint/docs").is_dir()
@@ -145,3 +145,83 @@ def test_bad_options_are_usage_errors(tmp_path: Path) -> None:
     assert install(tmp_path, "--frobnicate").returncode == 2
     assert install(tmp_path, "--purge").returncode == 2
     assert list(tmp_path.iterdir()) == []
+
+
+# -- who owns the code root runs (docs/security.md) ------------------------------------------
+
+SERVICE_WRITABLE = "/var/lib/chargepoint"
+
+
+def test_root_cli_is_never_service_writable_code(tmp_path: Path) -> None:
+    """The reproduction: /usr/local/bin/chargepoint resolved into releases/current, which the
+    service user (and every firmware update) can write: `sudo chargepoint` ran their code."""
+    fake_venv(tmp_path)
+    result = install(tmp_path, "--skip-venv")
+    assert result.returncode == 0, result.stderr
+    target = os.readlink(tmp_path / "usr/local/bin/chargepoint")
+    assert not target.startswith(SERVICE_WRITABLE)
+    assert target.startswith(VENV + "/")
+    assert f"-> {VENV}/bin/chargepoint (root-owned, not writable by the service)" in result.stdout
+    # every component from / down to the script: root-owned, not writable by group or others
+    path = tmp_path
+    for part in Path(target).parts[1:]:
+        path = path / part
+        st = path.lstat()
+        assert st.st_uid == 0 and not st.st_mode & 0o022, path
+    assert not (tmp_path / "usr/local/bin/chargepoint").resolve().is_relative_to(
+        tmp_path / SERVICE_WRITABLE.lstrip("/"))
+
+
+def test_dry_run_shows_the_root_owned_cli(tmp_path: Path) -> None:
+    out = install(tmp_path, "--dry-run").stdout
+    assert f"would run: ln -sfn {VENV}/bin/chargepoint {tmp_path}/usr/local/bin/chargepoint" in out
+    assert "would check: " in out and "root-owned" in out
+    assert "releases/current/bin/chargepoint" not in out
+    uninstall = install(tmp_path, "--uninstall", "--dry-run").stdout
+    assert f"would run: rm -f {tmp_path}/etc/systemd/system/chargepoint.service " \
+           f"{tmp_path}/usr/local/bin/chargepoint" in uninstall
+
+
+@pytest.mark.parametrize("spoil", ["owner", "group-writable", "parent"])
+def test_install_fails_when_the_cli_venv_is_writable_by_others(tmp_path: Path,
+                                                               spoil: str) -> None:
+    fake_venv(tmp_path)
+    script = tmp_path / "opt/chargepoint/venv/bin/chargepoint"
+    if spoil == "owner":
+        os.chown(script, 65534, 65534)
+    elif spoil == "group-writable":
+        os.chown(script, 0, 65534)
+        script.chmod(0o775)
+    else:
+        (tmp_path / "opt/chargepoint").chmod(0o777)
+    result = install(tmp_path, "--skip-venv")
+    assert result.returncode == 1
+    assert "is not root-owned or is writable by others" in result.stderr
+    assert not (tmp_path / "usr/local/bin/chargepoint").is_symlink()
+
+
+def test_secrets_and_state_are_private(tmp_path: Path) -> None:
+    fake_venv(tmp_path)
+    key = tmp_path / "etc/chargepoint/client.key"
+    key.parent.mkdir(parents=True)
+    key.write_text("-----BEGIN PRIVATE KEY-----\n")
+    key.chmod(0o644)  # as an operator may have copied it
+    result = install(tmp_path, "--skip-venv")
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(key.stat().st_mode) == 0o640
+    assert stat.S_IMODE((tmp_path / "etc/chargepoint").stat().st_mode) == 0o750
+    assert stat.S_IMODE((tmp_path / "var/lib/chargepoint").stat().st_mode) == 0o700
+    out = result.stdout
+    assert f"skipped (--root): chown chargepoint:chargepoint {tmp_path}/var/lib/chargepoint\n" \
+        in out
+    assert not re.search(r"chown -R \S+ \S*/var/lib/chargepoint", out)  # never walks it
+    for group in ("chargepoint-ops", "chargepoint-tech"):
+        assert f"skipped (--root): groupadd --system -f {group}" in out
+    purge = install(tmp_path, "--uninstall", "--purge").stdout
+    assert "skipped (--root): groupdel chargepoint-tech" in purge
+
+
+def test_unit_keeps_files_private() -> None:
+    lines = UNIT.read_text().splitlines()
+    for expected in ("UMask=0077", "StateDirectoryMode=0700", "RuntimeDirectoryMode=0755"):
+        assert expected in lines, expected

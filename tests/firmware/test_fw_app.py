@@ -43,6 +43,7 @@ response_timeout_s = 5
 path = "{tmp / 'state.db'}"
 [firmware]
 roots_dir = "{tmp / 'roots'}"
+allow_unsigned = true  # plain UpdateFirmware (a lab setting)
 [hardware]
 simulate = true
 """

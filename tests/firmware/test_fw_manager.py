@@ -53,7 +53,8 @@ class Bench:
         base: dict[str, Any] = dict(
             releases_dir=self.releases, work_dir=self.tmp / "work", roots_dir=self.tmp / "roots",
             running_version=running, idle_poll_s=0.001, default_retry_interval_s=0,
-            policy=TransferPolicy(timeout_s=10, idle_timeout_s=2))
+            policy=TransferPolicy(timeout_s=10, idle_timeout_s=2),
+            allow_unsigned=True)  # most tests here drive plain (lab) updates; see test_fw_unsigned
         base.update(settings)
         return FirmwareManager(self.store, host, FirmwareSettings(**base),
                                installer or FakeInstaller(), wall=wall)

@@ -68,7 +68,8 @@ class Site:
         fw = FirmwareManager(station.store, host, FirmwareSettings(
             releases_dir=self.tmp / "releases", work_dir=self.tmp / "work",
             roots_dir=self.tmp / "roots", running_version=running, idle_poll_s=0.01,
-            default_retry_interval_s=0, policy=POLICY, health_timeout_s=health_timeout_s),
+            default_retry_interval_s=0, policy=POLICY, health_timeout_s=health_timeout_s,
+            allow_unsigned=True),  # the OCTT 1.6 cases send plain UpdateFirmware (lab setting)
             installer or FakeInstaller())
         diag = DiagnosticsManager(host, BundleSources(station.store, "CP-1",
                                                       security_log=host.security_log),

@@ -33,7 +33,6 @@ async def test_sessions_and_a_restart_while_offline_reach_the_csms_once_in_order
     await until(lambda: station.controller.hardware_of(1).contactor.commanded_closed)
     # Start 1, its meter values, Stop 1, Start 2: each is committed by the adapter's own task
     await until(lambda: station.adapter.link_state().queued >= 4)
-    queued_before = station.adapter.link_state().queued
     await station.stop()  # controller restart while offline
 
     station = await make_cp(**OFFLINE_RULES)
