@@ -193,6 +193,7 @@ def island_options(config: Config, tick_s: float | None = None) -> IslandOptions
         realtime_priority=cfg.priority(config.hardware.simulate),
         sim_socket=sim_socket,
         sim_pilot=cfg.sim_pilot,
+        log_level=config.logging.level,
     )
 
 

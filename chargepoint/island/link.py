@@ -64,6 +64,7 @@ class IslandOptions:
     realtime_priority: int = 50  # SCHED_FIFO priority; 0: do not ask for real-time
     sim_socket: str | None = None  # simulated station: where the island serves `sim` commands
     sim_pilot: str = "sim"  # "driver": the real CP driver + decoder on the simulated line
+    log_level: str = "info"  # the island logs to stderr (the journal under systemd)
 
 
 @dataclass(slots=True)
@@ -266,8 +267,8 @@ class IslandLink:
 
     def _opened(self, connector: int, reason: str) -> None:
         mirror = self.mirrors.setdefault(connector, _Mirror())
-        log.warning("connector %d: the safety island opened the contactor (%s)", connector,
-                    reason)
+        log.log(logging.INFO if reason == "PILOT" else logging.WARNING,
+                "connector %d: the safety island opened the contactor (%s)", connector, reason)
         if reason == "LEASE" and mirror.wanted_closed:
             # The event loop stalled past the lease; the core still wants energy: ask again.
             self.send({"op": "close", "c": connector, "lease_s": self._lease_s})

@@ -295,7 +295,10 @@ class Island:
         if self._on_open is not None:
             self._on_open(hw.connector, reason, stamp, late)
         if reason is not OpenReason.COMMANDED:
-            log.warning("island: connector %d: contactor opened: %s", hw.connector, reason.value)
+            # The EV leaving C is how every session ends; the rest are faults or a stall.
+            level = logging.INFO if reason is OpenReason.PILOT else logging.WARNING
+            log.log(level, "island: connector %d: contactor opened: %s", hw.connector,
+                    reason.value)
             self._send({"op": "opened", "c": hw.connector, "reason": reason.name, "at": now})
 
     # -- the end ---------------------------------------------------------------------------

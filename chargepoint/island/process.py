@@ -64,7 +64,7 @@ def _safety_hardware(config: Any, options: Any) -> tuple[StationHardware, Any, s
     return hw, None, spi
 
 
-def _log_off_the_hot_path() -> logging.handlers.QueueListener:
+def _log_off_the_hot_path(level: str) -> logging.handlers.QueueListener:
     """Log lines go through a queue to a writer thread: a slow journal or a full stderr pipe
     can block that thread, never the safety loop."""
     lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
@@ -72,7 +72,7 @@ def _log_off_the_hot_path() -> logging.handlers.QueueListener:
     writer.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [logging.handlers.QueueHandler(lines)]
-    root.setLevel(logging.INFO)
+    root.setLevel(level.upper())
     listener = logging.handlers.QueueListener(lines, writer)
     listener.start()
     return listener
@@ -84,7 +84,7 @@ def main(argv: list[str]) -> int:
     # helper thread holding the GIL at normal priority could otherwise be pushed off the CPU
     # by ordinary load while the safety loop waits for it.
     realtime = request_realtime(options.realtime_priority)
-    listener = _log_off_the_hot_path()
+    listener = _log_off_the_hot_path(options.log_level)
     if realtime.startswith("normal (SCHED_FIFO refused"):
         log.warning("island: real-time scheduling not permitted: running at normal priority;"
                     " see docs/architecture.md")
