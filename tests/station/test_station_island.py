@@ -12,36 +12,20 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from chargepoint.control.client import ControlUnavailable, request
+from chargepoint.control.client import request
 from chargepoint.island.simclient import SimClient
 from tests.fullstack import toml
 from tests.ocpp16.csms import Csms
+from tests.station.test_station_process import start_daemon
 
 LEASE = """
 [hardware.island]
 lease_s = 0.5
 """
-
-
-async def start_daemon(config: Path, log: Path) -> asyncio.subprocess.Process:
-    with log.open("ab") as err:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "chargepoint", "--config", str(config), "run",
-            stdout=asyncio.subprocess.DEVNULL, stderr=err,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    for _ in range(500):
-        try:
-            await request(str(config.parent / "control.sock"), "ping")
-            return proc
-        except (ControlUnavailable, OSError):
-            await asyncio.sleep(0.02)
-    proc.kill()
-    raise AssertionError("the daemon did not open its control socket")
 
 
 async def sim(config: Path, command: str, **args: object) -> Any:
@@ -54,6 +38,13 @@ async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
         while not check():
             await asyncio.sleep(0.01)
     await asyncio.wait_for(wait(), timeout)
+
+
+async def session_started(config: Path, csms: Csms) -> None:
+    await csms.wait_until(lambda: csms.calls("StatusNotification"))
+    await sim(config, "plug", connector=1)
+    await sim(config, "tap", uid="04A1B2C3")
+    await csms.wait_for("StartTransaction")
 
 
 def contactor(island: SimClient) -> str:
@@ -74,10 +65,7 @@ async def test_frozen_then_killed_main_process(csms: Csms, tmp_path: Path) -> No
     log = tmp_path / "daemon.log"
     proc = await start_daemon(config, log)
     try:
-        await csms.wait_until(lambda: csms.calls("StatusNotification"))
-        await sim(config, "plug", connector=1)
-        await sim(config, "tap", uid="04A1B2C3")
-        await csms.wait_for("StartTransaction")
+        await session_started(config, csms)
         described = await sim(config, "describe")
         island = SimClient(described["island"]["sim_socket"])
         island_pid = described["island"]["pid"]
@@ -133,10 +121,7 @@ async def test_a_killed_island_restarts_the_station_at_once(csms: Csms, tmp_path
     log = tmp_path / "daemon.log"
     proc = await start_daemon(config, log)
     try:
-        await csms.wait_until(lambda: csms.calls("StatusNotification"))
-        await sim(config, "plug", connector=1)
-        await sim(config, "tap", uid="04A1B2C3")
-        await csms.wait_for("StartTransaction")
+        await session_started(config, csms)
         island_pid = (await sim(config, "describe"))["island"]["pid"]
         os.kill(island_pid, signal.SIGKILL)
         stop = (await csms.wait_for("StopTransaction", timeout=15))[0]

@@ -13,12 +13,15 @@ from tests.fullstack import toml
 from tests.ocpp16.csms import Csms
 
 
-async def start_daemon(config: Path) -> asyncio.subprocess.Process:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "chargepoint", "--config", str(config), "run",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+async def start_daemon(config: Path, log: Path | None = None) -> asyncio.subprocess.Process:
+    """`chargepoint run` with ``config``; its stderr appended to ``log`` (else discarded),
+    once its control socket answers."""
+    with (log or Path(os.devnull)).open("ab") as err:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "chargepoint", "--config", str(config), "run",
+            stdout=asyncio.subprocess.DEVNULL, stderr=err,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
     socket = str(config.parent / "control.sock")
     for _ in range(500):  # the socket answers once hardware and store are up
         try:
