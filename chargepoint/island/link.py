@@ -20,9 +20,9 @@ systemd's watchdog restarts the whole service.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
-import os
 import pickle
 import socket
 import sys
@@ -97,7 +97,7 @@ class IslandLink:
         self.lost = asyncio.Event()  # set when the island is gone (not when we closed it)
         self._hello_seen = asyncio.Event()
         self._changed = asyncio.Event()
-        self._outbox: list[bytes] = []
+        self._outbox: collections.deque[bytes] = collections.deque()
         self._renewer: asyncio.Task[None] | None = None
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
         loop = asyncio.get_running_loop()
@@ -110,10 +110,9 @@ class IslandLink:
         """Start the island for ``config`` (a ``chargepoint.config.Config``) and wait until
         it reported every connector. Raises ``IslandLost`` when it does not come up."""
         ours, theirs = wire.pair()
-        env = dict(os.environ)
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "chargepoint.island", str(theirs.fileno()),
-            stdin=asyncio.subprocess.PIPE, pass_fds=(theirs.fileno(),), env=env)
+            stdin=asyncio.subprocess.PIPE, pass_fds=(theirs.fileno(),))
         theirs.close()
         assert process.stdin is not None
         process.stdin.write(pickle.dumps((config, options)))
@@ -166,19 +165,24 @@ class IslandLink:
 
     def healthy(self) -> bool:
         """The island is there and said something within ``STALE_S``."""
-        return self._lost is None and time.monotonic() - self._heard_at < STALE_S
+        return self._lost is None and self._silent_s() < STALE_S
 
     def check(self) -> None:
         """Raise ``IslandLost`` unless ``healthy()``."""
         if self._lost is not None:
             raise IslandLost(f"safety island lost: {self._lost}")
-        if time.monotonic() - self._heard_at >= STALE_S:
-            raise IslandLost(f"safety island silent for {time.monotonic() - self._heard_at:.1f} s")
+        silent = self._silent_s()
+        if silent >= STALE_S:
+            raise IslandLost(f"safety island silent for {silent:.1f} s")
 
-    async def changed(self) -> None:
-        """Return after the island's next message (the runtime may wait on this)."""
-        self._changed.clear()
-        await self._changed.wait()
+    def _silent_s(self) -> float:
+        """Seconds since the island's last message. Reads what is waiting first: after our
+        own event loop stalled, its messages are queued, not missing."""
+        silent = time.monotonic() - self._heard_at
+        if silent >= STALE_S and self._lost is None:
+            self._readable()
+            silent = time.monotonic() - self._heard_at
+        return silent
 
     # -- sending ---------------------------------------------------------------------------
     def send(self, message: dict[str, Any]) -> None:
@@ -199,7 +203,7 @@ class IslandLink:
             except OSError as exc:
                 self._lose(f"send failed: {exc}")
                 return
-            self._outbox.pop(0)
+            self._outbox.popleft()
 
     def _writable(self) -> None:
         with contextlib.suppress(ValueError, OSError):
