@@ -19,7 +19,6 @@ from hardware.interfaces import (
     StationHardware,
     TokenReader,
 )
-from hardware.meter import RtuBus, open_meter
 from hardware.pilot import AdcProximityPilot, GpioControlPilot, PilotDecoder, SysfsPwm
 from hardware.relays import GpioContactor, MotorLock, PowerFailInput, RcdInput, SolenoidLock
 
@@ -117,6 +116,8 @@ def build_meters(config: Config) -> dict[int, EnergyMeter | None]:
     meters: dict[int, EnergyMeter | None] = {}
     if hw.meter is None:
         return meters
+    from hardware.meter import RtuBus, open_meter  # pymodbus: not in the island process
+
     buses: dict[str, RtuBus] = {}
     for cid in range(1, config.station.connectors + 1):
         over = _override(config, cid)
