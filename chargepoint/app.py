@@ -33,6 +33,7 @@ from chargepoint.ocpp16.firmware_handlers import setup_firmware
 from chargepoint.ocpp16.options import Ocpp16Options
 from chargepoint.runtime import Controller
 from chargepoint.station_control import StationControl
+from chargepoint.storage_fault import StorageFault
 from chargepoint.store.db import Store
 from chargepoint.store.errors import StoreError
 from hardware.interfaces import StationHardware
@@ -60,6 +61,7 @@ class RunningStation:
     bench: SimBench | None
     control: ControlServer | None
     logs: LogBuffer
+    storage_fault: StorageFault | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stopped: bool = False
 
@@ -259,7 +261,9 @@ async def start_station(
         logs=logs,
     )
     _setup_firmware(running, firmware_installer)
+    running.storage_fault = StorageFault(store, controller.submit)
     running.tasks.append(asyncio.create_task(controller.run(), name="controller"))
+    running.tasks.append(asyncio.create_task(running.storage_fault.run(), name="storage-fault"))
     running.tasks.append(asyncio.create_task(adapter.run(), name="ocpp"))
     if control_socket:
         Path(config.control.socket).parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,16 @@ Contract beyond ``StoreAPI``:
   ``NotFoundError`` for an unknown id; ``dequeue`` of an unknown seq does nothing (a late
   duplicate confirmation is harmless).
 - Each ``save_meter_reading`` is one fsync: callers rate-limit it (SD card wear).
+- ``queue_length`` and ``open_transactions`` are answered from memory (mirrors updated when a
+  write commits): they never wait on the lock, so ``status`` and systemd's STATUS line stay
+  current while a long write or a slow disk holds it.
+
+Bounded queue (docs/architecture.md, "Durable before acknowledged"): a transaction keeps at
+most ``meter_values_per_transaction`` queued MeterValues. When an ``enqueue`` goes over, every
+second one between the transaction's first and last queued MeterValues is dropped, so what is
+kept stays spread over the whole transaction at a coarser interval (each thinning halves it).
+StartTransaction and StopTransaction are never dropped; the oldest queued MeterValues of a
+transaction (possibly in flight) is always kept.
 """
 
 from __future__ import annotations
@@ -22,7 +32,8 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, Self
 
 from chargepoint.store import migrations
 from chargepoint.store.api import QueuedMessage, StoreAPI, TransactionRecord
@@ -42,10 +53,53 @@ _TX_COLUMNS = (
 _Q_COLUMNS = "seq, action, payload, tx_local_id, attempts"
 
 POWER_LOSS = "PowerLoss"  # OCPP 1.6 Reason for transactions found open after a restart
+# 12 h at the default 60 s interval fits unthinned; a thinned transaction adds ~250 kB and ~1000
+# CALLs to a replay (minutes at a real CSMS's round trip, not hours).
+METER_VALUES_PER_TRANSACTION = 1000
 
 
 class Store(StateTables):
     """The durable store. Create with ``Store.open(path)``; ``close()`` when done."""
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        busy_timeout_s: float = 5.0,
+        auth_cache_limit: int = 1000,
+        meter_values_per_transaction: int = METER_VALUES_PER_TRANSACTION,
+    ) -> Self:
+        """``StoreBase.open``; ``meter_values_per_transaction`` (>= 2) bounds the queue."""
+        if meter_values_per_transaction < 2:
+            raise ValueError("meter_values_per_transaction must be at least 2 (first and last)")
+        store = super().open(path, busy_timeout_s=busy_timeout_s,
+                             auth_cache_limit=auth_cache_limit)
+        store._meter_values_limit = meter_values_per_transaction
+        with store._read() as conn:
+            store._queued = _count(conn, "SELECT count(*) FROM outbox")
+            rows = conn.execute(
+                f"SELECT {_TX_COLUMNS} FROM transactions WHERE stopped = 0 ORDER BY local_id"
+            ).fetchall()
+            store._open = {r.local_id: r for r in map(transaction_from_row, rows)}
+        return store
+
+    _meter_values_limit = METER_VALUES_PER_TRANSACTION
+    _queued = 0  # mirror of count(*) FROM outbox
+    _open: dict[int, TransactionRecord]  # mirror of the open transactions by local id
+
+    def _queue_changed(self, delta: int) -> None:
+        def apply() -> None:
+            self._queued += delta
+        self._after_commit(apply)
+
+    def _open_changed(self, local_id: int, record: TransactionRecord | None) -> None:
+        def apply() -> None:
+            if record is None or record.stopped:
+                self._open.pop(local_id, None)
+            else:
+                self._open[local_id] = record
+        self._after_commit(apply)
 
     # -- transactions ------------------------------------------------------------------------
 
@@ -80,6 +134,8 @@ class Store(StateTables):
                 conn.execute(
                     "DELETE FROM reservations WHERE reservation_id = ?", (reservation_id,)
                 )
+            self._queue_changed(1)
+            self._open_changed(local_id, _transaction(conn, local_id))
         return local_id
 
     def stop_transaction(
@@ -97,6 +153,8 @@ class Store(StateTables):
         with self._write() as conn:
             _stop(conn, local_id, stop_wh, stopped_at, reason, stop_id_tag)
             _enqueue(conn, "StopTransaction", payload, local_id)
+            self._queue_changed(1)
+            self._open_changed(local_id, None)
 
     def recover_after_crash(
         self,
@@ -132,6 +190,8 @@ class Store(StateTables):
                     continue  # changed meanwhile (stopped by another caller): leave it alone
                 _stop(conn, record.local_id, meter_stop, now_iso, POWER_LOSS, None)
                 _enqueue(conn, "StopTransaction", payload, record.local_id)
+                self._queue_changed(1)
+                self._open_changed(record.local_id, None)
             stopped.append(done)
         return stopped
 
@@ -142,14 +202,13 @@ class Store(StateTables):
             )
             if cur.rowcount == 0:
                 raise NotFoundError(f"no transaction with local id {local_id}")
+            self._open_changed(local_id, _transaction(conn, local_id))
 
     def open_transactions(self) -> list[TransactionRecord]:
-        """Open transactions, oldest first."""
-        with self._read() as conn:
-            rows = conn.execute(
-                f"SELECT {_TX_COLUMNS} FROM transactions WHERE stopped = 0 ORDER BY local_id"
-            ).fetchall()
-        return [transaction_from_row(row) for row in rows]
+        """Open transactions, oldest first (from memory: never waits on the lock)."""
+        if self._conn is None:
+            raise StoreError("store is closed")
+        return sorted(self._open.copy().values(), key=lambda r: r.local_id)
 
     def open_transaction_on(self, connector: int) -> TransactionRecord | None:
         with self._read() as conn:
@@ -172,10 +231,17 @@ class Store(StateTables):
     # -- outbound queue ----------------------------------------------------------------------
 
     def enqueue(self, action: str, payload: dict[str, Any], tx_local_id: int | None) -> int:
-        """Append a message; returns its seq (strictly greater than every seq before it)."""
+        """Append a message; returns its seq (strictly greater than every seq before it).
+
+        A transaction's MeterValues over the bound thin its queued ones (module docstring)."""
         data = dump_payload(payload)
         with self._write() as conn:
-            return _enqueue(conn, action, data, tx_local_id)
+            seq = _enqueue(conn, action, data, tx_local_id)
+            dropped = 0
+            if action == "MeterValues" and tx_local_id is not None:
+                dropped = _thin(conn, tx_local_id, self._meter_values_limit)
+            self._queue_changed(1 - dropped)
+            return seq
 
     def queue_head(self) -> QueuedMessage | None:
         """The oldest unconfirmed message (lowest seq), or None when the queue is empty."""
@@ -195,8 +261,10 @@ class Store(StateTables):
         return [queued_from_row(row) for row in rows]
 
     def queue_length(self) -> int:
-        with self._read() as conn:
-            return int(conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
+        """Messages not yet confirmed (from memory: never waits on the lock)."""
+        if self._conn is None:
+            raise StoreError("store is closed")
+        return self._queued
 
     def mark_attempt(self, seq: int) -> int:
         """Count one more send attempt of ``seq``; returns the new count."""
@@ -212,7 +280,8 @@ class Store(StateTables):
     def dequeue(self, seq: int) -> None:
         """Remove a message the CSMS confirmed. Unknown ``seq``: nothing happens."""
         with self._write() as conn:
-            conn.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+            cur = conn.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+            self._queue_changed(-cur.rowcount)
 
     def update_queued_payload(self, seq: int, payload: dict[str, Any]) -> None:
         """Replace a queued message's payload, keeping its place in the queue."""
@@ -269,6 +338,20 @@ def _lastrowid(cur: sqlite3.Cursor) -> int:
     if rowid is None:  # pragma: no cover - sqlite always sets it after an INSERT
         raise StoreError("insert returned no row id")
     return rowid
+
+
+def _thin(conn: sqlite3.Connection, tx_local_id: int, limit: int) -> int:
+    """Over ``limit`` queued MeterValues of a transaction: drop every second one between its
+    first and last. Returns how many were dropped."""
+    seqs = [int(r[0]) for r in conn.execute(
+        "SELECT seq FROM outbox WHERE tx_local_id = ? AND action = 'MeterValues' ORDER BY seq",
+        (tx_local_id,),
+    )]
+    if len(seqs) <= limit:
+        return 0
+    drop = seqs[1:-1:2]
+    conn.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in drop])
+    return len(drop)
 
 
 def _enqueue(conn: sqlite3.Connection, action: str, payload: str, tx: int | None) -> int:
