@@ -25,6 +25,7 @@ from chargepoint.config import Config
 from chargepoint.control.server import ControlServer
 from chargepoint.core.station import Station
 from chargepoint.core.types import FaultKind
+from chargepoint.diagnostics.sources import SecurityLog
 from chargepoint.firmware.installer import Installer, OsUpdaterInstaller, VenvInstaller
 from chargepoint.logbuffer import LogBuffer
 from chargepoint.ocpp16.adapter import Ocpp16Adapter
@@ -36,6 +37,7 @@ from chargepoint.station_control import StationControl
 from chargepoint.storage_fault import StorageFault
 from chargepoint.store.db import Store
 from chargepoint.store.errors import StoreError
+from chargepoint.store.recovery import SECURITY_EVENT, Opened, open_store
 from hardware.interfaces import StationHardware
 
 if TYPE_CHECKING:
@@ -193,6 +195,16 @@ async def _build_hardware(
     return await asyncio.to_thread(build_real_hardware, config), None
 
 
+def _record_moved_aside(opened: Opened) -> None:
+    """A damaged store was replaced: a security event in the new store says so (GetLog)."""
+    if opened.moved_aside is None:
+        return
+    at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    SecurityLog(opened.store).append(
+        SECURITY_EVENT, f"damaged store moved aside to {opened.moved_aside}: {opened.damage}"[:255],
+        at)
+
+
 async def start_station(
     config: Config,
     *,
@@ -208,10 +220,12 @@ async def start_station(
         raise ValueError(f"ocpp.version {config.ocpp.version!r} is not supported yet (only 1.6)")
     logs = LogBuffer.attach()
     try:
-        store = await asyncio.to_thread(Store.open, config.storage.path)
+        opened = await asyncio.to_thread(open_store, config.storage.path)
     except (OSError, StoreError) as exc:
         logs.detach()
         raise StationStartError(f"store {config.storage.path}: {exc}") from exc
+    store = opened.store
+    await asyncio.to_thread(_record_moved_aside, opened)
     try:
         hardware, bench = await _build_hardware(config, store)
     except BaseException as exc:

@@ -46,7 +46,11 @@ class StorageFault:
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         changed = asyncio.Event()
-        stop = self._store.health.listen(lambda _: loop.call_soon_threadsafe(changed.set))
+
+        def heard(_: str | None) -> None:  # in the writing thread
+            loop.call_soon_threadsafe(changed.set)
+
+        stop = self._store.health.listen(heard)
         try:
             while True:
                 changed.clear()

@@ -21,7 +21,12 @@ from pathlib import Path
 from typing import Self
 
 from chargepoint.store import migrations
-from chargepoint.store.errors import StoreError, StoreOpenError, StoreWriteError
+from chargepoint.store.errors import (
+    StoreCorruptError,
+    StoreError,
+    StoreOpenError,
+    StoreWriteError,
+)
 from chargepoint.store.health import WriteHealth
 
 # sqlite primary result codes that say the medium, not the caller, refused a write.
@@ -76,7 +81,7 @@ class StoreBase:
             raise
         except sqlite3.Error as exc:
             conn.close()
-            raise StoreOpenError(f"cannot use store {where}: {exc}") from exc
+            raise open_error(where, exc) from exc
         return cls(conn, where, auth_cache_limit=auth_cache_limit)
 
     def close(self) -> None:
@@ -111,6 +116,16 @@ class StoreBase:
                 return str(exc)
             finally:
                 conn.close()
+        return "\n".join(str(r[0]) for r in rows)
+
+    def quick_check(self) -> str:
+        """``PRAGMA quick_check`` on the store's connection (at start-up, before anyone else
+        uses the store): "ok", or sqlite's description of the damage."""
+        try:
+            with self._read() as conn:
+                rows = conn.execute("PRAGMA quick_check").fetchall()
+        except sqlite3.DatabaseError as exc:
+            return str(exc)
         return "\n".join(str(r[0]) for r in rows)
 
     def probe_write(self) -> None:
@@ -159,6 +174,15 @@ class StoreBase:
         """Inside ``_write``: run ``hook`` (with the lock held) once the write committed; used
         to keep in-memory mirrors equal to what is on disk."""
         self._committed.append(hook)
+
+
+def open_error(where: str, exc: sqlite3.Error) -> StoreOpenError:
+    """The error for a store that cannot be used: ``StoreCorruptError`` when sqlite says the
+    file is damaged, else ``StoreOpenError``."""
+    code = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+    if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return StoreCorruptError(f"store {where} is damaged: {exc}")
+    return StoreOpenError(f"cannot use store {where}: {exc}")
 
 
 def _medium_error(exc: sqlite3.Error) -> bool:

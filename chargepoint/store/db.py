@@ -37,6 +37,7 @@ from typing import Any, Self
 
 from chargepoint.store import migrations
 from chargepoint.store.api import QueuedMessage, StoreAPI, TransactionRecord
+from chargepoint.store.base import open_error
 from chargepoint.store.codec import (
     dump_payload,
     finite,
@@ -76,12 +77,16 @@ class Store(StateTables):
         store = super().open(path, busy_timeout_s=busy_timeout_s,
                              auth_cache_limit=auth_cache_limit)
         store._meter_values_limit = meter_values_per_transaction
-        with store._read() as conn:
-            store._queued = _count(conn, "SELECT count(*) FROM outbox")
-            rows = conn.execute(
-                f"SELECT {_TX_COLUMNS} FROM transactions WHERE stopped = 0 ORDER BY local_id"
-            ).fetchall()
-            store._open = {r.local_id: r for r in map(transaction_from_row, rows)}
+        try:
+            with store._read() as conn:
+                store._queued = _count(conn, "SELECT count(*) FROM outbox")
+                rows = conn.execute(
+                    f"SELECT {_TX_COLUMNS} FROM transactions WHERE stopped = 0 ORDER BY local_id"
+                ).fetchall()
+                store._open = {r.local_id: r for r in map(transaction_from_row, rows)}
+        except sqlite3.Error as exc:
+            store.close()
+            raise open_error(store.path, exc) from exc
         return store
 
     _meter_values_limit = METER_VALUES_PER_TRANSACTION

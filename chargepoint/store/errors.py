@@ -26,3 +26,7 @@ class TransactionStateError(StoreError, ValueError):
 class StoreWriteError(StoreError):
     """The medium refused a durable write (disk full, I/O error, read-only, corrupt): nothing
     of it was written. ``WriteHealth`` records it; the station raises its storage fault."""
+
+
+class StoreCorruptError(StoreOpenError):
+    """The file is damaged: not a database, or sqlite finds it malformed."""
