@@ -65,7 +65,8 @@ class Ocpp16Adapter:
         self.options = options
         self.store = port.store
         self.config = config or Configuration(
-            self.store, options.initial_config, connectors=port.connector_count)
+            self.store, options.initial_config, connectors=port.connector_count,
+            min_sample_interval_s=options.min_sample_interval_s)
         self.clock = clock or Clock(boot_id=options.boot_id or read_boot_id(), kv=self.store)
         self.authorizer = Authorizer(self.store, self.config)
         self.hooks = Hooks()
@@ -321,7 +322,7 @@ class Ocpp16Adapter:
             interval = int(result.get("interval", 0))
             if self.registration == "Accepted":
                 if interval > 0:
-                    self.config.change("HeartbeatInterval", str(interval))
+                    await self.config.update("HeartbeatInterval", str(interval))
                 self._boot_done = True
                 return
             # Pending: answer the CSMS's requests, send nothing else; Rejected: send nothing.

@@ -20,15 +20,16 @@ Contract beyond ``StoreAPI``:
   current while a long write or a slow disk holds it.
 
 Bounded queue (docs/architecture.md, "Durable before acknowledged"): a transaction keeps at
-most ``meter_values_per_transaction`` queued MeterValues. When an ``enqueue`` goes over, every
-second one between the transaction's first and last queued MeterValues is dropped, so what is
-kept stays spread over the whole transaction at a coarser interval (each thinning halves it).
-StartTransaction and StopTransaction are never dropped; the oldest queued MeterValues of a
-transaction (possibly in flight) is always kept.
+most ``meter_values_per_transaction`` queued MeterValues. When an ``enqueue`` goes over, about
+half of them are dropped so that what is kept stays evenly spread from the transaction's first
+to its latest queued MeterValues (a coarser interval over the whole transaction, not just the
+newest samples). StartTransaction and StopTransaction are never dropped; the oldest queued
+MeterValues of a transaction (possibly in flight) and the newest are always kept.
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import sqlite3
 from collections.abc import Callable
@@ -346,17 +347,32 @@ def _lastrowid(cur: sqlite3.Cursor) -> int:
 
 
 def _thin(conn: sqlite3.Connection, tx_local_id: int, limit: int) -> int:
-    """Over ``limit`` queued MeterValues of a transaction: drop every second one between its
-    first and last. Returns how many were dropped."""
+    """Over ``limit`` queued MeterValues of a transaction: keep about half, evenly spread from
+    its first to its last (seq order stands in for time: a transaction's samples are queued at
+    a steady interval). Returns how many were dropped."""
     seqs = [int(r[0]) for r in conn.execute(
         "SELECT seq FROM outbox WHERE tx_local_id = ? AND action = 'MeterValues' ORDER BY seq",
         (tx_local_id,),
     )]
     if len(seqs) <= limit:
         return 0
-    drop = seqs[1:-1:2]
+    keep = _evenly(seqs, limit // 2 + 1)
+    drop = [s for s in seqs if s not in keep]
     conn.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in drop])
     return len(drop)
+
+
+def _evenly(seqs: list[int], count: int) -> set[int]:
+    """At most ``count`` (>= 2) of ``seqs`` (ascending): the first, the last, and those
+    nearest to evenly spaced points between them."""
+    first, last = seqs[0], seqs[-1]
+    keep = {first, last}
+    for j in range(1, count - 1):
+        ideal = first + (last - first) * j / (count - 1)
+        i = bisect.bisect_left(seqs, ideal)
+        nearest = min(seqs[max(i - 1, 0):i + 1], key=lambda s: abs(s - ideal))
+        keep.add(nearest)
+    return keep
 
 
 def _enqueue(conn: sqlite3.Connection, action: str, payload: str, tx: int | None) -> int:
