@@ -32,12 +32,15 @@ from chargepoint.ocpp16.adapter import Ocpp16Adapter
 from chargepoint.ocpp16.config_keys import DEFAULT_PROFILES, Configuration, core_settings
 from chargepoint.ocpp16.firmware_handlers import setup_firmware
 from chargepoint.ocpp16.options import Ocpp16Options
+from chargepoint.ocpp16.timestamps import Clock, read_boot_id
 from chargepoint.runtime import Controller
 from chargepoint.station_control import StationControl
 from chargepoint.storage_fault import StorageFault
+from chargepoint.store import writebehind
 from chargepoint.store.db import Store
 from chargepoint.store.errors import StoreError
 from chargepoint.store.recovery import SECURITY_EVENT, Opened, open_store
+from chargepoint.store.writebehind import CachedKv
 from hardware.interfaces import StationHardware
 
 if TYPE_CHECKING:
@@ -100,6 +103,7 @@ class RunningStation:
         await cancel_all(self.tasks)
         if self.bench is not None:
             await self.bench.stop()
+        await asyncio.to_thread(writebehind.flush_all, 10.0)  # handed-over writes land first
         await asyncio.to_thread(self.store.close)
         self.logs.detach()
 
@@ -234,10 +238,12 @@ async def start_station(
         if isinstance(exc, OSError | ValueError):  # absent device, bad pin, unknown model
             raise StationStartError(f"hardware: {exc}") from exc
         raise
-    ocpp_config = Configuration(
-        store, initial_ocpp_config(config), connectors=config.station.connectors,
+    ocpp_config = await asyncio.to_thread(  # reads the store: not on the loop
+        Configuration, store, initial_ocpp_config(config), connectors=config.station.connectors,
         profiles=(*DEFAULT_PROFILES, "FirmwareManagement"),
     )
+    clock = await asyncio.to_thread(
+        lambda: Clock(boot_id=read_boot_id(), kv=CachedKv(store)))
     settings = core_settings(
         ocpp_config, has_lock=config.hardware.has_lock, max_current_a=config.station.max_current_a
     )
@@ -263,7 +269,8 @@ async def start_station(
         idle_tick_s=idle_tick_s,
         meter_interval_s=meter_interval,
     )
-    adapter = Ocpp16Adapter(controller, _ocpp_options(config, hardware), config=ocpp_config)
+    adapter = Ocpp16Adapter(controller, _ocpp_options(config, hardware), config=ocpp_config,
+                            clock=clock)
     controller.attach(adapter)
     running = RunningStation(
         config=config,

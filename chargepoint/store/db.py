@@ -15,9 +15,9 @@ Contract beyond ``StoreAPI``:
   ``NotFoundError`` for an unknown id; ``dequeue`` of an unknown seq does nothing (a late
   duplicate confirmation is harmless).
 - Each ``save_meter_reading`` is one fsync: callers rate-limit it (SD card wear).
-- ``queue_length`` and ``open_transactions`` are answered from memory (mirrors updated when a
-  write commits): they never wait on the lock, so ``status`` and systemd's STATUS line stay
-  current while a long write or a slow disk holds it.
+- ``queue_length``, ``open_transactions`` and ``availability`` are answered from memory
+  (mirrors updated when a write commits): they never wait on the lock, so ``status`` and
+  systemd's STATUS line stay current while a long write or a slow disk holds it.
 
 Bounded queue (docs/architecture.md, "Durable before acknowledged"): a transaction keeps at
 most ``meter_values_per_transaction`` queued MeterValues. When an ``enqueue`` goes over, about
@@ -85,6 +85,7 @@ class Store(StateTables):
                     f"SELECT {_TX_COLUMNS} FROM transactions WHERE stopped = 0 ORDER BY local_id"
                 ).fetchall()
                 store._open = {r.local_id: r for r in map(transaction_from_row, rows)}
+            store.availability()  # fills its mirror
         except sqlite3.Error as exc:
             store.close()
             raise open_error(store.path, exc) from exc
