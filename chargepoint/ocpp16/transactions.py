@@ -51,6 +51,8 @@ class Transactions:
         self._queue: asyncio.Queue[tuple[int, str, Callable[[], Awaitable[int | None]]]] = (
             asyncio.Queue())
         self.persist_retry_s = 2.0
+        self._waiting: list[int] = []  # tickets of jobs not yet taken by run()
+        self._stalled = False  # the store refuses writes: the jobs wait, statuses must not
 
     # -- persisting
     def perform(self, action: StartTransaction | StopTransaction) -> None:
@@ -70,12 +72,17 @@ class Transactions:
         self._put("MeterValues", persist)
 
     def _put(self, action: str, job: Callable[[], Awaitable[int | None]]) -> None:
-        self._queue.put_nowait((self._a.outbox.ticket(), action, job))
+        ticket = self._a.outbox.ticket()
+        self._waiting.append(ticket)
+        if self._stalled:
+            self._a.outbox.stalled(ticket)
+        self._queue.put_nowait((ticket, action, job))
 
     async def run(self) -> None:
         """The persist worker: commits queued jobs one by one, in order."""
         while True:
             ticket, action, job = await self._queue.get()
+            self._waiting.remove(ticket)
             key: int | None = None
             try:
                 key = await self._commit(ticket, action, job)
@@ -95,12 +102,15 @@ class Transactions:
                 if not failed:
                     LOG.error("could not persist %s (%s): kept, retrying every %.0f s",
                               action, exc, self.persist_retry_s)
-                    self._a.outbox.stalled(ticket)
+                    self._stalled = True
+                    for waiting in (ticket, *self._waiting):  # and what queues up behind it
+                        self._a.outbox.stalled(waiting)
                 failed = True
                 await asyncio.sleep(self.persist_retry_s)
                 continue
             if failed:
                 LOG.warning("%s persisted after the store recovered", action)
+                self._stalled = False
             return key
 
     async def _begin(self, action: StartTransaction, started: asyncio.Future[int]) -> int:

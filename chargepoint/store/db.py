@@ -17,7 +17,8 @@ Contract beyond ``StoreAPI``:
 - Each ``save_meter_reading`` is one fsync: callers rate-limit it (SD card wear).
 - ``queue_length``, ``open_transactions`` and ``availability`` are answered from memory
   (mirrors updated when a write commits): they never wait on the lock, so ``status`` and
-  systemd's STATUS line stay current while a long write or a slow disk holds it.
+  systemd's STATUS line stay current while a long write or a slow disk holds it. The mirrors
+  know this ``Store``'s commits only: one process (the daemon) owns the file.
 
 Bounded queue (docs/architecture.md, "Durable before acknowledged"): a transaction keeps at
 most ``meter_values_per_transaction`` queued MeterValues. When an ``enqueue`` goes over, about
