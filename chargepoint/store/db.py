@@ -79,6 +79,7 @@ class Store(StateTables):
         store = super().open(path, busy_timeout_s=busy_timeout_s,
                              auth_cache_limit=auth_cache_limit)
         store._meter_values_limit = meter_values_per_transaction
+        store._meter_values = {}
         try:
             with store._read() as conn:
                 store._queued = _count(conn, "SELECT count(*) FROM outbox")
@@ -95,10 +96,19 @@ class Store(StateTables):
     _meter_values_limit = METER_VALUES_PER_TRANSACTION
     _queued = 0  # mirror of count(*) FROM outbox
     _open: dict[int, TransactionRecord]  # mirror of the open transactions by local id
+    _meter_values: dict[int, int]  # queued MeterValues per transaction (those counted so far)
 
     def _queue_changed(self, delta: int) -> None:
         def apply() -> None:
             self._queued += delta
+        self._after_commit(apply)
+
+    def _meter_values_changed(self, tx_local_id: int, count: int | None) -> None:
+        def apply() -> None:
+            if count is None:
+                self._meter_values.pop(tx_local_id, None)
+            else:
+                self._meter_values[tx_local_id] = count
         self._after_commit(apply)
 
     def _open_changed(self, local_id: int, record: TransactionRecord | None) -> None:
@@ -247,7 +257,12 @@ class Store(StateTables):
             seq = _enqueue(conn, action, data, tx_local_id)
             dropped = 0
             if action == "MeterValues" and tx_local_id is not None:
-                dropped = _thin(conn, tx_local_id, self._meter_values_limit)
+                count = self._meter_values.get(tx_local_id)
+                count = _count_meter_values(conn, tx_local_id) if count is None else count + 1
+                if count > self._meter_values_limit:
+                    dropped = _thin(conn, tx_local_id, self._meter_values_limit)
+                    count -= dropped
+                self._meter_values_changed(tx_local_id, count)
             self._queue_changed(1 - dropped)
             return seq
 
@@ -288,8 +303,13 @@ class Store(StateTables):
     def dequeue(self, seq: int) -> None:
         """Remove a message the CSMS confirmed. Unknown ``seq``: nothing happens."""
         with self._write() as conn:
-            cur = conn.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
-            self._queue_changed(-cur.rowcount)
+            row = conn.execute(
+                "DELETE FROM outbox WHERE seq = ? RETURNING action, tx_local_id", (seq,)
+            ).fetchone()
+            if row is not None:
+                self._queue_changed(-1)
+                if row[0] == "MeterValues" and row[1] is not None:
+                    self._meter_values_changed(int(row[1]), None)  # counted again when needed
 
     def update_queued_payload(self, seq: int, payload: dict[str, Any]) -> None:
         """Replace a queued message's payload, keeping its place in the queue."""
@@ -346,6 +366,14 @@ def _lastrowid(cur: sqlite3.Cursor) -> int:
     if rowid is None:  # pragma: no cover - sqlite always sets it after an INSERT
         raise StoreError("insert returned no row id")
     return rowid
+
+
+def _count_meter_values(conn: sqlite3.Connection, tx_local_id: int) -> int:
+    row = conn.execute(
+        "SELECT count(*) FROM outbox WHERE tx_local_id = ? AND action = 'MeterValues'",
+        (tx_local_id,),
+    ).fetchone()
+    return int(row[0])
 
 
 def _thin(conn: sqlite3.Connection, tx_local_id: int, limit: int) -> int:
