@@ -27,6 +27,7 @@ from chargepoint.control.server import ControlServer
 from chargepoint.core.events import StopRequested
 from chargepoint.core.station import Station
 from chargepoint.core.types import FaultKind, StopReason
+from chargepoint.diagnostics.sources import SecurityLog
 from chargepoint.firmware.installer import Installer, OsUpdaterInstaller, VenvInstaller
 from chargepoint.island.link import IslandLink, IslandLost, IslandOptions
 from chargepoint.logbuffer import LogBuffer
@@ -34,10 +35,15 @@ from chargepoint.ocpp16.adapter import Ocpp16Adapter
 from chargepoint.ocpp16.config_keys import DEFAULT_PROFILES, Configuration, core_settings
 from chargepoint.ocpp16.firmware_handlers import setup_firmware
 from chargepoint.ocpp16.options import Ocpp16Options
+from chargepoint.ocpp16.timestamps import Clock, read_boot_id
 from chargepoint.runtime import Controller
 from chargepoint.station_control import StationControl
+from chargepoint.storage_fault import StorageFault
+from chargepoint.store import writebehind
 from chargepoint.store.db import Store
 from chargepoint.store.errors import StoreError
+from chargepoint.store.recovery import SECURITY_EVENT, Opened, open_store
+from chargepoint.store.writebehind import CachedKv
 from hardware.interfaces import EnergyMeter, StationHardware
 
 if TYPE_CHECKING:
@@ -64,6 +70,7 @@ class RunningStation:
     bench: SimClient | None
     control: ControlServer | None
     logs: LogBuffer
+    storage_fault: StorageFault | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stopped: bool = False
 
@@ -103,6 +110,7 @@ class RunningStation:
         await self.island.close()
         if self.bench is not None:
             await self.bench.stop()
+        await asyncio.to_thread(writebehind.flush_all, 10.0)  # handed-over writes land first
         await asyncio.to_thread(self.store.close)
         self.logs.detach()
 
@@ -225,6 +233,16 @@ async def _build_hardware(
     return island.hardware(meters, reader), None
 
 
+def _record_moved_aside(opened: Opened) -> None:
+    """A damaged store was replaced: a security event in the new store says so (GetLog)."""
+    if opened.moved_aside is None:
+        return
+    at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    SecurityLog(opened.store).append(
+        SECURITY_EVENT, f"damaged store moved aside to {opened.moved_aside}: {opened.damage}"[:255],
+        at)
+
+
 async def start_station(
     config: Config,
     *,
@@ -241,10 +259,12 @@ async def start_station(
         raise ValueError(f"ocpp.version {config.ocpp.version!r} is not supported yet (only 1.6)")
     logs = LogBuffer.attach()
     try:
-        store = await asyncio.to_thread(Store.open, config.storage.path)
+        opened = await asyncio.to_thread(open_store, config.storage.path)
     except (OSError, StoreError) as exc:
         logs.detach()
         raise StationStartError(f"store {config.storage.path}: {exc}") from exc
+    store = opened.store
+    await asyncio.to_thread(_record_moved_aside, opened)
     island: IslandLink | None = None
     try:
         island = await IslandLink.spawn(config, island_options(config, island_tick_s),
@@ -258,10 +278,12 @@ async def start_station(
         if isinstance(exc, OSError | ValueError | IslandLost):  # absent device, bad pin ...
             raise StationStartError(f"hardware: {exc}") from exc
         raise
-    ocpp_config = Configuration(
-        store, initial_ocpp_config(config), connectors=config.station.connectors,
+    ocpp_config = await asyncio.to_thread(  # reads the store: not on the loop
+        Configuration, store, initial_ocpp_config(config), connectors=config.station.connectors,
         profiles=(*DEFAULT_PROFILES, "FirmwareManagement"),
     )
+    clock = await asyncio.to_thread(
+        lambda: Clock(boot_id=read_boot_id(), kv=CachedKv(store)))
     settings = core_settings(
         ocpp_config, has_lock=config.hardware.has_lock, max_current_a=config.station.max_current_a
     )
@@ -289,7 +311,8 @@ async def start_station(
     )
     island.listeners.append(
         lambda m: controller.hardware_changed(int(m["c"])) if m["op"] == "state" else None)
-    adapter = Ocpp16Adapter(controller, _ocpp_options(config, hardware), config=ocpp_config)
+    adapter = Ocpp16Adapter(controller, _ocpp_options(config, hardware), config=ocpp_config,
+                            clock=clock)
     controller.attach(adapter)
     running = RunningStation(
         config=config,
@@ -302,7 +325,9 @@ async def start_station(
         logs=logs,
     )
     _setup_firmware(running, firmware_installer)
+    running.storage_fault = StorageFault(store, controller.submit)
     running.tasks.append(asyncio.create_task(controller.run(), name="controller"))
+    running.tasks.append(asyncio.create_task(running.storage_fault.run(), name="storage-fault"))
     running.tasks.append(asyncio.create_task(adapter.run(), name="ocpp"))
     if control_socket:
         Path(config.control.socket).parent.mkdir(parents=True, exist_ok=True)

@@ -46,9 +46,8 @@ class StationControl:
         r = self._r
         view = r.controller.station.snapshot()
         link = r.adapter.link_state()
-        open_tx = {
-            tx.connector: tx for tx in await asyncio.to_thread(r.store.open_transactions)
-        }
+        # from the store's memory: status never waits on the store's lock (a long write)
+        open_tx = {tx.connector: tx for tx in r.store.open_transactions()}
         connectors = []
         for conn in view.connectors:
             hw = r.controller.hardware_view(conn.id)

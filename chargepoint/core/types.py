@@ -41,6 +41,7 @@ class FaultKind(enum.Enum):
     RCD = "rcd"
     READER = "reader"
     PILOT = "pilot"  # state E, diode check failed, implausible pilot
+    STORAGE = "storage"  # the durable store refuses writes: a session could not be recorded
 
     @property
     def error_code(self) -> str:
@@ -65,6 +66,7 @@ _ERROR_CODES = {
     FaultKind.RCD: "GroundFailure",
     FaultKind.READER: "ReaderFailure",
     FaultKind.PILOT: "EVCommunicationError",
+    FaultKind.STORAGE: "InternalError",
 }
 
 

@@ -7,7 +7,9 @@ blocking (callers use ``asyncio.to_thread``). Implementations: ``FileLog`` (the
 ``journalctl`` exists and no file is configured. OCPP frames are the records of the
 ``chargepoint.frames`` logger in the same stream; ``LogLine.logger`` tells them apart.
 
-``SecurityLog(store)`` keeps the last ``limit`` security events in store kv (GetLog SecurityLog).
+``SecurityLog(store, writer=None)`` keeps the last ``limit`` security events in store kv (GetLog
+SecurityLog). With a ``WriteBehind`` writer, ``append`` returns at once (for code on the event
+loop) and ``events`` first waits for the appends handed over; without one both are blocking.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Protocol
 
 from chargepoint.logs import FRAME_LOGGER
 from chargepoint.store.api import StoreAPI
+from chargepoint.store.writebehind import WriteBehind
 
 KV_SECURITY_LOG = "security.log"
 
@@ -124,16 +127,30 @@ def default_log_provider(file: str | None) -> LogProvider | None:
 class SecurityLog:
     """Bounded list of security events persisted in store kv (newest last)."""
 
-    def __init__(self, store: StoreAPI, limit: int = 500) -> None:
+    def __init__(self, store: StoreAPI, limit: int = 500, *,
+                 writer: WriteBehind | None = None) -> None:
         self._store = store
         self._limit = limit
+        self._writer = writer
 
     def append(self, kind: str, tech_info: str, at_iso: str) -> None:
-        events = self.events()
-        events.append({"type": kind, "timestamp": at_iso, "techInfo": tech_info})
-        self._store.kv_set(KV_SECURITY_LOG, json.dumps(events[-self._limit:]))
+        def write() -> None:
+            events = self._read()
+            events.append({"type": kind, "timestamp": at_iso, "techInfo": tech_info})
+            self._store.kv_set(KV_SECURITY_LOG, json.dumps(events[-self._limit:]))
+
+        if self._writer is None:
+            write()
+        else:
+            self._writer.submit(write)
 
     def events(self) -> list[dict[str, str]]:
+        """Blocking (a worker thread): every event appended so far, oldest first."""
+        if self._writer is not None:
+            self._writer.flush()
+        return self._read()
+
+    def _read(self) -> list[dict[str, str]]:
         raw = self._store.kv_get(KV_SECURITY_LOG)
         try:
             data = json.loads(raw) if raw else []

@@ -89,18 +89,20 @@ class BootGuard:
         self._host.report(action, {**payload, "status": status})
 
     def in_trial(self) -> bool:
+        """Blocking (reads the store): call from a worker thread."""
         pending = load_pending(self._store)
         return pending is not None and pending.phase == TRIAL
 
     async def boot(self) -> None:
         """Call once at start-up, before the CSMS connection (see rule 2)."""
-        pending = load_pending(self._store)
+        pending = await asyncio.to_thread(load_pending, self._store)
         if pending is None or pending.phase != TRIAL:
             return
         if pending.kind == "slot" and pending.version != self._running:
             LOG.error("release %s was to be tried but %s runs: update failed",
                       pending.version, self._running)
-            save_pending(self._store, Pending(**{**asdict(pending), "phase": ROLLED_BACK}))
+            await asyncio.to_thread(save_pending, self._store,
+                                    Pending(**{**asdict(pending), "phase": ROLLED_BACK}))
             return
         remaining = pending.deadline - self._wall()
         LOG.warning("trial boot of %s: BootNotification must be Accepted within %.0f s",
@@ -116,7 +118,7 @@ class BootGuard:
 
     async def registered(self) -> None:
         """BootNotification was Accepted (rules 3 and 4, second half)."""
-        pending = load_pending(self._store)
+        pending = await asyncio.to_thread(load_pending, self._store)
         if pending is None:
             return
         if pending.phase == TRIAL and (pending.kind == "os" or pending.version == self._running):
@@ -124,7 +126,7 @@ class BootGuard:
                 self._timer.cancel()
             if isinstance(self._installer, OsUpdaterInstaller):
                 await self._installer.run_hook(self._installer.mark_good)
-            save_pending(self._store, None)
+            await asyncio.to_thread(save_pending, self._store, None)
             LOG.warning("release %s is healthy: Installed", pending.version)
             if pending.kind == "slot":
                 keep = {Path(pending.previous)} if pending.previous else set()
@@ -133,13 +135,13 @@ class BootGuard:
                     LOG.info("old releases removed: %s", ", ".join(removed))
             self._report(pending, "Installed")
         elif pending.phase == ROLLED_BACK:
-            save_pending(self._store, None)
+            await asyncio.to_thread(save_pending, self._store, None)
             LOG.error("release %s was rolled back: InstallationFailed", pending.version)
             self._report(pending, "InstallationFailed")
 
     async def rollback(self) -> None:
         """Give up on the trial release: back to the previous one and restart (rule 4)."""
-        pending = load_pending(self._store)
+        pending = await asyncio.to_thread(load_pending, self._store)
         if pending is None or pending.phase != TRIAL:
             return
         LOG.error("release %s did not reach BootNotification Accepted in time: rolling back",
@@ -151,10 +153,11 @@ class BootGuard:
             self._slots.switch(Path(pending.previous))
         else:
             # Nothing to go back to: keep running, say so now.
-            save_pending(self._store, None)
+            await asyncio.to_thread(save_pending, self._store, None)
             self._report(pending, "InstallationFailed")
             return
-        save_pending(self._store, Pending(**{**asdict(pending), "phase": ROLLED_BACK}))
+        await asyncio.to_thread(save_pending, self._store,
+                                Pending(**{**asdict(pending), "phase": ROLLED_BACK}))
         self.rolled_back.set()
         await self._host.restart()
 

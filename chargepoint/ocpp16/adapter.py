@@ -44,6 +44,7 @@ from chargepoint.ocpp16.timestamps import Clock, read_boot_id
 from chargepoint.ocpp16.transactions import Transactions
 from chargepoint.ports import LinkState, ProtocolAction, StationPort
 from chargepoint.store.api import QueuedMessage
+from chargepoint.store.writebehind import CachedKv
 
 LOG = logging.getLogger("chargepoint.ocpp")
 
@@ -65,8 +66,13 @@ class Ocpp16Adapter:
         self.options = options
         self.store = port.store
         self.config = config or Configuration(
-            self.store, options.initial_config, connectors=port.connector_count)
-        self.clock = clock or Clock(boot_id=options.boot_id or read_boot_id(), kv=self.store)
+            self.store, options.initial_config, connectors=port.connector_count,
+            min_sample_interval_s=options.min_sample_interval_s)
+        # The clock persists its anchors when the CSMS sets it, from sync code on the loop:
+        # written behind, on a thread of its own. (Give ``clock`` to keep the read at start-up
+        # off the loop too, as the app does.)
+        self.clock = clock or Clock(boot_id=options.boot_id or read_boot_id(),
+                                    kv=CachedKv(self.store))
         self.authorizer = Authorizer(self.store, self.config)
         self.hooks = Hooks()
         self.registered = asyncio.Event()  # connected and BootNotification Accepted
@@ -316,14 +322,18 @@ class Ocpp16Adapter:
                 LOG.warning("BootNotification failed: %s", exc)
                 await self._wait_boot_retry(backoff.next_delay())
                 continue
-            self.registration = str(result["status"])
+            status = str(result["status"])
             self._set_clock(result.get("currentTime"))
             interval = int(result.get("interval", 0))
-            if self.registration == "Accepted":
+            if status == "Accepted":
                 if interval > 0:
-                    self.config.change("HeartbeatInterval", str(interval))
+                    await self.config.update("HeartbeatInterval", str(interval))
+                # only now, right before _set_registered: nobody may see "Accepted" while
+                # the link is not yet registered (an Authorize would take the offline rules)
+                self.registration = status
                 self._boot_done = True
                 return
+            self.registration = status
             # Pending: answer the CSMS's requests, send nothing else; Rejected: send nothing.
             LOG.warning("BootNotification %s: retry in %d s", self.registration, interval)
             await self._wait_boot_retry(interval if interval > 0 else _DEFAULT_RETRY_S)

@@ -12,7 +12,13 @@ API (for the handlers of GetConfiguration / ChangeConfiguration and everyone rea
 - ``cfg.change(key, value) -> "Accepted" | "Rejected" | "RebootRequired" | "NotSupported"``:
   ChangeConfiguration. Persists (a store failure answers Rejected and changes nothing), then
   calls every ``on_change`` listener synchronously with ``(canonical_key, normalized_value)``;
-  a listener that raises is logged and does not undo the change. One small store write.
+  a listener that raises is logged and does not undo the change. One small store write, in the
+  calling thread: asyncio code uses ``await cfg.update(key, value)``, the same with the write
+  in a worker thread (validation and listeners stay on the loop).
+- A CSMS may not set MeterValueSampleInterval or ClockAlignedDataInterval below
+  ``min_sample_interval_s`` (default ``MIN_SAMPLE_INTERVAL_S``, 0 = off stays allowed): Rejected.
+  One sample a second for a week offline is 600k queued messages; the installer's
+  ``[ocpp.config]`` may still go lower on purpose (logged at start).
 - ``cfg.on_change(callback) -> unsubscribe``.
 - ``cfg.value(key) -> str | None``; typed: ``get_bool``, ``get_int``, ``get_int_or_none``,
   ``get_csl -> list[str]``, ``get_str``. ``KeyError`` for an unknown or unsupported key.
@@ -27,6 +33,7 @@ Key names are CiString50: they match case-insensitively (OCPP 1.6 section 9).
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 import re
@@ -122,6 +129,10 @@ MEASURAND_LIST_MAX = 12
 GET_CONFIGURATION_MAX_KEYS = 100
 LOCAL_AUTH_LIST_MAX_LENGTH = 10000
 SEND_LOCAL_LIST_MAX_LENGTH = 500
+
+# The shortest sample / clock-aligned interval a CSMS may set (seconds); see the module docstring.
+MIN_SAMPLE_INTERVAL_S = 5
+_SAMPLE_INTERVALS = ("MeterValueSampleInterval", "ClockAlignedDataInterval")
 
 _R, _RW, _W = Access.R, Access.RW, Access.W
 _B, _I, _C, _S = Kind.BOOL, Kind.INT, Kind.CSL, Kind.STR
@@ -224,10 +235,12 @@ class Configuration:
         profiles: Sequence[str] = DEFAULT_PROFILES,
         measurands: Sequence[str] = SUPPORTED_MEASURANDS,
         security_profile_allowed: Callable[[int], bool] | None = None,
+        min_sample_interval_s: int = MIN_SAMPLE_INTERVAL_S,
     ) -> None:
         if connectors < 1:
             raise ValueError("connectors must be >= 1")
         self._store = store
+        self._min_interval = min_sample_interval_s
         self._connectors = connectors
         self._profiles = tuple(profiles)
         self._measurands = frozenset(measurands)
@@ -256,6 +269,12 @@ class Configuration:
                 self._set[d.name] = self._normalize(d, v)
             else:
                 log.warning("ignoring invalid persisted value of %s: %r", d.name, v)
+        for name in _SAMPLE_INTERVALS:
+            value = self._initial.get(name)
+            if value is not None and 0 < int(value) < self._min_interval:
+                log.warning("[ocpp.config] %s = %s is below the %d s a CSMS may set: every "
+                            "sample is a queued message while offline", name, value,
+                            self._min_interval)
 
     # -- lookups
     def _supported(self, d: KeyDef) -> bool:
@@ -330,26 +349,53 @@ class Configuration:
     # -- ChangeConfiguration
     def change(self, key: str, value: str) -> ChangeStatus:
         """Validate, persist and announce a change (OCPP 1.6 section 5.3 / 6.9)."""
-        d = self.lookup(key)
-        if d is None:
-            return "NotSupported"  # OCTT 040_1
-        if d.access is Access.R:
-            return "Rejected"
-        problem = self._check(d, value)
-        if problem is not None:
-            log.info("ChangeConfiguration %s=%r rejected: %s", d.name, value, problem)
-            return "Rejected"  # OCTT 040_2
-        normalized = self._normalize(d, value)
-        if d.name == "SecurityProfile":
-            new = int(normalized)
-            if new < self.get_int("SecurityProfile") or not self._profile_ok(new):
-                return "Rejected"  # whitepaper: a downgrade is rejected (OCTT 084)
+        checked = self._validate(key, value)
+        if isinstance(checked, str):
+            return checked
+        d, normalized = checked
         try:
             self._store.config_set(d.name, normalized)
         except Exception:
             # Not persisted, so not applied: the honest answer is Rejected (never half-done).
             log.exception("persisting %s failed", d.name)
             return "Rejected"
+        return self._apply(d, normalized)
+
+    async def update(self, key: str, value: str) -> ChangeStatus:
+        """``change`` for asyncio code: the store write runs in a worker thread."""
+        checked = self._validate(key, value)
+        if isinstance(checked, str):
+            return checked
+        d, normalized = checked
+        try:
+            await asyncio.to_thread(self._store.config_set, d.name, normalized)
+        except Exception:
+            log.exception("persisting %s failed", d.name)
+            return "Rejected"
+        return self._apply(d, normalized)
+
+    def _validate(self, key: str, value: str) -> tuple[KeyDef, str] | ChangeStatus:
+        """(definition, normalized value) of an acceptable change, else the answer."""
+        d = self.lookup(key)
+        if d is None:
+            return "NotSupported"  # OCTT 040_1
+        if d.access is Access.R:
+            return "Rejected"
+        problem = self._check(d, value)
+        normalized = self._normalize(d, value) if problem is None else ""
+        if problem is None and d.name in _SAMPLE_INTERVALS \
+                and 0 < int(normalized) < self._min_interval:
+            problem = f"below the minimum of {self._min_interval} s"
+        if problem is not None:
+            log.info("ChangeConfiguration %s=%r rejected: %s", d.name, value, problem)
+            return "Rejected"  # OCTT 040_2
+        if d.name == "SecurityProfile":
+            new = int(normalized)
+            if new < self.get_int("SecurityProfile") or not self._profile_ok(new):
+                return "Rejected"  # whitepaper: a downgrade is rejected (OCTT 084)
+        return d, normalized
+
+    def _apply(self, d: KeyDef, normalized: str) -> ChangeStatus:
         self._set[d.name] = normalized
         for callback in list(self._listeners):
             try:

@@ -43,6 +43,7 @@ from chargepoint.firmware.manager import (
     parse_time,
 )
 from chargepoint.ocpp16.client import CallFailed, after, on
+from chargepoint.store.writebehind import WriteBehind
 
 if TYPE_CHECKING:
     from chargepoint.ocpp16.adapter import Ocpp16Adapter
@@ -66,7 +67,7 @@ class AdapterHost:
 
     def __init__(self, adapter: Ocpp16Adapter) -> None:
         self._a = adapter
-        self.security_log = SecurityLog(adapter.store)
+        self.security_log = SecurityLog(adapter.store, writer=WriteBehind("security-log"))
         self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self._inoperative_before: set[int] | None = None
 
@@ -89,6 +90,7 @@ class AdapterHost:
     def set_operative(self, operative: bool) -> None:
         port = self._a.port
         if not operative:
+            # from the store's memory (never waits on its lock)
             self._inoperative_before = {c for c, ok in self._a.store.availability().items()
                                         if not ok}
             for connector in range(1, port.connector_count + 1):

@@ -98,9 +98,9 @@ class CoreHandlers:
         return call_result.ChangeAvailability(status=status)
 
     @on("ChangeConfiguration")
-    def on_change_configuration(self, key: str, value: str,
-                                **_: Any) -> call_result.ChangeConfiguration:
-        return call_result.ChangeConfiguration(status=self._a.config.change(key, value))
+    async def on_change_configuration(self, key: str, value: str,
+                                      **_: Any) -> call_result.ChangeConfiguration:
+        return call_result.ChangeConfiguration(status=await self._a.config.update(key, value))
 
     @after("ChangeConfiguration")
     async def after_change_configuration(self, key: str, value: str, **_: Any) -> None:

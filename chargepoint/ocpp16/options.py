@@ -32,6 +32,8 @@ class Ocpp16Options:
     boot_id: str = ""  # distinguishes this process run in persisted timestamp placeholders
     has_lock: bool = False  # for chargepoint.core.types.Settings
     max_current_a: float = 32.0
+    # the shortest MeterValueSampleInterval / ClockAlignedDataInterval a CSMS may set (tests: 1)
+    min_sample_interval_s: int = 5
 
     def validate(self) -> None:
         """Raise ``ValueError`` for inconsistent settings (misuse fails early)."""

@@ -7,13 +7,17 @@ with ONE CALL in flight, retried ``TransactionMessageAttempts`` times at
 connected (offline they just wait), and removed only after the CSMS confirmed them.
 
 StatusNotifications are not persisted (``post_status``): while registered each one is sent;
-while not, only the latest per connector is kept and sent after the (re)registration.
+while not, only the latest per connector is kept (a newer one supersedes it) and these current
+statuses are sent first after the (re)registration, before the backlog of transaction
+messages: OCPP 1.6 requires order only among transaction-related messages, and a CSMS should
+not wait hours of replay to learn that a connector is Available or Faulted now.
 
 Order: every item gets a ticket when the core asked for it (``ticket()``, called by
 ``perform`` synchronously). An item is sent only when no item with a smaller ticket is still
 waiting, so "Preparing, StartTransaction, Charging" reaches the CSMS in that order even though
 persisting happens in a worker task. Messages queued by an earlier run have no ticket and go
-first.
+first. An item whose persisting is stalled (the store refuses writes: ``stalled()``) no longer
+holds back the StatusNotifications behind it, so the CSMS hears that the station is Faulted.
 
 Contract: ``Outbox(store, link)``; the adapter supplies ``link`` (``OutboxLink``) for sending,
 payload preparation and confirmations. ``run()`` is a task; ``wake()`` after each change.
@@ -34,6 +38,7 @@ from chargepoint.store.api import QueuedMessage, StoreAPI
 LOG = logging.getLogger("chargepoint.ocpp.outbox")
 
 _FIRST = -1  # ticket of messages queued by an earlier run
+_PRUNE_AT = 1000  # tickets remembered before those of thinned MeterValues are pruned
 
 
 class OutboxLink(Protocol):
@@ -77,6 +82,8 @@ class Outbox:
         self._persisting: set[int] = set()  # tickets of items not yet in the store
         self._statuses: list[_Status] = []  # unsent, in ticket order
         self._wake = asyncio.Event()
+        self._was_registered = False
+        self._fresh_before = -1  # statuses with a smaller ticket go before any durable message
         self.sent_ok = 0  # confirmed durable messages (for tests and status)
 
     # -- producers (synchronous, from perform())
@@ -93,6 +100,12 @@ class Outbox:
             self._durable[(action, key)] = ticket
         self.wake()
 
+    def stalled(self, ticket: int) -> None:
+        """The item with ``ticket`` cannot be persisted now (it is retried): statuses after it
+        may go; ``persisted`` still follows once it is in the store."""
+        self._persisting.discard(ticket)
+        self.wake()
+
     def post_status(self, connector: int, payload: Callable[[], dict[str, Any]]) -> None:
         """Queue the StatusNotification of ``connector`` (offline: replacing an unsent one)."""
         if not self._link.registered.is_set():
@@ -106,14 +119,20 @@ class Outbox:
     # -- the sender task
     async def run(self) -> None:
         while True:
-            await self._link.registered.wait()
+            if not self._link.registered.is_set():
+                self._was_registered = False
+                await self._link.registered.wait()
+            if not self._was_registered:  # (re)registered: current statuses before the backlog
+                self._was_registered = True
+                self._fresh_before = next(self._tickets)
             self._wake.clear()
             head = await asyncio.to_thread(self._store.queue_head)
             head_ticket = self._ticket_of(head) if head is not None else None
             barrier = min(self._persisting, default=None)  # first item still being persisted
             limit = min((t for t in (head_ticket, barrier) if t is not None), default=None)
             status = self._statuses[0] if self._statuses else None
-            if status is not None and (limit is None or status.ticket < limit):
+            if status is not None and (limit is None or status.ticket < limit
+                                       or status.ticket < self._fresh_before):
                 await self._send_status(status)
             elif head is not None and (barrier is None or self._ticket_of(head) < barrier):
                 await self._send_durable(head)
@@ -173,6 +192,10 @@ class Outbox:
         await asyncio.to_thread(self._store.dequeue, msg.seq)
         key = msg.tx_local_id if msg.action in ("StartTransaction", "StopTransaction") else msg.seq
         self._durable.pop((msg.action, key if key is not None else -1), None)
+        if len(self._durable) > _PRUNE_AT:
+            # MeterValues the store thinned away never reach the head: forget their tickets.
+            self._durable = {k: t for k, t in self._durable.items()
+                             if k[0] != "MeterValues" or k[1] > msg.seq}
 
     async def _offline_wait(self) -> None:
         """The link dropped mid-CALL: nothing counted, wait for the next registration."""

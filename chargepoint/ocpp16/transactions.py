@@ -3,6 +3,9 @@
 - ``perform(action)`` (StartTransaction / StopTransaction from the core) reserves the action's
   place in the sender's line and hands it to ``run()``, the persist worker, which commits it
   with its message (``store.begin_transaction`` / ``stop_transaction``) in the order given.
+  While the store refuses writes (``StoreWriteError``: disk full, I/O error) the worker keeps
+  the job and retries it every ``persist_retry_s``, later jobs waiting behind it: nothing is
+  dropped, and the storage fault (``chargepoint.storage_fault``) stops the charging meanwhile.
 - ``prepare(msg)``: right before sending, a queued StopTransaction / MeterValues gets the
   CSMS's transactionId of its transaction (never -1 or a placeholder on the wire) and every
   timestamp placeholder is resolved.
@@ -31,6 +34,7 @@ from chargepoint.ocpp16.authorization import DecisionKind, Recorded
 from chargepoint.ocpp16.client import CallFailed
 from chargepoint.ocpp16.timestamps import ClockUnknown
 from chargepoint.store.api import QueuedMessage, TransactionRecord
+from chargepoint.store.errors import StoreWriteError
 
 if TYPE_CHECKING:
     from chargepoint.ocpp16.adapter import Ocpp16Adapter
@@ -46,6 +50,9 @@ class Transactions:
         self.statuses: dict[int, ReportStatus] = {}  # latest status per connector
         self._queue: asyncio.Queue[tuple[int, str, Callable[[], Awaitable[int | None]]]] = (
             asyncio.Queue())
+        self.persist_retry_s = 2.0
+        self._waiting: list[int] = []  # tickets of jobs not yet taken by run()
+        self._stalled = False  # the store refuses writes: the jobs wait, statuses must not
 
     # -- persisting
     def perform(self, action: StartTransaction | StopTransaction) -> None:
@@ -65,19 +72,46 @@ class Transactions:
         self._put("MeterValues", persist)
 
     def _put(self, action: str, job: Callable[[], Awaitable[int | None]]) -> None:
-        self._queue.put_nowait((self._a.outbox.ticket(), action, job))
+        ticket = self._a.outbox.ticket()
+        self._waiting.append(ticket)
+        if self._stalled:
+            self._a.outbox.stalled(ticket)
+        self._queue.put_nowait((ticket, action, job))
 
     async def run(self) -> None:
         """The persist worker: commits queued jobs one by one, in order."""
         while True:
             ticket, action, job = await self._queue.get()
+            self._waiting.remove(ticket)
             key: int | None = None
             try:
-                key = await job()
+                key = await self._commit(ticket, action, job)
             except Exception:
                 LOG.exception("could not persist %s", action)
             finally:
                 self._a.outbox.persisted(ticket, action, key)
+
+    async def _commit(self, ticket: int, action: str,
+                      job: Callable[[], Awaitable[int | None]]) -> int | None:
+        """Run ``job``; while the store refuses writes, run it again every persist_retry_s."""
+        failed = False
+        while True:
+            try:
+                key = await job()
+            except StoreWriteError as exc:
+                if not failed:
+                    LOG.error("could not persist %s (%s): kept, retrying every %.0f s",
+                              action, exc, self.persist_retry_s)
+                    self._stalled = True
+                    for waiting in (ticket, *self._waiting):  # and what queues up behind it
+                        self._a.outbox.stalled(waiting)
+                failed = True
+                await asyncio.sleep(self.persist_retry_s)
+                continue
+            if failed:
+                LOG.warning("%s persisted after the store recovered", action)
+                self._stalled = False
+            return key
 
     async def _begin(self, action: StartTransaction, started: asyncio.Future[int]) -> int:
         store = self._a.store
@@ -97,6 +131,8 @@ class Transactions:
             local_id = await asyncio.to_thread(
                 store.begin_transaction, action.connector, action.id_tag,
                 action.meter_start_wh, payload["timestamp"], action.reservation_id, payload)
+        except StoreWriteError:
+            raise  # retried by run(): the sampler keeps waiting for the local id
         except BaseException as exc:
             started.set_exception(exc)
             raise

@@ -15,17 +15,31 @@ Contract beyond ``StoreAPI``:
   ``NotFoundError`` for an unknown id; ``dequeue`` of an unknown seq does nothing (a late
   duplicate confirmation is harmless).
 - Each ``save_meter_reading`` is one fsync: callers rate-limit it (SD card wear).
+- ``queue_length``, ``open_transactions`` and ``availability`` are answered from memory
+  (mirrors updated when a write commits): they never wait on the lock, so ``status`` and
+  systemd's STATUS line stay current while a long write or a slow disk holds it. The mirrors
+  know this ``Store``'s commits only: one process (the daemon) owns the file.
+
+Bounded queue (docs/architecture.md, "Durable before acknowledged"): a transaction keeps at
+most ``meter_values_per_transaction`` queued MeterValues. When an ``enqueue`` goes over, about
+half of them are dropped so that what is kept stays evenly spread from the transaction's first
+to its latest queued MeterValues (a coarser interval over the whole transaction, not just the
+newest samples). StartTransaction and StopTransaction are never dropped; the oldest queued
+MeterValues of a transaction (possibly in flight) and the newest are always kept.
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import sqlite3
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, Self
 
 from chargepoint.store import migrations
 from chargepoint.store.api import QueuedMessage, StoreAPI, TransactionRecord
+from chargepoint.store.base import open_error
 from chargepoint.store.codec import (
     dump_payload,
     finite,
@@ -42,10 +56,68 @@ _TX_COLUMNS = (
 _Q_COLUMNS = "seq, action, payload, tx_local_id, attempts"
 
 POWER_LOSS = "PowerLoss"  # OCPP 1.6 Reason for transactions found open after a restart
+# 12 h at the default 60 s interval fits unthinned; a thinned transaction adds ~250 kB and ~1000
+# CALLs to a replay (minutes at a real CSMS's round trip, not hours).
+METER_VALUES_PER_TRANSACTION = 1000
 
 
 class Store(StateTables):
     """The durable store. Create with ``Store.open(path)``; ``close()`` when done."""
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        busy_timeout_s: float = 5.0,
+        auth_cache_limit: int = 1000,
+        meter_values_per_transaction: int = METER_VALUES_PER_TRANSACTION,
+    ) -> Self:
+        """``StoreBase.open``; ``meter_values_per_transaction`` (>= 2) bounds the queue."""
+        if meter_values_per_transaction < 2:
+            raise ValueError("meter_values_per_transaction must be at least 2 (first and last)")
+        store = super().open(path, busy_timeout_s=busy_timeout_s,
+                             auth_cache_limit=auth_cache_limit)
+        store._meter_values_limit = meter_values_per_transaction
+        store._meter_values = {}
+        try:
+            with store._read() as conn:
+                store._queued = _count(conn, "SELECT count(*) FROM outbox")
+                rows = conn.execute(
+                    f"SELECT {_TX_COLUMNS} FROM transactions WHERE stopped = 0 ORDER BY local_id"
+                ).fetchall()
+                store._open = {r.local_id: r for r in map(transaction_from_row, rows)}
+            store.availability()  # fills its mirror
+        except sqlite3.Error as exc:
+            store.close()
+            raise open_error(store.path, exc) from exc
+        return store
+
+    _meter_values_limit = METER_VALUES_PER_TRANSACTION
+    _queued = 0  # mirror of count(*) FROM outbox
+    _open: dict[int, TransactionRecord]  # mirror of the open transactions by local id
+    _meter_values: dict[int, int]  # queued MeterValues per transaction (those counted so far)
+
+    def _queue_changed(self, delta: int) -> None:
+        def apply() -> None:
+            self._queued += delta
+        self._after_commit(apply)
+
+    def _meter_values_changed(self, tx_local_id: int, count: int | None) -> None:
+        def apply() -> None:
+            if count is None:
+                self._meter_values.pop(tx_local_id, None)
+            else:
+                self._meter_values[tx_local_id] = count
+        self._after_commit(apply)
+
+    def _open_changed(self, local_id: int, record: TransactionRecord | None) -> None:
+        def apply() -> None:
+            if record is None or record.stopped:
+                self._open.pop(local_id, None)
+            else:
+                self._open[local_id] = record
+        self._after_commit(apply)
 
     # -- transactions ------------------------------------------------------------------------
 
@@ -80,6 +152,8 @@ class Store(StateTables):
                 conn.execute(
                     "DELETE FROM reservations WHERE reservation_id = ?", (reservation_id,)
                 )
+            self._queue_changed(1)
+            self._open_changed(local_id, _transaction(conn, local_id))
         return local_id
 
     def stop_transaction(
@@ -97,6 +171,8 @@ class Store(StateTables):
         with self._write() as conn:
             _stop(conn, local_id, stop_wh, stopped_at, reason, stop_id_tag)
             _enqueue(conn, "StopTransaction", payload, local_id)
+            self._queue_changed(1)
+            self._open_changed(local_id, None)
 
     def recover_after_crash(
         self,
@@ -132,6 +208,8 @@ class Store(StateTables):
                     continue  # changed meanwhile (stopped by another caller): leave it alone
                 _stop(conn, record.local_id, meter_stop, now_iso, POWER_LOSS, None)
                 _enqueue(conn, "StopTransaction", payload, record.local_id)
+                self._queue_changed(1)
+                self._open_changed(record.local_id, None)
             stopped.append(done)
         return stopped
 
@@ -142,14 +220,13 @@ class Store(StateTables):
             )
             if cur.rowcount == 0:
                 raise NotFoundError(f"no transaction with local id {local_id}")
+            self._open_changed(local_id, _transaction(conn, local_id))
 
     def open_transactions(self) -> list[TransactionRecord]:
-        """Open transactions, oldest first."""
-        with self._read() as conn:
-            rows = conn.execute(
-                f"SELECT {_TX_COLUMNS} FROM transactions WHERE stopped = 0 ORDER BY local_id"
-            ).fetchall()
-        return [transaction_from_row(row) for row in rows]
+        """Open transactions, oldest first (from memory: never waits on the lock)."""
+        if self._conn is None:
+            raise StoreError("store is closed")
+        return sorted(self._open.copy().values(), key=lambda r: r.local_id)
 
     def open_transaction_on(self, connector: int) -> TransactionRecord | None:
         with self._read() as conn:
@@ -172,10 +249,22 @@ class Store(StateTables):
     # -- outbound queue ----------------------------------------------------------------------
 
     def enqueue(self, action: str, payload: dict[str, Any], tx_local_id: int | None) -> int:
-        """Append a message; returns its seq (strictly greater than every seq before it)."""
+        """Append a message; returns its seq (strictly greater than every seq before it).
+
+        A transaction's MeterValues over the bound thin its queued ones (module docstring)."""
         data = dump_payload(payload)
         with self._write() as conn:
-            return _enqueue(conn, action, data, tx_local_id)
+            seq = _enqueue(conn, action, data, tx_local_id)
+            dropped = 0
+            if action == "MeterValues" and tx_local_id is not None:
+                count = self._meter_values.get(tx_local_id)
+                count = _count_meter_values(conn, tx_local_id) if count is None else count + 1
+                if count > self._meter_values_limit:
+                    dropped = _thin(conn, tx_local_id, self._meter_values_limit)
+                    count -= dropped
+                self._meter_values_changed(tx_local_id, count)
+            self._queue_changed(1 - dropped)
+            return seq
 
     def queue_head(self) -> QueuedMessage | None:
         """The oldest unconfirmed message (lowest seq), or None when the queue is empty."""
@@ -195,8 +284,10 @@ class Store(StateTables):
         return [queued_from_row(row) for row in rows]
 
     def queue_length(self) -> int:
-        with self._read() as conn:
-            return int(conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
+        """Messages not yet confirmed (from memory: never waits on the lock)."""
+        if self._conn is None:
+            raise StoreError("store is closed")
+        return self._queued
 
     def mark_attempt(self, seq: int) -> int:
         """Count one more send attempt of ``seq``; returns the new count."""
@@ -212,7 +303,13 @@ class Store(StateTables):
     def dequeue(self, seq: int) -> None:
         """Remove a message the CSMS confirmed. Unknown ``seq``: nothing happens."""
         with self._write() as conn:
-            conn.execute("DELETE FROM outbox WHERE seq = ?", (seq,))
+            row = conn.execute(
+                "DELETE FROM outbox WHERE seq = ? RETURNING action, tx_local_id", (seq,)
+            ).fetchone()
+            if row is not None:
+                self._queue_changed(-1)
+                if row[0] == "MeterValues" and row[1] is not None:
+                    self._meter_values_changed(int(row[1]), None)  # counted again when needed
 
     def update_queued_payload(self, seq: int, payload: dict[str, Any]) -> None:
         """Replace a queued message's payload, keeping its place in the queue."""
@@ -269,6 +366,43 @@ def _lastrowid(cur: sqlite3.Cursor) -> int:
     if rowid is None:  # pragma: no cover - sqlite always sets it after an INSERT
         raise StoreError("insert returned no row id")
     return rowid
+
+
+def _count_meter_values(conn: sqlite3.Connection, tx_local_id: int) -> int:
+    row = conn.execute(
+        "SELECT count(*) FROM outbox WHERE tx_local_id = ? AND action = 'MeterValues'",
+        (tx_local_id,),
+    ).fetchone()
+    return int(row[0])
+
+
+def _thin(conn: sqlite3.Connection, tx_local_id: int, limit: int) -> int:
+    """Over ``limit`` queued MeterValues of a transaction: keep about half, evenly spread from
+    its first to its last (seq order stands in for time: a transaction's samples are queued at
+    a steady interval). Returns how many were dropped."""
+    seqs = [int(r[0]) for r in conn.execute(
+        "SELECT seq FROM outbox WHERE tx_local_id = ? AND action = 'MeterValues' ORDER BY seq",
+        (tx_local_id,),
+    )]
+    if len(seqs) <= limit:
+        return 0
+    keep = _evenly(seqs, limit // 2 + 1)
+    drop = [s for s in seqs if s not in keep]
+    conn.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in drop])
+    return len(drop)
+
+
+def _evenly(seqs: list[int], count: int) -> set[int]:
+    """At most ``count`` (>= 2) of ``seqs`` (ascending): the first, the last, and those
+    nearest to evenly spaced points between them."""
+    first, last = seqs[0], seqs[-1]
+    keep = {first, last}
+    for j in range(1, count - 1):
+        ideal = first + (last - first) * j / (count - 1)
+        i = bisect.bisect_left(seqs, ideal)
+        nearest = min(seqs[max(i - 1, 0):i + 1], key=lambda s: abs(s - ideal))
+        keep.add(nearest)
+    return keep
 
 
 def _enqueue(conn: sqlite3.Connection, action: str, payload: str, tx: int | None) -> int:

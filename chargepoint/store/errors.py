@@ -21,3 +21,12 @@ class NotFoundError(StoreError, LookupError):
 
 class TransactionStateError(StoreError, ValueError):
     """Caller misuse: a second open transaction on a connector, or stopping a stopped one."""
+
+
+class StoreWriteError(StoreError):
+    """The medium refused a durable write (disk full, I/O error, read-only, corrupt): nothing
+    of it was written. ``WriteHealth`` records it; the station raises its storage fault."""
+
+
+class StoreCorruptError(StoreOpenError):
+    """The file is damaged: not a database, or sqlite finds it malformed."""

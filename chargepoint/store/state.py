@@ -56,6 +56,8 @@ class StateTables(AuthTables):
 
     # -- availability ------------------------------------------------------------------------
 
+    _available: dict[int, bool] | None = None  # mirror of the table once read
+
     def set_availability(self, connector: int, operative: bool) -> None:
         """Persist ChangeAvailability for ``connector`` (0 = the whole station)."""
         with self._write() as conn:
@@ -64,12 +66,23 @@ class StateTables(AuthTables):
                 " ON CONFLICT (connector) DO UPDATE SET operative = excluded.operative",
                 (connector, int(operative)),
             )
+            mirror = self._available
+
+            def apply() -> None:
+                if mirror is not None:
+                    mirror[connector] = operative
+            self._after_commit(apply)
 
     def availability(self) -> dict[int, bool]:
-        """Connectors ever set; a connector absent from the dict is operative."""
+        """Connectors ever set; a connector absent from the dict is operative. From memory
+        after the first call (``Store.open`` makes it): never waits on the lock then."""
+        mirror = self._available
+        if mirror is not None:
+            return dict(mirror)
         with self._read() as conn:
             rows = conn.execute("SELECT connector, operative FROM availability").fetchall()
-        return {int(c): bool(o) for c, o in rows}
+            self._available = {int(c): bool(o) for c, o in rows}
+            return dict(self._available)
 
     # -- reservations ------------------------------------------------------------------------
 

@@ -204,7 +204,7 @@ async def test_sampled_meter_values_go_through_the_queue_with_the_id(
 
 async def test_changed_sample_interval_rearms_the_running_sampler(
         csms: Csms, make_station: StationFactory) -> None:
-    station = await make_station()  # MeterValueSampleInterval 0: no samples
+    station = await make_station(min_sample_interval_s=1)  # interval 0: no samples yet
     station.port.readings[1] = MeterReading(energy_import_wh=10.0)
     await station.port.wait_for(CsmsLinkChanged)
     station.adapter.perform(start())

@@ -67,7 +67,10 @@ def _run_and_kill(db: Path, run: int, rng: random.Random, promises: Promises) ->
             promises.take(line.strip())
         time.sleep(rng.uniform(0, 0.004))  # jitter of the kill point, not a wait for an event
         proc.send_signal(signal.SIGKILL)
-        rest, err = proc.communicate()
+        proc.wait()
+        # read(), not communicate(): communicate reads the raw pipe and would drop the lines
+        # readline() already buffered (a lost "d <seq>" made a dequeue look like a loss).
+        rest, err = proc.stdout.read(), proc.stderr.read()
     finally:
         if proc.poll() is None:
             proc.kill()
