@@ -337,7 +337,9 @@ class Configuration:
             return "Rejected"
         problem = self._check(d, value)
         if problem is not None:
-            log.info("ChangeConfiguration %s=%r rejected: %s", d.name, value, problem)
+            # A write-only key (AuthorizationKey) is a secret even when its value is refused.
+            shown = "***" if d.access is Access.W else repr(value[:100])
+            log.info("ChangeConfiguration %s=%s rejected: %s", d.name, shown, problem)
             return "Rejected"  # OCTT 040_2
         normalized = self._normalize(d, value)
         if d.name == "SecurityProfile":

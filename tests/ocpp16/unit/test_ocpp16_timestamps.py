@@ -71,9 +71,10 @@ def test_set_wall_with_explicit_receive_time() -> None:
     assert clock.wall_now() == T0 + timedelta(seconds=100)
 
 
-def test_garbage_current_time_is_ignored() -> None:
+def test_garbage_current_time_is_refused() -> None:
     clock = Clock(boot_id="b1", monotonic=FakeMono())
-    clock.set_wall("not a time")
+    with pytest.raises(ValueError):
+        clock.set_wall("not a time")
     assert not clock.known
 
 
