@@ -78,6 +78,7 @@ class _Inbound:
     parsed: list[Any] | frames.FrameProblem
     validated: bool  # True: ``error`` is the outcome of ``frames.schema_error``
     error: tuple[str, str] | None = None
+    kwargs: dict[str, Any] | None = None  # a valid CALL's payload in snake_case, if converted
 
     @property
     def is_call(self) -> bool:
@@ -150,7 +151,9 @@ class OcppClient(ChargePoint):  # type: ignore[misc]  # the library is untyped
         frames.log_frame("<-", self.id, raw, self._secrets)
         parsed = frames.parse_frame(raw)
         if validate and isinstance(parsed, list) and parsed[0] == MessageType.Call:
-            return _Inbound(parsed, True, self._validate(parsed[2], parsed[3]))
+            error = self._validate(parsed[2], parsed[3])
+            kwargs = camel_to_snake_case(parsed[3]) if error is None else None
+            return _Inbound(parsed, True, error, kwargs)
         return _Inbound(parsed, False)
 
     def _validate(self, action: str, payload: dict[str, Any]) -> tuple[str, str] | None:
@@ -202,13 +205,15 @@ class OcppClient(ChargePoint):  # type: ignore[misc]  # the library is untyped
             LOG.warning("%s: invalid %s from CSMS: %s", self.id, action, error[1])
             await self._send(frames.call_error(unique_id, *error))
             return
-        await self._handle_call(Call(unique_id, action, parsed[3]))
+        await self._handle_call(Call(unique_id, action, parsed[3]), inbound.kwargs)
 
-    async def _handle_call(self, msg: Call) -> None:
+    async def _handle_call(self, msg: Call, kwargs: dict[str, Any] | None = None) -> None:
         """Answer one validated CALL from its ``@on`` handler; then run its ``@after`` hook
-        unless the answer refused the request (the library runs it for a Rejected too)."""
+        unless the answer refused the request (the library runs it for a Rejected too).
+        ``kwargs``: the payload in snake_case when already converted (off the loop)."""
         handlers = self.route_map[msg.action]
-        kwargs = camel_to_snake_case(msg.payload)
+        if kwargs is None:
+            kwargs = camel_to_snake_case(msg.payload)
         try:
             response = handlers["_on_action"](**kwargs)
             if inspect.isawaitable(response):

@@ -3,8 +3,9 @@
 - ``FailureLog(logger).failed(where, exc)``: one log record per failure at counts 1, 2, 4,
   8 ... of the same (where, exception type); the traceback only with the first. A CSMS that
   sends the same poisonous frame a thousand times costs ten lines, not a thousand tracebacks.
-- ``Supervisor(failures)``: ``start(name, factory)`` runs ``await factory()`` as a task and
-  starts it again after an exception (or a return) with a backoff of 1 s doubling to 60 s.
+- ``Supervisor(failures, backoff_min_s=1.0)``: ``start(name, factory)`` runs
+  ``await factory()`` as a task and starts it again after an exception (or a return) with a
+  backoff of 1 s doubling to 60 s.
   ``healthy()`` is False when a supervised task is gone or failed ``MAX_CONSECUTIVE``
   times in a row (each run shorter than ``STABLE_S``): the systemd watchdog then restarts the
   process. ``close()`` cancels every task.
@@ -65,8 +66,9 @@ class _Run:
 
 
 class Supervisor:
-    def __init__(self, failures: FailureLog) -> None:
+    def __init__(self, failures: FailureLog, *, backoff_min_s: float = _BACKOFF_MIN_S) -> None:
         self._failures = failures
+        self._backoff_min = backoff_min_s
         self._runs: dict[str, _Run] = {}
 
     def start(self, name: str, factory: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
@@ -77,7 +79,7 @@ class Supervisor:
         return run.task
 
     async def _keep(self, name: str, factory: Callable[[], Awaitable[None]]) -> None:
-        delay = _BACKOFF_MIN_S
+        delay = self._backoff_min
         while True:
             started = self._runs[name].started = time.monotonic()
             try:
@@ -88,7 +90,7 @@ class Supervisor:
             run = self._runs[name]
             if time.monotonic() - started >= STABLE_S:
                 run.consecutive = 0
-                delay = _BACKOFF_MIN_S
+                delay = self._backoff_min
             run.consecutive += 1
             await asyncio.sleep(delay)
             delay = min(delay * 2, _BACKOFF_MAX_S)
