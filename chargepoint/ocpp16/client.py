@@ -187,6 +187,11 @@ class OcppClient(ChargePoint):  # type: ignore[misc]  # the library is untyped
                 await self._send(parsed.reply)
             return
         kind, unique_id = parsed[0], parsed[1]
+        if kind != MessageType.Call and not self._call_lock.locked():
+            # No CALL of ours is waiting: an answer to nothing is dropped, not queued (a
+            # flood of them must not grow memory until our next request).
+            LOG.warning("%s: answer %r to no request of ours ignored", self.id, unique_id[:40])
+            return
         if kind == MessageType.CallResult:
             self._response_queue.put_nowait(CallResult(unique_id, parsed[2]))
             return

@@ -173,7 +173,7 @@ def frames(draw: st.DrawFn) -> list[str | bytes]:
 BATCHES = st.builds(
     Batch,
     frames=st.lists(frames(), min_size=1, max_size=6).map(lambda xs: [f for x in xs for f in x]),
-    tx_ids=st.lists(st.sampled_from([10**30, 2**31, -(2**31) - 1, 2**63, 7]), max_size=2),
+    tx_ids=st.lists(st.sampled_from([10**30, 2**31, -(2**31) - 1, 2**63]), max_size=2),
     clock=st.sampled_from([None, None, "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z",
                            "garbage"]),
     session=st.sampled_from(["start", "stop", "keep"]),

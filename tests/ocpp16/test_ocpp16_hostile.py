@@ -290,3 +290,17 @@ async def test_a_large_frame_is_parsed_in_a_worker_thread(
     answer = await csms.send_raw(text, "sll", timeout=30)
     assert answer.kind in (3, 4)
     assert threads and threading.main_thread().name not in threads
+
+
+async def test_answers_to_nothing_are_dropped_not_queued(
+        csms: Csms, make_station: StationFactory) -> None:
+    station = await make_station()
+    await registered(station)
+    peer = await csms.connected()
+    for n in range(200):
+        await peer.ws.send(json.dumps([3, f"nothing-{n}", {"status": "Accepted"}]))
+    result = await csms.send(call.GetConfiguration(key=["HeartbeatInterval"]))
+    assert result.configuration_key
+    client = station.adapter._client
+    assert client is not None and client._response_queue.qsize() == 0
+    await station.adapter.heartbeat()  # our own requests still get their answers
