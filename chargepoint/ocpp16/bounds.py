@@ -10,7 +10,8 @@ spin or crash. docs/security.md ("CSMS-facing defences") explains each bound.
   not valid Unicode (a lone surrogate escape); as (OCPP-J error code, description without
   the value), else ``None``.
 - ``json_depth_exceeded(text)``: True when a frame nests deeper than ``MAX_JSON_DEPTH``
-  (counted without recursion, so a hostile frame cannot exhaust the parser's stack).
+  (counted without recursion, so a hostile frame cannot exhaust the parser's stack);
+  ``nested_deeper(value)``: the same for an already parsed value.
 - ``call_unique_id(text)``: the unique id of a CALL read from the head of a frame that cannot
   be parsed as a whole (for the CALLERROR), else ``None``.
 - ``clock_plausible(dt)``: a CSMS time the station may adopt (``EARLIEST_TIME`` .. ``LATEST_TIME``).
@@ -47,7 +48,9 @@ MAX_RETRY_INTERVAL_S = 3600  # their ``retryInterval``
 TYPE_CONSTRAINT = "TypeConstraintViolation"
 PROPERTY_CONSTRAINT = "PropertyConstraintViolation"
 
-_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.S)
+_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)  # "unrolled": fast in re
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_INNERMOST = re.compile(r"\[\]|\{\}")
 _CALL_HEAD = re.compile(r'\s*\[\s*2\s*,\s*"((?:[^"\\]|\\.){0,36})"')
 
 
@@ -98,15 +101,31 @@ def json_depth_exceeded(text: str | bytes, limit: int = MAX_JSON_DEPTH) -> bool:
         text = text.decode("utf-8", "replace")
     if text.count("[") + text.count("{") <= limit:
         return False  # cannot nest deeper than it has brackets
-    depth = 0
-    for match in _TOKENS.finditer(text):
-        char = match.group()[0]
-        if char in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif char in "]}":
-            depth -= 1
+    # Only regular expressions (C speed, no recursion): keep the brackets outside strings,
+    # then peel the innermost pairs off once per level.
+    brackets = _NOT_BRACKETS.sub("", _STRINGS.sub("", text))
+    for _ in range(limit):
+        peeled = _INNERMOST.sub("", brackets)
+        if peeled == brackets:  # unbalanced: too deep if that many are still open
+            return len(peeled) > limit
+        if not peeled:
+            return False
+        brackets = peeled
+    return True
+
+
+def nested_deeper(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when parsed JSON nests deeper than ``limit`` (an explicit stack, no recursion).
+    For big frames: pure Python, so a worker thread running it leaves the event loop its
+    share of the GIL (one regular expression over megabytes would not)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children
+                     if isinstance(child, dict | list))
     return False
 
 

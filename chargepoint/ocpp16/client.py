@@ -29,7 +29,6 @@ from functools import partial
 from typing import Any, TypeVar, cast
 
 from ocpp.charge_point import (  # type: ignore[import-untyped]
-    camel_to_snake_case,
     remove_nones,
     serialize_as_dict,
     snake_to_camel_case,
@@ -152,7 +151,7 @@ class OcppClient(ChargePoint):  # type: ignore[misc]  # the library is untyped
         parsed = frames.parse_frame(raw)
         if validate and isinstance(parsed, list) and parsed[0] == MessageType.Call:
             error = self._validate(parsed[2], parsed[3])
-            kwargs = camel_to_snake_case(parsed[3]) if error is None else None
+            kwargs = frames.snake_case(parsed[3]) if error is None else None
             return _Inbound(parsed, True, error, kwargs)
         return _Inbound(parsed, False)
 
@@ -218,7 +217,7 @@ class OcppClient(ChargePoint):  # type: ignore[misc]  # the library is untyped
         ``kwargs``: the payload in snake_case when already converted (off the loop)."""
         handlers = self.route_map[msg.action]
         if kwargs is None:
-            kwargs = camel_to_snake_case(msg.payload)
+            kwargs = frames.snake_case(msg.payload)
         try:
             response = handlers["_on_action"](**kwargs)
             if inspect.isawaitable(response):

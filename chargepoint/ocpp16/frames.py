@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import decimal
+import functools
 import json
 import logging
 import re
@@ -24,6 +25,7 @@ from typing import Any
 
 from jsonschema import FormatChecker  # type: ignore[import-untyped]
 from jsonschema.exceptions import ValidationError as SchemaValidationError  # type: ignore[import-untyped]
+from ocpp.charge_point import camel_to_snake_case  # type: ignore[import-untyped]
 from ocpp.messages import MessageType, get_validator  # type: ignore[import-untyped]
 from ocpp.v16.enums import Action  # type: ignore[import-untyped]
 
@@ -98,18 +100,18 @@ def loads(text: str | bytes) -> Any:
 
 def parse_frame(raw: str | bytes) -> list[Any] | FrameProblem:
     """The parsed frame, or the problem with it (see the module docstring)."""
-    if bounds.json_depth_exceeded(raw):
-        unique_id = bounds.call_unique_id(raw)
-        return FrameProblem(
-            f"nested deeper than {bounds.MAX_JSON_DEPTH} levels",
-            call_error(unique_id or "-1", FORMATION_VIOLATION,
-                       f"JSON nested deeper than {bounds.MAX_JSON_DEPTH} levels"),
-        )
+    small = len(raw) <= bounds.THREAD_PARSE_BYTES
+    if small and bounds.json_depth_exceeded(raw):
+        return _too_deep(raw)
     try:
-        msg = loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        msg = loads(raw)  # C code; a frame nested beyond ~1000 levels is a RecursionError
+    except RecursionError:
+        return _too_deep(raw)
+    except (ValueError, UnicodeDecodeError):
         # The unique id cannot be known: "-1" as OCPP 2.0.1 prescribes for this case.
         return FrameProblem("not JSON", call_error("-1", FORMATION_VIOLATION, "Not valid JSON"))
+    if not small and bounds.nested_deeper(msg):
+        return _too_deep(raw)
     if not isinstance(msg, list) or not msg:
         return FrameProblem(
             "not a JSON array",
@@ -146,6 +148,28 @@ def parse_frame(raw: str | bytes) -> list[Any] | FrameProblem:
         return msg if ok else FrameProblem("malformed CALLERROR ignored", None)
     # 4.1.3: a message with an unknown Message Type Number is ignored.
     return FrameProblem(f"unknown message type {str(kind)[:20]!r} ignored", None)
+
+
+@functools.lru_cache(maxsize=1024)
+def _snake_key(key: str) -> str:
+    return str(camel_to_snake_case({key: None}).popitem()[0])
+
+
+def snake_case(data: Any) -> Any:
+    """``ocpp``'s ``camel_to_snake_case`` with each key converted once (a 940 KB
+    SendLocalList repeats the same few keys thousands of times)."""
+    if isinstance(data, dict):
+        return {_snake_key(k): snake_case(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [snake_case(v) for v in data]
+    return data
+
+
+def _too_deep(raw: str | bytes) -> FrameProblem:
+    return FrameProblem(
+        f"nested deeper than {bounds.MAX_JSON_DEPTH} levels",
+        call_error(bounds.call_unique_id(raw) or "-1", FORMATION_VIOLATION,
+                   f"JSON nested deeper than {bounds.MAX_JSON_DEPTH} levels"))
 
 
 def check_frame(raw: str | bytes) -> FrameProblem | None:
