@@ -79,10 +79,13 @@ class RunningStation:
         return await StationControl(self).status()
 
     def healthy(self) -> bool:
-        """The safety island is there and the control loop ticked recently (gates the
-        systemd watchdog)."""
+        """The safety island is there, the control loop ticked recently and the protocol
+        tasks run (gates the systemd watchdog: a station that lost its OCPP side is restarted,
+        not left mute)."""
         return (self.island.healthy()
-                and time.monotonic() - self.controller.last_tick < WATCHDOG_STALL_S)
+                and time.monotonic() - self.controller.last_tick < WATCHDOG_STALL_S
+                and all(not task.done() for task in self.tasks)
+                and self.adapter.healthy())
 
     def summary_line(self) -> str:
         """STATUS= text for systemd, e.g. "CSMS connected · 1 Charging"."""
@@ -184,6 +187,7 @@ def _ocpp_options(config: Config, hardware: StationHardware) -> Ocpp16Options:
         reconnect_min_s=config.ocpp.reconnect_min_s,
         reconnect_max_s=config.ocpp.reconnect_max_s,
         response_timeout_s=config.ocpp.response_timeout_s,
+        max_frame_bytes=config.ocpp.max_frame_bytes,
         has_lock=config.hardware.has_lock,
         max_current_a=config.station.max_current_a,
     )

@@ -113,7 +113,7 @@ def redact_frame(text: str) -> str:
     """
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # a hostile, deeply nested frame is not walked
         data = None
     if isinstance(data, list | dict):
         text = json.dumps(_redact_json(data), separators=(",", ":"), ensure_ascii=False)

@@ -118,6 +118,7 @@ def _ocpp(t: Table | None, ctx: Context) -> OcppConfig:
     reconnect_min = t.number("reconnect_min_s", 1.0, 0.0, 3600.0, lo_open=True)
     reconnect_max = t.number("reconnect_max_s", 60.0, 0.0, 86400.0, lo_open=True)
     timeout = t.number("response_timeout_s", 30.0, 0.0, 600.0, lo_open=True)
+    max_frame = t.integer("max_frame_bytes", 4 * 2**20, 2**16, 64 * 2**20)
     wire: dict[str, str] = {}
     table = t.table("config")
     if table is not None:
@@ -153,7 +154,8 @@ def _ocpp(t: Table | None, ctx: Context) -> OcppConfig:
     return OcppConfig(version=version, url=url, security_profile=profile, password=password,
                       ca_file=files["ca_file"], cert_file=files["cert_file"],
                       key_file=files["key_file"], config=wire, reconnect_min_s=reconnect_min,
-                      reconnect_max_s=reconnect_max, response_timeout_s=timeout)
+                      reconnect_max_s=reconnect_max, response_timeout_s=timeout,
+                      max_frame_bytes=max_frame)
 
 
 def _check_ocpp16_keys(table: Table, wire: dict[str, str]) -> None:

@@ -36,6 +36,7 @@ class OcppConfig:
     reconnect_min_s: float = 1.0
     reconnect_max_s: float = 60.0
     response_timeout_s: float = 30.0
+    max_frame_bytes: int = 4 * 2**20  # largest WebSocket message accepted from the CSMS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,6 +9,9 @@ vendor DataTransfer) are given with ``handlers=`` or ``add_handlers()`` before `
 What runs (each an asyncio task): the connection loop (connect, BootNotification, heartbeats,
 reconnect with backoff), the persist worker (StartTransaction / StopTransaction actions into
 the store, in order), the sender (``outbox.Outbox``) and the meter samplers (``sampler``).
+The long-running ones are supervised (``supervise``): an exception is logged (rate-limited)
+and the task starts again; ``healthy()`` is False while one is gone or keeps failing (the
+systemd watchdog of ``chargepoint.app`` includes it).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from chargepoint.aio import cancel_all
@@ -40,7 +43,8 @@ from chargepoint.ocpp16.handlers_local import LocalListHandlers
 from chargepoint.ocpp16.options import Ocpp16Options
 from chargepoint.ocpp16.outbox import Outbox
 from chargepoint.ocpp16.sampler import Sampler
-from chargepoint.ocpp16.timestamps import Clock, read_boot_id
+from chargepoint.ocpp16.supervise import FailureLog, Supervisor
+from chargepoint.ocpp16.timestamps import Clock, ClockUnknown, read_boot_id
 from chargepoint.ocpp16.transactions import Transactions
 from chargepoint.ports import LinkState, ProtocolAction, StationPort
 from chargepoint.store.api import QueuedMessage
@@ -73,6 +77,8 @@ class Ocpp16Adapter:
         # off the loop too, as the app does.)
         self.clock = clock or Clock(boot_id=options.boot_id or read_boot_id(),
                                     kv=CachedKv(self.store))
+        self.failures = FailureLog(LOG)
+        self._supervisor = Supervisor(self.failures)
         self.authorizer = Authorizer(self.store, self.config)
         self.hooks = Hooks()
         self.registered = asyncio.Event()  # connected and BootNotification Accepted
@@ -96,9 +102,10 @@ class Ocpp16Adapter:
         """Connect, register and serve until ``close()``."""
         await self.transactions.recover()
         await reservations.restore(self.port, self.clock)  # a reboot keeps them (5.13)
-        for coro in (self._connection_loop(), self.outbox.run(), self.transactions.run(),
-                     self.sampler.run_aligned()):
-            self.spawn(coro)
+        self.supervise("OCPP connection", self._connection_loop)
+        self.supervise("OCPP outbox", self.outbox.run)
+        self.supervise("OCPP persist worker", self.transactions.run)
+        self.supervise("OCPP clock-aligned meter values", self.sampler.run_aligned)
         await self._closed.wait()
 
     def perform(self, action: ProtocolAction) -> None:
@@ -121,8 +128,17 @@ class Ocpp16Adapter:
 
     async def close(self) -> None:
         self._closed.set()
+        await self._supervisor.close()
         await cancel_all(list(self._tasks))  # bounded: a stuck task cannot hang a shutdown
         self._set_offline()
+
+    def healthy(self) -> bool:
+        """Every supervised protocol task runs and none keeps failing (see ``supervise``)."""
+        return self._supervisor.healthy()
+
+    def unhealthy_tasks(self) -> list[str]:
+        """The names of the protocol tasks that make ``healthy()`` False."""
+        return self._supervisor.unhealthy()
 
     # -- services for handlers and workers
     def add_handlers(self, *handlers: object) -> None:
@@ -130,16 +146,23 @@ class Ocpp16Adapter:
         self._handlers.extend(handlers)
 
     def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
-        """Run ``coro`` as a task owned by the adapter (cancelled by ``close()``)."""
+        """Run ``coro`` as a task owned by the adapter (cancelled by ``close()``); an
+        exception it ends with is logged through ``failures``."""
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
         return task
 
+    def supervise(self, name: str, factory: Callable[[], Awaitable[None]]) -> None:
+        """Run ``factory()`` as a long-running task that starts again after an exception
+        (cancelled by ``close()``; counted by ``healthy()``). For handler objects too, e.g.
+        the firmware notification sender."""
+        self._supervisor.start(name, factory)
+
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            LOG.error("OCPP task failed", exc_info=task.exception())
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            self.failures.failed("OCPP task", exc)
 
     async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Send one CALL now. Raises ``ConnectionError`` when not connected, ``CallFailed``
@@ -156,7 +179,7 @@ class Ocpp16Adapter:
             return
         try:
             await self.request(action, self.clock.resolve_payload(payload))
-        except (ConnectionError, CallFailed, TimeoutError) as exc:
+        except (ConnectionError, CallFailed, TimeoutError, ClockUnknown) as exc:
             LOG.warning("%s not confirmed: %s", action, exc)
 
     async def data_transfer(self, vendor_id: str, message_id: str | None = None,
@@ -201,8 +224,10 @@ class Ocpp16Adapter:
         def payload() -> dict[str, Any]:
             p: dict[str, Any] = {"connectorId": action.connector,
                                  "errorCode": action.error_code,
-                                 "status": action.status.value,
-                                 "timestamp": self.clock.resolve(self.clock.stamp(at))}
+                                 "status": action.status.value}
+            with contextlib.suppress(ClockUnknown, ValueError):
+                # Optional in 1.6 (6.47): left out while the wall clock is not known.
+                p["timestamp"] = self.clock.resolve(self.clock.stamp(at))
             if action.info:
                 p["info"] = action.info[:50]
             return p
@@ -249,7 +274,7 @@ class Ocpp16Adapter:
             LOG.info("connected to %s", ws.request.path if ws.request else "?")
             secrets = frozenset(p for p in (self.options.password, options.password) if p)
             client = OcppClient(self.options.station_id, ws, self.options.response_timeout_s,
-                                self._handlers, secrets)
+                                self._handlers, secrets, self.failures)
             self._client = client
             session = asyncio.ensure_future(self._session(client))
             try:
@@ -364,12 +389,12 @@ class Ocpp16Adapter:
         was_known = self.clock.known
         try:
             self.clock.set_wall(current_time)
-            self.clock.checkpoint()
-        except ValueError:
-            LOG.warning("CSMS sent an invalid currentTime %r", current_time)
+        except ValueError as exc:
+            LOG.warning("CSMS currentTime %r refused: %s", current_time[:40], exc)
             return
-        if not was_known:
+        if not was_known and self.clock.known:
             self.sampler.reconfigure()  # clock-aligned values can be scheduled now
+            self.outbox.wake()  # messages waiting for the wall clock can go
 
     def _set_registered(self) -> None:
         self.registration = "Accepted"

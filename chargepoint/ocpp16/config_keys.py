@@ -387,7 +387,9 @@ class Configuration:
                 and 0 < int(normalized) < self._min_interval:
             problem = f"below the minimum of {self._min_interval} s"
         if problem is not None:
-            log.info("ChangeConfiguration %s=%r rejected: %s", d.name, value, problem)
+            # A write-only key (AuthorizationKey) is a secret even when its value is refused.
+            shown = "***" if d.access is Access.W else repr(value[:100])
+            log.info("ChangeConfiguration %s=%s rejected: %s", d.name, shown, problem)
             return "Rejected"  # OCTT 040_2
         if d.name == "SecurityProfile":
             new = int(normalized)

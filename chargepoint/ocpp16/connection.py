@@ -23,6 +23,10 @@ from chargepoint.ocpp16.options import Ocpp16Options
 
 LOG = logging.getLogger("chargepoint.ocpp")
 SUBPROTOCOL = Subprotocol("ocpp1.6")
+# websockets logs every frame, unredacted, at DEBUG: never let it (the frame log of
+# ``chargepoint.logs`` shows frames with AuthorizationKey values replaced).
+WS_LOG = logging.getLogger("chargepoint.ocpp.ws")
+WS_LOG.setLevel(logging.INFO)
 
 
 def station_url(options: Ocpp16Options) -> str:
@@ -65,7 +69,8 @@ async def connect(options: Ocpp16Options, ping_interval: float | None) -> Client
         ping_timeout=interval,
         open_timeout=options.response_timeout_s,
         close_timeout=1.0,
-        max_size=2**20,
+        max_size=options.max_frame_bytes,
+        logger=WS_LOG,  # bigger: closed with 1009 (RFC 6455 7.4.1)
     )
     if ws.subprotocol != SUBPROTOCOL:
         # OCPP-J 1.6 section 3.1.2: both sides must agree on the OCPP version.

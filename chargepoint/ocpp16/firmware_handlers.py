@@ -42,6 +42,7 @@ from chargepoint.firmware.manager import (
     UpdateRequest,
     parse_time,
 )
+from chargepoint.ocpp16.bounds import clamp_transfer
 from chargepoint.ocpp16.client import CallFailed, after, on
 from chargepoint.store.writebehind import WriteBehind
 
@@ -150,10 +151,9 @@ class FirmwareHandlers:
                            retry_interval: int | None = None,
                            **_: Any) -> call_result.UpdateFirmware:
         retrieve_at = _epoch(retrieve_date)
+        attempts, interval = clamp_transfer("UpdateFirmware", retries, retry_interval)
         if retrieve_at is not None:
-            self.firmware.start(UpdateRequest(
-                location, retrieve_at, retries,
-                float(retry_interval) if retry_interval is not None else None))
+            self.firmware.start(UpdateRequest(location, retrieve_at, attempts, interval))
         else:
             LOG.error("UpdateFirmware with an unreadable retrieveDate %r", retrieve_date)
         return call_result.UpdateFirmware()
@@ -167,9 +167,9 @@ class FirmwareHandlers:
                            retry_interval: int | None = None, start_time: str | None = None,
                            stop_time: str | None = None,
                            **_: Any) -> call_result.GetDiagnostics:
-        name = self.diagnostics.get_diagnostics(
-            location, retries, float(retry_interval) if retry_interval is not None else None,
-            _epoch(start_time), _epoch(stop_time))
+        attempts, interval = clamp_transfer("GetDiagnostics", retries, retry_interval)
+        name = self.diagnostics.get_diagnostics(location, attempts, interval,
+                                                _epoch(start_time), _epoch(stop_time))
         return call_result.GetDiagnostics(file_name=name)
 
     @after("GetDiagnostics")
@@ -187,9 +187,9 @@ class FirmwareHandlers:
         retrieve_at = _epoch(firmware.get("retrieve_date_time"))
         if retrieve_at is None:
             return call_result.SignedUpdateFirmware(status="Rejected")
+        attempts, interval = clamp_transfer("SignedUpdateFirmware", retries, retry_interval)
         status = self.firmware.start(UpdateRequest(
-            firmware["location"], retrieve_at, retries,
-            float(retry_interval) if retry_interval is not None else None, request_id,
+            firmware["location"], retrieve_at, attempts, interval, request_id,
             firmware["signing_certificate"], firmware["signature"],
             _epoch(firmware.get("install_date_time"))))
         return call_result.SignedUpdateFirmware(status=status)
@@ -202,9 +202,9 @@ class FirmwareHandlers:
     def on_get_log(self, log: dict[str, Any], log_type: str, request_id: int,
                    retries: int | None = None, retry_interval: int | None = None,
                    **_: Any) -> call_result.GetLog:
+        attempts, interval = clamp_transfer("GetLog", retries, retry_interval)
         status, name = self.diagnostics.get_log(
-            log_type, request_id, log.get("remote_location", ""), retries,
-            float(retry_interval) if retry_interval is not None else None,
+            log_type, request_id, log.get("remote_location", ""), attempts, interval,
             _epoch(log.get("oldest_timestamp")), _epoch(log.get("latest_timestamp")))
         return call_result.GetLog(status=status, filename=name)
 
@@ -268,6 +268,7 @@ def attach(adapter: Ocpp16Adapter, firmware: FirmwareManager, diagnostics: Diagn
     adapter.add_handlers(handlers)
     adapter.hooks.firmware_status = handlers.firmware_status
     adapter.hooks.diagnostics_status = handlers.diagnostics_status
-    adapter.spawn(host.run_sender())
+    adapter.supervise("firmware notification sender", host.run_sender)
     adapter.spawn(_boot_check(adapter, firmware))
+    adapter.clock.security_event = host.security_event  # SettingSystemTime (clock jumps)
     return handlers

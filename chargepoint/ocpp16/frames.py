@@ -1,9 +1,11 @@
 """OCPP-J 1.6 frame checks, error codes and the redacting frame log.
 
-- ``check_frame(raw)`` looks at a text frame before the ``ocpp`` library routes it. The library
+- ``parse_frame(raw)`` looks at a text frame before the ``ocpp`` library routes it. The library
   only logs a frame it cannot parse; OCPP-J 1.6 section 4.2.3 wants a CALLERROR for a broken
-  CALL. Returns a ``FrameProblem`` (with the CALLERROR to send, or ``None`` when the frame must
-  only be ignored) or ``None`` when the frame is well formed.
+  CALL. Returns the parsed frame (a JSON array) or a ``FrameProblem`` (with the CALLERROR to
+  send, or ``None`` when the frame must only be ignored). A frame nested deeper than
+  ``bounds.MAX_JSON_DEPTH`` or holding NaN / Infinity (not JSON) is a FormationViolation.
+  ``check_frame(raw)``: the same, only the problem.
 - ``schema_error(action, payload)`` validates a CALL payload against the official 1.6 schema
   and names the 1.6 error code (the library uses the 2.0 name FormatViolation and reports a bad
   enum value as a format problem).
@@ -14,17 +16,23 @@
 from __future__ import annotations
 
 import decimal
+import functools
 import json
 import logging
+import re
 from dataclasses import dataclass
 from typing import Any
 
+from jsonschema import FormatChecker  # type: ignore[import-untyped]
 from jsonschema.exceptions import ValidationError as SchemaValidationError  # type: ignore[import-untyped]
+from ocpp.charge_point import camel_to_snake_case  # type: ignore[import-untyped]
 from ocpp.messages import MessageType, get_validator  # type: ignore[import-untyped]
 from ocpp.v16.enums import Action  # type: ignore[import-untyped]
 
 from chargepoint import logs
 from chargepoint.logs import FRAME_LOGGER
+from chargepoint.ocpp16 import bounds
+from chargepoint.ocpp16.timestamps import parse_utc
 
 # OCPP-J 1.6 section 4.2.3 error codes (1.6 spells FormationViolation, OccurenceConstraint...).
 FORMATION_VIOLATION = "FormationViolation"
@@ -77,13 +85,33 @@ def call_error(unique_id: str, code: str, description: str, details: Any = None)
     )
 
 
-def check_frame(raw: str | bytes) -> FrameProblem | None:
-    """Classify a frame the library cannot route safely (see the module docstring)."""
+class _NotJson(ValueError):
+    pass
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not JSON")
+
+
+def loads(text: str | bytes) -> Any:
+    """``json.loads`` that refuses NaN / Infinity (not JSON; they would pass every bound)."""
+    return json.loads(text, parse_constant=_no_constant)
+
+
+def parse_frame(raw: str | bytes) -> list[Any] | FrameProblem:
+    """The parsed frame, or the problem with it (see the module docstring)."""
+    small = len(raw) <= bounds.THREAD_PARSE_BYTES
+    if small and bounds.json_depth_exceeded(raw):
+        return _too_deep(raw)
     try:
-        msg = json.loads(raw)
+        msg = loads(raw)  # C code; a frame nested beyond ~1000 levels is a RecursionError
+    except RecursionError:
+        return _too_deep(raw)
     except (ValueError, UnicodeDecodeError):
         # The unique id cannot be known: "-1" as OCPP 2.0.1 prescribes for this case.
         return FrameProblem("not JSON", call_error("-1", FORMATION_VIOLATION, "Not valid JSON"))
+    if not small and bounds.nested_deeper(msg):
+        return _too_deep(raw)
     if not isinstance(msg, list) or not msg:
         return FrameProblem(
             "not a JSON array",
@@ -91,6 +119,8 @@ def check_frame(raw: str | bytes) -> FrameProblem | None:
         )
     unique_id = msg[1] if len(msg) > 1 and isinstance(msg[1], str) else "-1"
     kind = msg[0]
+    if isinstance(kind, bool):
+        kind = None  # true == 1 in Python, not in JSON
     if kind == MessageType.Call:
         if len(msg) != 4 or not isinstance(msg[1], str) or not isinstance(msg[2], str):
             return FrameProblem(
@@ -105,38 +135,111 @@ def check_frame(raw: str | bytes) -> FrameProblem | None:
         if msg[2] not in _KNOWN_ACTIONS:
             # 4.2.3: NotImplemented = "Requested Action is not known by receiver".
             return FrameProblem(
-                f"unknown action {msg[2]!r}",
-                call_error(unique_id, NOT_IMPLEMENTED, f"Unknown action {msg[2]}"),
+                f"unknown action {msg[2][:40]!r}",
+                call_error(unique_id, NOT_IMPLEMENTED, f"Unknown action {msg[2][:40]}"),
             )
-        return None
+        return msg
     if kind == MessageType.CallResult:
         ok = len(msg) == 3 and isinstance(msg[1], str) and isinstance(msg[2], dict)
-        return None if ok else FrameProblem("malformed CALLRESULT ignored", None)
+        return msg if ok else FrameProblem("malformed CALLRESULT ignored", None)
     if kind == MessageType.CallError:
-        ok = len(msg) == 5 and isinstance(msg[1], str) and isinstance(msg[2], str)
-        return None if ok else FrameProblem("malformed CALLERROR ignored", None)
+        ok = (len(msg) == 5 and isinstance(msg[1], str) and isinstance(msg[2], str)
+              and isinstance(msg[3], str))
+        return msg if ok else FrameProblem("malformed CALLERROR ignored", None)
     # 4.1.3: a message with an unknown Message Type Number is ignored.
-    return FrameProblem(f"unknown message type {kind!r} ignored", None)
+    return FrameProblem(f"unknown message type {str(kind)[:20]!r} ignored", None)
+
+
+@functools.lru_cache(maxsize=1024)
+def _snake_key(key: str) -> str:
+    return str(camel_to_snake_case({key: None}).popitem()[0])
+
+
+def snake_case(data: Any) -> Any:
+    """``ocpp``'s ``camel_to_snake_case`` with each key converted once (a 940 KB
+    SendLocalList repeats the same few keys thousands of times)."""
+    if isinstance(data, dict):
+        return {_snake_key(k): snake_case(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [snake_case(v) for v in data]
+    return data
+
+
+def _too_deep(raw: str | bytes) -> FrameProblem:
+    return FrameProblem(
+        f"nested deeper than {bounds.MAX_JSON_DEPTH} levels",
+        call_error(bounds.call_unique_id(raw) or "-1", FORMATION_VIOLATION,
+                   f"JSON nested deeper than {bounds.MAX_JSON_DEPTH} levels"))
+
+
+def check_frame(raw: str | bytes) -> FrameProblem | None:
+    """The problem of a frame (see ``parse_frame``), None when it is well formed."""
+    parsed = parse_frame(raw)
+    return parsed if isinstance(parsed, FrameProblem) else None
+
+
+_DATE_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})?")
+_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s\x00-\x1f\x7f]+")
+_FORMATS = FormatChecker(formats=())
+
+
+def _is_date_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return True  # the "type" keyword reports it
+    return _DATE_TIME.fullmatch(value) is not None and bool(parse_utc(value))
+
+
+def _is_uri(value: object) -> bool:
+    return not isinstance(value, str) or _URI.fullmatch(value) is not None
+
+
+_FORMATS.checks("date-time", raises=(ValueError, OverflowError))(_is_date_time)
+_FORMATS.checks("uri")(_is_uri)
+
+
+_VALIDATORS: dict[str, Any] = {}
+
+
+def _validator(action: str) -> Any:
+    """The 1.6 schema of a CALL with formats checked (cached); raises OSError: no schema."""
+    found = _VALIDATORS.get(action)
+    if found is None:
+        parse_float = decimal.Decimal if action in _DECIMAL_ACTIONS else float
+        base = get_validator(MessageType.Call, action, "1.6", parse_float=parse_float)
+        found = type(base)(base.schema, format_checker=_FORMATS)
+        _VALIDATORS[action] = found
+    return found
+
+
+def _where(error: SchemaValidationError) -> str:
+    path = ".".join(str(p) for p in error.absolute_path)
+    return path or "payload"
 
 
 def schema_error(action: str, payload: dict[str, Any]) -> tuple[str, str] | None:
-    """(1.6 error code, description) when a CALL payload breaks its schema, else ``None``."""
+    """(1.6 error code, description) when a CALL payload breaks its schema or the station's
+    bounds, else ``None``. Safe to call from a worker thread."""
     try:
-        if action in _DECIMAL_ACTIONS:
-            # As the library does: these schemas use multipleOf 0.1, which only works with
-            # Decimal on both sides (and its validator cache must hold the Decimal variant).
-            validator = get_validator(MessageType.Call, action, "1.6",
-                                      parse_float=decimal.Decimal)
-            payload = json.loads(json.dumps(payload), parse_float=decimal.Decimal)
-        else:
-            validator = get_validator(MessageType.Call, action, "1.6")
+        validator = _validator(action)
     except OSError:
         return None  # no schema: the library answers NotSupported/NotImplemented
-    error: SchemaValidationError | None = next(iter(validator.iter_errors(payload)), None)
-    if error is None:
-        return None
-    code = _SCHEMA_CODES.get(str(error.validator), FORMATION_VIOLATION)
-    return code, error.message[:200]
+    unstorable = bounds.unstorable(payload)
+    if unstorable is not None:
+        return unstorable  # first: a huge decimal would even break the multipleOf check
+    checked: Any = payload
+    if action in _DECIMAL_ACTIONS:
+        # As the library does: these schemas use multipleOf 0.1, which only works with
+        # Decimal on both sides (and its validator cache must hold the Decimal variant).
+        checked = json.loads(json.dumps(payload), parse_float=decimal.Decimal)
+    error: SchemaValidationError | None = next(iter(validator.iter_errors(checked)), None)
+    if error is not None:
+        code = _SCHEMA_CODES.get(str(error.validator), FORMATION_VIOLATION)
+        rule = f"{error.validator} {error.validator_value}" if error.validator in (
+            "type", "maxLength", "minLength", "format", "minimum", "maximum") else str(
+            error.validator)
+        return code, f"{_where(error)}: {rule}"[:200]
+    return None
 
 
 def _redact(value: Any, secrets: frozenset[str]) -> Any:
@@ -161,8 +264,11 @@ def redact(text: str | bytes, secrets: frozenset[str] = frozenset()) -> str:
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     try:
+        if bounds.json_depth_exceeded(text):
+            raise ValueError("too deep to walk")  # a hostile frame must not exhaust the stack
         parsed = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
+        text = text[:1000]  # unparseable: a sample is enough (the frame may be megabytes)
         for secret in secrets:
             text = text.replace(secret, "***")
         return text
@@ -182,10 +288,10 @@ def log_frame(
     try:
         frame = json.loads(clean)
         if isinstance(frame, list) and len(frame) >= 2:
-            unique_id = str(frame[1])
+            unique_id = str(frame[1])[:40]
             if frame[0] == 2 and len(frame) > 2:
-                action = str(frame[2])
-    except ValueError:
+                action = str(frame[2])[:40]
+    except (ValueError, RecursionError):
         pass
     logs.log_frame(direction, f"{station} {clean}", action=action, unique_id=unique_id)
 

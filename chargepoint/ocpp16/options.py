@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from chargepoint.ocpp16.bounds import MAX_FRAME_BYTES
+
 
 @dataclass(frozen=True)
 class Ocpp16Options:
@@ -34,6 +36,7 @@ class Ocpp16Options:
     max_current_a: float = 32.0
     # the shortest MeterValueSampleInterval / ClockAlignedDataInterval a CSMS may set (tests: 1)
     min_sample_interval_s: int = 5
+    max_frame_bytes: int = MAX_FRAME_BYTES  # largest frame accepted from the CSMS
 
     def validate(self) -> None:
         """Raise ``ValueError`` for inconsistent settings (misuse fails early)."""
@@ -58,3 +61,5 @@ class Ocpp16Options:
             raise ValueError("reconnect_jitter: must be within 0..1")
         if self.response_timeout_s <= 0:
             raise ValueError("response_timeout_s: must be > 0")
+        if self.max_frame_bytes < 64 * 1024:
+            raise ValueError("max_frame_bytes: must be >= 65536")

@@ -21,11 +21,18 @@ holds back the StatusNotifications behind it, so the CSMS hears that the station
 
 Contract: ``Outbox(store, link)``; the adapter supplies ``link`` (``OutboxLink``) for sending,
 payload preparation and confirmations. ``run()`` is a task; ``wake()`` after each change.
+
+No message stops the sender: an answer the station cannot use (``CallFailed`` from the link,
+e.g. a transactionId beyond 32 bit) or an exception while preparing or confirming a message
+counts as a failed attempt of that message (retried, then discarded, both logged). A message
+whose timestamps cannot be resolved yet (``prepare`` raises ``TimeoutError``: the wall clock
+is unknown) waits for ``wake()`` without counting an attempt.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 from collections.abc import Callable
@@ -145,7 +152,14 @@ class Outbox:
 
     async def _send_status(self, status: _Status) -> None:
         try:
-            await self._link.request("StatusNotification", status.payload())
+            payload = status.payload()
+        except Exception as exc:  # a volatile status: dropped, never blocking the line
+            LOG.error("StatusNotification for connector %d not built: %s: %s",
+                      status.connector, type(exc).__name__, exc)
+            self._statuses.remove(status)
+            return
+        try:
+            await self._link.request("StatusNotification", payload)
         except ConnectionError:
             await self._offline_wait()
             return
@@ -156,7 +170,18 @@ class Outbox:
             self._statuses.remove(status)
 
     async def _send_durable(self, msg: QueuedMessage) -> None:
-        payload = await self._link.prepare(msg)
+        try:
+            payload = await self._link.prepare(msg)
+        except TimeoutError:
+            # The wall clock is not known yet (no plausible CSMS time): keep it, wait.
+            LOG.warning("%s #%d waits for the wall clock", msg.action, msg.seq)
+            await self._wait_wake(max(1.0, self._link.retry_interval()))
+            return
+        except Exception as exc:
+            LOG.error("%s #%d cannot be prepared: %s: %s", msg.action, msg.seq,
+                      type(exc).__name__, exc)
+            await self._failed(msg, exc)
+            return
         if payload is None:
             LOG.error("discarding queued %s #%d: it cannot be sent (%s)", msg.action, msg.seq,
                       msg.payload)
@@ -170,7 +195,13 @@ class Outbox:
         except (CallFailed, TimeoutError) as exc:
             await self._failed(msg, exc)
             return
-        await self._link.confirmed(msg, result)
+        try:
+            await self._link.confirmed(msg, result)
+        except Exception as exc:
+            LOG.error("%s #%d: its confirmation cannot be applied: %s: %s", msg.action,
+                      msg.seq, type(exc).__name__, exc)
+            await self._failed(msg, exc)
+            return
         await self._dequeue(msg)
         self.sent_ok += 1
 
@@ -196,6 +227,11 @@ class Outbox:
             # MeterValues the store thinned away never reach the head: forget their tickets.
             self._durable = {k: t for k, t in self._durable.items()
                              if k[0] != "MeterValues" or k[1] > msg.seq}
+
+    async def _wait_wake(self, timeout: float) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
 
     async def _offline_wait(self) -> None:
         """The link dropped mid-CALL: nothing counted, wait for the next registration."""

@@ -90,12 +90,16 @@ class Sampler:
         while True:
             due += interval
             await asyncio.sleep(max(0.0, due - loop.time()))
-            value = self._value(connector, "MeterValuesSampledData", "Sample.Periodic")
-            if value is None:
-                continue
-            session.data.add(self._value(connector, "StopTxnSampledData", "Sample.Periodic"))
-            self._a.transactions.enqueue_meter_values(
-                local_id, meter_values_request(connector, [value]))
+            try:
+                value = self._value(connector, "MeterValuesSampledData", "Sample.Periodic")
+                if value is None:
+                    continue
+                session.data.add(self._value(connector, "StopTxnSampledData",
+                                             "Sample.Periodic"))
+                self._a.transactions.enqueue_meter_values(
+                    local_id, meter_values_request(connector, [value]))
+            except Exception as exc:  # one bad sample must not end the session's sampling
+                self._a.failures.failed(f"meter sampling on connector {connector}", exc)
 
     # -- clock-aligned
     async def run_aligned(self) -> None:

@@ -9,11 +9,16 @@ API (for connection / handlers / outbox):
   method is pure arithmetic and safe to call on the loop.
 - ``clock.set_wall(csms_time: str | datetime, at=None)``: from BootNotification.conf and
   Heartbeat.conf ``currentTime``; ``at`` is the monotonic time the answer arrived (default now).
-  It also checkpoints (below).
+  It also checkpoints (below). A time that cannot be parsed or lies outside
+  ``bounds.EARLIEST_TIME`` .. ``bounds.LATEST_TIME`` is refused: ``ValueError``, nothing
+  changes, nothing is persisted. A time that moves a known clock (or the floor of this boot)
+  by more than ``bounds.CLOCK_JUMP_S`` is reported to ``security_event("SettingSystemTime",
+  tech_info)`` (a constructor argument; the security log of the whitepaper).
 - ``clock.known -> bool``; ``clock.wall_now() -> datetime | None`` (aware UTC).
 - ``clock.stamp(at=None) -> str``: ``at`` is a monotonic time (the core's ``Action.at``).
   ISO 8601 UTC with milliseconds and "Z" once known, else a placeholder
-  ``"@mono:<boot_id>:<seconds>"`` that may be persisted in a queued payload.
+  ``"@mono:<boot_id>:<seconds>"`` that may be persisted in a queued payload. Total: it never
+  raises (a transaction record must never be lost to a timestamp).
 - ``clock.resolve_payload(payload) -> payload``: a deep copy with every placeholder replaced;
   call right before sending. Raises ``ClockUnknown`` while a placeholder of *this* boot remains
   and the clock is not known yet (do not send; BootNotification carries no timestamp).
@@ -42,11 +47,14 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
+
+from chargepoint.ocpp16 import bounds
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +72,9 @@ class KeyValueStore(Protocol):
     def kv_get(self, key: str) -> str | None: ...
 
     def kv_set(self, key: str, value: str | None) -> None: ...
+
+
+SecurityEvent = Callable[[str, str], None]  # (type, techInfo) of a SecurityEventNotification
 
 
 class ClockUnknown(RuntimeError):
@@ -134,20 +145,22 @@ class Clock:
         boot_id: str,
         kv: KeyValueStore | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        security_event: SecurityEvent | None = None,
     ) -> None:
         if ":" in boot_id:
             raise ValueError("boot_id must not contain ':'")
         self._boot_id = boot_id
         self._kv = kv
         self._mono = monotonic
+        self.security_event = security_event
         self._offset: float | None = None  # wall (epoch seconds) - monotonic
         self._learnt_at: float | None = None  # epoch seconds when this process learnt the clock
         self._anchors = self._load_anchors()
         mine = self._anchors.get(boot_id)
         if mine is None:
             # Rule 3: the last wall time persisted before this boot is its floor.
-            lasts = [parse_utc(str(a["last"])) for a in self._anchors.values() if a.get("last")]
-            mine = {"floor": format_utc(max(lasts))} if lasts else {}
+            lasts = [a["last"] for a in self._anchors.values() if a.get("last")]
+            mine = {"floor": max(lasts)} if lasts else {}  # same format: max() is the latest
             mine["n"] = 1 + max((int(a.get("n", 0)) for a in self._anchors.values()), default=0)
             self._anchors[boot_id] = mine
             self._save_anchors()
@@ -167,20 +180,43 @@ class Clock:
     def set_wall(self, csms_time: str | datetime, at: float | None = None) -> None:
         """Learn the wall clock from a CSMS ``currentTime`` received at monotonic ``at``.
 
-        A garbage ``currentTime`` string is logged and ignored (a CSMS fault, not ours)."""
+        Raises ``ValueError`` (and changes nothing) for a time that cannot be parsed or is
+        not plausible (a CSMS fault, not ours: the caller logs it)."""
         try:
             wall = parse_utc(csms_time) if isinstance(csms_time, str) else csms_time
             if wall.tzinfo is None:
                 raise ValueError("naive datetime")
-        except ValueError:
-            log.warning("ignoring unparsable currentTime %r", csms_time)
-            return
+        except (ValueError, OverflowError) as exc:
+            raise ValueError("not an ISO 8601 date-time") from exc
+        if not bounds.clock_plausible(wall):
+            raise ValueError(f"outside {bounds.EARLIEST_TIME.year}..{bounds.LATEST_TIME.year}")
         mono = self._mono() if at is None else at
+        self._report_jump(wall, mono)
         self._offset = wall.timestamp() - mono
         if self._learnt_at is None:
             self._learnt_at = wall.timestamp()
         self._anchors[self._boot_id]["offset"] = self._offset
         self.checkpoint()
+
+    def _report_jump(self, wall: datetime, mono: float) -> None:
+        before = self.wall_at(mono)
+        if before is None:
+            floor = self._anchors[self._boot_id].get("floor")
+            if not floor:
+                return
+            before = parse_utc(str(floor))  # only a step back from there is a jump
+            if wall >= before:
+                return
+        moved = (wall - before).total_seconds()
+        if abs(moved) <= bounds.CLOCK_JUMP_S:
+            return
+        info = f"CSMS time {format_utc(wall)} moves the clock by {moved:+.0f} s"
+        log.warning("clock: %s", info)
+        if self.security_event is not None:
+            try:
+                self.security_event("SettingSystemTime", info)
+            except Exception:  # the security log is a witness; it must not stop the clock
+                log.exception("recording the SettingSystemTime event failed")
 
     def wall_now(self) -> datetime | None:
         """The current wall time (aware UTC), ``None`` while unknown."""
@@ -198,7 +234,12 @@ class Clock:
         """A timestamp for monotonic ``at`` (default now): ISO if known, else a placeholder."""
         mono = self._mono() if at is None else at
         if self._offset is not None:
-            return format_utc(datetime.fromtimestamp(mono + self._offset, UTC))
+            try:
+                return format_utc(datetime.fromtimestamp(mono + self._offset, UTC))
+            except (OverflowError, OSError, ValueError):
+                log.error("clock: monotonic %r has no wall time: placeholder kept", mono)
+        if not math.isfinite(mono):
+            mono = self._mono()
         return f"{PLACEHOLDER_PREFIX}{self._boot_id}:{mono:.3f}"
 
     def checkpoint(self) -> None:
@@ -271,7 +312,7 @@ class Clock:
             return {}
         if not isinstance(data, dict):
             return {}
-        return {str(k): v for k, v in data.items() if isinstance(v, dict)}
+        return {str(k): _sane_anchor(v) for k, v in data.items() if isinstance(v, dict)}
 
     def _save_anchors(self) -> None:
         if self._kv is None:
@@ -279,3 +320,31 @@ class Clock:
         keep = sorted(self._anchors.items(), key=lambda kv: int(kv[1].get("n", 0)))
         self._anchors = dict(keep[-_MAX_ANCHORS:])
         self._kv.kv_set(_KV_ANCHORS, json.dumps(self._anchors, sort_keys=True))
+
+
+def _plausible_iso(value: object) -> str | None:
+    try:
+        dt = parse_utc(str(value))
+    except (ValueError, OverflowError):
+        return None
+    return format_utc(dt) if bounds.clock_plausible(dt) else None
+
+
+def _sane_anchor(anchor: dict[str, Any]) -> dict[str, Any]:
+    """A persisted anchor without implausible times (e.g. a CSMS's year 9999 kept by an
+    older release): they must never become the fallback clock of a later boot."""
+    out: dict[str, Any] = {"n": anchor.get("n", 0) if isinstance(anchor.get("n"), int) else 0}
+    offset = anchor.get("offset")
+    # offset = wall - monotonic (uptime): never later than the latest plausible wall time.
+    if (isinstance(offset, int | float) and not isinstance(offset, bool)
+            and 0 < offset < bounds.LATEST_TIME.timestamp()):
+        out["offset"] = float(offset)
+    for key in ("floor", "last"):
+        if anchor.get(key):
+            iso = _plausible_iso(anchor[key])
+            if iso is not None:
+                out[key] = iso
+            else:
+                log.warning("clock: discarding the implausible persisted %s %r", key,
+                            str(anchor[key])[:40])
+    return out

@@ -64,12 +64,13 @@ class _CsmsPeer(ChargePoint):  # the CSMS's view of one station
     def on_boot(self, **kw: Any) -> call_result.BootNotification:
         self._maybe_fail("BootNotification")
         return call_result.BootNotification(
-            current_time=now_iso(), interval=self.csms.interval, status=self.csms.boot_status)
+            current_time=self.csms.clock(), interval=self.csms.interval,
+            status=self.csms.boot_status)
 
     @on("Heartbeat")
     def on_heartbeat(self, **kw: Any) -> call_result.Heartbeat:
         self._maybe_fail("Heartbeat")
-        return call_result.Heartbeat(current_time=now_iso())
+        return call_result.Heartbeat(current_time=self.csms.clock())
 
     @on("StatusNotification")
     def on_status(self, **kw: Any) -> call_result.StatusNotification:
@@ -129,6 +130,7 @@ class Csms:
     parent: str | None = None  # parentIdTag in every idTagInfo
     swallowed: set[str] = field(default_factory=set)  # ids of CALLs never answered (silent)
     peer: _CsmsPeer | None = None
+    clock: Callable[[], str] = now_iso  # currentTime of BootNotification / Heartbeat answers
 
     def __post_init__(self) -> None:
         self.tx_ids = itertools.count(100)

@@ -238,5 +238,5 @@ async def test_library_log_of_a_failed_request_is_redacted(
     with pytest.raises(Exception):  # noqa: B017 - the CSMS gets a CALLERROR
         await csms.send(call.DataTransfer(vendor_id="x", data="pw-SECRET-123456"))
     text = "\n".join(r.getMessage() for r in caplog.records)
-    assert "Error while handling" in text
+    assert "DataTransfer handler failed" in text
     assert "pw-SECRET-123456" not in text

@@ -71,9 +71,10 @@ def test_set_wall_with_explicit_receive_time() -> None:
     assert clock.wall_now() == T0 + timedelta(seconds=100)
 
 
-def test_garbage_current_time_is_ignored() -> None:
+def test_garbage_current_time_is_refused() -> None:
     clock = Clock(boot_id="b1", monotonic=FakeMono())
-    clock.set_wall("not a time")
+    with pytest.raises(ValueError):
+        clock.set_wall("not a time")
     assert not clock.known
 
 
@@ -207,3 +208,46 @@ def test_checkpoint_moves_the_next_boots_floor_and_stamp_never_writes(
     b3 = Clock(boot_id="b3", kv=store, monotonic=mono)
     b3.set_wall(T0 + timedelta(days=1))
     assert b3.resolve("@mono:b2:5.000") == format_utc(T0 + timedelta(seconds=1005))
+
+
+def test_stamp_never_raises() -> None:
+    clock = Clock(boot_id="b1", monotonic=FakeMono(100.0))
+    assert is_placeholder(clock.stamp(at=float("inf")))
+    clock.set_wall(T0)
+    assert is_placeholder(clock.stamp(at=1e300))  # no wall time: a placeholder, no error
+
+
+@pytest.mark.parametrize("bad", ["9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z",
+                                 "2100-01-01T00:00:00Z"])
+def test_implausible_time_is_refused_and_changes_nothing(tmp_path: Path, bad: str) -> None:
+    store = open_store(tmp_path / "s.db")
+    clock = Clock(boot_id="b1", kv=store, monotonic=FakeMono())
+    clock.set_wall(T0)
+    with pytest.raises(ValueError):
+        clock.set_wall(bad)
+    assert clock.wall_now() == T0
+    assert bad[:4] not in (store.kv_get("ocpp16.clock.anchors") or "")
+
+
+def test_an_implausible_persisted_time_is_never_the_next_boots_fallback(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "s.db")
+    store.kv_set("ocpp16.clock.anchors", json.dumps({
+        "old": {"n": 1, "last": "9999-12-31T23:59:59.000Z", "offset": 2.5e11},
+        "older": {"n": 0, "last": "not a time"}}))
+    clock = Clock(boot_id="b2", kv=store, monotonic=FakeMono())
+    with pytest.raises(ClockUnknown):
+        clock.resolve("@mono:old:5.000")  # nothing plausible known about that boot
+    clock.set_wall(T0)
+    assert clock.resolve("@mono:old:5.000").startswith("2026-11-27")
+    assert "9999" not in (store.kv_get("ocpp16.clock.anchors") or "")
+
+
+def test_a_jump_of_the_known_clock_is_a_security_event() -> None:
+    events: list[tuple[str, str]] = []
+    clock = Clock(boot_id="b1", monotonic=FakeMono(),
+                  security_event=lambda kind, info: events.append((kind, info)))
+    clock.set_wall(T0)
+    clock.set_wall(T0 + timedelta(seconds=10))  # drift: no event
+    assert events == []
+    clock.set_wall(T0 + timedelta(days=400))
+    assert [kind for kind, _ in events] == ["SettingSystemTime"]
