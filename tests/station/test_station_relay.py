@@ -56,7 +56,7 @@ async def test_inoperative_connector_with_an_ev_asking_for_charge_is_refused(
     finally:
         watcher.cancel()
     assert not any(closed)
-    assert hw.pilot.read().state is PilotState.F  # state F given back
+    await until(lambda: hw.pilot.read().state is PilotState.F)  # state F given back
     assert cp.controller.station.snapshot().connectors[0].status.value == "Unavailable"
 
 

@@ -178,6 +178,7 @@ async def test_036_038_039_offline_session_delivered_once_in_order(
     await registered(cp)
     await start_session(cp, "0000A036")
     await csms.wait_for("StartTransaction")
+    await until(lambda: cp.adapter.link_state().queued == 0)  # its .conf arrived
     await csms.stop(abrupt=True)  # 036: connection lost during the transaction
     await until(lambda: not cp.adapter.link_state().connected)
     assert cp.bench is not None
