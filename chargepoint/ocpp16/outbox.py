@@ -41,6 +41,7 @@ from typing import Any, Protocol
 
 from chargepoint.ocpp16.client import CallFailed
 from chargepoint.store.api import QueuedMessage, StoreAPI
+from chargepoint.store.errors import StoreWriteError
 
 LOG = logging.getLogger("chargepoint.ocpp.outbox")
 
@@ -88,6 +89,9 @@ class Outbox:
         self._durable: dict[tuple[str, int], int] = {}  # (action, tx_local_id | seq) -> ticket
         self._persisting: set[int] = set()  # tickets of items not yet in the store
         self._statuses: list[_Status] = []  # unsent, in ticket order
+        # A confirmed message whose confirmation the store could not record (disk full): kept
+        # with its answer and applied when the store writes again, never sent twice.
+        self._unapplied: tuple[QueuedMessage, dict[str, Any]] | None = None
         self._wake = asyncio.Event()
         self._was_registered = False
         self._fresh_before = -1  # statuses with a smaller ticket go before any durable message
@@ -133,6 +137,14 @@ class Outbox:
                 self._was_registered = True
                 self._fresh_before = next(self._tickets)
             self._wake.clear()
+            if self._unapplied is not None and not await self._apply_unapplied():
+                # The store refuses writes: nothing durable can move, but the CSMS must still
+                # hear the statuses (the station is Faulted), which are not stored.
+                if self._statuses:
+                    await self._send_status(self._statuses[0])
+                else:
+                    await self._wait_wake(1.0)
+                continue
             head = await asyncio.to_thread(self._store.queue_head)
             head_ticket = self._ticket_of(head) if head is not None else None
             barrier = min(self._persisting, default=None)  # first item still being persisted
@@ -197,16 +209,39 @@ class Outbox:
             return
         try:
             await self._link.confirmed(msg, result)
+            await self._dequeue(msg)
+        except StoreWriteError as exc:
+            LOG.error("%s #%d: confirmed, but the store cannot record it now (%s): applied when "
+                      "it writes again", msg.action, msg.seq, exc)
+            self._unapplied = (msg, result)
+            return
         except Exception as exc:
             LOG.error("%s #%d: its confirmation cannot be applied: %s: %s", msg.action,
                       msg.seq, type(exc).__name__, exc)
             await self._failed(msg, exc)
             return
-        await self._dequeue(msg)
         self.sent_ok += 1
 
+    async def _apply_unapplied(self) -> bool:
+        """Apply the kept confirmation; False while the store still refuses writes."""
+        assert self._unapplied is not None
+        msg, result = self._unapplied
+        try:
+            await self._link.confirmed(msg, result)
+            await self._dequeue(msg)
+        except StoreWriteError:
+            return False
+        self._unapplied = None
+        self.sent_ok += 1
+        return True
+
     async def _failed(self, msg: QueuedMessage, exc: Exception) -> None:
-        attempts = await asyncio.to_thread(self._store.mark_attempt, msg.seq)
+        try:
+            attempts = await asyncio.to_thread(self._store.mark_attempt, msg.seq)
+        except StoreWriteError as write_exc:  # the count cannot be kept now: retry later
+            LOG.error("%s #%d: attempt not recorded (%s)", msg.action, msg.seq, write_exc)
+            await self._wait_wake(max(1.0, self._link.retry_interval()))
+            return
         limit = max(1, self._link.attempts())
         if attempts >= limit:
             # 1.6 section 4.x: after TransactionMessageAttempts the message is discarded.

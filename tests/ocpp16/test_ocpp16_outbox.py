@@ -215,3 +215,32 @@ async def test_changed_sample_interval_rearms_the_running_sampler(
     assert result.status == "Accepted"
     mv = (await csms.wait_for("MeterValues"))[0].payload
     assert mv["transactionId"] == 100
+
+
+async def test_a_confirmation_the_full_disk_cannot_record_is_kept_not_resent(
+        csms: Csms, make_station: StationFactory) -> None:
+    """Disk full between persisting StartTransaction and recording its answer: the answer is
+    kept and applied once the store writes again; the message is not sent twice, and the
+    statuses (not stored) still reach the CSMS meanwhile."""
+    from tests.store import diskfull
+
+    station = await make_station()
+    await station.port.wait_for(CsmsLinkChanged)
+    await csms.stop()
+    await station.port.wait_for(CsmsLinkChanged, 2)
+    a = station.adapter
+    a.perform(start())
+    async with asyncio.timeout(10):
+        while station.store.queue_length() < 1:
+            await asyncio.sleep(0.01)
+    diskfull.fill(station.store)  # the answer to come cannot be recorded
+    await csms.start()
+    await csms.wait_for("StartTransaction")
+    a.perform(ReportStatus(1, ConnectorStatus.FAULTED, error_code="InternalError"))
+    await csms.wait_until(lambda: any(f.payload["status"] == "Faulted"
+                                      for f in csms.calls("StatusNotification")))
+    diskfull.free(station.store)
+    a.outbox.wake()
+    await wait_queue_empty(station)
+    assert len(csms.calls("StartTransaction")) == 1
+    assert station.store.transaction_by_csms_id(100) is not None

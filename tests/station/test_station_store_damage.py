@@ -23,7 +23,8 @@ async def test_a_corrupt_store_is_moved_aside_and_the_station_starts(
     config = tmp_path / "cp.toml"
     config.write_text(toml(csms.url, tmp_path, 1, {}))
     (tmp_path / "state.db").write_bytes(b"\x00garbage, not sqlite\xff" * 4096)
-    proc = await start_daemon(config)
+    log = tmp_path / "daemon.log"
+    proc = await start_daemon(config, log)
     try:
         await csms.wait_for("BootNotification")
         proc.send_signal(signal.SIGTERM)
@@ -32,8 +33,7 @@ async def test_a_corrupt_store_is_moved_aside_and_the_station_starts(
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
-    assert proc.stderr is not None
-    err = (await proc.stderr.read()).decode()
+    err = log.read_text()
     aside = list(tmp_path.glob("state.db.corrupt-*"))
     assert len(aside) == 1 and aside[0].read_bytes().startswith(b"\x00garbage")
     assert f"moved aside to {aside[0]}" in err
