@@ -63,13 +63,15 @@ LEASE_S = 0.5
 
 
 def local_list(version: int, size: int = LIST_BYTES) -> dict[str, Any]:
-    """A Full SendLocalList of about ``size`` bytes of JSON."""
-    entry = len('{"idTag":"T0000000000000000000","idTagInfo":{"status":"Accepted",'
-                '"expiryDate":"2030-01-01T00:00:00Z"}},')
-    return {"listVersion": version, "updateType": "Full", "localAuthorizationList": [
-        {"idTag": f"T{n:019d}", "idTagInfo": {"status": "Accepted",
-                                              "expiryDate": "2030-01-01T00:00:00Z"}}
-        for n in range(size // entry)]}
+    """A Full SendLocalList whose frame is at most ``size`` bytes of JSON."""
+    def entry(n: int) -> dict[str, Any]:
+        return {"idTag": f"T{n:019d}", "idTagInfo": {"status": "Accepted",
+                                                     "expiryDate": "2030-01-01T00:00:00Z"}}
+
+    per_entry = len(json.dumps(entry(0))) + 2  # ", " between entries (bench/csms.py encoding)
+    count = (size - 200) // per_entry  # 200: the frame's envelope
+    return {"listVersion": version, "updateType": "Full",
+            "localAuthorizationList": [entry(n) for n in range(count)]}
 
 
 class _Sink(http.server.BaseHTTPRequestHandler):
