@@ -53,6 +53,23 @@ def test_equal_stack_levels_resolve_to_the_lower_limit() -> None:
     assert sch.limit(1, at(1)).profile_id == 2
 
 
+def test_equal_stack_levels_in_watts_compare_on_the_same_phases() -> None:
+    # found by the property test: 24 W "on 2 phases" is 0.2 A on a single-phase circuit,
+    # more than the other profile's 18.1 W = 0.15 A
+    sch = Schedule(
+        {1: Circuit(6.0, 1, 120.0)},
+        (
+            profile(1, purpose=Purpose.CHARGE_POINT_MAX, unit=RateUnit.WATTS, periods=((0, 18.1),)),
+            profile(
+                2, purpose=Purpose.CHARGE_POINT_MAX, unit=RateUnit.WATTS, periods=((0, 24.0, 2),)
+            ),
+        ),
+    )
+    lim = sch.limit(1, at(1))
+    assert (lim.profile_id, lim.phases) == (1, 1)
+    assert lim.amps == pytest.approx(18.1 / 120)
+
+
 @pytest.mark.parametrize(
     ("hours", "expected"),
     [

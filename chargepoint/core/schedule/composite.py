@@ -277,20 +277,13 @@ class Schedule:
             return period.limit
         return period.limit / (circuit.voltage_v * phases)
 
-    def _winner(
-        self, group: Iterable[ChargingProfile], t: int, anchor: int | None, circuit: Circuit
-    ) -> _Active | None:
+    @staticmethod
+    def _top(group: Iterable[ChargingProfile], t: int, anchor: int | None) -> list[_Active]:
+        """The profiles of ``group`` in force at ``t`` with the highest stack level (more than
+        one only when the adapter kept equal stack levels: then all count, the least wins)."""
         active = [(p, q) for p in group if (q := period_at(p, t, anchor)) is not None]
-        if not active:
-            return None
-        top = max(p.stack_level for p, _ in active)
-
-        def amps(item: _Active) -> float:
-            profile, period = item
-            phases = period.number_phases or circuit.phases
-            return self._amps(period, profile.schedule.rate_unit, circuit, phases)
-
-        return min((a for a in active if a[0].stack_level == top), key=amps)
+        top = max((p.stack_level for p, _ in active), default=None)
+        return [(p, q) for p, q in active if p.stack_level == top]
 
     def _limit_at(
         self,
@@ -302,13 +295,12 @@ class Schedule:
         cable_a: float | None,
     ) -> Limit:
         station_group, groups = self._groups(connector, transaction)
-        chosen = [self._winner(station_group, t, anchor, circuit)]
+        in_force = self._top(station_group, t, anchor)
         for group in groups:
-            found = self._winner(group, t, anchor, circuit)
-            if found is not None:
-                chosen.append(found)
+            found = self._top(group, t, anchor)
+            if found:
+                in_force += found
                 break
-        in_force = [c for c in chosen if c is not None]
         phases = min(
             [circuit.phases] + [q.number_phases for _, q in in_force if q.number_phases]
         )
