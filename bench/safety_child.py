@@ -3,11 +3,11 @@ contactor is the safety island's (its own process); the EV is read through the R
 driver and decoder on the virtual CP line (``[hardware.island] sim_pilot = "driver"``, hardware
 SPI sample cost, simulated ADC clock).
 
-Run: ``python -m bench.safety_child CONFIG EVENTS``. Prints ``READY <json>`` once the first
-session charges (``pid``, ``island_pid``, ``sim``: the island's sim socket, so the parent can
-drive the EV while this process is frozen), then one line ``RESULT <json>`` with the reaction
-times in seconds split by the state injected, and keeps running until terminated (the parent
-measures the frozen-process figures after RESULT).
+Run: ``python -m bench.safety_child CONFIG EVENTS [UNPLUG_EVERY]`` (0: pauses only). Prints
+``READY <json>`` once the first session charges (``pid``, ``island_pid``, ``sim``: the island's
+sim socket, so the parent can drive the EV while this process is frozen), then one line
+``RESULT <json>`` with the reaction times in seconds split by the state injected, and keeps
+running until terminated (the parent measures the frozen-process figures after RESULT).
 
 Each event: wait a random part of an island tick (so injections fall at every phase of its
 loop), make the EV leave C (``B``: it pauses; every ``A_EVERY``-th event ``A``: it unplugs),
@@ -86,7 +86,7 @@ async def _charging_again(running: RunningStation, contacts: Contacts,
             tap(CARD)
 
 
-async def main(config_path: str, events: int) -> None:
+async def main(config_path: str, events: int, unplug_every: int = A_EVERY) -> None:
     config = load_config(config_path)
     running = await start_station(config, control_socket=False)
     bench = running.bench
@@ -105,7 +105,7 @@ async def main(config_path: str, events: int) -> None:
                                      "sim": bench.path}), flush=True)
         started = time.perf_counter()
         for n in range(events):
-            state = "A" if n % A_EVERY == A_EVERY - 1 else "B"
+            state = "A" if unplug_every and n % unplug_every == unplug_every - 1 else "B"
             await asyncio.sleep(rng.uniform(0.0, tick_s))
             contacts.opened.clear()
             if state == "A":
@@ -146,4 +146,5 @@ async def main(config_path: str, events: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]),
+                     int(sys.argv[3]) if len(sys.argv) > 3 else A_EVERY))
