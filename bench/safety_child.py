@@ -34,7 +34,10 @@ CARD = "04B3C4D5E6F701"
 A_EVERY = 20  # one unplug (A) per this many events, the rest are pauses (B)
 REARM_TIMEOUT_S = 60.0
 TAP_AGAIN_S = 10.0
-OPEN_TIMEOUT_S = 5.0  # no open by then is reported as a failure, not as a figure
+# How long this (main) process waits to *hear* of an opening. The figure itself is timed in
+# the island; under the hostile mix with a 100 MB store the main loop was seen busy for more
+# than 5 s at a time (noted), so the wait is generous. No news by then is a failure.
+OPEN_TIMEOUT_S = 60.0
 
 
 class Contacts:
