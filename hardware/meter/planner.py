@@ -1,7 +1,7 @@
 """Block planner: which read requests one poll sends. Pure functions, no I/O.
 
-Cost model (Modbus over serial line v1.02, 2.5.1.1 RTU framing; /work/shared/reference/
-meters.md "Choosing the blocks of a poll"): every character is 11 bits on the wire. A read of
+Cost model (Modbus over serial line v1.02, 2.5.1.1 RTU framing; docs/meters.md
+"Choosing the blocks of a poll"): every character is 11 bits on the wire. A read of
 ``n`` registers costs
 
     8 request characters + 5 response framing characters (address, function, byte count,

@@ -6,7 +6,7 @@ REAL Modbus meter driver reading a ``VirtualMeter`` over a pty (one unit id per 
 bus). One ``VirtualReader`` and one mains supply (``SimMains``: the real power-fail input on a
 mock pin, ``power(on)``) for the station. A background task integrates energy in real time.
 
-The commands of ``chargepoint sim`` (docs: /work/shared/INTERFACE.md) are methods here; their
+The commands of ``chargepoint sim`` (docs/cli.md) are methods here; their
 bad arguments raise ``ValueError`` with a message fit for an error reply. Calling ``hardware``
 before ``start()`` (or after ``stop()``) is misuse and raises ``RuntimeError``.
 """
