@@ -275,7 +275,7 @@ class IslandLink:
                 "connector %d: the safety island opened the contactor (%s)", connector, reason)
         if reason == "LEASE" and mirror.wanted_closed:
             # The event loop stalled past the lease; the core still wants energy: ask again.
-            self.send({"op": "close", "c": connector, "lease_s": self._lease_s})
+            self.request_close(connector)
 
     async def _renew(self) -> None:
         while True:
@@ -303,7 +303,12 @@ class IslandLink:
         power = IslandPower(self) if self.hello.get("power") else None
         return StationHardware(connectors=connectors, reader=reader, power=power)
 
-    def _state(self, connector: int) -> dict[str, Any]:
+    def request_close(self, connector: int) -> None:
+        """Ask for the contactor of ``connector`` under a fresh lease (the island may refuse)."""
+        self.send({"op": "close", "c": connector, "lease_s": self._lease_s})
+
+    def state_of(self, connector: int) -> dict[str, Any]:
+        """The island's last report of ``connector``; raises ``IslandLost`` when it is gone."""
         self.check()
         return self.mirrors[connector].state
 
@@ -343,7 +348,7 @@ class IslandPilot(_Part):
         return self._mirror.duty
 
     def read(self) -> PilotReading:
-        state = self._link._state(self._c)
+        state = self._link.state_of(self._c)
         high, low = self._mirror.volts
         return PilotReading(PilotState(state["pilot"]), high, low, bool(state["diode_ok"]))
 
@@ -354,7 +359,7 @@ class IslandContactor(_Part):
     def close(self, now: float) -> None:
         self._mirror.wanted_closed = True
         self._mirror.refusal = None
-        self._link.send({"op": "close", "c": self._c, "lease_s": self._link._lease_s})
+        self._link.request_close(self._c)
 
     def open(self, now: float) -> None:
         self._mirror.wanted_closed = False
@@ -376,10 +381,10 @@ class IslandContactor(_Part):
         return self._mirror.wanted_closed
 
     def mirror_closed(self) -> bool:
-        return bool(self._link._state(self._c)["mirror"])
+        return bool(self._link.state_of(self._c)["mirror"])
 
     def check(self, now: float) -> RelayMismatch | None:
-        return _mismatch(RelayKind.CONTACTOR, self._link._state(self._c).get("mismatch"))
+        return _mismatch(RelayKind.CONTACTOR, self._link.state_of(self._c).get("mismatch"))
 
 
 class IslandLock(_Part):
@@ -398,20 +403,20 @@ class IslandLock(_Part):
         return self._mirror.wanted_locked
 
     def is_locked(self) -> bool:
-        return bool(self._link._state(self._c)["locked"])
+        return bool(self._link.state_of(self._c)["locked"])
 
     def check(self, now: float) -> RelayMismatch | None:
-        return _mismatch(RelayKind.LOCK, self._link._state(self._c).get("lock_mismatch"))
+        return _mismatch(RelayKind.LOCK, self._link.state_of(self._c).get("lock_mismatch"))
 
 
 class IslandRcd(_Part):
     def tripped(self) -> bool:
-        return bool(self._link._state(self._c)["rcd"])
+        return bool(self._link.state_of(self._c)["rcd"])
 
 
 class IslandProximity(_Part):
     def cable_rating_a(self) -> int | None:
-        cable = self._link._state(self._c)["cable"]
+        cable = self._link.state_of(self._c)["cable"]
         return None if cable is None else int(cable)
 
 
