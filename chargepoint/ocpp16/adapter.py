@@ -216,8 +216,9 @@ class Ocpp16Adapter:
         future.add_done_callback(lambda _: stop())
         return future
 
-    def post_status(self, action: ReportStatus) -> None:
-        """Remember the latest status of a connector and queue its StatusNotification."""
+    def post_status(self, action: ReportStatus, triggered: bool = False) -> None:
+        """Remember the latest status of a connector and queue its StatusNotification
+        (``triggered``: by TriggerMessage, not queued twice, see ``Outbox.post_status``)."""
         self.transactions.statuses[action.connector] = action
         at = action.at or None
 
@@ -232,7 +233,7 @@ class Ocpp16Adapter:
                 p["info"] = action.info[:50]
             return p
 
-        self.outbox.post_status(action.connector, payload)
+        self.outbox.post_status(action.connector, payload, triggered)
 
     def wake_boot(self) -> None:
         """TriggerMessage(BootNotification) while not yet Accepted: send it now."""

@@ -9,10 +9,11 @@
   follow-up that raises is logged through ``failures`` (rate-limited) and answered with
   InternalError; it never ends ``serve()``.
 - ``request(action, payload) -> dict`` sends one CALL with a camelCase payload (as stored in
-  the outbox) and returns the CALLRESULT payload. One CALL in flight (the library's lock);
-  timeout = the library's ``response_timeout``. Raises ``CallFailed`` on a CALLERROR,
-  ``asyncio.TimeoutError`` on no answer, ``ConnectionError`` when the link is gone. An answer
-  with a number the station cannot store (``bounds.unstorable``) is a ``CallFailed``.
+  the outbox) and returns the CALLRESULT payload. One CALL in flight, a driver's Authorize
+  ahead of the others (``call_turns``); timeout = the library's ``response_timeout``.
+  Raises ``CallFailed`` on a CALLERROR, ``asyncio.TimeoutError`` on no answer,
+  ``ConnectionError`` when the link is gone. An answer with a number the station cannot store
+  (``bounds.unstorable``) is a ``CallFailed``.
 - ``last_exchange``: monotonic time of the last frame sent or received (heartbeat logic).
 """
 
@@ -49,6 +50,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from chargepoint.ocpp16 import bounds, frames
+from chargepoint.ocpp16.call_turns import URGENT, CallTurns
 from chargepoint.ocpp16.supervise import FailureLog
 
 LOG = logging.getLogger("chargepoint.ocpp")
@@ -111,6 +113,7 @@ class OcppClient(ChargePoint):  # type: ignore[misc]  # the library is untyped
             for action, routes in create_route_map(handler).items():
                 self.route_map.setdefault(action, {}).update(routes)
         self._ws = ws
+        self._turns = CallTurns()
         self._secrets = secrets
         self._handling: set[asyncio.Task[None]] = set()
         self._follow_ups: set[asyncio.Future[Any]] = set()
@@ -186,7 +189,7 @@ class OcppClient(ChargePoint):  # type: ignore[misc]  # the library is untyped
                 await self._send(parsed.reply)
             return
         kind, unique_id = parsed[0], parsed[1]
-        if kind != MessageType.Call and not self._call_lock.locked():
+        if kind != MessageType.Call and not self._turns.locked():
             # No CALL of ours is waiting: an answer to nothing is dropped, not queued (a
             # flood of them must not grow memory until our next request).
             LOG.warning("%s: answer %r to no request of ours ignored", self.id, unique_id[:40])
@@ -287,7 +290,7 @@ class OcppClient(ChargePoint):  # type: ignore[misc]  # the library is untyped
         """Send one CALL and return the CALLRESULT payload (see the module docstring)."""
         call = Call(unique_id=str(self._unique_id_generator()), action=action, payload=payload)
         await validate_payload(call, "1.6")  # our own bug must not reach the CSMS
-        async with self._call_lock:
+        async with self._turns.turn(urgent=action in URGENT):
             # Drop answers to earlier CALLs that timed out (they would misorder responses).
             while not self._response_queue.empty():
                 self._response_queue.get_nowait()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -71,6 +72,10 @@ def profile_limit_a(profile: dict[str, Any]) -> float | None:
 class CoreHandlers:
     def __init__(self, adapter: Ocpp16Adapter) -> None:
         self._a = adapter
+        # Follow-ups of TriggerMessage under way, by (message, connector). A storm is
+        # answered Accepted every time, but at most one message per key waits behind the
+        # one in flight: it is built when it goes, so it answers every trigger before it.
+        self._triggered: Counter[tuple[str, int | None]] = Counter()
 
     def _reply(self, event: Event, default: str = "Rejected") -> str:
         for action in self._a.port.submit(event):
@@ -239,6 +244,16 @@ class CoreHandlers:
     @after("TriggerMessage")
     async def after_trigger(self, requested_message: str, connector_id: int | None = None,
                             **_: Any) -> None:
+        key = (requested_message, connector_id)
+        if self._triggered[key] >= 2:
+            return  # one in flight, one waiting that is sent after this trigger
+        self._triggered[key] += 1
+        try:
+            await self._send_triggered(requested_message, connector_id)
+        finally:
+            self._triggered[key] -= 1
+
+    async def _send_triggered(self, requested_message: str, connector_id: int | None) -> None:
         a = self._a
         if requested_message == "BootNotification":
             if a.registered.is_set():
@@ -252,7 +267,7 @@ class CoreHandlers:
                 LOG.warning("triggered Heartbeat failed: %s", exc)
         elif requested_message == "StatusNotification":
             for connector in self._statuses(connector_id):
-                a.post_status(a.transactions.statuses[connector])
+                a.post_status(a.transactions.statuses[connector], triggered=True)
         elif requested_message == "MeterValues":
             await a.sampler.trigger(connector_id)
         elif requested_message == "FirmwareStatusNotification":

@@ -89,6 +89,7 @@ class Outbox:
         self._durable: dict[tuple[str, int], int] = {}  # (action, tx_local_id | seq) -> ticket
         self._persisting: set[int] = set()  # tickets of items not yet in the store
         self._statuses: list[_Status] = []  # unsent, in ticket order
+        self._status_in_flight: _Status | None = None
         # A confirmed message whose confirmation the store could not record (disk full): kept
         # with its answer and applied when the store writes again, never sent twice.
         self._unapplied: tuple[QueuedMessage, dict[str, Any]] | None = None
@@ -117,8 +118,15 @@ class Outbox:
         self._persisting.discard(ticket)
         self.wake()
 
-    def post_status(self, connector: int, payload: Callable[[], dict[str, Any]]) -> None:
-        """Queue the StatusNotification of ``connector`` (offline: replacing an unsent one)."""
+    def post_status(self, connector: int, payload: Callable[[], dict[str, Any]],
+                    triggered: bool = False) -> None:
+        """Queue the StatusNotification of ``connector`` (offline: replacing an unsent one).
+        ``triggered`` (TriggerMessage): nothing is queued while one for ``connector`` waits
+        to be sent (not yet in flight): the newest queued status of a connector is its
+        current one, and it will be sent after this trigger."""
+        if triggered and any(s.connector == connector and s is not self._status_in_flight
+                             for s in self._statuses):
+            return
         if not self._link.registered.is_set():
             self._statuses = [s for s in self._statuses if s.connector != connector]
         self._statuses.append(_Status(next(self._tickets), connector, payload))
@@ -170,6 +178,7 @@ class Outbox:
                       status.connector, type(exc).__name__, exc)
             self._statuses.remove(status)
             return
+        self._status_in_flight = status
         try:
             await self._link.request("StatusNotification", payload)
         except ConnectionError:
@@ -178,6 +187,8 @@ class Outbox:
         except (CallFailed, TimeoutError) as exc:
             LOG.warning("StatusNotification for connector %d not confirmed: %s",
                         status.connector, exc)
+        finally:
+            self._status_in_flight = None
         if status in self._statuses:
             self._statuses.remove(status)
 

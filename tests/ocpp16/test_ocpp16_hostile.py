@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 from ocpp.v16 import call
 
-from chargepoint.core.actions import StartTransaction, StopTransaction
+from chargepoint.core.actions import ReportStatus, StartTransaction, StopTransaction
 from chargepoint.core.events import (
     CsmsLinkChanged,
     RemoteStartRequested,
     RemoteStopRequested,
     ReservationMade,
 )
-from chargepoint.core.types import StopReason
+from chargepoint.core.types import ConnectorStatus, StopReason
 from chargepoint.logs import FRAME_LOGGER
 from tests.ocpp16.conftest import StationFactory
 from tests.ocpp16.csms import Csms, now_iso
@@ -304,3 +304,38 @@ async def test_answers_to_nothing_are_dropped_not_queued(
     client = station.adapter._client
     assert client is not None and client._response_queue.qsize() == 0
     await station.adapter.heartbeat()  # our own requests still get their answers
+
+
+# -- 8. a TriggerMessage storm does not bury the driver
+
+async def test_a_trigger_storm_sends_each_triggered_message_once_at_a_time(
+        csms: Csms, make_station: StationFactory) -> None:
+    """Repro (bench, hostile mix): 200 TriggerMessages per burst queued 200 CALLs, one at a
+    time, and a driver's Authorize waited behind all of them. Every trigger is Accepted and
+    followed by a message sent after it, but a storm collapses to a few."""
+    station = await make_station()
+    await registered(station)
+    station.adapter.perform(ReportStatus(1, ConnectorStatus.AVAILABLE))
+    await csms.wait_for("StatusNotification")
+    before = {a: len(csms.calls(a)) for a in ("Heartbeat", "StatusNotification")}
+    peer = await csms.connected()
+    storm = [("Heartbeat", {}), ("StatusNotification", {"connectorId": 1})] * 100
+    for n, (message, extra) in enumerate(storm):  # back to back, no waiting for answers
+        await peer.ws.send(frame(f"t{n}", "TriggerMessage",
+                                 {"requestedMessage": message, **extra}))
+    answers = await csms.wait_until(lambda: (a := [
+        f for f in csms.frames if f.direction == "in" and f.kind == 3
+        and f.unique_id.startswith("t")]) and len(a) == len(storm) and a)
+    assert {f.payload["status"] for f in answers} == {"Accepted"}
+    await csms.wait_for("Heartbeat", before["Heartbeat"] + 1)
+    result = await station.adapter.request("Authorize", {"idTag": "DRIVER"})  # still served
+    assert result["idTagInfo"]["status"] == "Accepted"
+    handlers = station.adapter._handlers[0]
+    await csms.wait_for("StatusNotification", before["StatusNotification"] + 1)
+    for _ in range(1000):  # every follow-up done (internal state: no frame tells it)
+        if not +handlers._triggered and not station.adapter.outbox._statuses:
+            break
+        await asyncio.sleep(0.01)
+    sent = {a: len(csms.calls(a)) - before[a] for a in before}
+    assert 1 <= sent["Heartbeat"] <= 20, sent
+    assert 1 <= sent["StatusNotification"] <= 20, sent
