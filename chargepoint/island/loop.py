@@ -11,6 +11,7 @@ is settling; ``idle_tick_s`` (50 ms) otherwise, when nothing live can be left en
 
 from __future__ import annotations
 
+import gc
 import logging
 import select
 import socket
@@ -61,6 +62,7 @@ class Island:
         idle_tick_s: float = 0.05,
         hello: dict[str, Any] | None = None,
         on_open: Callable[[int, OpenReason, float, float | None], None] | None = None,
+        full_gc_every_s: float | None = None,
     ) -> None:
         self._connectors = {hw.connector: _Connector(hw) for hw in connectors}
         self._power = power
@@ -78,6 +80,8 @@ class Island:
             **(hello or {}),
         }
         self._on_open = on_open
+        self._full_gc_every_s = full_gc_every_s
+        self._full_gc_at: float | None = None  # counted from the first tick
         self._alive_at = 0.0
         self._stop: OpenReason | None = None
 
@@ -96,6 +100,20 @@ class Island:
             self._wait_and_serve(deadline)
         self.safe_stop(self._stop)
         return self._stop
+
+    def _collect_garbage(self, now: float) -> None:
+        """A full garbage collection, only while nothing is live (``full_gc_every_s``).
+
+        CPython's automatic full pass walks every object of the process while holding the
+        GIL (measured here: 12 ms); the island process turns it off (``process.py``) and runs
+        it from here, where a late tick costs nothing."""
+        if self._full_gc_every_s is None:
+            return
+        if self._full_gc_at is None:
+            self._full_gc_at = now
+        if now - self._full_gc_at >= self._full_gc_every_s:
+            self._full_gc_at = now
+            gc.collect()
 
     def _live(self) -> bool:
         for conn in self._connectors.values():
@@ -140,7 +158,8 @@ class Island:
 
     # -- one tick --------------------------------------------------------------------------
     def step(self, now: float) -> None:
-        """Sample every connector, open what must open, report what changed."""
+        """Sample every connector, open what must open, report what changed; collect
+        garbage when it is due and nothing is live."""
         for conn in self._connectors.values():
             self._step_connector(conn, now)
         if self._power is not None:
@@ -155,6 +174,8 @@ class Island:
             self._alive_at = now
             self._send({"op": "alive", "at": now, "volts": {
                 str(c): conn.volts for c, conn in self._connectors.items()}})
+        if not self._live():
+            self._collect_garbage(now)
 
     def _step_connector(self, conn: _Connector, now: float) -> None:
         hw = conn.hw
