@@ -146,12 +146,8 @@ async def _scenario(csms: Csms, workdir: Path, name: str, events: int, *,
     if store_mb:
         await asyncio.to_thread(fill_store, workdir / f"{station_id}.db", store_mb)
     log = workdir / f"{station_id}.log"
-    # Under the hostile mix with a large store a card may not start a session at all (its
-    # Authorize and the local list wait behind the flood: a denial of service, noted), so the
-    # hostile events are pauses (EV to B and back), which need no card.
-    unplug_every = 0 if name == "hostile" and store_mb > 10 else safety_child.A_EVERY
     proc = await child.spawn("-m", "bench.safety_child", str(config), str(events),
-                             str(unplug_every), log=log)
+                             str(safety_child.A_EVERY), log=log)
     sink = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
     threading.Thread(target=sink.serve_forever, daemon=True).start()
     upload = f"http://127.0.0.1:{sink.server_address[1]}/diag/"
