@@ -43,6 +43,7 @@ from chargepoint.ocpp16.handlers_local import LocalListHandlers
 from chargepoint.ocpp16.options import Ocpp16Options
 from chargepoint.ocpp16.outbox import Outbox
 from chargepoint.ocpp16.sampler import Sampler
+from chargepoint.ocpp16.smart_charging import SmartCharging
 from chargepoint.ocpp16.supervise import FailureLog, Supervisor
 from chargepoint.ocpp16.timestamps import Clock, ClockUnknown, read_boot_id
 from chargepoint.ocpp16.transactions import Transactions
@@ -88,7 +89,9 @@ class Ocpp16Adapter:
         self.outbox = Outbox(self.store, self)
         self.transactions = Transactions(self)
         self.sampler = Sampler(self)
-        self._handlers: list[object] = [CoreHandlers(self), LocalListHandlers(self), *handlers]
+        self.smart_charging = SmartCharging(self)
+        self._handlers: list[object] = [CoreHandlers(self), LocalListHandlers(self),
+                                        self.smart_charging, *handlers]
         self._client: OcppClient | None = None
         self._boot_done = False
         self._boot_wake = asyncio.Event()
@@ -102,6 +105,8 @@ class Ocpp16Adapter:
         """Connect, register and serve until ``close()``."""
         await self.transactions.recover()
         await reservations.restore(self.port, self.clock)  # a reboot keeps them (5.13)
+        await self.smart_charging.restore()  # and the charging profiles (3.13)
+        self.supervise("OCPP smart charging timer", self.smart_charging.timer.run)
         self.supervise("OCPP connection", self._connection_loop)
         self.supervise("OCPP outbox", self.outbox.run)
         self.supervise("OCPP persist worker", self.transactions.run)
@@ -393,6 +398,7 @@ class Ocpp16Adapter:
         except ValueError as exc:
             LOG.warning("CSMS currentTime %r refused: %s", current_time[:40], exc)
             return
+        self.smart_charging.timer.poke()  # period boundaries are on the CSMS's clock
         if not was_known and self.clock.known:
             self.sampler.reconfigure()  # clock-aligned values can be scheduled now
             self.outbox.wake()  # messages waiting for the wall clock can go

@@ -121,7 +121,7 @@ PHASES = frozenset({"L1", "L2", "L3", "N", "L1-N", "L2-N", "L3-N", "L1-L2", "L2-
 # Measurands that make sense per phase (the "Voltage.L1" form of section 9.1.x descriptions).
 PHASED_MEASURANDS = frozenset({"Power.Active.Import", "Current.Import", "Voltage"})
 DEFAULT_PROFILES: tuple[str, ...] = ("Core", "LocalAuthListManagement", "Reservation",
-                                     "RemoteTrigger")
+                                     "RemoteTrigger", "SmartCharging")
 _ROTATIONS = frozenset({"NotApplicable", "Unknown", "RST", "RTS", "SRT", "STR", "TRS", "TSR"})
 
 # Read-only capacities we declare (the handlers must honour them).
@@ -196,8 +196,9 @@ REGISTRY: tuple[KeyDef, ...] = (
     # --- Reservation (9.3)
     KeyDef("ReserveConnectorZeroSupported", "Reservation", _R, _B, "true"),
     # --- SmartCharging (9.4), all R
+    # (enforced by chargepoint.ocpp16.smart_charging: a profile beyond them is Rejected)
     KeyDef("ChargeProfileMaxStackLevel", "SmartCharging", _R, _I, "8", required=True),
-    KeyDef("ChargingScheduleAllowedChargingRateUnit", "SmartCharging", _R, _C, "Current",
+    KeyDef("ChargingScheduleAllowedChargingRateUnit", "SmartCharging", _R, _C, "Current,Power",
            required=True),
     KeyDef("ChargingScheduleMaxPeriods", "SmartCharging", _R, _I, "24", required=True),
     KeyDef("ConnectorSwitch3to1PhaseSupported", "SmartCharging", _R, _B, "false"),

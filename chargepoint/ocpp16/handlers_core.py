@@ -43,7 +43,6 @@ DataTransferHook = Callable[[str, str | None, str | None], tuple[str, str | None
 _TRIGGERS = ("BootNotification", "DiagnosticsStatusNotification", "FirmwareStatusNotification",
              "Heartbeat", "MeterValues", "StatusNotification")
 UNLOCK_ANSWER_S = 15.0  # longest wait for the core's answer (stop under load + lock feedback)
-_NOMINAL_V = 230.0  # W -> A for a charging profile given in W
 
 
 @dataclass
@@ -54,19 +53,6 @@ class Hooks:
     data_transfer: list[DataTransferHook] = field(default_factory=list)
     firmware_status: Callable[[], str] = lambda: "Idle"
     diagnostics_status: Callable[[], str] = lambda: "Idle"
-
-
-def profile_limit_a(profile: dict[str, Any]) -> float | None:
-    """The first period's limit of a (snake_case) charging profile, in A."""
-    schedule = profile.get("charging_schedule") or {}
-    periods = schedule.get("charging_schedule_period") or []
-    if not periods:
-        return None
-    limit = float(periods[0]["limit"])
-    if schedule.get("charging_rate_unit") == "W":
-        phases = int(periods[0].get("number_phases") or 3)
-        limit = limit / (_NOMINAL_V * phases)
-    return limit
 
 
 class CoreHandlers:
@@ -142,16 +128,18 @@ class CoreHandlers:
     def on_remote_start(self, id_tag: str, connector_id: int | None = None,
                         charging_profile: dict[str, Any] | None = None,
                         **_: Any) -> call_result.RemoteStartTransaction:
-        limit = None
-        if charging_profile is not None:
-            # 5.16: only a TxProfile may come with RemoteStartTransaction (OCTT 060).
-            if charging_profile.get("charging_profile_purpose") != "TxProfile":
-                return call_result.RemoteStartTransaction(status="Rejected")
-            limit = profile_limit_a(charging_profile)
+        smart = self._a.smart_charging
+        # 5.11: only a TxProfile may come with RemoteStartTransaction (OCTT 060); it becomes
+        # the TxProfile of the transaction that starts (OCTT 059).
+        if charging_profile is not None and not smart.check_remote_profile(connector_id,
+                                                                           charging_profile):
+            return call_result.RemoteStartTransaction(status="Rejected")
         if connector_id is not None and not self._connector_ok(connector_id, allow_zero=False):
             return call_result.RemoteStartTransaction(status="Rejected")  # OCTT 027
         authorized = not self._a.config.get_bool("AuthorizeRemoteTxRequests")
-        status = self._reply(RemoteStartRequested(connector_id, id_tag, authorized, limit))
+        status = self._reply(RemoteStartRequested(connector_id, id_tag, authorized))
+        if status == "Accepted" and charging_profile is not None:
+            smart.expect_remote_start(id_tag, connector_id, charging_profile)
         return call_result.RemoteStartTransaction(status=status)
 
     @on("RemoteStopTransaction")

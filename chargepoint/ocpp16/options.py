@@ -34,6 +34,9 @@ class Ocpp16Options:
     boot_id: str = ""  # distinguishes this process run in persisted timestamp placeholders
     has_lock: bool = False  # for chargepoint.core.types.Settings
     max_current_a: float = 32.0
+    # smart charging: a profile in W becomes A per phase with these (docs/smart-charging.md)
+    phases: int = 3
+    voltage_v: float = 230.0
     # the shortest MeterValueSampleInterval / ClockAlignedDataInterval a CSMS may set (tests: 1)
     min_sample_interval_s: int = 5
     max_frame_bytes: int = MAX_FRAME_BYTES  # largest frame accepted from the CSMS

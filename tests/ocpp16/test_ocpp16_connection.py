@@ -186,7 +186,8 @@ async def test_malformed_frames_get_callerrors_and_connection_stays_up(
          "m6", "TypeConstraintViolation"),
         (json.dumps([2, "m7", "Reset", {"type": "Soft", "x": 1}]), "m7", "FormationViolation"),
         (json.dumps([2, "m8", "FlyToTheMoon", {}]), "m8", "NotImplemented"),
-        (json.dumps([2, "m9", "SetChargingProfile", {}]), "m9", "NotSupported"),
+        (json.dumps([2, "m9", "GetDiagnostics", {"location": "ftp://127.0.0.1/"}]), "m9",
+         "NotSupported"),  # a known action without a handler here (no FirmwareManagement)
         (json.dumps([2, "m10", "ChangeConfiguration", {"key": "K" * 51, "value": "1"}]),
          "m10", "TypeConstraintViolation"),
     ]

@@ -112,8 +112,10 @@ async def test_remote_start(csms: Csms, station: Station) -> None:
     await csms.send(call.ChangeConfiguration(key="AuthorizeRemoteTxRequests", value="true"))
     result = await csms.send(call.RemoteStartTransaction(id_tag="T2", charging_profile=profile))
     assert result.status == "Accepted"
+    # The profile is not a limit of the request: it becomes the TxProfile of the transaction
+    # that starts (OCTT 059, tests/ocpp16/scenarios/test_ocpp16_scn_smart.py).
     assert station.port.of(RemoteStartRequested)[-1] == RemoteStartRequested(
-        None, "T2", authorized=False, limit_a=10.0)
+        None, "T2", authorized=False, limit_a=None)
     profile["chargingProfilePurpose"] = "TxDefaultProfile"
     result = await csms.send(call.RemoteStartTransaction(id_tag="T2", charging_profile=profile))
     assert result.status == "Rejected"  # OCTT 060

@@ -13,6 +13,7 @@ from .composite import (
     Transaction,
     offer,
 )
+from .enforce import Enforcement, enforce
 from .profile import (
     ChargingProfile,
     ChargingSchedule,
@@ -30,6 +31,7 @@ __all__ = [
     "Circuit",
     "CompositePeriod",
     "CompositeSchedule",
+    "Enforcement",
     "Kind",
     "Limit",
     "Purpose",
@@ -38,5 +40,6 @@ __all__ = [
     "Schedule",
     "SchedulePeriod",
     "Transaction",
+    "enforce",
     "offer",
 ]

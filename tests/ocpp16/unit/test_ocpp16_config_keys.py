@@ -160,7 +160,7 @@ def test_full_get_lists_supported_keys_without_authorization_key_value() -> None
     assert "0123456789abcdef0123" not in repr(values)
     assert "BlinkRepeat" not in by_key
     assert "SupportedFileTransferProtocols" not in by_key  # FirmwareManagement not offered
-    assert "ChargeProfileMaxStackLevel" not in by_key  # SmartCharging not offered
+    assert by_key["ChargeProfileMaxStackLevel"].readonly  # SmartCharging offered
     assert by_key["AuthorizationKey"].to_wire() == {"key": "AuthorizationKey", "readonly": False}
     assert cfg.get_str("AuthorizationKey") == "0123456789abcdef0123"  # for the connection
 

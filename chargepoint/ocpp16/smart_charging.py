@@ -1,0 +1,303 @@
+"""OCPP 1.6 Smart Charging (sections 3.13, 5.4 ClearChargingProfile, 5.7 GetCompositeSchedule,
+5.11 RemoteStartTransaction with a profile, 5.16 SetChargingProfile; keys 9.4).
+
+``SmartCharging(adapter)`` is a handler object for ``OcppClient`` and the owner of the
+installed profiles:
+
+- **SetChargingProfile**: the profile is checked (``profile_conversions``: kinds, periods,
+  placement), then against the keys ChargeProfileMaxStackLevel, ChargingScheduleMaxPeriods,
+  ChargingScheduleAllowedChargingRateUnit and MaxChargingProfilesInstalled, then by purpose:
+  ChargePointMaxProfile on connector 0 only; TxProfile only on a connector with a running
+  transaction, whose id it must name if it names one (OCTT 058_1 / 058_2); TxDefaultProfile
+  on connector 0 (every connector) or one. Accepted only once it is in the store; it replaces
+  a profile with the same id, or the same connector, stackLevel and purpose (5.16.2). Any
+  refusal (Rejected, a CALLERROR for a schema violation) leaves the installed profiles as
+  they were.
+- **ClearChargingProfile**: by id; else by every filter given (connectorId, purpose,
+  stackLevel); none: all. Accepted when one was removed, else Unknown.
+- **GetCompositeSchedule**: ``Schedule.composite_schedule`` from now (the CSMS's wall clock),
+  in the unit asked for (default A; A <-> W with the connector's phases and nominal voltage).
+- **RemoteStartTransaction** with a profile (from ``CoreHandlers``): ``check_remote_profile``
+  (TxProfile only, same limits; else Rejected) and ``expect_remote_start``: the profile is
+  installed on the connector where the transaction for that idTag starts.
+- A TxProfile ends with its transaction (removed from memory and store); at start-up the
+  store's profiles are restored (TxProfiles dropped: a restart ended their transaction).
+
+Enforcement is version-neutral: every change rebuilds the ``Schedule`` and hands it to the
+``LimitTimer``, which gives the core the limits now and at every period boundary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ocpp.v16 import call_result  # type: ignore[import-untyped]
+
+from chargepoint.core.actions import Action, StartTransaction, StopTransaction
+from chargepoint.core.events import Event
+from chargepoint.core.schedule import (
+    ChargingProfile,
+    Circuit,
+    Purpose,
+    RateUnit,
+    Schedule,
+    Transaction,
+)
+from chargepoint.limit_timer import LimitTimer
+from chargepoint.ocpp16.client import on
+from chargepoint.ocpp16.profile_conversions import (
+    composite_to_wire,
+    plain,
+    profile_from_wire,
+    rate_unit,
+)
+from chargepoint.ocpp16.timestamps import format_utc, parse_utc
+
+if TYPE_CHECKING:
+    from chargepoint.ocpp16.adapter import Ocpp16Adapter
+
+LOG = logging.getLogger("chargepoint.ocpp")
+
+_UNIT_KEYWORDS = {RateUnit.AMPS: "Current", RateUnit.WATTS: "Power"}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Installed:
+    """One installed profile: the core's value and what the store keeps (wire data as
+    received, decimals as float, and when it was accepted)."""
+
+    profile: ChargingProfile
+    data: dict[str, Any]
+
+    def record(self) -> dict[str, Any]:
+        installed_at = self.profile.installed_at
+        assert installed_at is not None
+        return {"charging_profile": self.data, "installed_at": format_utc(installed_at)}
+
+
+class SmartCharging:
+    def __init__(self, adapter: Ocpp16Adapter) -> None:
+        self._a = adapter
+        options = adapter.options
+        circuit = Circuit(options.max_current_a, options.phases, options.voltage_v)
+        self._circuits = {c: circuit for c in range(1, adapter.port.connector_count + 1)}
+        self._installed: dict[int, Installed] = {}
+        self._remote: dict[str, tuple[int | None, dict[str, Any]]] = {}  # idTag -> profile
+        self._running: dict[int, Transaction] = {}
+        self.timer = LimitTimer(adapter.port.submit, self.wall_now, self._schedule())
+        adapter.port.observe(self._observed)
+
+    # -- queries
+    def wall_now(self) -> datetime:
+        """The CSMS's wall clock (the system clock until the CSMS told the time)."""
+        return self._a.clock.wall_now() or datetime.now(UTC)
+
+    @property
+    def installed(self) -> list[ChargingProfile]:
+        return [i.profile for i in self._installed.values()]
+
+    def _supported(self) -> bool:
+        return self._a.config.lookup("ChargeProfileMaxStackLevel") is not None
+
+    def _schedule(self, installed: Iterable[Installed] | None = None) -> Schedule:
+        # A TxProfile is only ever installed for the transaction running on its connector
+        # and removed when it ends: in the schedule it applies to whatever runs there.
+        items = self._installed.values() if installed is None else installed
+        profiles = tuple(dataclasses.replace(i.profile, transaction_id=None) for i in items)
+        return Schedule(self._circuits, profiles)
+
+    # -- start-up
+    async def restore(self) -> None:
+        """Install the profiles the store kept (call once, before ``timer.run``)."""
+        rows = await asyncio.to_thread(self._a.store.profiles)
+        dropped: list[int] = []
+        for profile_id, connector, record in rows:
+            try:
+                data = record["charging_profile"]
+                profile = profile_from_wire(connector, data, parse_utc(record["installed_at"]))
+                self._schedule([Installed(profile, data)])  # the connector still exists
+            except (KeyError, TypeError, ValueError) as exc:
+                LOG.warning("stored charging profile %d dropped: %s", profile_id, exc)
+                dropped.append(profile_id)
+                continue
+            if profile.purpose is Purpose.TX:
+                dropped.append(profile_id)  # its transaction ended with the restart
+                continue
+            self._installed[profile_id] = Installed(profile, data)
+        for profile_id in dropped:
+            await asyncio.to_thread(self._a.store.profile_remove, profile_id)
+        if self._installed:
+            LOG.info("%d charging profile(s) restored", len(self._installed))
+        self.timer.update(schedule=self._schedule())
+
+    # -- checks shared by SetChargingProfile and RemoteStartTransaction
+    def _check(self, connector: int, data: dict[str, Any]) -> Installed | str:
+        """The profile to install, or why not (logged, answered Rejected)."""
+        if not 0 <= connector <= self._a.port.connector_count:
+            return f"no connector {connector}"
+        data = plain(data)
+        try:
+            profile = profile_from_wire(connector, data, self.wall_now())
+        except ValueError as exc:
+            return str(exc)
+        config = self._a.config
+        if profile.stack_level > config.get_int("ChargeProfileMaxStackLevel"):
+            return f"stackLevel {profile.stack_level} above ChargeProfileMaxStackLevel"
+        if len(profile.schedule.periods) > config.get_int("ChargingScheduleMaxPeriods"):
+            return "more periods than ChargingScheduleMaxPeriods"
+        unit = _UNIT_KEYWORDS[profile.schedule.rate_unit]
+        if unit not in config.get_csl("ChargingScheduleAllowedChargingRateUnit"):
+            return f"{unit} not in ChargingScheduleAllowedChargingRateUnit"
+        kept = [i for i in self._installed.values() if not _replaced_by(i.profile, profile)]
+        if len(kept) + 1 > config.get_int("MaxChargingProfilesInstalled"):
+            return "MaxChargingProfilesInstalled reached"
+        return Installed(profile, data)
+
+    async def _install(self, item: Installed) -> bool:
+        """Persist, then apply. False (nothing changed) when the store refused."""
+        p = item.profile
+        try:
+            await asyncio.to_thread(self._a.store.profile_put, p.id, p.connector,
+                                    p.stack_level, p.purpose.value, item.record())
+        except Exception:
+            LOG.exception("charging profile %d not persisted: Rejected", p.id)
+            return False
+        for old in [i for i in self._installed.values() if _replaced_by(i.profile, p)]:
+            del self._installed[old.profile.id]
+        self._installed[p.id] = item
+        LOG.info("charging profile %d installed: %s on connector %d, stack level %d",
+                 p.id, p.purpose.value, p.connector, p.stack_level)
+        self.timer.update(schedule=self._schedule())
+        return True
+
+    async def _remove(self, ids: list[int]) -> None:
+        for profile_id in ids:
+            self._installed.pop(profile_id, None)
+        self.timer.update(schedule=self._schedule())
+        for profile_id in ids:
+            await asyncio.to_thread(self._a.store.profile_remove, profile_id)
+
+    # -- SetChargingProfile (5.16)
+    @on("SetChargingProfile")
+    async def on_set_charging_profile(self, connector_id: int,
+                                      cs_charging_profiles: dict[str, Any],
+                                      **_: Any) -> call_result.SetChargingProfile:
+        if not self._supported():
+            return call_result.SetChargingProfile(status="NotSupported")
+        checked = self._check(connector_id, cs_charging_profiles)
+        if isinstance(checked, Installed) and checked.profile.purpose is Purpose.TX:
+            checked = await self._check_transaction(checked)
+        if isinstance(checked, str):
+            LOG.info("SetChargingProfile on connector %d rejected: %s", connector_id, checked)
+            return call_result.SetChargingProfile(status="Rejected")
+        status = "Accepted" if await self._install(checked) else "Rejected"
+        return call_result.SetChargingProfile(status=status)
+
+    async def _check_transaction(self, item: Installed) -> Installed | str:
+        """3.13.1: a TxProfile only for the transaction running on its connector."""
+        p = item.profile
+        record = await asyncio.to_thread(self._a.store.open_transaction_on, p.connector)
+        if record is None or record.stopped:
+            return f"TxProfile: no transaction on connector {p.connector}"
+        if p.transaction_id is not None and p.transaction_id != record.csms_id:
+            return f"TxProfile: transaction {p.transaction_id} is not the one running"
+        return item
+
+    # -- ClearChargingProfile (5.4)
+    @on("ClearChargingProfile")
+    async def on_clear_charging_profile(
+            self, id: int | None = None, connector_id: int | None = None,
+            charging_profile_purpose: str | None = None, stack_level: int | None = None,
+            **_: Any) -> call_result.ClearChargingProfile:
+        if id is not None:
+            matches = [id] if id in self._installed else []
+        else:
+            matches = [
+                i.profile.id for i in self._installed.values()
+                if (connector_id is None or i.profile.connector == connector_id)
+                and (charging_profile_purpose is None
+                     or i.profile.purpose.value == charging_profile_purpose)
+                and (stack_level is None or i.profile.stack_level == stack_level)
+            ]
+        if not matches:
+            return call_result.ClearChargingProfile(status="Unknown")
+        await self._remove(matches)
+        LOG.info("charging profile(s) %s cleared", matches)
+        return call_result.ClearChargingProfile(status="Accepted")
+
+    # -- GetCompositeSchedule (5.7)
+    @on("GetCompositeSchedule")
+    def on_get_composite_schedule(self, connector_id: int, duration: int,
+                                  charging_rate_unit: str | None = None,
+                                  **_: Any) -> call_result.GetCompositeSchedule:
+        if not self._supported() or not 0 <= connector_id <= self._a.port.connector_count:
+            return call_result.GetCompositeSchedule(status="Rejected")
+        try:
+            unit = RateUnit.AMPS if charging_rate_unit is None else rate_unit(charging_rate_unit)
+            composite = self.timer.schedule.composite_schedule(
+                connector_id, self.wall_now(), duration, unit,
+                transaction=self._running.get(connector_id))
+        except ValueError as exc:
+            LOG.info("GetCompositeSchedule rejected: %s", exc)
+            return call_result.GetCompositeSchedule(status="Rejected")
+        return call_result.GetCompositeSchedule(**composite_to_wire(composite))
+
+    # -- RemoteStartTransaction with a profile (5.11)
+    def check_remote_profile(self, connector: int | None, data: dict[str, Any]) -> bool:
+        """May a RemoteStartTransaction carry this profile? (TxProfile only, the same checks
+        as SetChargingProfile; a transactionId is ignored: the new one is meant.)"""
+        if data.get("charging_profile_purpose") != Purpose.TX.value:
+            return False
+        checked = self._check(connector or 1, {**data, "transaction_id": None})
+        if isinstance(checked, str):
+            LOG.info("RemoteStartTransaction profile rejected: %s", checked)
+            return False
+        return True
+
+    def expect_remote_start(self, id_tag: str, connector: int | None,
+                            data: dict[str, Any]) -> None:
+        """Install ``data`` as the TxProfile of the transaction that starts for ``id_tag``."""
+        self._remote[id_tag] = (connector, {**plain(data), "transaction_id": None})
+
+    # -- transactions (observed from the core's actions)
+    def _observed(self, item: Event | Action) -> None:
+        if isinstance(item, StartTransaction | StopTransaction):
+            # Not from inside the core's action loop: a limit event now would overtake the
+            # actions still being performed.
+            asyncio.get_running_loop().call_soon(self._transaction_changed, item)
+
+    def _transaction_changed(self, action: StartTransaction | StopTransaction) -> None:
+        c = action.connector
+        if isinstance(action, StartTransaction):
+            started = self._a.clock.wall_at(action.at) or self.wall_now()
+            self._running[c] = Transaction(c, started)
+            self.timer.update(transactions=self._running)
+            remote = self._remote.pop(action.id_tag, None)
+            if remote is not None and remote[0] in (None, c):
+                self._a.spawn(self._install_remote(c, remote[1]))
+            return
+        self._running.pop(c, None)
+        self.timer.update(transactions=self._running)
+        ended = [i.profile.id for i in self._installed.values()
+                 if i.profile.purpose is Purpose.TX and i.profile.connector == c]
+        if ended:
+            LOG.info("transaction on connector %d ended: TxProfile(s) %s removed", c, ended)
+            self._a.spawn(self._remove(ended))
+
+    async def _install_remote(self, connector: int, data: dict[str, Any]) -> None:
+        checked = self._check(connector, data)
+        if isinstance(checked, str):
+            LOG.warning("RemoteStartTransaction profile not installed: %s", checked)
+            return
+        await self._install(checked)
+
+
+def _replaced_by(old: ChargingProfile, new: ChargingProfile) -> bool:
+    """5.16.2: the same id, or the same connector, stack level and purpose."""
+    return old.id == new.id or (old.connector, old.stack_level, old.purpose) == (
+        new.connector, new.stack_level, new.purpose)
