@@ -178,4 +178,10 @@ class Sampler:
         return build_meter_value(self._a.port.meter_reading(connector), measurands=measurands,
                                  context=context,
                                  timestamp=stamp or self._a.clock.stamp(at),
-                                 offered_a=self._a.port.offered_current(connector))
+                                 offered_a=self._offered(connector))
+
+    def _offered(self, connector: int) -> float:
+        """Current.Offered: what the pilot offers, 0 A while PWM is off (e.g. a charging
+        limit below 6 A: SuspendedEVSE)."""
+        offered = self._a.port.offered_current(connector)
+        return 0.0 if offered is None else offered
