@@ -64,6 +64,9 @@ if TYPE_CHECKING:
 LOG = logging.getLogger("chargepoint.ocpp")
 
 _UNIT_KEYWORDS = {RateUnit.AMPS: "Current", RateUnit.WATTS: "Power"}
+# GetCompositeSchedule covers at most a week: a year of a Daily profile with many periods
+# would be thousands of periods computed on the event loop, for a CSMS that asks too much.
+MAX_COMPOSITE_S = 7 * 86_400
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -89,6 +92,7 @@ class SmartCharging:
         self._installed: dict[int, Installed] = {}
         self._remote: dict[str, tuple[int | None, dict[str, Any]]] = {}  # idTag -> profile
         self._running: dict[int, Transaction] = {}
+        self._lock = asyncio.Lock()  # one change of the installed profiles at a time
         self.timer = LimitTimer(adapter.port.submit, self.wall_now, self._schedule())
         adapter.port.observe(self._observed)
 
@@ -189,13 +193,15 @@ class SmartCharging:
                                       **_: Any) -> call_result.SetChargingProfile:
         if not self._supported():
             return call_result.SetChargingProfile(status="NotSupported")
-        checked = self._check(connector_id, cs_charging_profiles)
-        if isinstance(checked, Installed) and checked.profile.purpose is Purpose.TX:
-            checked = await self._check_transaction(checked)
-        if isinstance(checked, str):
-            LOG.info("SetChargingProfile on connector %d rejected: %s", connector_id, checked)
-            return call_result.SetChargingProfile(status="Rejected")
-        status = "Accepted" if await self._install(checked) else "Rejected"
+        async with self._lock:
+            checked = self._check(connector_id, cs_charging_profiles)
+            if isinstance(checked, Installed) and checked.profile.purpose is Purpose.TX:
+                checked = await self._check_transaction(checked)
+            if isinstance(checked, str):
+                LOG.info("SetChargingProfile on connector %d rejected: %s", connector_id,
+                         checked)
+                return call_result.SetChargingProfile(status="Rejected")
+            status = "Accepted" if await self._install(checked) else "Rejected"
         return call_result.SetChargingProfile(status=status)
 
     async def _check_transaction(self, item: Installed) -> Installed | str:
@@ -214,19 +220,20 @@ class SmartCharging:
             self, id: int | None = None, connector_id: int | None = None,
             charging_profile_purpose: str | None = None, stack_level: int | None = None,
             **_: Any) -> call_result.ClearChargingProfile:
-        if id is not None:
-            matches = [id] if id in self._installed else []
-        else:
-            matches = [
-                i.profile.id for i in self._installed.values()
-                if (connector_id is None or i.profile.connector == connector_id)
-                and (charging_profile_purpose is None
-                     or i.profile.purpose.value == charging_profile_purpose)
-                and (stack_level is None or i.profile.stack_level == stack_level)
-            ]
-        if not matches:
-            return call_result.ClearChargingProfile(status="Unknown")
-        await self._remove(matches)
+        async with self._lock:
+            if id is not None:
+                matches = [id] if id in self._installed else []
+            else:
+                matches = [
+                    i.profile.id for i in self._installed.values()
+                    if (connector_id is None or i.profile.connector == connector_id)
+                    and (charging_profile_purpose is None
+                         or i.profile.purpose.value == charging_profile_purpose)
+                    and (stack_level is None or i.profile.stack_level == stack_level)
+                ]
+            if not matches:
+                return call_result.ClearChargingProfile(status="Unknown")
+            await self._remove(matches)
         LOG.info("charging profile(s) %s cleared", matches)
         return call_result.ClearChargingProfile(status="Accepted")
 
@@ -240,7 +247,7 @@ class SmartCharging:
         try:
             unit = RateUnit.AMPS if charging_rate_unit is None else rate_unit(charging_rate_unit)
             composite = self.timer.schedule.composite_schedule(
-                connector_id, self.wall_now(), duration, unit,
+                connector_id, self.wall_now(), min(duration, MAX_COMPOSITE_S), unit,
                 transaction=self._running.get(connector_id))
         except ValueError as exc:
             LOG.info("GetCompositeSchedule rejected: %s", exc)
@@ -253,6 +260,8 @@ class SmartCharging:
         as SetChargingProfile; a transactionId is ignored: the new one is meant.)"""
         if data.get("charging_profile_purpose") != Purpose.TX.value:
             return False
+        if not self._supported():
+            return True  # without SmartCharging the profile is ignored
         checked = self._check(connector or 1, {**data, "transaction_id": None})
         if isinstance(checked, str):
             LOG.info("RemoteStartTransaction profile rejected: %s", checked)
@@ -262,6 +271,8 @@ class SmartCharging:
     def expect_remote_start(self, id_tag: str, connector: int | None,
                             data: dict[str, Any]) -> None:
         """Install ``data`` as the TxProfile of the transaction that starts for ``id_tag``."""
+        if not self._supported():
+            return
         self._remote[id_tag] = (connector, {**plain(data), "transaction_id": None})
 
     # -- transactions (observed from the core's actions)
@@ -287,14 +298,19 @@ class SmartCharging:
                  if i.profile.purpose is Purpose.TX and i.profile.connector == c]
         if ended:
             LOG.info("transaction on connector %d ended: TxProfile(s) %s removed", c, ended)
-            self._a.spawn(self._remove(ended))
+            self._a.spawn(self._remove_locked(ended))
+
+    async def _remove_locked(self, ids: list[int]) -> None:
+        async with self._lock:
+            await self._remove(ids)
 
     async def _install_remote(self, connector: int, data: dict[str, Any]) -> None:
-        checked = self._check(connector, data)
-        if isinstance(checked, str):
-            LOG.warning("RemoteStartTransaction profile not installed: %s", checked)
-            return
-        await self._install(checked)
+        async with self._lock:
+            checked = self._check(connector, data)
+            if isinstance(checked, str):
+                LOG.warning("RemoteStartTransaction profile not installed: %s", checked)
+                return
+            await self._install(checked)
 
 
 def _replaced_by(old: ChargingProfile, new: ChargingProfile) -> bool:

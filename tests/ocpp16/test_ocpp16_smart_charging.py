@@ -17,6 +17,7 @@ from chargepoint.core.actions import StartTransaction, StopTransaction
 from chargepoint.core.events import CsmsLinkChanged, CurrentLimitChanged
 from chargepoint.core.types import StopReason
 from chargepoint.ocpp16.adapter import Ocpp16Adapter
+from chargepoint.ocpp16.config_keys import DEFAULT_PROFILES, Configuration
 from chargepoint.ocpp16.timestamps import Clock
 from chargepoint.store.db import Store
 from tests.ocpp16.csms import Csms
@@ -27,11 +28,13 @@ NOON = "2026-12-02T12:00:00.000Z"
 MONO = 1000.0  # the adapter's monotonic clock stands still: wall time is NOON throughout
 
 
-async def start(db: Path, csms: Csms) -> Station:
+async def start(db: Path, csms: Csms, profiles: tuple[str, ...] = DEFAULT_PROFILES) -> Station:
     store = Store.open(db)
-    port = FakeStationPort(store, 1)
+    port = FakeStationPort(store, 1, {"RemoteStartRequested": "Accepted"})
     clock = Clock(boot_id="fixed", monotonic=lambda: MONO)
-    adapter = Ocpp16Adapter(port, options(csms.url), clock=clock)
+    opts = options(csms.url)
+    config = Configuration(store, opts.initial_config, profiles=profiles)
+    adapter = Ocpp16Adapter(port, opts, clock=clock, config=config)
     task = asyncio.ensure_future(adapter.run())
     await port.wait_for(CsmsLinkChanged)
     return Station(adapter, port, store, task)
@@ -159,3 +162,32 @@ async def test_profiles_survive_a_restart(fixed: Station, csms: Csms, tmp_path: 
     finally:
         await again.stop()
         again.store.close()
+
+
+async def test_a_composite_longer_than_a_week_is_cut_to_a_week(fixed: Station, csms: Csms) -> None:
+    daily = profile(9, "TxDefaultProfile", [(0, 8.0), (3600, 16.0)], kind="Recurring",
+                    recurrency="Daily", start=NOON)
+    assert await set_profile(csms, 1, daily) == "Accepted"
+    await csms.send(call.GetCompositeSchedule(connector_id=1, duration=10 * 365 * 86_400))
+    schedule = conf_json(csms)["chargingSchedule"]
+    assert schedule["duration"] == 7 * 86_400
+    assert len(schedule["chargingSchedulePeriod"]) == 14
+
+
+async def test_without_the_smart_charging_profile(csms: Csms, tmp_path: Path) -> None:
+    csms.clock = lambda: NOON
+    station = await start(tmp_path / "core.db", csms, ("Core", "RemoteTrigger"))
+    try:
+        assert await set_profile(csms, 1, profile(1, "TxDefaultProfile", 8.0)) == "NotSupported"
+        result = await csms.send(call.GetCompositeSchedule(connector_id=1, duration=60))
+        assert result.status == "Rejected"
+        assert (await csms.send(call.ClearChargingProfile())).status == "Unknown"
+        remote = await csms.send(call.RemoteStartTransaction(
+            id_tag="T1", connector_id=1, charging_profile=profile(2, "TxProfile", 8.0)))
+        assert remote.status == "Accepted"  # the profile is ignored
+        keys = (await csms.send(call.GetConfiguration())).configuration_key
+        assert "ChargeProfileMaxStackLevel" not in {k["key"] for k in keys}
+        assert station.store.profiles() == []
+    finally:
+        await station.stop()
+        station.store.close()
