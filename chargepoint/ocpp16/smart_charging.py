@@ -164,25 +164,44 @@ class SmartCharging:
 
     async def _install(self, item: Installed) -> bool:
         """Persist, then apply. False (nothing changed) when the store refused."""
+        if not await self._persist(item):
+            return False
+        self._apply(item)
+        return True
+
+    async def _persist(self, item: Installed) -> bool:
         p = item.profile
         try:
             await asyncio.to_thread(self._a.store.profile_put, p.id, p.connector,
                                     p.stack_level, p.purpose.value, item.record())
         except Exception:
-            LOG.exception("charging profile %d not persisted: Rejected", p.id)
+            LOG.exception("charging profile %d not persisted", p.id)
             return False
+        return True
+
+    def _apply(self, item: Installed, *, update: bool = True) -> None:
+        """Install in memory and (``update``) hand the new limits to the core (no await:
+        atomic)."""
+        p = item.profile
         for old in [i for i in self._installed.values() if _replaced_by(i.profile, p)]:
             del self._installed[old.profile.id]
         self._installed[p.id] = item
         LOG.info("charging profile %d installed: %s on connector %d, stack level %d",
                  p.id, p.purpose.value, p.connector, p.stack_level)
-        self.timer.update(schedule=self._schedule())
-        return True
+        if update:
+            self.timer.update(schedule=self._schedule())
 
     async def _remove(self, ids: list[int]) -> None:
+        self._forget(ids)
+        await self._unpersist(ids)
+
+    def _forget(self, ids: list[int], *, update: bool = True) -> None:
         for profile_id in ids:
             self._installed.pop(profile_id, None)
-        self.timer.update(schedule=self._schedule())
+        if update:
+            self.timer.update(schedule=self._schedule())
+
+    async def _unpersist(self, ids: list[int]) -> None:
         for profile_id in ids:
             await asyncio.to_thread(self._a.store.profile_remove, profile_id)
 
@@ -283,34 +302,39 @@ class SmartCharging:
             asyncio.get_running_loop().call_soon(self._transaction_changed, item)
 
     def _transaction_changed(self, action: StartTransaction | StopTransaction) -> None:
+        # Memory first, in this turn of the loop (the EV gets the profile's limit from the
+        # transaction's first moments); the store follows in a task.
         c = action.connector
         if isinstance(action, StartTransaction):
             started = self._a.clock.wall_at(action.at) or self.wall_now()
             self._running[c] = Transaction(c, started)
-            self.timer.update(transactions=self._running)
             remote = self._remote.pop(action.id_tag, None)
-            if remote is not None and remote[0] in (None, c):
-                self._a.spawn(self._install_remote(c, remote[1]))
-            return
-        self._running.pop(c, None)
-        self.timer.update(transactions=self._running)
-        ended = [i.profile.id for i in self._installed.values()
-                 if i.profile.purpose is Purpose.TX and i.profile.connector == c]
-        if ended:
-            LOG.info("transaction on connector %d ended: TxProfile(s) %s removed", c, ended)
-            self._a.spawn(self._remove_locked(ended))
-
-    async def _remove_locked(self, ids: list[int]) -> None:
-        async with self._lock:
-            await self._remove(ids)
-
-    async def _install_remote(self, connector: int, data: dict[str, Any]) -> None:
-        async with self._lock:
-            checked = self._check(connector, data)
+            checked = None if remote is None or remote[0] not in (None, c) else self._check(
+                c, remote[1])
             if isinstance(checked, str):
                 LOG.warning("RemoteStartTransaction profile not installed: %s", checked)
-                return
-            await self._install(checked)
+            elif checked is not None:
+                self._apply(checked, update=False)
+                self._a.spawn(self._persist_locked(checked))
+            self.timer.update(schedule=self._schedule(), transactions=self._running)
+            return
+        self._running.pop(c, None)
+        ended = [i.profile.id for i in self._installed.values()
+                 if i.profile.purpose is Purpose.TX and i.profile.connector == c]
+        self._forget(ended, update=False)
+        self.timer.update(schedule=self._schedule(), transactions=self._running)
+        if ended:
+            LOG.info("transaction on connector %d ended: TxProfile(s) %s removed", c, ended)
+            self._a.spawn(self._unpersist_locked(ended))
+
+    async def _persist_locked(self, item: Installed) -> None:
+        async with self._lock:
+            if item.profile.id in self._installed:  # not cleared meanwhile
+                await self._persist(item)
+
+    async def _unpersist_locked(self, ids: list[int]) -> None:
+        async with self._lock:
+            await self._unpersist(ids)
 
 
 def _replaced_by(old: ChargingProfile, new: ChargingProfile) -> bool:
