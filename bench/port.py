@@ -7,6 +7,7 @@ answered with nothing, there is no meter, restarts are ignored.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from chargepoint.core.actions import Action
 from chargepoint.core.events import Event
@@ -42,3 +43,9 @@ class QuietPort:
 
     def now(self) -> float:
         return time.monotonic()
+
+    def observe(self, callback: Callable[[Event | Action], None]) -> Callable[[], None]:
+        return lambda: None  # no core: nothing to observe
+
+    def offered_current(self, connector: int) -> float | None:
+        return None

@@ -64,5 +64,7 @@ class Ocpp16Options:
             raise ValueError("reconnect_jitter: must be within 0..1")
         if self.response_timeout_s <= 0:
             raise ValueError("response_timeout_s: must be > 0")
+        if self.phases not in (1, 2, 3) or not self.voltage_v > 0:
+            raise ValueError("phases: must be 1..3 and voltage_v > 0")
         if self.max_frame_bytes < 64 * 1024:
             raise ValueError("max_frame_bytes: must be >= 65536")
