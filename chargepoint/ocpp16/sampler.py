@@ -86,7 +86,9 @@ class Sampler:
     async def _periodic(self, connector: int, session: _Session, interval: int) -> None:
         loop = asyncio.get_running_loop()
         due = loop.time()
-        local_id = await session.local_id
+        # shield: cancelling this task (stop, reconfigure) must not cancel the future the
+        # persist worker has yet to resolve with the transaction's local id
+        local_id = await asyncio.shield(session.local_id)
         while True:
             due += interval
             await asyncio.sleep(max(0.0, due - loop.time()))

@@ -6,6 +6,7 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
 from ocpp.v16 import call
 
 from chargepoint.core.actions import ReportStatus, StartTransaction, StopTransaction
@@ -244,3 +245,19 @@ async def test_a_confirmation_the_full_disk_cannot_record_is_kept_not_resent(
     await wait_queue_empty(station)
     assert len(csms.calls("StartTransaction")) == 1
     assert station.store.transaction_by_csms_id(100) is not None
+
+
+async def test_a_stop_before_the_start_is_persisted_loses_nothing(
+        csms: Csms, make_station: StationFactory, caplog: pytest.LogCaptureFixture) -> None:
+    """The sampler's task waits for the transaction's local id: stopping it (a very short
+    transaction) must not cancel that id under the persist worker."""
+    station = await make_station(config={"MeterValueSampleInterval": "1"})
+    await station.port.wait_for(CsmsLinkChanged)
+    station.adapter.perform(start())
+    await asyncio.sleep(0)  # the sampler's task now awaits the local id
+    station.adapter.perform(stop())
+    await csms.wait_for("StopTransaction")
+    assert [f.action for f in csms.calls() if f.action in ("StartTransaction",
+                                                            "StopTransaction")] == [
+        "StartTransaction", "StopTransaction"]
+    assert not [r for r in caplog.records if r.exc_info]
