@@ -67,6 +67,7 @@ _UNIT_KEYWORDS = {RateUnit.AMPS: "Current", RateUnit.WATTS: "Power"}
 # GetCompositeSchedule covers at most a week: a year of a Daily profile with many periods
 # would be thousands of periods computed on the event loop, for a CSMS that asks too much.
 MAX_COMPOSITE_S = 7 * 86_400
+REMOTE_START_GRACE_S = 60.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -90,7 +91,8 @@ class SmartCharging:
         circuit = Circuit(options.max_current_a, options.phases, options.voltage_v)
         self._circuits = {c: circuit for c in range(1, adapter.port.connector_count + 1)}
         self._installed: dict[int, Installed] = {}
-        self._remote: dict[str, tuple[int | None, dict[str, Any]]] = {}  # idTag -> profile
+        # idTag -> (connector, profile, monotonic deadline) of an accepted RemoteStart
+        self._remote: dict[str, tuple[int | None, dict[str, Any], float]] = {}
         self._running: dict[int, Transaction] = {}
         self._lock = asyncio.Lock()  # one change of the installed profiles at a time
         self.timer = LimitTimer(adapter.port.submit, self.wall_now, self._schedule())
@@ -292,7 +294,11 @@ class SmartCharging:
         """Install ``data`` as the TxProfile of the transaction that starts for ``id_tag``."""
         if not self._supported():
             return
-        self._remote[id_tag] = (connector, {**plain(data), "transaction_id": None})
+        # It waits as long as the core waits for the EV (ConnectionTimeOut), plus the time
+        # an authorization may take; a start for this idTag after that is another one.
+        wait_s = self._a.config.get_int("ConnectionTimeOut") + REMOTE_START_GRACE_S
+        self._remote[id_tag] = (connector, {**plain(data), "transaction_id": None},
+                                self._a.port.now() + wait_s)
 
     # -- transactions (observed from the core's actions)
     def _observed(self, item: Event | Action) -> None:
@@ -309,8 +315,8 @@ class SmartCharging:
             started = self._a.clock.wall_at(action.at) or self.wall_now()
             self._running[c] = Transaction(c, started)
             remote = self._remote.pop(action.id_tag, None)
-            checked = None if remote is None or remote[0] not in (None, c) else self._check(
-                c, remote[1])
+            meant = remote is not None and remote[0] in (None, c) and action.at <= remote[2]
+            checked = self._check(c, remote[1]) if remote is not None and meant else None
             if isinstance(checked, str):
                 LOG.warning("RemoteStartTransaction profile not installed: %s", checked)
             elif checked is not None:

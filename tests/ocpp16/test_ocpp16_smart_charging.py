@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -56,11 +57,16 @@ def notify(station: Station, action: StartTransaction | StopTransaction) -> None
         observer(action)
 
 
+async def confirmed(station: Station, csms_id: int) -> None:
+    """Until the CSMS's StartTransaction.conf with ``csms_id`` is in the store."""
+    async with asyncio.timeout(5):
+        while station.store.transaction_by_csms_id(csms_id) is None:
+            await asyncio.sleep(0.01)
+
+
 async def begin(station: Station, csms: Csms) -> None:
     notify(station, StartTransaction(1, "TAG066", 0.0, MONO))  # starts at NOON
-    async with asyncio.timeout(5):
-        while station.store.transaction_by_csms_id(100) is None:
-            await asyncio.sleep(0.01)
+    await confirmed(station, 100)
 
 
 async def set_profile(csms: Csms, connector: int, data: dict[str, Any]) -> str:
@@ -191,3 +197,23 @@ async def test_without_the_smart_charging_profile(csms: Csms, tmp_path: Path) ->
     finally:
         await station.stop()
         station.store.close()
+
+
+async def test_a_remote_start_profile_is_for_that_start_only(fixed: Station, csms: Csms) -> None:
+    data = profile(20, "TxProfile", 9.0)
+    for tag in ("LATE", "NOW"):
+        remote = await csms.send(call.RemoteStartTransaction(id_tag=tag, connector_id=1,
+                                                             charging_profile=data))
+        assert remote.status == "Accepted"
+    # "LATE" starts long after the core stopped waiting for its EV: another start
+    notify(fixed, StartTransaction(1, "LATE", 0.0, time.monotonic() + 10_000))
+    await confirmed(fixed, 100)
+    assert fixed.adapter.smart_charging.installed == []
+    notify(fixed, StopTransaction(1, None, 0.0, MONO, StopReason.LOCAL))
+    notify(fixed, StartTransaction(1, "NOW", 0.0, time.monotonic()))
+    await confirmed(fixed, 101)
+    assert [p.id for p in fixed.adapter.smart_charging.installed] == [20]
+    assert fixed.port.of(CurrentLimitChanged)[-1] == CurrentLimitChanged(1, 9.0)
+    async with asyncio.timeout(5):  # persisted (a task) before the teardown
+        while not fixed.store.profiles():
+            await asyncio.sleep(0.01)
