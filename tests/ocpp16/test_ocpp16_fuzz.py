@@ -273,8 +273,10 @@ async def test_fuzz_the_station_from_a_hostile_csms(
     level = frame_log.level
     frame_log.setLevel(logging.INFO)  # the redacting frame log must survive it all too
     try:
+        # ConnectionTimeOut 5 s: an authorization left waiting for an EV that the fuzz
+        # unplugged ends before the final wait for idle (60 s by default, longer than it).
         cp = await make_cp(TransactionMessageRetryInterval=0, TransactionMessageAttempts=3,
-                           MeterValueSampleInterval=1)
+                           MeterValueSampleInterval=1, ConnectionTimeOut=5)
         await registered(cp)
         fuzz = Fuzz(cp, csms)
         loop = asyncio.get_running_loop()
