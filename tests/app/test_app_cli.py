@@ -10,12 +10,15 @@ import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from chargepoint.cli import daemon, main
+from chargepoint.cli import logs as logs_cli
+from chargepoint.cli import main
+from chargepoint.control.logquery import LogQuery
 from chargepoint.control import ControlServer
 from tests.app.conftest import FakeTarget
 
@@ -35,7 +38,7 @@ async def sock(short_dir: Path, target: FakeTarget,
                monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
     monkeypatch.delenv("CHARGEPOINT_SOCKET", raising=False)
     monkeypatch.delenv("CHARGEPOINT_CONFIG", raising=False)
-    monkeypatch.setattr(daemon, "journald_available", lambda: False)
+    monkeypatch.setattr(logs_cli, "journald_available", lambda: False)
     async with ControlServer(str(short_dir / "c.sock"), target) as srv:
         yield srv.path
 
@@ -149,11 +152,22 @@ async def test_meter_and_watch(sock: str) -> None:
 
 
 async def test_logs_through_the_daemon(sock: str, target: FakeTarget) -> None:
+    before = datetime.now(UTC) - timedelta(minutes=10)
     code, out, _ = await cli("--socket", sock, "logs", "--since", "10 min ago", "--json")
     assert code == 0
-    assert json.loads(out) == {"source": "daemon", "lines": ["line one", "line two"]}
-    assert target.calls[-1] == ("logs", ("10 min ago",))
-    assert (await cli("--socket", sock, "logs", "-n", "1")) == (0, "line two\n", "")
+    doc = json.loads(out)
+    assert doc["source"] == "daemon"
+    assert doc["lines"] == [
+        "2026-01-01T12:00:01.000+00:00 INFO chargepoint.test: [CONNECTOR=1] line one",
+        "2026-01-01T12:00:02.000+00:00 INFO chargepoint.test: [CONNECTOR=1] line two"]
+    assert [r["message"] for r in doc["records"]] == ["line one", "line two"]
+    name, (since, query) = target.calls[-1]
+    assert name == "logs" and query == LogQuery(limit=200)
+    # the CLI sends the moment it means, not the words (the daemon may have another clock)
+    assert before <= datetime.fromisoformat(since) <= before + timedelta(seconds=30)
+    code, out, _ = await cli("--socket", sock, "logs", "-n", "1")
+    assert (code, out) == (0, "2026-01-01T12:00:02.000+00:00 INFO chargepoint.test: "
+                              "[CONNECTOR=1] line two\n")
 
 
 async def test_rfid_read_through_the_daemon(sock: str, target: FakeTarget) -> None:
@@ -256,27 +270,92 @@ def fake_journalctl(directory: Path, script: str) -> None:
     tool.chmod(0o755)
 
 
-async def test_logs_from_journald_when_systemd_runs(
-        sock: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_journalctl(tmp_path, 'echo "journal: $*"\n')
+JOURNAL_ENTRY = json.dumps({"__REALTIME_TIMESTAMP": "1767268800000000", "PRIORITY": "4",
+                            "LOGGER": "chargepoint.runtime", "CONNECTOR": "1",
+                            "MESSAGE": "connector 1: fault rcd"})
+
+
+async def test_logs_from_journald_when_the_daemon_logs_there(
+        sock: str, target: FakeTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_journalctl(tmp_path, f'echo "$*" > {tmp_path}/argv\necho \'{JOURNAL_ENTRY}\'\n')
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
-    monkeypatch.setattr(daemon, "journald_available", lambda: True)
-    code, out, _ = await cli("--socket", sock, "logs", "--since", "today", "--json")
+    monkeypatch.setattr(logs_cli, "journald_available", lambda: True)
+    target.journald = True
+    code, out, _ = await cli("--socket", sock, "logs", "--since", "today", "--connector", "1",
+                             "--json")
     assert code == 0
-    assert json.loads(out) == {"source": "journald", "lines": [
-        "journal: -u chargepoint --no-pager -o short-iso -n 200 --since today"]}
+    doc = json.loads(out)
+    assert doc["source"] == "journald"
+    assert doc["lines"] == ["2026-01-01T12:00:00.000+00:00 WARNING chargepoint.runtime: "
+                            "[CONNECTOR=1] connector 1: fault rcd"]
+    midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+    assert (tmp_path / "argv").read_text().split() == [
+        "-u", "chargepoint", "--no-pager", "-o", "json", "-n", "200", "--since",
+        f"@{midnight.timestamp():.0f}", "CONNECTOR=1"]
+
+
+async def test_a_daemon_not_under_systemd_is_asked_even_where_journald_runs(
+        sock: str, target: FakeTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reported bug: `chargepoint demo --keep` on a systemd machine logged nothing to the
+    journal, and `logs` showed the (empty) journal."""
+    fake_journalctl(tmp_path, "echo should not be asked >&2\nexit 3\n")
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    monkeypatch.setattr(logs_cli, "journald_available", lambda: True)
+    target.journald = False
+    code, out, err = await cli("--socket", sock, "logs", "--json")
+    assert (code, json.loads(out)["source"], err) == (0, "daemon", "")
 
 
 async def test_logs_fall_back_to_the_daemon_without_journal_access(
-        sock: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        sock: str, target: FakeTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fake_journalctl(tmp_path, 'echo "No journal files were opened due to insufficient '
                               'permissions." >&2\nexit 1\n')
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
-    monkeypatch.setattr(daemon, "journald_available", lambda: True)
-    code, out, _ = await cli("--socket", sock, "logs", "--json")
+    monkeypatch.setattr(logs_cli, "journald_available", lambda: True)
+    target.journald = True
+    code, out, err = await cli("--socket", sock, "logs", "--json")
     assert code == 0 and json.loads(out)["source"] == "daemon"
+    assert "journal not readable" in err
     code, _, err = await cli("--socket", str(tmp_path / "none"), "logs")
     assert code == 1 and "insufficient permissions" in err and "not running" in err
+
+
+@pytest.mark.parametrize("when", ["1 hour ago", "10 min ago", "today", "yesterday",
+                                  "2026-01-01 12:00", "2026-01-01T12:00:00Z", "-2h", "now"])
+async def test_logs_since_takes_what_journalctl_takes(sock: str, target: FakeTarget,
+                                                       when: str) -> None:
+    code, _, err = await cli("--socket", sock, "logs", f"--since={when}")
+    assert (code, err) == (0, "")
+    assert datetime.fromisoformat(target.calls[-1][1][0]).tzinfo is not None
+
+
+@pytest.mark.parametrize("when", ["soon", "1 parsec ago", "2026-13-01", "25:00"])
+async def test_logs_since_it_cannot_read_is_a_usage_error(sock: str, target: FakeTarget,
+                                                          when: str) -> None:
+    code, out, err = await cli("--socket", sock, "logs", "--since", when)
+    assert (code, out) == (2, "")
+    assert err.startswith("chargepoint: --since: cannot read") and "1 hour ago" in err
+    assert target.calls == []  # nothing was asked
+
+
+async def test_logs_from_the_log_file_without_daemon_and_journal(
+        short_dir: Path, tmp_path: Path) -> None:
+    log = tmp_path / "chargepoint.log"
+    log.write_text("2026-01-01 12:00:00,000 INFO    chargepoint.app station up\n"
+                   "2026-01-01 12:00:01,000 WARNING chargepoint.runtime [CONNECTOR=2] "
+                   "connector 2: fault rcd\n"
+                   "Traceback (most recent call last):\n")
+    config = tmp_path / "c.toml"
+    config.write_text(MINIMAL + f'[logging]\nfile = "{log}"\n')
+    code, out, _ = await cli("--config", str(config), "--socket", str(short_dir / "none"),
+                             "logs", "--connector", "2", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["source"] == "file"
+    assert [r["connector"] for r in doc["records"]] == [2]
+    assert doc["records"][0]["message"].endswith("fault rcd\nTraceback (most recent call last):")
+    code, _, err = await cli("--socket", str(short_dir / "none"), "logs")
+    assert code == 1 and "not running" in err and "no [logging] file" in err
 
 
 def test_rfid_read_straight_from_a_missing_reader_fails_in_one_line() -> None:
