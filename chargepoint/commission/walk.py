@@ -168,8 +168,6 @@ class Walk:
                 if hands and not self.opt.interactive:
                     raise Skip("needs the technician's hands (run without --non-interactive)")
                 body(step)
-                if any(r["ok"] is False for r in step.readings):
-                    step.result = "FAIL"
             except Skip as exc:
                 step.result, step.note = "SKIP", str(exc)
             except Quit:
@@ -183,12 +181,13 @@ class Walk:
             except KeyboardInterrupt:
                 step.result, step.note = "SKIP", "interrupted (Ctrl-C)"
                 self.interrupted = True
-                step.finished = now_iso()
-                self._footer(step)
-                self._restore()
-                break
+            if any(r["ok"] is False for r in step.readings):
+                step.result = "FAIL"  # a failed reading is never hidden by a later skip
             step.finished = now_iso()
             self._footer(step)
+            if self.interrupted:
+                self._restore()
+                break
         return self.report()
 
     def report(self) -> dict[str, Any]:
