@@ -91,7 +91,7 @@ class AccessPolicy:
             except KeyError:
                 log.warning("technician group %r does not exist: only root and the service "
                             "user may use technician commands (relay, fault clear, rfid read, "
-                            "sim, logs)", technician_group)
+                            "sim, logs, commission)", technician_group)
         return cls(full_uids=frozenset({0, os.geteuid()}), read_gids=frozenset({read_gid}),
                    technician_gids=technicians, read_group=read_name,
                    technician_group=technician_group or "(none)")
