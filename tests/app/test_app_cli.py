@@ -18,8 +18,8 @@ import pytest
 
 from chargepoint.cli import logs as logs_cli
 from chargepoint.cli import main
-from chargepoint.control.logquery import LogQuery
 from chargepoint.control import ControlServer
+from chargepoint.control.logquery import LogQuery
 from tests.app.conftest import FakeTarget
 
 REPO = Path(__file__).resolve().parents[2]
