@@ -43,6 +43,36 @@ def _count(text: str) -> int:
     return value
 
 
+def _units(text: str) -> list[int]:
+    units: list[int] = []
+    try:
+        for part in text.split(","):
+            low, _, high = part.partition("-")
+            units.extend(range(int(low), int(high or low) + 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of unit ids: {text!r}") from None
+    if not units or not all(1 <= u <= 247 for u in units):
+        raise argparse.ArgumentTypeError("unit ids are 1..247, e.g. 1-10,20")
+    return list(dict.fromkeys(units))
+
+
+def _baudrates(text: str) -> list[int]:
+    try:
+        rates = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of baud rates: {text!r}") from None
+    if not all(300 <= r <= 921600 for r in rates):
+        raise argparse.ArgumentTypeError("baud rates are 300..921600, e.g. 9600,19200")
+    return rates
+
+
+def _parities(text: str) -> list[str]:
+    parities = [part.strip().upper() for part in text.split(",")]
+    if not all(p in ("N", "E", "O") for p in parities):
+        raise argparse.ArgumentTypeError(f"parities are N, E, O, e.g. N,E; not {text!r}")
+    return parities
+
+
 def _amps(text: str) -> float:
     try:
         value = float(text)
@@ -110,7 +140,18 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--baudrate", type=int, default=None, help="default: the model's")
     m.add_argument("--parity", choices=("N", "E", "O"), default=None,
                    help="default: the model's")
-    m.add_argument("--timeout", type=_seconds, default=1.0, help="per request (s, 1)")
+    m.add_argument("--timeout", type=_seconds, default=None,
+                   help="per request (s; 1, with --scan 0.2)")
+    m.add_argument("--scan", action="store_true", help="find a meter of this model: try "
+                   "every unit id, baud rate and parity (with progress on stderr)")
+    m.add_argument("--units", type=_units, default=None, metavar="RANGE",
+                   help="--scan: unit ids to try, e.g. 1-10,20 (1-247)")
+    m.add_argument("--baudrates", type=_baudrates, default=None, metavar="LIST",
+                   help="--scan: baud rates to try, e.g. 9600,19200 (the model's, then "
+                        "9600 19200 2400 4800 38400 57600 115200)")
+    m.add_argument("--parities", type=_parities, default=None, metavar="LIST",
+                   help="--scan: parities to try, e.g. N,E (the model's, then N E O)")
+    m.add_argument("--all", action="store_true", help="--scan: go on after the first meter")
     _json(m)
     m.set_defaults(func=local.cmd_meter_probe)
     m = meter_sub.add_parser("models", help="the meter register maps this version knows")

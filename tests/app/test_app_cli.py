@@ -239,6 +239,41 @@ async def test_meter_probe_reads_a_real_modbus_meter_over_a_pty() -> None:
         assert code == 2 and "unknown meter model" in err
 
 
+async def test_meter_probe_scan_finds_a_meter_at_an_unknown_unit_and_baud_rate() -> None:
+    """On the pty the virtual meter hears only a client at its own 19200 Bd (the sdm630's
+    default is 9600); a pty refuses parity E, which the scan takes as silence and goes on."""
+    from hardware.sim.virtual_meter import VirtualMeter
+
+    async with VirtualMeter({5: "sdm630"}, baudrate=19200, check_wire=True) as vm:
+        vm.set_energy_wh(5, 4200.0)
+        port = vm.client_path
+        code, _, err = await cli("meter", "probe", "--port", port, "--model", "sdm630",
+                                 "--unit", "5", "--timeout", "0.1")
+        assert code == 1  # the model's own 9600 Bd: silence
+        code, out, err = await cli("meter", "probe", "--port", port, "--model", "sdm630",
+                                   "--scan", "--units", "1-6", "--baudrates", "9600,19200",
+                                   "--parities", "N,E", "--timeout", "0.05", "--json")
+        assert code == 0, err
+        [found] = json.loads(out)["found"]
+        assert (found["unit"], found["baudrate"], found["parity"]) == (5, 19200, "N")
+        assert found["reading"]["energy_wh"] == pytest.approx(4200.0, rel=1e-6)
+        # progress: one line per baud rate and parity tried (not a terminal)
+        assert err.splitlines() == [
+            f"scanning {port}: 9600 Bd N, unit 1 (1/24)",
+            f"scanning {port}: 9600 Bd E, unit 1 (7/24)",
+            f"scanning {port}: 19200 Bd N, unit 1 (13/24)"]
+        code, out, err = await cli("meter", "probe", "--port", port, "--model", "sdm630",
+                                   "--scan", "--units", "1-3", "--baudrates", "19200",
+                                   "--parities", "N,E", "--timeout", "0.05")
+        assert (code, out) == (1, "") and "no sdm630 meter answered" in err
+        code, _, err = await cli("meter", "probe", "--port", port, "--model", "sdm630",
+                                 "--scan", "--units", "0-3")
+        assert code == 2 and "unit ids are 1..247" in err
+        code, _, err = await cli("meter", "probe", "--port", port + "-gone", "--model",
+                                 "sdm630", "--scan")
+        assert code == 1 and "cannot open" in err
+
+
 def test_bash_completion_script_completes_from_the_argparse_tree() -> None:
     bash = shutil.which("bash")
     if bash is None:
