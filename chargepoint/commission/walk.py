@@ -330,8 +330,10 @@ class Walk:
             fl, fh = FREQUENCY_RANGE_HZ
             step.add("frequency", round(freq, 2), unit="Hz", expected=f"{fl:g}..{fh:g} Hz",
                      ok=fl <= freq <= fh)
-        step.add("energy register", row.get("energy_wh"), unit="Wh", expected="a number",
-                 ok=isinstance(row.get("energy_wh"), int | float))
+        energy = row.get("energy_wh")
+        step.add("energy register", round(energy, 1) if isinstance(energy, int | float)
+                 else energy, unit="Wh", expected="a number",
+                 ok=isinstance(energy, int | float))
         if row.get("fault"):
             step.add("meter fault", row["fault"], expected="none", ok=False)
 
@@ -523,8 +525,8 @@ class Walk:
                     if isinstance(r.get("energy_wh"), int | float)]
         if len(energies) < 2:
             raise Skip("no meter readings under load (the charge did not run)")
-        step.add("energy at the start", energies[0], unit="Wh")
-        step.add("energy at the end", energies[-1], unit="Wh")
+        step.add("energy at the start", round(energies[0], 3), unit="Wh")
+        step.add("energy at the end", round(energies[-1], 3), unit="Wh")
         gained = round(energies[-1] - energies[0], 3)
         step.add("energy counted", gained, unit="Wh", expected="> 0 Wh", ok=gained > 0)
 
