@@ -88,6 +88,11 @@ class FakeTarget:
         await self._call("sim", command, args)
         return {"done": command}
 
+    async def commission(self, op: str, args: dict[str, Any]) -> Any:
+        await self._call("commission", op, args)
+        return {"station": {"id": "CP-1", "simulated": True}, "connectors": [1],
+                "reader": True, "clock": {"known": True, "offset_s": 0.0}}
+
     async def logs(self, since: str | None, query: Any = None) -> Any:
         if query is None:
             await self._call("logs", since)

@@ -399,3 +399,28 @@ def test_rfid_read_straight_from_a_missing_reader_fails_in_one_line() -> None:
                             capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and "tty:NOSUCH9:pn532" in result.stderr
+
+
+async def test_logs_follow_the_journal_until_journalctl_ends(
+        sock: str, target: FakeTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_journalctl(tmp_path, f'echo "$*" >> {tmp_path}/argv\necho \'{JOURNAL_ENTRY}\'\n')
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    monkeypatch.setattr(logs_cli, "journald_available", lambda: True)
+    target.journald = True
+    code, out, _ = await cli("--socket", sock, "logs", "--follow", "--json")
+    assert code == 0
+    assert [json.loads(line)["message"] for line in out.splitlines()] == [
+        "connector 1: fault rcd", "connector 1: fault rcd"]  # what was, then what came
+    first, follow = (tmp_path / "argv").read_text().splitlines()
+    assert "--follow" not in first.split()
+    assert follow.split()[-3:] == ["-n", "0", "--follow"]
+
+
+async def test_commission_needs_a_running_controller_and_a_readable_answers_file(
+        short_dir: Path, sock: str) -> None:
+    code, out, err = await cli("--socket", str(short_dir / "none"), "commission")
+    assert (code, out) == (1, "")
+    assert err.startswith("chargepoint: commissioning needs the running controller: the "
+                          "controller is not running")
+    code, _, err = await cli("--socket", sock, "commission", "--answers", "/nonexistent/a")
+    assert code == 2 and "--answers /nonexistent/a" in err
