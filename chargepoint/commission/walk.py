@@ -497,9 +497,10 @@ class Walk:
             step.add("lock", c.get("lock"), expected="locked", ok=c.get("lock") == "locked")
         if not started:
             return
-        tx = c.get("transaction") or {}
-        step.add("transaction", tx.get("id"), expected="an id from the CSMS",
-                 ok=tx.get("id") is not None)
+        c, confirmed = self.wait(  # the id comes with the CSMS's StartTransaction answer
+            self.conn, lambda c: (c.get("transaction") or {}).get("id") is not None)
+        step.add("transaction", (c.get("transaction") or {}).get("id"),
+                 expected="an id from the CSMS", ok=confirmed)
         step.add("offered current", c.get("limit_a"), unit="A")
         self.say(f"  measuring for {self.opt.charge_s:g} s ...")
         end = time.monotonic() + self.opt.charge_s
