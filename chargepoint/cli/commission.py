@@ -53,6 +53,7 @@ class _Pending:
     def _run(self, path: str, cmd: str, args: dict[str, Any], timeout_s: float) -> None:
         async def ask() -> Any:
             async with ControlClient(path, timeout_s) as client:
+                await client.call("ping")  # the connection is accepted and its caller checked
                 await client.send(cmd, args)
                 self.sent.set()
                 return await client.receive(timeout_s)
