@@ -502,16 +502,19 @@ class Walk:
         step.add("transaction", (c.get("transaction") or {}).get("id"),
                  expected="an id from the CSMS", ok=confirmed)
         step.add("offered current", c.get("limit_a"), unit="A")
+        first, _ = self.wait(self._meter_row, lambda r: (r.get("power_w") or 0) > 0)
+        self.samples.append(first)  # from the moment the meter sees the load
         self.say(f"  measuring for {self.opt.charge_s:g} s ...")
         end = time.monotonic() + self.opt.charge_s
+        give_up = end + self.opt.wait_s  # past `end` only until the meter was read anew
         while True:
-            rows = {r.get("id"): r for r in self.call("meter").get("connectors", [])}
-            row = rows.get(self.opt.connector, {})
-            row["at"] = now_iso()
+            time.sleep(min(1.0, max(POLL_S, end - time.monotonic())))
+            row = self._meter_row()
             self.samples.append(row)
-            if time.monotonic() >= end:
+            now = time.monotonic()
+            if now >= give_up or (now >= end and row.get("energy_wh") != first.get(
+                    "energy_wh")):
                 break
-            time.sleep(min(1.0, max(0.0, end - time.monotonic())))
         power = max((r.get("power_w") or 0.0 for r in self.samples), default=0.0)
         step.add("highest power", round(power, 1), unit="W", expected="> 0 W", ok=power > 0)
         self.ask("End the charge: tap the card again or unplug the EV.",
@@ -520,6 +523,12 @@ class Walk:
                              and c.get("transaction") is None)
         step.add("after the charge", f"contactor {c.get('contactor')}, status "
                  f"{c.get('status')}", expected="contactor open, no transaction", ok=ended)
+
+    def _meter_row(self) -> dict[str, Any]:
+        rows = {r.get("id"): r for r in self.call("meter").get("connectors", [])}
+        row = dict(rows.get(self.opt.connector, {}))
+        row["at"] = now_iso()
+        return row
 
     def meter_load(self, step: Step) -> None:
         energies = [float(r["energy_wh"]) for r in self.samples
@@ -535,7 +544,10 @@ class Walk:
         loaded = [r for r in self.samples if (r.get("power_w") or 0) > 0]
         if not loaded:
             raise Skip("no meter readings under load (the charge did not run)")
-        peak = max(loaded, key=lambda r: float(r.get("power_w") or 0.0))
+        # the sample with the most current (a poll that straddles the load's start may carry
+        # power from one register block and no current yet from another)
+        peak = max(loaded, key=lambda r: sum(
+            float(a) for a in r.get("current_a") or [] if isinstance(a, int | float)))
         amps = [float(a) for a in peak.get("current_a") or []]
         step.add("current per phase", [round(a, 2) for a in amps], unit="A")
         carrying = [n for n, a in enumerate(amps, 1) if a > 1.0]

@@ -118,7 +118,8 @@ async def test_the_report_is_written_shown_and_bundled_for_get_diagnostics(
     await registered(cp)
     code, out, _ = await commission(cp, "--technician", "B. Installer", "--wait", "10",
                                     "--charge-seconds", "1", stdin=FULL)
-    assert code == 0 and "Commissioning PASS" in out
+    assert code == 0 and "Commissioning PASS" in out, "\n".join(
+        line for line in out.splitlines() if "FAIL" in line or "SKIP" in line)
     [json_file] = (tmp_path / "commissioning").glob("commission-*.json")
     saved = json.loads(json_file.read_text())
     assert saved["result"] == "PASS" and saved["technician"] == "B. Installer"
