@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from chargepoint import systemd
 from chargepoint.aio import cancel_all
+from chargepoint.commission.desk import latest_report
 from chargepoint.config import Config
 from chargepoint.config.secrets import exposed_secrets
 from chargepoint.control.server import ControlServer
@@ -143,7 +144,7 @@ def _setup_firmware(running: RunningStation, installer: Installer | None) -> Non
             OsUpdaterInstaller(command=list(fw.install_command)) if fw.installer == "command"
             else VenvInstaller()
         )
-    setup_firmware(
+    handlers = setup_firmware(
         running.adapter,
         releases_dir=Path(fw.releases_dir) if fw.releases_dir else state_dir / "releases",
         work_dir=Path(fw.work_dir) if fw.work_dir else state_dir / "work",
@@ -157,6 +158,8 @@ def _setup_firmware(running: RunningStation, installer: Installer | None) -> Non
         health_timeout_s=fw.health_timeout_s,
         allow_unsigned=fw.allow_unsigned,
     )
+    # GetDiagnostics bundles carry the latest commissioning report (commissioning.json)
+    handlers.diagnostics.sources.extra["commissioning"] = lambda: latest_report(config)
 
 
 def initial_ocpp_config(config: Config) -> dict[str, str]:

@@ -17,7 +17,10 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from chargepoint import __version__
+from chargepoint import __version__, systemd
+from chargepoint.commission.desk import CommissionDesk, DeskError
+from chargepoint.control import logquery
+from chargepoint.control.logquery import LogQuery
 from chargepoint.control.protocol import Refused
 from chargepoint.core import actions as act
 from chargepoint.core.types import ConnectorStatus, FaultKind, PilotState
@@ -124,11 +127,26 @@ class StationControl:
                            f"connected={link.connected} registration={link.registration}"))
         return {"ok": all(p["ok"] for p in parts), "parts": parts}
 
-    async def logs(self, since: str | None) -> list[str]:
+    async def logs(self, since: str | None, query: LogQuery | None = None) -> Any:
         try:
-            return self._r.logs.lines(since)
+            if query is None:
+                return self._r.logs.lines(since)
+            return await logquery.answer(self._r.logs, since, query,
+                                         journald=systemd.under_systemd(),
+                                         file=self._r.config.logging.file)
         except ValueError as exc:
             raise Refused(f"--since: {exc}") from None
+
+    async def commission(self, op: str, args: dict[str, Any]) -> Any:
+        r = self._r
+        desk = CommissionDesk(r.config, r.controller.hardware, simulated=r.bench is not None,
+                              clock=r.adapter.clock.wall_now)
+        try:
+            return await desk.handle(op, args)
+        except DeskError as exc:
+            raise Refused(str(exc)) from None
+        except OSError as exc:
+            raise Refused(f"commission {op}: {exc.strerror or exc}") from None
 
     async def ocpp_ping(self) -> float:
         try:
@@ -235,6 +253,10 @@ class StationControl:
                     bench.fault(int(args["connector"]), str(args["kind"]))
                 case "power":
                     bench.power(str(args["state"]))
+                case "adapter":
+                    cable = args.get("cable_a")
+                    bench.adapter(int(args["connector"]), str(args["state"]),
+                                  None if cable is None else int(cable))
                 case "describe":
                     pass
                 case _:
