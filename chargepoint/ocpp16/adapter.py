@@ -37,7 +37,7 @@ from chargepoint.ocpp16 import reservations
 from chargepoint.ocpp16.authorization import Authorizer
 from chargepoint.ocpp16.client import CallFailed, OcppClient
 from chargepoint.ocpp16.config_keys import Configuration, core_settings
-from chargepoint.ocpp16.connection import Backoff, connect, set_ping_interval
+from chargepoint.ocpp16.connection import Backoff, connect
 from chargepoint.ocpp16.handlers_core import CoreHandlers, Hooks
 from chargepoint.ocpp16.handlers_local import LocalListHandlers
 from chargepoint.ocpp16.options import Ocpp16Options
@@ -88,7 +88,8 @@ class Ocpp16Adapter:
         self.outbox = Outbox(self.store, self)
         self.transactions = Transactions(self)
         self.sampler = Sampler(self)
-        self._handlers: list[object] = [CoreHandlers(self), LocalListHandlers(self), *handlers]
+        self._handlers: list[object] = [CoreHandlers(self),
+                                        LocalListHandlers(self.store, self.config), *handlers]
         self._client: OcppClient | None = None
         self._boot_done = False
         self._boot_wake = asyncio.Event()
@@ -417,7 +418,7 @@ class Ocpp16Adapter:
         if key == "HeartbeatInterval":
             self._heartbeat_wake.set()
         elif key == "WebSocketPingInterval" and self._client is not None:
-            set_ping_interval(self._client._ws, float(value))
+            self._client.set_ping_interval(float(value))
         elif key in ("MeterValueSampleInterval", "ClockAlignedDataInterval"):
             self.sampler.reconfigure()
         self.port.submit(SettingsChanged(core_settings(

@@ -49,6 +49,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from chargepoint.ocpp16 import bounds, frames
+from chargepoint.ocpp16.connection import set_ping_interval
 from chargepoint.ocpp16.supervise import FailureLog
 
 LOG = logging.getLogger("chargepoint.ocpp")
@@ -255,6 +256,10 @@ class OcppClient(ChargePoint):  # type: ignore[misc]  # the library is untyped
             exc = task.exception()
             assert exc is not None
             self.failures.failed(f"{self.id}: {action} follow-up", exc)
+
+    def set_ping_interval(self, interval: float) -> None:
+        """Apply a new WebSocketPingInterval (0 disables) to this connection at once."""
+        set_ping_interval(self._ws, interval)
 
     async def close_connection(self) -> None:
         """Close the WebSocket (``serve()`` returns)."""

@@ -67,7 +67,7 @@ class AdapterHost:
     """
 
     def __init__(self, adapter: Ocpp16Adapter) -> None:
-        self._a = adapter
+        self._adapter = adapter
         self.security_log = SecurityLog(adapter.store, writer=WriteBehind("security-log"))
         self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self._inoperative_before: set[int] | None = None
@@ -76,7 +76,7 @@ class AdapterHost:
         self._queue.put_nowait((action, dict(payload)))
 
     def _now_iso(self) -> str:
-        now = self._a.clock.wall_now() or datetime.now(UTC)
+        now = self._adapter.clock.wall_now() or datetime.now(UTC)
         return now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
     def security_event(self, kind: str, tech_info: str) -> None:
@@ -86,13 +86,13 @@ class AdapterHost:
                     {"type": kind, "timestamp": at, "techInfo": tech_info[:255]})
 
     def transactions_running(self) -> bool:
-        return bool(self._a.store.open_transactions())
+        return bool(self._adapter.store.open_transactions())
 
     def set_operative(self, operative: bool) -> None:
-        port = self._a.port
+        port = self._adapter.port
         if not operative:
             # from the store's memory (never waits on its lock)
-            self._inoperative_before = {c for c, ok in self._a.store.availability().items()
+            self._inoperative_before = {c for c, ok in self._adapter.store.availability().items()
                                         if not ok}
             for connector in range(1, port.connector_count + 1):
                 port.submit(AvailabilityChanged(connector, False))
@@ -106,7 +106,7 @@ class AdapterHost:
     async def restart(self) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._queue.join(), _FLUSH_BEFORE_RESTART_S)
-        self._a.port.request_restart(False)
+        self._adapter.port.request_restart(False)
 
     async def run_sender(self) -> None:
         """The notification sender task (one CALL at a time, in order)."""
@@ -119,12 +119,12 @@ class AdapterHost:
 
     async def _send(self, action: str, payload: dict[str, Any]) -> None:
         while True:
-            await self._a.registered.wait()
+            await self._adapter.registered.wait()
             try:
-                await self._a.request(action, payload)
+                await self._adapter.request(action, payload)
                 return
             except ConnectionError:
-                await self._a.offline.wait()
+                await self._adapter.offline.wait()
             except (CallFailed, TimeoutError) as exc:
                 LOG.warning("%s %s not confirmed: %s", action, payload.get("status"), exc)
                 return
