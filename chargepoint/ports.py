@@ -5,13 +5,18 @@ later 2.0.1) owns the CSMS connection and the outbound queue. They meet only her
 
 - the adapter tells the core what the CSMS asked through ``StationPort.submit``;
 - the runtime hands the adapter the core's protocol actions through ``ProtocolAdapter.perform``.
+
+A protocol package is built in two steps (``chargepoint.protocols`` picks the package by
+``[ocpp] version``): ``ProtocolSetup`` reads the package's configuration first, because the
+core's settings depend on it, then ``ProtocolSetup.build`` makes the adapter once the runtime
+(its ``StationPort``) exists.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from chargepoint.core.actions import (
     Action,
@@ -21,6 +26,8 @@ from chargepoint.core.actions import (
     StopTransaction,
 )
 from chargepoint.core.events import Event
+from chargepoint.core.settings import ProtocolSettings
+from chargepoint.firmware.installer import Installer
 from chargepoint.store.api import StoreAPI
 from hardware.interfaces import MeterReading
 
@@ -84,3 +91,26 @@ class ProtocolAdapter(Protocol):
         """Round-trip time of one Heartbeat in seconds; raises ``ConnectionError`` if offline."""
 
     async def close(self) -> None: ...
+
+    def healthy(self) -> bool:
+        """Every task of the adapter runs and none keeps failing (gates the systemd watchdog)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StationServices:
+    """What the station offers a protocol package besides the ``StationPort``."""
+
+    meter_model: str | None  # the first connector's meter model (BootNotification)
+    firmware_installer: Installer  # as ``[firmware] installer`` chose
+    selftest: Callable[[], Awaitable[dict[str, Any]]]  # ``chargepoint selftest`` (diagnostics)
+    config_dump: Callable[[], dict[str, Any]]  # the config file's values (diagnostics)
+
+
+class ProtocolSetup(Protocol):
+    """A protocol package with its configuration read (the first of the two steps)."""
+
+    def protocol_settings(self) -> ProtocolSettings:
+        """The values of the protocol's configuration the core depends on."""
+
+    def build(self, port: StationPort, services: StationServices) -> ProtocolAdapter:
+        """The adapter, on ``port``; its ``run()`` is started by the caller."""

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from chargepoint import __version__
-from chargepoint.config import Config
+from chargepoint.config.model import Config
 from chargepoint.control.protocol import Refused
 from chargepoint.core import actions as act
 from chargepoint.core.types import ConnectorStatus, FaultKind, PilotState

@@ -115,6 +115,15 @@ def test_no_import_cycles() -> None:
     assert import_cycles(import_graph()) == []
 
 
+def test_only_the_registry_imports_a_protocol_package() -> None:
+    """A protocol version lives in its package; the rest of the station sees the ports
+    (``chargepoint.ports``) and asks ``chargepoint.protocols`` for the package."""
+    importers = {m for m, deps in import_graph().items()
+                 if not m.startswith("chargepoint.ocpp16")
+                 and any(d.startswith("chargepoint.ocpp16") for d in deps)}
+    assert importers == {"chargepoint.protocols"}
+
+
 def test_cycle_finder_finds_a_cycle() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert import_cycles(graph) == [["a", "b", "c"]]

@@ -29,17 +29,17 @@ def on_remote_stop(st: StationOps, ev: RemoteStopRequested, now: float,
             ok = st.drop_grant(c, out)
         else:
             ok = st.stop(c, StopReason.REMOTE, None, now, out)
-    out.append(Reply("Accepted" if ok else "Rejected", "RemoteStopRequested", ev.connector))
+    out.append(Reply("Accepted" if ok else "Rejected", RemoteStopRequested, ev.connector))
 
 
 def on_unlock(st: StationOps, ev: UnlockRequested, now: float, out: list[Action]) -> None:
     """OCPP 1.6 5.18 (OCTT 017, 018, 030, 031): stop a transaction first, then unlock."""
     if not 1 <= ev.connector <= st.connector_count:
-        out.append(Reply("NotSupported", "UnlockRequested", ev.connector))
+        out.append(Reply("NotSupported", UnlockRequested, ev.connector))
         return
     c = st.conn(ev.connector)
     if not st.settings.has_lock:  # fixed cable: nothing to unlock, the session goes on (018_2)
-        out.append(Reply("NotSupported", "UnlockRequested", c.id))
+        out.append(Reply("NotSupported", UnlockRequested, c.id))
         return
     if c.phase is Phase.LOCKING:
         st.drop_grant(c, out)  # no transaction yet: the attempt ends, the cable is released
@@ -56,7 +56,7 @@ def on_unlock(st: StationOps, ev: UnlockRequested, now: float, out: list[Action]
 def on_availability(st: StationOps, ev: AvailabilityChanged, out: list[Action]) -> None:
     """OCPP 1.6 5.2: Accepted, or Scheduled while a transaction runs (applied after it)."""
     if not 0 <= ev.connector <= st.connector_count:
-        out.append(Reply("Rejected", "AvailabilityChanged", ev.connector))
+        out.append(Reply("Rejected", AvailabilityChanged, ev.connector))
         return
     if ev.connector == 0:
         # Idle connectors follow at once, busy ones when their transaction ends.
@@ -71,4 +71,4 @@ def on_availability(st: StationOps, ev: AvailabilityChanged, out: list[Action]) 
         else:
             c.operative, c.scheduled_operative = ev.operative, None
             status = "Accepted"
-    out.append(Reply(status, "AvailabilityChanged", ev.connector))
+    out.append(Reply(status, AvailabilityChanged, ev.connector))

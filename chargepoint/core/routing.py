@@ -92,7 +92,7 @@ def on_reserve(st: StationOps, ev: ReservationMade, now: float, out: list[Action
     """ReserveNow (OCTT 046-050): Accepted, Faulted, Occupied, Unavailable or Rejected."""
     old = st.lift_reservation(ev.reservation_id)  # same id: replace (OCPP 1.6 5.13)
     status = _reserve_status(st, ev, now)
-    out.append(Reply(status, "ReservationMade", ev.connector))
+    out.append(Reply(status, ReservationMade, ev.connector))
     if status == "Accepted":
         r = Reservation(ev.reservation_id, ev.connector, ev.id_tag, ev.parent_id_tag,
                         ev.expires_at)
@@ -263,15 +263,15 @@ def on_remote_start(st: StationOps, ev: RemoteStartRequested, now: float,
     else:
         c = None  # connector 0 or unknown (OCTT 027)
     if c is None or not st.startable(c):
-        out.append(Reply("Rejected", "RemoteStartRequested", ev.connector))
+        out.append(Reply("Rejected", RemoteStartRequested, ev.connector))
         return
     allowed, _ = reservation_for(st, c, ev.id_tag, None)
     own = st.reservations.on(c.id)
     parent_may_match = own is not None and own.parent_id_tag is not None and not ev.authorized
     if not allowed and not parent_may_match:
-        out.append(Reply("Rejected", "RemoteStartRequested", ev.connector))
+        out.append(Reply("Rejected", RemoteStartRequested, ev.connector))
         return
-    out.append(Reply("Accepted", "RemoteStartRequested", ev.connector))
+    out.append(Reply("Accepted", RemoteStartRequested, ev.connector))
     if ev.authorized:
         st.authorize(c, Grant(ev.id_tag, None, Source.REMOTE, ev.limit_a, None), now, out)
     else:

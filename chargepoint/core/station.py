@@ -346,7 +346,7 @@ class Station:
                 r = self._book.get(event.reservation_id)
                 if r is not None:
                     self.drop_reservation(r, out)
-                out.append(Reply("Accepted" if r else "Rejected", "ReservationCancelled"))
+                out.append(Reply("Accepted" if r else "Rejected", ReservationCancelled))
             case AvailabilityChanged():
                 requests.on_availability(self, event, out)
             case FaultRaised():
@@ -461,7 +461,7 @@ class Station:
             c.session.grace_over = True
         elif kind == "unlock" and c.unlock_pending:
             c.unlock_pending = False
-            out.append(Reply("UnlockFailed", "UnlockRequested", c.id))
+            out.append(Reply("UnlockFailed", UnlockRequested, c.id))
 
     # -- transactions ------------------------------------------------------------------------
 
@@ -539,7 +539,7 @@ class Station:
         if c.unlock_pending and not c.lock_locked and c.lock_feedback is False:
             c.unlock_pending = False
             self._timers.cancel(f"unlock:{c.id}", out)
-            out.append(Reply("Unlocked", "UnlockRequested", c.id))
+            out.append(Reply("Unlocked", UnlockRequested, c.id))
 
     @property
     def link(self) -> Link:

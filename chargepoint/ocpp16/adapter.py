@@ -32,11 +32,12 @@ from chargepoint.core.actions import (
     StartTransaction,
     StopTransaction,
 )
-from chargepoint.core.events import CsmsLinkChanged, Link, SettingsChanged
+from chargepoint.core.events import CsmsLinkChanged, Link, RequestEvent, SettingsChanged
+from chargepoint.core.settings import StationWiring, build_settings
 from chargepoint.ocpp16 import reservations
 from chargepoint.ocpp16.authorization import Authorizer
 from chargepoint.ocpp16.client import CallFailed, OcppClient
-from chargepoint.ocpp16.config_keys import Configuration, core_settings
+from chargepoint.ocpp16.config_keys import Configuration, protocol_settings
 from chargepoint.ocpp16.connection import Backoff, connect
 from chargepoint.ocpp16.handlers_core import CoreHandlers, Hooks
 from chargepoint.ocpp16.handlers_local import LocalListHandlers
@@ -204,12 +205,12 @@ class Ocpp16Adapter:
         result = await self.request("Heartbeat", {})
         self._set_clock(result.get("currentTime"))
 
-    def expect_reply(self, request: str, connector: int) -> asyncio.Future[str]:
+    def expect_reply(self, request: type[RequestEvent], connector: int) -> asyncio.Future[str]:
         """A future for a ``Reply`` the core gives later (UnlockConnector with a lock)."""
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
         def listener(item: object) -> None:
-            if (isinstance(item, Reply) and item.request == request
+            if (isinstance(item, Reply) and item.request is request
                     and item.connector == connector and not future.done()):
                 future.set_result(item.status)
 
@@ -421,9 +422,10 @@ class Ocpp16Adapter:
             self._client.set_ping_interval(float(value))
         elif key in ("MeterValueSampleInterval", "ClockAlignedDataInterval"):
             self.sampler.reconfigure()
-        self.port.submit(SettingsChanged(core_settings(
-            self.config, has_lock=self.options.has_lock,
-            max_current_a=self.options.max_current_a)))
+        self.port.submit(SettingsChanged(build_settings(
+            protocol_settings(self.config),
+            StationWiring(has_lock=self.options.has_lock,
+                          max_current_a=self.options.max_current_a))))
 
     # -- for the outbox (OutboxLink)
     def attempts(self) -> int:

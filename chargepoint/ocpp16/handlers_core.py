@@ -25,6 +25,7 @@ from chargepoint.core.events import (
     Event,
     RemoteStartRequested,
     RemoteStopRequested,
+    RequestEvent,
     ReservationCancelled,
     ReservationMade,
     UnlockRequested,
@@ -108,7 +109,8 @@ class HandlerServices(Protocol):
     @property
     def registered(self) -> asyncio.Event: ...
 
-    def expect_reply(self, request: str, connector: int) -> asyncio.Future[str]: ...
+    def expect_reply(self, request: type[RequestEvent],
+                     connector: int) -> asyncio.Future[str]: ...
 
     def post_status(self, action: ReportStatus) -> None: ...
 
@@ -229,7 +231,7 @@ class CoreHandlers:
         if not self._connector_ok(connector_id, allow_zero=False):
             return call_result.UnlockConnector(status="NotSupported")  # OCTT 031
         # With a lock the core answers once the lock feedback confirms (a later Reply).
-        late = self._services.expect_reply("UnlockRequested", connector_id)
+        late = self._services.expect_reply(UnlockRequested, connector_id)
         try:
             status = self._reply(UnlockRequested(connector_id), default="")
             if not status:
