@@ -95,6 +95,9 @@ class ProtocolAdapter(Protocol):
     def healthy(self) -> bool:
         """Every task of the adapter runs and none keeps failing (gates the systemd watchdog)."""
 
+    def transaction_id(self, csms_id: str) -> int | str:
+        """A stored transaction id as ``chargepoint status`` shows it (1.6: the integer)."""
+
 
 @dataclass(frozen=True, slots=True)
 class StationServices:

@@ -79,7 +79,8 @@ class StationControl:
             tx = open_tx.get(conn.id)
             source = conn.session if conn.session is not None else tx  # the core's, else stored
             transaction = None if source is None else {
-                "id": tx.csms_id if tx is not None else None,
+                "id": (r.adapter.transaction_id(tx.csms_id)
+                       if tx is not None and tx.csms_id is not None else None),
                 "id_tag": source.id_tag,
                 "meter_start_wh": source.meter_start_wh,
             }

@@ -47,6 +47,7 @@ from chargepoint.ocpp16.sampler import Sampler
 from chargepoint.ocpp16.supervise import FailureLog, Supervisor
 from chargepoint.ocpp16.timestamps import Clock, ClockUnknown, read_boot_id
 from chargepoint.ocpp16.transactions import Transactions
+from chargepoint.ocpp16.wire_queue import WireQueue
 from chargepoint.ports import LinkState, ProtocolAction, StationPort
 from chargepoint.store.api import QueuedMessage
 from chargepoint.store.writebehind import CachedKv
@@ -86,7 +87,7 @@ class Ocpp16Adapter:
         self.offline = asyncio.Event()
         self.offline.set()
         self.registration = "Unknown"
-        self.outbox = Outbox(self.store, self)
+        self.outbox = Outbox(WireQueue(self.store), self)
         self.transactions = Transactions(self)
         self.sampler = Sampler(self)
         self._handlers: list[object] = [CoreHandlers(self),
@@ -133,6 +134,9 @@ class Ocpp16Adapter:
         await self._supervisor.close()
         await cancel_all(list(self._tasks))  # bounded: a stuck task cannot hang a shutdown
         self._set_offline()
+
+    def transaction_id(self, csms_id: str) -> int:
+        return int(csms_id)
 
     def healthy(self) -> bool:
         """Every supervised protocol task runs and none keeps failing (see ``supervise``)."""

@@ -211,7 +211,7 @@ class CoreHandlers:
     async def on_remote_stop(self, transaction_id: int,
                              **_: Any) -> call_result.RemoteStopTransaction:
         record = await asyncio.to_thread(self._services.store.transaction_by_csms_id,
-                                         transaction_id)
+                                         str(transaction_id))
         if record is None or record.stopped:
             return call_result.RemoteStopTransaction(status="Rejected")  # OCTT 028
         status = self._reply(RemoteStopRequested(record.connector))

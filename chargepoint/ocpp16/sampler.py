@@ -184,8 +184,8 @@ class Sampler:
                 continue
             tx_id = None
             record = await asyncio.to_thread(self._services.store.open_transaction_on, c)
-            if record is not None:
-                tx_id = record.csms_id
+            if record is not None and record.csms_id is not None:
+                tx_id = int(record.csms_id)  # 1.6: an integer on the wire
             await self._services.send_when_registered(
                 "MeterValues", meter_values_request(c, [value], tx_id))
 

@@ -34,7 +34,7 @@ from chargepoint.ocpp16.authorization import Authorizer, DecisionKind, Recorded
 from chargepoint.ocpp16.client import CallFailed
 from chargepoint.ocpp16.timestamps import Clock, ClockUnknown
 from chargepoint.ports import StationPort
-from chargepoint.store.api import QueuedMessage, StoreAPI, TransactionRecord
+from chargepoint.store.api import MessageKind, QueuedMessage, StoreAPI, TransactionRecord
 from chargepoint.store.errors import StoreWriteError
 
 LOG = logging.getLogger("chargepoint.ocpp")
@@ -106,8 +106,8 @@ class Transactions:
     def enqueue_meter_values(self, local_id: int, payload: dict[str, Any]) -> None:
         """Queue a transaction's MeterValues.req durably (in line with Start/Stop)."""
         async def persist() -> int:
-            return await asyncio.to_thread(self._services.store.enqueue, "MeterValues", payload,
-                                           local_id)
+            return await asyncio.to_thread(self._services.store.enqueue,
+                                           MessageKind.TRANSACTION_UPDATE, payload, local_id)
         self._put("MeterValues", persist)
 
     def _put(self, action: str, job: Callable[[], Awaitable[int | None]]) -> None:
@@ -228,7 +228,7 @@ class Transactions:
             record = await asyncio.to_thread(self._services.store.transaction, msg.tx_local_id)
             if record is None or record.csms_id is None:
                 return None  # its StartTransaction was discarded: no valid id exists
-            payload["transactionId"] = record.csms_id
+            payload["transactionId"] = int(record.csms_id)  # 1.6: an integer on the wire
         try:
             resolved: dict[str, Any] = self._services.clock.resolve_payload(payload)
         except ClockUnknown as exc:
@@ -244,7 +244,7 @@ class Transactions:
             return
         store = self._services.store
         await asyncio.to_thread(store.set_csms_transaction_id, msg.tx_local_id,
-                                int(result["transactionId"]))
+                                str(int(result["transactionId"])))
         record = await asyncio.to_thread(store.transaction, msg.tx_local_id)
         if record is not None and not record.stopped and isinstance(info, dict):
             self._services.port.submit(TransactionConfirmed(record.connector,

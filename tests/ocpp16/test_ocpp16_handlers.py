@@ -125,7 +125,7 @@ async def test_remote_stop(csms: Csms, station: Station) -> None:
     station.adapter.perform(StartTransaction(2, "TAG1", 0.0, time.monotonic()))
     await csms.wait_for("StartTransaction")
     async with asyncio.timeout(5):
-        while station.store.transaction_by_csms_id(100) is None:
+        while station.store.transaction_by_csms_id("100") is None:
             await asyncio.sleep(0.01)
     result = await csms.send(call.RemoteStopTransaction(transaction_id=100))
     assert result.status == "Accepted"
