@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from chargepoint.core.actions import (
     Action,
+    ClearReservation,
     ReportStatus,
     RequestAuthorization,
     StartTransaction,
@@ -31,7 +32,9 @@ from chargepoint.firmware.installer import Installer
 from chargepoint.store.api import StoreAPI
 from hardware.interfaces import MeterReading
 
-ProtocolAction = StartTransaction | StopTransaction | ReportStatus | RequestAuthorization
+ProtocolAction = (
+    StartTransaction | StopTransaction | ReportStatus | RequestAuthorization | ClearReservation
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,10 @@ class StationPort(Protocol):
     def offered_current(self, connector: int) -> float | None:
         """What the pilot offers now in A (Current.Offered), None while PWM is off."""
 
+    async def durable(self) -> None:
+        """Returns once the durable facts the station owns (availability ...) that changed
+        so far are written (e.g. before a request is answered Accepted)."""
+
 
 class ProtocolAdapter(Protocol):
     """A CSMS connection (one OCPP version)."""
@@ -83,7 +90,8 @@ class ProtocolAdapter(Protocol):
 
     def perform(self, action: ProtocolAction) -> None:
         """Take a protocol action from the core. Must return at once (no awaiting): persisting
-        and sending happen in the adapter's own tasks, persisting always before sending."""
+        and sending happen in the adapter's own tasks, persisting always before sending. The
+        adapter owns the reservations it persisted (``ClearReservation``: forget one)."""
 
     def link_state(self) -> LinkState: ...
 

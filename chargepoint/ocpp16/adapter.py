@@ -26,6 +26,7 @@ from typing import Any
 
 from chargepoint.aio import cancel_all
 from chargepoint.core.actions import (
+    ClearReservation,
     Reply,
     ReportStatus,
     RequestAuthorization,
@@ -34,7 +35,6 @@ from chargepoint.core.actions import (
 )
 from chargepoint.core.events import CsmsLinkChanged, Link, RequestEvent, SettingsChanged
 from chargepoint.core.settings import StationWiring, build_settings
-from chargepoint.ocpp16 import reservations
 from chargepoint.ocpp16.authorization import Authorizer
 from chargepoint.ocpp16.client import CallFailed, OcppClient
 from chargepoint.ocpp16.config_keys import Configuration, protocol_settings
@@ -43,6 +43,7 @@ from chargepoint.ocpp16.handlers_core import CoreHandlers, Hooks
 from chargepoint.ocpp16.handlers_local import LocalListHandlers
 from chargepoint.ocpp16.options import Ocpp16Options
 from chargepoint.ocpp16.outbox import Outbox
+from chargepoint.ocpp16.reservations import StoredReservations
 from chargepoint.ocpp16.sampler import Sampler
 from chargepoint.ocpp16.supervise import FailureLog, Supervisor
 from chargepoint.ocpp16.timestamps import Clock, ClockUnknown, read_boot_id
@@ -82,6 +83,7 @@ class Ocpp16Adapter:
         self.failures = FailureLog(LOG)
         self._supervisor = Supervisor(self.failures)
         self.authorizer = Authorizer(self.store, self.config)
+        self.reservations = StoredReservations(self.store)
         self.hooks = Hooks()
         self.registered = asyncio.Event()  # connected and BootNotification Accepted
         self.offline = asyncio.Event()
@@ -104,7 +106,7 @@ class Ocpp16Adapter:
     async def run(self) -> None:
         """Connect, register and serve until ``close()``."""
         await self.transactions.recover()
-        await reservations.restore(self.port, self.clock)  # a reboot keeps them (5.13)
+        await self.reservations.restore(self.port, self.clock)  # a reboot keeps them (5.13)
         self.supervise("OCPP connection", self._connection_loop)
         self.supervise("OCPP outbox", self.outbox.run)
         self.supervise("OCPP persist worker", self.transactions.run)
@@ -118,6 +120,8 @@ class Ocpp16Adapter:
             self.post_status(action)
         elif isinstance(action, RequestAuthorization):
             self.spawn(self.transactions.authorize(action))
+        elif isinstance(action, ClearReservation):
+            self.reservations.remove(action.reservation_id)
 
     def link_state(self) -> LinkState:
         return LinkState("1.6", self._client is not None, self.registration,

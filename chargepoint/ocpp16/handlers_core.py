@@ -34,6 +34,7 @@ from chargepoint.ocpp16.authorization import Authorizer
 from chargepoint.ocpp16.client import after, on
 from chargepoint.ocpp16.config_keys import Configuration
 from chargepoint.ocpp16.options import Ocpp16Options
+from chargepoint.ocpp16.reservations import StoredReservations
 from chargepoint.ocpp16.timestamps import Clock, parse_utc
 from chargepoint.ports import StationPort
 from chargepoint.store.api import ReservationRecord, StoreAPI
@@ -101,6 +102,8 @@ class HandlerServices(Protocol):
     @property
     def authorizer(self) -> Authorizer: ...
     @property
+    def reservations(self) -> StoredReservations: ...
+    @property
     def hooks(self) -> Hooks: ...
     @property
     def sampler(self) -> TriggerableSampler: ...
@@ -150,8 +153,9 @@ class CoreHandlers:
         operative = type == "Operative"
         status = self._reply(AvailabilityChanged(connector_id, operative))
         if status in ("Accepted", "Scheduled"):
-            # Inoperative survives a reboot (OCTT 034); Scheduled applies after the session.
-            await asyncio.to_thread(self._services.store.set_availability, connector_id, operative)
+            # Inoperative survives a reboot (OCTT 034): the station persists it (Scheduled:
+            # the target); answer once that is written.
+            await self._services.port.durable()
         return call_result.ChangeAvailability(status=status)
 
     @on("ChangeConfiguration")
@@ -261,7 +265,7 @@ class CoreHandlers:
         status = self._reply(ReservationMade(reservation_id, connector_id, id_tag,
                                              parent_id_tag, expires_at))
         if status == "Accepted":
-            await asyncio.to_thread(self._services.store.reservation_put, ReservationRecord(
+            await self._services.reservations.put(ReservationRecord(
                 reservation_id, connector_id, id_tag, parent_id_tag, expiry_date))
         return call_result.ReserveNow(status=status)
 

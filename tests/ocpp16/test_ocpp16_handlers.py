@@ -46,7 +46,8 @@ async def test_change_availability(csms: Csms, station: Station) -> None:
     result = await csms.send(call.ChangeAvailability(connector_id=1, type="Inoperative"))
     assert result.status == "Scheduled"
     assert station.port.of(AvailabilityChanged) == [AvailabilityChanged(1, False)]
-    assert station.store.availability().get(1) is False
+    # the station persists availability (chargepoint.persistence); the answer waited for it
+    assert station.port.durable_waits == 1
     result = await csms.send(call.ChangeAvailability(connector_id=3, type="Operative"))
     assert result.status == "Rejected"
 
