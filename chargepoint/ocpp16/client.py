@@ -50,6 +50,7 @@ from websockets.exceptions import ConnectionClosed
 
 from chargepoint.ocpp16 import bounds, frames
 from chargepoint.ocpp16.connection import set_ping_interval
+from chargepoint.ocpp16.rpc_errors import CallFailed as CallFailed  # also for importers
 from chargepoint.ocpp16.supervise import FailureLog
 
 LOG = logging.getLogger("chargepoint.ocpp")
@@ -83,15 +84,6 @@ class _Inbound:
     @property
     def is_call(self) -> bool:
         return isinstance(self.parsed, list) and self.parsed[0] == MessageType.Call
-
-
-class CallFailed(Exception):
-    """The CSMS answered a CALL with a CALLERROR."""
-
-    def __init__(self, code: str, description: str) -> None:
-        super().__init__(f"{code}: {description}")
-        self.code = code
-        self.description = description
 
 
 class OcppClient(ChargePoint):  # type: ignore[misc]  # the library is untyped
