@@ -35,6 +35,7 @@ from chargepoint.core.actions import (
 )
 from chargepoint.core.events import CsmsLinkChanged, Link, RequestEvent, SettingsChanged
 from chargepoint.core.settings import StationWiring, build_settings
+from chargepoint.ocpp16 import conversions
 from chargepoint.ocpp16.authorization import Authorizer
 from chargepoint.ocpp16.client import CallFailed, OcppClient
 from chargepoint.ocpp16.config_keys import Configuration, protocol_settings
@@ -234,7 +235,7 @@ class Ocpp16Adapter:
         def payload() -> dict[str, Any]:
             p: dict[str, Any] = {"connectorId": action.connector,
                                  "errorCode": action.error_code,
-                                 "status": action.status.value}
+                                 "status": conversions.charge_point_status(action.status)}
             with contextlib.suppress(ClockUnknown, ValueError):
                 # Optional in 1.6 (6.47): left out while the wall clock is not known.
                 p["timestamp"] = self.clock.resolve(self.clock.stamp(at))

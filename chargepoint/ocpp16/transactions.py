@@ -30,8 +30,10 @@ from chargepoint.core.actions import (
 )
 from chargepoint.core.events import AuthorizationResult, TransactionConfirmed
 from chargepoint.core.types import AuthStatus, ConnectorStatus
+from chargepoint.ocpp16 import conversions
 from chargepoint.ocpp16.authorization import Authorizer, DecisionKind, Recorded
 from chargepoint.ocpp16.client import CallFailed
+from chargepoint.ocpp16.conversions import auth_status
 from chargepoint.ocpp16.timestamps import Clock, ClockUnknown
 from chargepoint.ports import StationPort
 from chargepoint.store.api import MessageKind, QueuedMessage, StoreAPI, TransactionRecord
@@ -194,7 +196,7 @@ class Transactions:
             return None
         payload: dict[str, Any] = {"meterStop": round(action.meter_stop_wh),
                                    "timestamp": self._services.clock.stamp(action.at),
-                                   "reason": action.reason.value}
+                                   "reason": conversions.stop_reason(action.reason)}
         if action.id_tag:
             payload["idTag"] = action.id_tag
         if data:
@@ -248,7 +250,7 @@ class Transactions:
         record = await asyncio.to_thread(store.transaction, msg.tx_local_id)
         if record is not None and not record.stopped and isinstance(info, dict):
             self._services.port.submit(TransactionConfirmed(record.connector,
-                                                     AuthStatus(info["status"])))
+                                                     auth_status(info["status"])))
 
     # -- authorization
     async def authorize(self, action: RequestAuthorization) -> None:
