@@ -26,7 +26,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ocpp.v16 import call_result  # type: ignore[import-untyped]
 
@@ -44,10 +44,11 @@ from chargepoint.firmware.manager import (
 )
 from chargepoint.ocpp16.bounds import clamp_transfer
 from chargepoint.ocpp16.client import CallFailed, after, on
+from chargepoint.ocpp16.handlers_core import Hooks
+from chargepoint.ocpp16.timestamps import Clock
+from chargepoint.ports import StationPort
+from chargepoint.store.api import StoreAPI
 from chargepoint.store.writebehind import WriteBehind
-
-if TYPE_CHECKING:
-    from chargepoint.ocpp16.adapter import Ocpp16Adapter
 
 LOG = logging.getLogger("chargepoint.ocpp")
 _FLUSH_BEFORE_RESTART_S = 30.0
@@ -58,6 +59,31 @@ _CORE_STATUS = {"DownloadScheduled": "Idle", "DownloadPaused": "Downloading",
                 "InstallVerificationFailed": "InstallationFailed"}
 
 
+class FirmwareServices(Protocol):
+    """What the firmware handlers use of the adapter (``Ocpp16Adapter`` provides it)."""
+
+    @property
+    def store(self) -> StoreAPI: ...
+    @property
+    def port(self) -> StationPort: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def hooks(self) -> Hooks: ...
+    @property
+    def registered(self) -> asyncio.Event: ...
+    @property
+    def offline(self) -> asyncio.Event: ...
+
+    async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]: ...
+
+    def add_handlers(self, *handlers: object) -> None: ...
+
+    def supervise(self, name: str, factory: Callable[[], Awaitable[None]]) -> None: ...
+
+    def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]: ...
+
+
 class AdapterHost:
     """``chargepoint.firmware.host.FirmwareHost`` over a running ``Ocpp16Adapter``.
 
@@ -66,7 +92,7 @@ class AdapterHost:
     persistent ``SecurityLog`` (store kv) served by GetLog SecurityLog.
     """
 
-    def __init__(self, adapter: Ocpp16Adapter) -> None:
+    def __init__(self, adapter: FirmwareServices) -> None:
         self._adapter = adapter
         self.security_log = SecurityLog(adapter.store, writer=WriteBehind("security-log"))
         self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
@@ -220,14 +246,14 @@ class FirmwareHandlers:
         return self.diagnostics.diagnostics_status
 
 
-async def _boot_check(adapter: Ocpp16Adapter, firmware: FirmwareManager) -> None:
+async def _boot_check(adapter: FirmwareServices, firmware: FirmwareManager) -> None:
     await firmware.boot()
     await adapter.registered.wait()
     await firmware.registered()
 
 
 def setup_firmware(
-    adapter: Ocpp16Adapter,
+    adapter: FirmwareServices,
     *,
     releases_dir: Path,
     work_dir: Path,
@@ -260,7 +286,7 @@ def setup_firmware(
     return attach(adapter, firmware, diagnostics, host)
 
 
-def attach(adapter: Ocpp16Adapter, firmware: FirmwareManager, diagnostics: DiagnosticsManager,
+def attach(adapter: FirmwareServices, firmware: FirmwareManager, diagnostics: DiagnosticsManager,
            host: AdapterHost) -> FirmwareHandlers:
     """Wire the handlers into ``adapter`` (see the module docstring). Call inside the loop."""
     handlers = FirmwareHandlers(firmware, diagnostics)
