@@ -54,6 +54,8 @@ from hardware.interfaces import (
 
 log = logging.getLogger("chargepoint.runtime")
 
+DURABLE_WAIT_S = 5.0  # longest a CSMS request's answer waits for the station's durable writes
+
 _MISMATCH_FAULTS = {
     MismatchKind.WELDED: FaultKind.WELDED,
     MismatchKind.FAILED_TO_CLOSE: FaultKind.CONTACTOR,
@@ -152,7 +154,12 @@ class Controller:
         self.restart_requested.set()
 
     async def durable(self) -> None:
-        await self._persistence.flush()
+        """Bounded: an answer is never held by a writer that stopped (shutdown) or hangs."""
+        try:
+            await asyncio.wait_for(self._persistence.flush(), DURABLE_WAIT_S)
+        except TimeoutError:
+            log.warning("durable writes not done after %.0f s: answering anyway",
+                        DURABLE_WAIT_S)
 
     # -- wiring ----------------------------------------------------------------------------
     def attach(self, adapter: ProtocolAdapter) -> None:
