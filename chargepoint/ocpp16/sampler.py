@@ -115,7 +115,9 @@ class Sampler:
     async def _periodic(self, connector: int, session: _Session, interval: int) -> None:
         loop = asyncio.get_running_loop()
         due = loop.time()
-        local_id = await session.local_id
+        # shielded: cancelling this task (a stop, a re-arm) must not cancel the future the
+        # persist worker resolves once the StartTransaction is in the store
+        local_id = await asyncio.shield(session.local_id)
         while True:
             due += interval
             await asyncio.sleep(max(0.0, due - loop.time()))

@@ -6,6 +6,7 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
 from ocpp.v16 import call
 
 from chargepoint.core.actions import ReportStatus, StartTransaction, StopTransaction
@@ -292,3 +293,21 @@ async def test_a_backlog_queued_before_schema_2_goes_out_as_it_would_have(
     finally:
         await station.stop()
         station.store.close()
+
+
+async def test_a_stop_right_after_the_start_with_periodic_samples_loses_nothing(
+        csms: Csms, make_station: StationFactory, caplog: pytest.LogCaptureFixture) -> None:
+    """Repro (found by the fuzzer): the periodic sampler waits for the transaction's local id;
+    a stop before the start was persisted cancelled that wait, and with it the future the
+    persist worker resolves: StartTransaction was not persisted."""
+    station = await make_station(config={"MeterValueSampleInterval": "5"},
+                                 min_sample_interval_s=1)
+    await station.port.wait_for(CsmsLinkChanged)
+    a = station.adapter
+    a.perform(start())
+    await asyncio.sleep(0)  # the sampler's task now waits for the local id
+    a.perform(stop())
+    await csms.wait_for("StopTransaction")
+    assert [f.action for f in csms.calls()][-2:] == ["StartTransaction", "StopTransaction"]
+    assert not [r for r in caplog.records if r.levelname == "ERROR"
+                and r.name.startswith("chargepoint")]
