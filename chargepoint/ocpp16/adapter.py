@@ -39,17 +39,17 @@ from chargepoint.ocpp16 import conversions
 from chargepoint.ocpp16.authorization import Authorizer
 from chargepoint.ocpp16.client import CallFailed, OcppClient
 from chargepoint.ocpp16.config_keys import Configuration, protocol_settings
-from chargepoint.ocpp16.connection import Backoff, connect
 from chargepoint.ocpp16.handlers_core import CoreHandlers, Hooks
 from chargepoint.ocpp16.handlers_local import LocalListHandlers
 from chargepoint.ocpp16.options import Ocpp16Options
-from chargepoint.ocpp16.outbox import Outbox
 from chargepoint.ocpp16.reservations import StoredReservations
 from chargepoint.ocpp16.sampler import Sampler
 from chargepoint.ocpp16.supervise import FailureLog, Supervisor
-from chargepoint.ocpp16.timestamps import Clock, ClockUnknown, read_boot_id
 from chargepoint.ocpp16.transactions import Transactions
 from chargepoint.ocpp16.wire_queue import WireQueue
+from chargepoint.ocppj.connection import Backoff, connect
+from chargepoint.ocppj.outbox import Outbox
+from chargepoint.ocppj.timestamps import Clock, ClockUnknown, read_boot_id
 from chargepoint.ports import LinkState, ProtocolAction, StationPort
 from chargepoint.store.api import QueuedMessage
 from chargepoint.store.writebehind import CachedKv

@@ -42,10 +42,10 @@ from chargepoint.firmware.manager import (
     UpdateRequest,
     parse_time,
 )
-from chargepoint.ocpp16.bounds import clamp_transfer
 from chargepoint.ocpp16.client import CallFailed, after, on
 from chargepoint.ocpp16.handlers_core import Hooks
-from chargepoint.ocpp16.timestamps import Clock
+from chargepoint.ocppj.bounds import clamp_transfer
+from chargepoint.ocppj.timestamps import Clock
 from chargepoint.ports import StationPort
 from chargepoint.store.api import StoreAPI
 from chargepoint.store.writebehind import WriteBehind

@@ -42,7 +42,7 @@ from typing import Any, Literal, Protocol
 from chargepoint.ocpp16.authorization import id_tag_info_fields, normalize_id_tag
 from chargepoint.ocpp16.config_keys import Configuration
 from chargepoint.ocpp16.conversions import auth_status
-from chargepoint.ocpp16.timestamps import parse_utc
+from chargepoint.ocppj.timestamps import parse_utc
 from chargepoint.store.api import AuthEntry
 
 log = logging.getLogger(__name__)

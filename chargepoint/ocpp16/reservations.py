@@ -20,7 +20,7 @@ from functools import partial
 
 from chargepoint.core.actions import Reply
 from chargepoint.core.events import ReservationMade
-from chargepoint.ocpp16.timestamps import Clock, parse_utc
+from chargepoint.ocppj.timestamps import Clock, parse_utc
 from chargepoint.ports import StationPort
 from chargepoint.store.api import ReservationRecord, StoreAPI
 from chargepoint.store.writebehind import WriteBehind

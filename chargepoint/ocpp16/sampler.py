@@ -29,7 +29,7 @@ from chargepoint.ocpp16.metering import (
     next_aligned,
 )
 from chargepoint.ocpp16.supervise import FailureLog
-from chargepoint.ocpp16.timestamps import Clock, format_utc
+from chargepoint.ocppj.timestamps import Clock, format_utc
 from chargepoint.ports import StationPort
 from chargepoint.store.api import StoreAPI
 

@@ -34,7 +34,7 @@ from chargepoint.ocpp16 import conversions
 from chargepoint.ocpp16.authorization import Authorizer, DecisionKind, Recorded
 from chargepoint.ocpp16.client import CallFailed
 from chargepoint.ocpp16.conversions import auth_status
-from chargepoint.ocpp16.timestamps import Clock, ClockUnknown
+from chargepoint.ocppj.timestamps import Clock, ClockUnknown
 from chargepoint.ports import StationPort
 from chargepoint.store.api import MessageKind, QueuedMessage, StoreAPI, TransactionRecord
 from chargepoint.store.errors import StoreWriteError

@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from chargepoint.ocpp16.rpc_errors import CallFailed
+from chargepoint.ocppj.rpc_errors import CallFailed
 from chargepoint.store.api import QueuedMessage
 from chargepoint.store.errors import StoreWriteError
 
