@@ -124,6 +124,14 @@ def test_only_the_registry_imports_a_protocol_package() -> None:
     assert importers == {"chargepoint.protocols"}
 
 
+def test_the_shared_ocpp_j_machinery_imports_no_protocol_package() -> None:
+    graph = import_graph()
+    shared = [m for m in graph if m.startswith("chargepoint.ocppj")]
+    assert shared, "chargepoint.ocppj is gone: update this test"
+    for module in shared:
+        assert not [d for d in graph[module] if d.startswith("chargepoint.ocpp16")], module
+
+
 def test_cycle_finder_finds_a_cycle() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert import_cycles(graph) == [["a", "b", "c"]]
