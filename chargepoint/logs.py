@@ -14,7 +14,7 @@ import re
 import sys
 from typing import Any
 
-from chargepoint.config import LoggingConfig
+from chargepoint.config.model import LoggingConfig
 
 FRAME_LOGGER = "chargepoint.frames"
 FIELDS = ("CONNECTOR", "TRANSACTION_ID", "OCPP_ACTION", "OCPP_UNIQUE_ID")

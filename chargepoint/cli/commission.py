@@ -8,6 +8,7 @@ import contextlib
 import io
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from chargepoint.cli.common import (
@@ -19,6 +20,7 @@ from chargepoint.cli.common import (
     printable,
     socket_path,
 )
+from chargepoint.cli.daemon import _sim_args
 from chargepoint.commission.answers import Answers
 from chargepoint.commission.report import ReportStore, render_markdown
 from chargepoint.commission.walk import Options, Walk
@@ -72,16 +74,14 @@ class _Pending:
         return self._answer
 
 
-def _sim_runner(link: _Link) -> Any:
-    """Runs the ``sim ...`` lines of an answers file through the same parser as the CLI."""
+def _sim_runner(link: _Link, parse: Callable[[list[str]], argparse.Namespace]) -> Any:
+    """Runs the ``sim ...`` lines of an answers file through ``parse``, the CLI's own parser
+    (``args.parse_command``, set by ``cli.parser``)."""
     def run(words: list[str]) -> str:
-        from chargepoint.cli.daemon import _sim_args
-        from chargepoint.cli.parser import build_parser
-
         sink = io.StringIO()
         try:
             with contextlib.redirect_stderr(sink), contextlib.redirect_stdout(sink):
-                ns = build_parser().parse_args(words)
+                ns = parse(words)
         except SystemExit:
             return "not a sim command: " + " ".join(sink.getvalue().split())[-200:]
         try:
@@ -114,7 +114,7 @@ def cmd_commission(args: argparse.Namespace, out: Output) -> int:
     talk = out.err if out.json else out.out
     stream = _open_answers(args)
     try:
-        answers = Answers(stream, talk, sim=_sim_runner(link))
+        answers = Answers(stream, talk, sim=_sim_runner(link, args.parse_command))
         walk = Walk(link, answers, talk, Options(
             connector=args.connector, interactive=not args.non_interactive,
             technician=args.technician or "", wait_s=args.wait, charge_s=args.charge_seconds))

@@ -93,6 +93,11 @@ def _json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document")
 
 
+def _parse_words(words: list[str]) -> argparse.Namespace:
+    """A command line parsed as the CLI would (``commission`` runs ``sim`` lines with it)."""
+    return build_parser().parse_args(words)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chargepoint",
@@ -213,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--charge-seconds", type=_seconds, default=30.0,
                    help="how long the supervised charge is measured (s, 30)")
     _json(p)
-    p.set_defaults(func=commission.cmd_commission)
+    p.set_defaults(func=commission.cmd_commission, parse_command=_parse_words)
     commission_sub = p.add_subparsers(dest="commission_command", metavar="SUBCOMMAND")
     c = commission_sub.add_parser("report", help="show the latest commissioning report")
     _json(c)

@@ -306,7 +306,7 @@ async def test_fuzz_the_station_from_a_hostile_csms(
     for record in records:
         assert record.stopped, record
         if record.csms_id is not None:
-            count = stops.get(record.csms_id, 0)
+            count = stops.get(int(record.csms_id), 0)
             assert count == 1 or (reconnected and count >= 1), (record, count)
     # A traceback or a supervised failure means an input got past the edge: a bug.
     failures = [r.getMessage() for r in caplog.records if r.name.startswith("chargepoint")
