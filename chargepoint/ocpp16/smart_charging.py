@@ -249,7 +249,7 @@ class SmartCharging:
         record = await asyncio.to_thread(self._services.store.open_transaction_on, p.connector)
         if record is None or record.stopped:
             return f"TxProfile: no transaction on connector {p.connector}"
-        if p.transaction_id is not None and p.transaction_id != record.csms_id:
+        if p.transaction_id is not None and str(p.transaction_id) != record.csms_id:
             return f"TxProfile: transaction {p.transaction_id} is not the one running"
         return item
 
