@@ -27,7 +27,6 @@ from chargepoint.control.server import ControlServer
 from chargepoint.core.events import StopRequested
 from chargepoint.core.station import Station
 from chargepoint.core.types import FaultKind, StopReason
-from chargepoint.diagnostics.sources import SecurityLog
 from chargepoint.firmware.installer import Installer, OsUpdaterInstaller, VenvInstaller
 from chargepoint.island.link import IslandLink, IslandLost, IslandOptions
 from chargepoint.logbuffer import LogBuffer
@@ -35,8 +34,11 @@ from chargepoint.ocpp16.adapter import Ocpp16Adapter
 from chargepoint.ocpp16.config_keys import DEFAULT_PROFILES, Configuration, core_settings
 from chargepoint.ocpp16.firmware_handlers import setup_firmware
 from chargepoint.ocpp16.options import Ocpp16Options
+from chargepoint.ocpp16.security_handlers import SecurityHandlers, SecuritySettings, setup_security
 from chargepoint.ocpp16.timestamps import Clock, read_boot_id
 from chargepoint.runtime import Controller
+from chargepoint.security.events import RESET_OR_REBOOT
+from chargepoint.security.seclog import SecurityLogFile
 from chargepoint.station_control import StationControl
 from chargepoint.storage_fault import StorageFault
 from chargepoint.store import writebehind
@@ -71,6 +73,7 @@ class RunningStation:
     control: ControlServer | None
     logs: LogBuffer
     storage_fault: StorageFault | None = None
+    security: SecurityHandlers | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stopped: bool = False
 
@@ -104,6 +107,8 @@ class RunningStation:
         if self._stopped:
             return
         self._stopped = True
+        if self.controller.restart and self.security is not None:  # sent after the restart
+            self.security.events.raise_event(RESET_OR_REBOOT, f"{self.controller.restart} reset")
         if self.control is not None:
             await self.control.close()
         await self.controller.stop(safe_stop_timeout_s=0.0 if hard else 4.0)
@@ -133,6 +138,18 @@ class RunningStation:
             await asyncio.sleep(0.02)
 
 
+def security_dir(config: Config) -> Path:
+    """Where the security log, the installed CSMS roots and the station's keys live."""
+    return Path(config.storage.path).resolve().parent / "security"
+
+
+async def _setup_security(running: RunningStation) -> None:
+    """The security whitepaper: certificates, profile upgrades, security events."""
+    config = running.config
+    running.security = await setup_security(running.adapter, SecuritySettings(
+        directory=security_dir(config), manufacturer_roots=Path(config.firmware.roots_dir)))
+
+
 def _setup_firmware(running: RunningStation, installer: Installer | None) -> None:
     """FirmwareManagement (UpdateFirmware, GetDiagnostics, the signed variants, GetLog)."""
     config = running.config
@@ -143,7 +160,7 @@ def _setup_firmware(running: RunningStation, installer: Installer | None) -> Non
             OsUpdaterInstaller(command=list(fw.install_command)) if fw.installer == "command"
             else VenvInstaller()
         )
-    setup_firmware(
+    fw_handlers = setup_firmware(
         running.adapter,
         releases_dir=Path(fw.releases_dir) if fw.releases_dir else state_dir / "releases",
         work_dir=Path(fw.work_dir) if fw.work_dir else state_dir / "work",
@@ -156,7 +173,11 @@ def _setup_firmware(running: RunningStation, installer: Installer | None) -> Non
         selftest=StationControl(running).selftest,
         health_timeout_s=fw.health_timeout_s,
         allow_unsigned=fw.allow_unsigned,
+        security=running.security.events if running.security is not None else None,
     )
+    if running.security is not None:  # ExtendedTriggerMessage asks the managers
+        running.security.firmware_status = lambda: fw_handlers.firmware.status
+        running.security.log_upload = fw_handlers.diagnostics.log_upload
 
 
 def initial_ocpp_config(config: Config) -> dict[str, str]:
@@ -237,12 +258,12 @@ async def _build_hardware(
     return island.hardware(meters, reader), None
 
 
-def _record_moved_aside(opened: Opened) -> None:
-    """A damaged store was replaced: a security event in the new store says so (GetLog)."""
+def _record_moved_aside(opened: Opened, directory: Path) -> None:
+    """A damaged store was replaced: the security log says so (GetLog SecurityLog)."""
     if opened.moved_aside is None:
         return
     at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    SecurityLog(opened.store).append(
+    SecurityLogFile(directory).append(
         SECURITY_EVENT, f"damaged store moved aside to {opened.moved_aside}: {opened.damage}"[:255],
         at)
 
@@ -268,7 +289,7 @@ async def start_station(
         logs.detach()
         raise StationStartError(f"store {config.storage.path}: {exc}") from exc
     store = opened.store
-    await asyncio.to_thread(_record_moved_aside, opened)
+    await asyncio.to_thread(_record_moved_aside, opened, security_dir(config))
     island: IslandLink | None = None
     try:
         island = await IslandLink.spawn(config, island_options(config, island_tick_s),
@@ -328,6 +349,7 @@ async def start_station(
         control=None,
         logs=logs,
     )
+    await _setup_security(running)
     _setup_firmware(running, firmware_installer)
     running.storage_fault = StorageFault(store, controller.submit)
     running.tasks.append(asyncio.create_task(controller.run(), name="controller"))
