@@ -19,11 +19,7 @@ from ocpp.v16 import call
 
 from chargepoint.core.events import CsmsLinkChanged
 from tests.ocpp16.csms import Csms
-from tests.ocpp16.secure_harness import (  # noqa: F401  (fixture)
-    SecureFactory,
-    secure_station,
-    wait_event,
-)
+from tests.ocpp16.secure_harness import SecureFactory, wait_event
 from tests.security.pki import Ca, name, pem
 
 
