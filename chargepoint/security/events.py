@@ -11,10 +11,11 @@ adapter's durable queue, which sends it once registered and keeps it across rest
 (A04.FR.01/02). Every event is sent, not only the critical ones: a CSMS (and OCTT 077/078)
 expects e.g. InvalidChargePointCertificate.
 
-Flood control: a peer can cause the non-critical events at will (junk frames, a bad server
-certificate on every reconnect). Each non-critical type is recorded at most once per
-``quiet_s`` (default 300 s); the events left out meanwhile are counted into the next one's
-techInfo ("+N similar"). Critical events are never left out.
+Flood control: a peer can cause some events at will, without any command of the CSMS (junk
+frames, replays, a bad server certificate or TLS setup on every reconnect: ``NOISY``). Each
+of those types is recorded at most once per ``quiet_s`` (default 300 s); the events left out
+meanwhile are counted into the next one's techInfo ("+N similar"). Other events are never
+left out.
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ EVENTS: dict[str, bool] = {
     INVALID_TLS_VERSION: False,
     INVALID_TLS_CIPHER_SUITE: False,
 }
+NOISY = frozenset({INVALID_MESSAGES, ATTEMPTED_REPLAY_ATTACKS, INVALID_CSMS_CERTIFICATE,
+                   CSMS_FAILED_TO_AUTHENTICATE, FAILED_TO_AUTHENTICATE_AT_CSMS,
+                   INVALID_TLS_VERSION, INVALID_TLS_CIPHER_SUITE})
 TECH_INFO_MAX = 255  # SecurityEventNotification techInfo is string[0..255]
 
 
@@ -114,7 +118,7 @@ class SecurityEvents:
         if kind not in EVENTS:
             raise ValueError(f"unknown security event {kind!r}")
         now = self._mono()
-        if not EVENTS[kind]:
+        if kind in NOISY:
             last = self._last.get(kind)
             if last is not None and now - last < self._quiet_s:
                 self._suppressed[kind] = self._suppressed.get(kind, 0) + 1
