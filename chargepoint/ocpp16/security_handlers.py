@@ -59,7 +59,8 @@ class SecuritySettings:
     watch_interval_s: float = 3600.0
     upgrade_attempts: int = 3  # failed connections before a new profile is abandoned
     log_max_bytes: int = 256 * 1024
-    min_free_bytes: int = 64 * 2**20
+    min_free_bytes: int = 64 * 2**20  # MemoryExhaustion below both bounds
+    min_free_fraction: float = 0.05
 
 
 class DurableEvents:
@@ -97,7 +98,7 @@ class SecurityHandlers:
         self.csms_roots: list[x509.Certificate] = []
         self.has_client_certificate = False
         self._renewal_asked: float | None = None
-        self.memory = MemoryWatch(settings.min_free_bytes)
+        self.memory = MemoryWatch(settings.min_free_bytes, settings.min_free_fraction)
 
     # -- state kept in memory for the checks on the loop
     async def refresh(self) -> None:

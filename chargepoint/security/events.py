@@ -110,6 +110,7 @@ class SecurityEvents:
         self._last: dict[str, float] = {}
         self._suppressed: dict[str, int] = {}
         self.raised: list[SecurityEvent] = []  # this run's events, in order (status, tests)
+        self.listeners: list[Callable[[SecurityEvent], None]] = []  # called on each raise
         log.on_cleared = self._log_cleared
 
     def raise_event(self, kind: str, tech_info: str = "") -> None:
@@ -130,6 +131,8 @@ class SecurityEvents:
         event = SecurityEvent(kind, tech_info[:TECH_INFO_MAX], self._wall(), now)
         self.raised.append(event)
         LOG.warning("security event %s: %s", kind, event.tech_info)
+        for listener in list(self.listeners):
+            listener(event)
         self._writer.submit(lambda: self._record(event))
 
     def _record(self, event: SecurityEvent) -> None:

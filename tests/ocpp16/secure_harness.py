@@ -17,6 +17,7 @@ from chargepoint.ocpp16.security_handlers import (
     SecuritySettings,
     setup_security,
 )
+from chargepoint.security.events import SecurityEvent
 from chargepoint.store.db import Store
 from tests.ocpp16.csms import Csms, Frame
 from tests.ocpp16.harness import FakeStationPort, Station, options
@@ -25,6 +26,22 @@ from tests.ocpp16.harness import FakeStationPort, Station, options
 @dataclass
 class SecureStation(Station):
     security: SecurityHandlers
+
+    async def raised(self, kind: str, timeout: float = 10) -> None:
+        """Wait until ``kind`` was raised (when no CSMS can be told, e.g. TLS refused)."""
+        seen = asyncio.Event()
+
+        def listener(event: SecurityEvent) -> None:
+            if event.kind == kind:
+                seen.set()
+
+        events = self.security.events
+        events.listeners.append(listener)
+        try:
+            if not any(e.kind == kind for e in events.raised):
+                await asyncio.wait_for(seen.wait(), timeout)
+        finally:
+            events.listeners.remove(listener)
 
     def queued_events(self) -> list[str]:
         """Types of the SecurityEventNotifications in the durable queue (flushes first)."""
