@@ -1,0 +1,34 @@
+"""The security whitepaper wired into the whole station (``chargepoint.app``): the events of
+a start and of a Reset reach the CSMS across the restart (A04.FR.02)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from ocpp.v16 import call
+
+from tests.fullstack import CpMaker, make_cp, registered
+from tests.ocpp16.csms import Csms
+from tests.ocpp16.secure_harness import event_types, wait_event
+
+__all__ = ["make_cp"]  # the fixture
+
+
+async def test_reset_or_reboot_and_startup_events_survive_the_restart(
+        csms: Csms, make_cp: CpMaker, tmp_path: Path) -> None:
+    """ResetOrReboot (critical) is raised when a Reset restarts the station, kept in the
+    store's queue over the restart and sent, like StartupOfTheDevice, once the new process is
+    registered; both are in the security log next to the store."""
+    cp = await make_cp()
+    await registered(cp)
+    await wait_event(csms, "StartupOfTheDevice")
+    assert (await csms.send(call.Reset(type="Soft"))).status == "Accepted"
+    await asyncio.wait_for(cp.controller.restart_requested.wait(), 10)
+    await cp.stop()
+    await make_cp()
+    event = await wait_event(csms, "ResetOrReboot")
+    assert event.payload["techInfo"] == "soft reset"
+    await csms.wait_until(lambda: event_types(csms).count("StartupOfTheDevice") == 2)
+    log = (tmp_path / "security" / "security.log").read_text()
+    assert "ResetOrReboot" in log and log.count("StartupOfTheDevice") == 2
