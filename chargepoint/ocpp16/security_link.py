@@ -72,7 +72,10 @@ class SecurityLink:
     def connect_options(self, options: Ocpp16Options) -> Ocpp16Options:
         profile = self.link.effective
         changes: dict[str, object] = {"security_profile": profile}
-        changes["url"] = self.tls_url if profile >= 2 else self.plain_url
+        if profile >= 2:
+            changes["url"] = self.tls_url  # raised from 0/1: the same endpoint over TLS
+        elif self._a.options.security_profile >= 2:
+            changes["url"] = self.plain_url  # cannot happen: a profile is never lowered
         if profile in (1, 2):
             try:
                 key = self._a.config.value("AuthorizationKey")
