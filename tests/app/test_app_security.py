@@ -4,10 +4,12 @@ a start and of a Reset reach the CSMS across the restart (A04.FR.02)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 from ocpp.v16 import call
 
+from tests.firmware.fw_helpers import iso, make_cert
 from tests.fullstack import CpMaker, make_cp, registered
 from tests.ocpp16.csms import Csms
 from tests.ocpp16.secure_harness import event_types, wait_event
@@ -32,3 +34,19 @@ async def test_reset_or_reboot_and_startup_events_survive_the_restart(
     await csms.wait_until(lambda: event_types(csms).count("StartupOfTheDevice") == 2)
     log = (tmp_path / "security" / "security.log").read_text()
     assert "ResetOrReboot" in log and log.count("StartupOfTheDevice") == 2
+
+
+async def test_invalid_firmware_signing_certificate_event_is_durable(
+        csms: Csms, make_cp: CpMaker) -> None:
+    """L01.FR.02 through the whole station: SignedUpdateFirmware with a signing certificate
+    from no manufacturer root: InvalidCertificate, and InvalidFirmwareSigningCertificate goes
+    through the durable queue to the CSMS."""
+    cp = await make_cp()
+    await registered(cp)
+    stranger = make_cert("fw", make_cert("Other", None, ca=True), ca=False)
+    answer = await csms.send(call.SignedUpdateFirmware(request_id=3, firmware={
+        "location": "http://127.0.0.1:9/fw.tar.gz", "retrieveDateTime": iso(time.time()),
+        "signingCertificate": stranger.pem, "signature": stranger.sign(b"x")}))
+    assert answer.status == "InvalidCertificate"
+    await wait_event(csms, "InvalidFirmwareSigningCertificate")
+

@@ -4,6 +4,7 @@ queued durably and sent after BootNotification Accepted; OCTT 078 (invalid CSMS 
 
 from __future__ import annotations
 
+import logging
 import ssl
 import warnings
 from datetime import UTC, datetime, timedelta
@@ -167,3 +168,12 @@ async def test_memory_exhaustion_event_when_free_space_runs_low(
     await secure_station(settings={"min_free_bytes": 2**62, "min_free_fraction": 1.0})
     event = await wait_event(csms, "MemoryExhaustion")
     assert "MiB free" in event.payload["techInfo"]
+
+
+async def test_a00_fr201_profile_1_over_plain_ws_logs_a_warning(
+        csms: Csms, secure_station: SecureFactory, caplog: pytest.LogCaptureFixture) -> None:
+    """A00.FR.201: profile 1 sends the password without TLS: a warning in the log."""
+    caplog.set_level(logging.WARNING, "chargepoint.security")
+    station = await secure_station(security_profile=1, password=PASSWORD)
+    await station.port.wait_for(CsmsLinkChanged)
+    assert any("without TLS" in r.getMessage() for r in caplog.records)
