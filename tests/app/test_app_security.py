@@ -4,12 +4,15 @@ a start and of a Reset reach the CSMS across the restart (A04.FR.02)."""
 from __future__ import annotations
 
 import asyncio
+import io
+import json
+import tarfile
 import time
 from pathlib import Path
 
 from ocpp.v16 import call
 
-from tests.firmware.fw_helpers import iso, make_cert
+from tests.firmware.fw_helpers import http_peer, iso, make_cert
 from tests.fullstack import CpMaker, make_cp, registered
 from tests.ocpp16.csms import Csms
 from tests.ocpp16.secure_harness import event_types, wait_event
@@ -50,3 +53,26 @@ async def test_invalid_firmware_signing_certificate_event_is_durable(
     assert answer.status == "InvalidCertificate"
     await wait_event(csms, "InvalidFirmwareSigningCertificate")
 
+
+
+async def test_079_n01_get_log_security_log_uploads_the_persistent_log(
+        csms: Csms, make_cp: CpMaker) -> None:
+    """OCTT 079 / N01.FR.01-09 through the whole station: GetLog SecurityLog uploads the
+    rotated security log file (here: this start's StartupOfTheDevice) and reports Uploading,
+    Uploaded with the request id."""
+    cp = await make_cp()
+    await registered(cp)
+    await wait_event(csms, "StartupOfTheDevice")
+    with http_peer() as http:
+        answer = await csms.send(call.GetLog(log_type="SecurityLog", request_id=42, log={
+            "remoteLocation": http.url("/logs/")}))
+        assert answer.status == "Accepted" and answer.filename.startswith("security-")
+        await csms.wait_for("LogStatusNotification", count=2)
+    assert [f.payload for f in csms.calls("LogStatusNotification")] == [
+        {"status": "Uploading", "requestId": 42}, {"status": "Uploaded", "requestId": 42}]
+    (_, _, data, _) = http.uploads[0]
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        member = tar.extractfile("security.log")
+        assert member is not None
+        types = [json.loads(line)["type"] for line in member.read().decode().splitlines()]
+    assert "StartupOfTheDevice" in types
