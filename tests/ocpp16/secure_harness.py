@@ -18,6 +18,7 @@ from chargepoint.ocpp16.security_handlers import (
     setup_security,
 )
 from chargepoint.security.events import SecurityEvent
+from chargepoint.store import writebehind
 from chargepoint.store.db import Store
 from tests.ocpp16.csms import Csms, Frame
 from tests.ocpp16.harness import FakeStationPort, Station, options
@@ -87,6 +88,7 @@ async def secure_station(csms: Csms, tmp_path: Path) -> AsyncIterator[SecureFact
     yield factory
     for station in stations:
         await station.stop()
+        writebehind.flush_all(10)
         station.security.events.close()
         station.store.close()
 

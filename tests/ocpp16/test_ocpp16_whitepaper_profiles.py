@@ -12,6 +12,7 @@ from cryptography import x509
 from ocpp.v16 import call
 
 from chargepoint.core.events import CsmsLinkChanged
+from chargepoint.store import writebehind
 from tests.ocpp16.csms import Csms
 from tests.ocpp16.secure_harness import SecureFactory, SecureStation, wait_event
 from tests.security.pki import Ca
@@ -125,3 +126,29 @@ async def test_a05_fr08_failed_upgrade_falls_back_with_a_security_event(
     await wait_event(csms, "InvalidCentralSystemCertificate")
     assert tls_csms.paths == []  # never got past TLS
     assert await _profile_value(csms) == "1"
+
+
+async def test_a05_fr09_the_profile_reached_survives_a_restart(
+        csms: Csms, tls_csms: Csms, ca: Ca, secure_station: SecureFactory) -> None:
+    """A05.FR.09 from the station's side: once profile 2 connected, a restart with
+    ``security_profile = 1`` in the config still connects with profile 2 (never lowered)."""
+    station = await _profile1(secure_station, tls_csms.url)
+    await csms.send(call.InstallCertificate(certificate_type="CentralSystemRootCertificate",
+                                            certificate=ca.pem))
+    assert (await csms.send(call.ChangeConfiguration(key="SecurityProfile",
+                                                     value="2"))).status == "Accepted"
+    assert await _profile_value(tls_csms) == "2"  # connected over TLS: committed
+    await station.stop()
+    writebehind.flush_all(10)  # what the app's stop does before closing the store
+    station.security.events.close()
+    station.store.close()
+    plain_before = len(csms.paths)
+    restarted = await _profile1_again(secure_station, tls_csms.url)
+    await tls_csms.wait_until(lambda: len(tls_csms.paths) >= 2)
+    assert len(csms.paths) == plain_before
+    assert restarted.security.link.link.active == 2
+
+
+async def _profile1_again(secure_station: SecureFactory, tls_url: str) -> SecureStation:
+    return await secure_station(security_profile=1, password=PASSWORD,
+                                settings={"tls_url": tls_url}, config={"CpoName": "Test CPO"})
