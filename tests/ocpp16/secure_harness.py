@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from chargepoint.ocpp16.adapter import Ocpp16Adapter
+from chargepoint.ocpp16.firmware_handlers import setup_firmware
 from chargepoint.ocpp16.security_handlers import (
     SecurityHandlers,
     SecuritySettings,
@@ -64,14 +65,23 @@ SecureFactory = Callable[..., Awaitable[SecureStation]]
 
 
 async def start_secure(directory: Path, url: str, *, db: str = "state.db",
-                       settings: dict[str, Any] | None = None,
+                       settings: dict[str, Any] | None = None, firmware: bool = False,
                        **overrides: Any) -> SecureStation:
+    """``firmware``: the firmware handlers too (``setup_firmware``, a fake installer), their
+    manufacturer roots being the ones InstallCertificate writes."""
     store = Store.open(directory / db)
     port = FakeStationPort(store, 1)
     adapter = Ocpp16Adapter(port, options(url, **overrides))
     security = await setup_security(adapter, SecuritySettings(
         directory=directory / "security", manufacturer_roots=directory / "fw-roots",
         **(settings or {})))
+    if firmware:
+        from tests.firmware.fw_helpers import FakeInstaller
+
+        setup_firmware(adapter, releases_dir=directory / "releases", work_dir=directory / "work",
+                       roots_dir=directory / "fw-roots", running_version="1.0.0",
+                       station_id="CP-1", installer=FakeInstaller(),
+                       security=security.events)
     task = asyncio.ensure_future(adapter.run())
     return SecureStation(adapter, port, store, task, security)
 

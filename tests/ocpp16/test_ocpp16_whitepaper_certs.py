@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from cryptography.x509.oid import NameOID
 from ocpp.v16 import call
 
 from chargepoint.core.events import CsmsLinkChanged
+from tests.firmware.fw_helpers import iso, make_cert, refused_port
 from tests.ocpp16.csms import Csms
 from tests.ocpp16.secure_harness import SecureFactory, wait_event
 from tests.security.pki import Ca, name, pem
@@ -200,3 +202,27 @@ async def test_a03_fr02_a_certificate_ending_within_a_month_is_renewed_by_the_st
     csr = x509.load_pem_x509_csr(sign.payload["csr"].encode())
     assert csr.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "CP-1"
     assert not csms.calls("ExtendedTriggerMessage")
+
+
+async def test_m05_an_installed_manufacturer_root_is_what_signed_firmware_is_checked_against(
+        csms: Csms, secure_station: SecureFactory) -> None:
+    """M05 + L01.FR.12: before InstallCertificate(ManufacturerRootCertificate) a signing
+    certificate of that manufacturer is InvalidCertificate (and InvalidFirmwareSigning-
+    Certificate is reported), after it the request is Accepted."""
+    station = await secure_station(firmware=True)
+    await station.port.wait_for(CsmsLinkChanged)
+    root = make_cert("Maker Root", None, ca=True)
+    signer = make_cert("Maker Firmware Signing", root, ca=False)
+
+    def request() -> call.SignedUpdateFirmware:
+        return call.SignedUpdateFirmware(request_id=5, firmware={
+            "location": f"http://127.0.0.1:{refused_port()}/fw.tar.gz",
+            "retrieveDateTime": iso(time.time() + 3600),
+            "signingCertificate": signer.pem, "signature": signer.sign(b"x")})
+
+    assert (await csms.send(request())).status == "InvalidCertificate"
+    await wait_event(csms, "InvalidFirmwareSigningCertificate")
+    assert (await csms.send(call.InstallCertificate(
+        certificate_type="ManufacturerRootCertificate", certificate=root.pem))).status == (
+        "Accepted")
+    assert (await csms.send(request())).status == "Accepted"
