@@ -63,6 +63,11 @@ LOG = logging.getLogger("chargepoint.ocpp")
 _DEFAULT_RETRY_S = 60.0  # BootNotification retry when the CSMS gave interval 0
 
 
+# Before a reconnect that follows an answer: an answer still unread when the connection is
+# torn down is lost for a CSMS that reads frames one by one and answers our CALL in between
+# (seen with the ocpp library: the ChangeConfiguration.conf never arrived, OCTT 073).
+ANSWER_GRACE_S = 0.5
+
 class LinkSecurity(FrameSecurity, Protocol):
     """The security whitepaper's say in the connection (``security_handlers``): which
     profile and credentials to connect with, and what a failed or working attempt means."""
@@ -343,7 +348,9 @@ class Ocpp16Adapter:
         return self.options
 
     async def reconnect(self) -> None:
-        """Close the connection; the loop reconnects (e.g. with a new AuthorizationKey)."""
+        """Close the connection, after ``ANSWER_GRACE_S`` for the CSMS to read the answer just
+        sent; the loop reconnects (e.g. with a new AuthorizationKey or security profile)."""
+        await asyncio.sleep(ANSWER_GRACE_S)
         client = self._client
         if client is not None:
             await client.close_connection()
