@@ -48,6 +48,7 @@ from hardware.interfaces import EnergyMeter, StationHardware
 
 if TYPE_CHECKING:
     from chargepoint.island.simclient import SimClient
+    from chargepoint.site import SiteManager
 
 log = logging.getLogger("chargepoint.app")
 
@@ -71,6 +72,7 @@ class RunningStation:
     control: ControlServer | None
     logs: LogBuffer
     storage_fault: StorageFault | None = None
+    site: SiteManager | None = None  # [site] local load management
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stopped: bool = False
 
@@ -333,6 +335,9 @@ async def start_station(
     running.tasks.append(asyncio.create_task(controller.run(), name="controller"))
     running.tasks.append(asyncio.create_task(running.storage_fault.run(), name="storage-fault"))
     running.tasks.append(asyncio.create_task(adapter.run(), name="ocpp"))
+    from chargepoint.site.setup import start_site
+
+    running.site = await start_site(running)
     if control_socket:
         Path(config.control.socket).parent.mkdir(parents=True, exist_ok=True)
         running.control = ControlServer(

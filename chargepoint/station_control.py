@@ -87,6 +87,7 @@ class StationControl:
                 "queued": link.queued,
             },
             "connectors": connectors,
+            **({"site": r.site.status()} if r.site is not None else {}),
         }
 
     async def meter(self) -> dict[str, Any]:
@@ -231,8 +232,12 @@ class StationControl:
                     bench.ev(int(args["connector"]), str(args.get("mode", "charge")) == "charge")
                 case "tap":
                     bench.tap(str(args["uid"]))
+                case "fault" if args.get("connector") == "site":  # the [site] grid meter
+                    bench.fault("site", str(args["kind"]))
                 case "fault":
                     bench.fault(int(args["connector"]), str(args["kind"]))
+                case "house":
+                    bench.house(float(args["amps"]))
                 case "power":
                     bench.power(str(args["state"]))
                 case "describe":

@@ -125,6 +125,8 @@ def _sim_args(args: argparse.Namespace) -> dict[str, Any]:
             return {"connector": args.connector, "kind": args.kind}
         case "power":
             return {"state": args.state}
+        case "house":
+            return {"amps": args.amps}
     raise CliError(f"unknown sim command {args.sim_command}", code=2)  # pragma: no cover
 
 
