@@ -192,7 +192,12 @@ def _ocpp_options(config: Config, hardware: StationHardware) -> Ocpp16Options:
         max_frame_bytes=config.ocpp.max_frame_bytes,
         has_lock=config.hardware.has_lock,
         max_current_a=config.station.max_current_a,
+        free_vend_id_tag=_free_vend_id_tag(config),
     )
+
+
+def _free_vend_id_tag(config: Config) -> str | None:
+    return config.charging.free_vend_id_tag if config.charging.free_vend else None
 
 
 def island_options(config: Config, tick_s: float | None = None) -> IslandOptions:
@@ -291,7 +296,8 @@ async def start_station(
     clock = await asyncio.to_thread(
         lambda: Clock(boot_id=read_boot_id(), kv=CachedKv(store)))
     settings = core_settings(
-        ocpp_config, has_lock=config.hardware.has_lock, max_current_a=config.station.max_current_a
+        ocpp_config, has_lock=config.hardware.has_lock, max_current_a=config.station.max_current_a,
+        free_vend_id_tag=_free_vend_id_tag(config),
     )
     operative = await asyncio.to_thread(store.availability)
     latched = [

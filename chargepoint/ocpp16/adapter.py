@@ -429,7 +429,8 @@ class Ocpp16Adapter:
             self.sampler.reconfigure()
         self.port.submit(SettingsChanged(core_settings(
             self.config, has_lock=self.options.has_lock,
-            max_current_a=self.options.max_current_a)))
+            max_current_a=self.options.max_current_a,
+            free_vend_id_tag=self.options.free_vend_id_tag)))
 
     # -- for the outbox (OutboxLink)
     def attempts(self) -> int:

@@ -513,8 +513,10 @@ class _NullStore:
         return {}
 
 
-def core_settings(cfg: Configuration, *, has_lock: bool, max_current_a: float) -> Settings:
-    """The core's ``Settings`` from the current configuration and the station's wiring."""
+def core_settings(cfg: Configuration, *, has_lock: bool, max_current_a: float,
+                  free_vend_id_tag: str | None = None) -> Settings:
+    """The core's ``Settings`` from the current configuration and the station's wiring
+    (``free_vend_id_tag``: ``[charging] free_vend`` on, with this tag)."""
     max_energy = cfg.get_int_or_none("MaxEnergyOnInvalidId")
     return Settings(
         connection_timeout_s=float(cfg.get_int("ConnectionTimeOut")),
@@ -528,4 +530,5 @@ def core_settings(cfg: Configuration, *, has_lock: bool, max_current_a: float) -
             cfg.lookup("ReserveConnectorZeroSupported") is not None
             and cfg.get_bool("ReserveConnectorZeroSupported")
         ),
+        free_vend_id_tag=free_vend_id_tag,
     )
