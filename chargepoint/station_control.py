@@ -232,6 +232,10 @@ class StationControl:
                     bench.ev(int(args["connector"]), str(args.get("mode", "charge")) == "charge")
                 case "tap":
                     bench.tap(str(args["uid"]))
+                case "fault" | "house" if (
+                        args.get("connector") == "site" or command == "house"
+                ) and self._r.config.site is None:
+                    raise Refused(f"sim {command}: this station has no [site] section")
                 case "fault" if args.get("connector") == "site":  # the [site] grid meter
                     bench.fault("site", str(args["kind"]))
                 case "fault":

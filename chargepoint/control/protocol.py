@@ -55,7 +55,7 @@ class ControlTarget(Protocol):
         """Round-trip seconds of one CSMS request; raise ``Refused`` when offline."""
 
     async def sim(self, command: str, args: dict[str, Any]) -> dict[str, Any]:
-        """Drive the simulated bench (plug, unplug, ev, tap, fault, power; describe only
+        """Drive the simulated bench (plug, unplug, ev, tap, fault, power, house; describe only
         reports); every command answers the bench's description. Refused on real
         hardware."""
 
@@ -65,7 +65,7 @@ class ControlTarget(Protocol):
 
 RELAY_WHICH = ("contactor", "lock")
 RELAY_OPS = ("on", "off", "test")
-SIM_COMMANDS = ("plug", "unplug", "ev", "tap", "fault", "power", "describe")
+SIM_COMMANDS = ("plug", "unplug", "ev", "tap", "fault", "power", "house", "describe")
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,9 @@ from ocpp.v16 import call
 
 from chargepoint.app import RunningStation, start_station
 from chargepoint.config import config_from_toml
-from tests.fullstack import charging, registered, toml, until
+from chargepoint.control.protocol import Refused
+from chargepoint.station_control import StationControl
+from tests.fullstack import CpMaker, charging, registered, toml, until
 from tests.ocpp16.csms import Csms
 from tests.ocpp16.profiles import profile
 
@@ -24,7 +26,7 @@ max_current_a = 32.0
 fallback_current_a = 6.0
 rotate_s = 30
 margin_a = 1.0
-hold_s = 0.5
+hold_s = 2.0
 [site.meter]
 poll_interval_s = 0.2
 timeout_s = 0.2
@@ -36,9 +38,11 @@ SiteMaker = Callable[..., Awaitable[RunningStation]]
 @pytest.fixture
 async def make_site(csms: Csms, tmp_path: Path) -> AsyncIterator[SiteMaker]:
     started: list[RunningStation] = []
+    here = tmp_path / "site"  # apart from make_cp's store and socket
+    here.mkdir()
 
     async def make(connectors: int = 2, extra: str = "", **ocpp: Any) -> RunningStation:
-        text = toml(csms.url, tmp_path, connectors, ocpp) + SITE + extra
+        text = toml(csms.url, here, connectors, ocpp) + SITE + extra
         running = await start_station(config_from_toml(text))
         started.append(running)
         await registered(running)
@@ -150,3 +154,20 @@ async def test_with_a_tx_default_profile_the_lower_wins(
     cp.bench.house(18.0)  # site: 13 A left, 6.5 A each < profile
     await until(lambda: about(offered(cp), 6.5, 6.5))
     await charging(cp, 1)
+
+
+async def test_site_sim_commands_through_the_control_target(
+        make_site: SiteMaker, make_cp: CpMaker) -> None:
+    cp = await make_site(connectors=1)
+    control = StationControl(cp)
+    answer = await control.sim("house", {"amps": 7.5})
+    assert answer["site"]["house_a"] == 7.5
+    answer = await control.sim("fault", {"connector": "site", "kind": "meter"})
+    assert answer["site"]["silent"] is True
+    await until(lambda: cp.site is not None and not cp.site.status()["meter_ok"])
+    await control.sim("fault", {"connector": "site", "kind": "none"})
+    await until(lambda: cp.site is not None and cp.site.status()["meter_ok"])
+    plain = await make_cp()  # no [site]: refused, and no site object in status
+    with pytest.raises(Refused, match="no \\[site\\] section"):
+        await StationControl(plain).sim("house", {"amps": 3})
+    assert "site" not in await plain.status()

@@ -8,7 +8,10 @@ offer the core gets is the minimum of this and the connector's composite limit
 
 How one step decides (all currents in amperes per phase):
 
-1. House load per phase = grid reading - what our EVs draw on that phase (never below 0).
+1. House load per phase = grid reading - what our EVs draw on that phase (never below 0),
+   taken as the highest of the readings of the last ``hold_s`` seconds: a rise counts at
+   once, a fall once it lasted ``hold_s`` (the connector meters lag the grid meter; for a
+   moment after an offer changed the house looks smaller than it is).
    Budget = ``max_current_a`` - the largest house load of any phase (every connector is
    assumed to load every phase: conservative for 1-phase EVs).
 2. Connectors that want energy (EV asks, limit >= 6 A) are kept in a queue; the first ``k``
@@ -89,6 +92,7 @@ class SiteState:
     changed_at: float = -math.inf
     turn_at: float = -math.inf
     last_house: tuple[float, ...] | None = None
+    recent: tuple[tuple[float, tuple[float, ...]], ...] = ()  # (when, house load) of hold_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +173,9 @@ def allocate(limits: SiteLimits, state: SiteState, now: float,
         house = house_load(raw, demands)
     if house is None or not plausible(house, limits, state.last_house):
         return _fallback(limits, state, now, queue, demands, house)
+    kept = [(t, h) for t, h in state.recent if now - t < limits.hold_s and len(h) == len(house)]
+    recent = (*kept, (now, house))
+    house = tuple(max(h[p] for _, h in recent) for p in range(len(house)))
     budget = limits.max_current_a - max(house)
     prev_running = tuple(c for c in state.queue[:state.running] if c in wanting)
     # queue: the ones running before first, then the others in their turn order
@@ -205,7 +212,7 @@ def allocate(limits: SiteLimits, state: SiteState, now: float,
     changed_at = state.changed_at
     if any(abs(offers[c] - state.offers.get(c, 0.0)) > _EPS for c in demands):
         changed_at = now
-    new_state = SiteState(queue, k, offers, changed_at, turn_at, house)
+    new_state = SiteState(queue, k, offers, changed_at, turn_at, recent[-1][1], recent)
     return Allocation(offers, house, budget, True, new_state)
 
 
