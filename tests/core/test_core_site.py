@@ -77,6 +77,15 @@ def test_house_load_rise_cuts_at_once_and_fall_is_used_after_the_hold() -> None:
     assert bench.step(7.0, [0.0] * 3) == {1: 15.5, 2: 15.5}  # used after hold_s
 
 
+def test_a_dip_of_the_house_load_shorter_than_hold_s_changes_nothing() -> None:
+    bench = Bench(LIMITS, {1: 32.0, 2: 32.0})
+    bench.step(0.0, [10.0] * 3)
+    assert bench.step(10.0, [10.0] * 3) == {1: 10.5, 2: 10.5}
+    assert bench.step(11.0, [2.0] * 3) == {1: 10.5, 2: 10.5}  # e.g. a stale connector meter
+    assert bench.step(12.0, [10.0] * 3) == {1: 10.5, 2: 10.5}
+    assert bench.changes == 1
+
+
 def test_connector_that_cannot_get_6_a_pauses_and_resumes() -> None:
     bench = Bench(LIMITS, {1: 32.0, 2: 32.0})
     bench.step(0.0, [0.0] * 3)
