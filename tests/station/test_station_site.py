@@ -168,6 +168,7 @@ async def test_site_sim_commands_through_the_control_target(
     await control.sim("fault", {"connector": "site", "kind": "none"})
     await until(lambda: cp.site is not None and cp.site.status()["meter_ok"])
     plain = await make_cp()  # no [site]: refused, and no site object in status
+    await registered(plain)  # (running: a stop before the controller started would raise)
     with pytest.raises(Refused, match="no \\[site\\] section"):
         await StationControl(plain).sim("house", {"amps": 3})
     assert "site" not in await plain.status()
