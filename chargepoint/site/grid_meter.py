@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable
 
 from chargepoint.config.model import MeterConfig
-from hardware.interfaces import EnergyMeter, MeterFault
+from hardware.interfaces import EnergyMeter, MeterFault, MeterReading
 
 log = logging.getLogger("chargepoint.site")
 
@@ -44,6 +44,25 @@ class GridMeter:
             self.reason = "the meter's register map has no phase currents"
             return None
         return tuple(float(a) for a in result.current_a)
+
+
+class UnusableMeter:
+    """Stands in for a grid meter that could not be set up (unknown model, bad settings):
+    every poll fails with the reason, so the station runs on the fallback current."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    @property
+    def model(self) -> str:
+        return "unusable"
+
+    @property
+    def requests_per_poll(self) -> int:
+        return 0
+
+    async def poll(self) -> MeterReading | MeterFault:
+        return MeterFault(self.reason)
 
 
 def open_grid_meter(cfg: MeterConfig, connector_meters: Iterable[EnergyMeter | None],
