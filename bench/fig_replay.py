@@ -24,6 +24,7 @@ from bench.port import QuietPort
 from bench.report import Figure
 from chargepoint.ocpp16.adapter import Ocpp16Adapter
 from chargepoint.ocpp16.options import Ocpp16Options
+from chargepoint.store.api import MessageKind
 from chargepoint.store.db import Store
 
 STATION = "CP-REPLAY"
@@ -49,9 +50,9 @@ def store_work(store: Store) -> float:
     while (head := store.queue_head()) is not None:
         if head.tx_local_id is not None:
             store.transaction(head.tx_local_id)
-            if head.action == "StartTransaction":
+            if head.action == MessageKind.TRANSACTION_START:
                 csms_id += 1
-                store.set_csms_transaction_id(head.tx_local_id, csms_id)
+                store.set_csms_transaction_id(head.tx_local_id, str(csms_id))
                 store.transaction(head.tx_local_id)
         store.dequeue(head.seq)
     return (time.perf_counter() - t0) / max(count, 1)

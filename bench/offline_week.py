@@ -27,6 +27,7 @@ from chargepoint.core.actions import ReportStatus
 from chargepoint.core.types import ConnectorStatus
 from chargepoint.ocpp16.adapter import Ocpp16Adapter
 from chargepoint.ocpp16.options import Ocpp16Options
+from chargepoint.store.api import MessageKind
 from chargepoint.store.db import Store
 
 STAMP = "2026-11-27T00:00:00.000Z"
@@ -50,7 +51,7 @@ def seed(store: Store, samples: int) -> None:
     start = {"connectorId": 1, "idTag": "WEEK", "meterStart": 1000, "timestamp": STAMP}
     local = store.begin_transaction(1, "WEEK", 1000.0, STAMP, None, start)
     for n in range(samples):
-        store.enqueue("MeterValues", _meter_values(n), local)
+        store.enqueue(MessageKind.TRANSACTION_UPDATE, _meter_values(n), local)
     with store._read() as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         conn.execute("PRAGMA synchronous = FULL")

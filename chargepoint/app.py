@@ -21,21 +21,20 @@ from typing import TYPE_CHECKING, Any
 
 from chargepoint import systemd
 from chargepoint.aio import cancel_all
+from chargepoint.commission.desk import latest_report
 from chargepoint.config import Config
 from chargepoint.config.secrets import exposed_secrets
 from chargepoint.control.server import ControlServer
 from chargepoint.core.events import StopRequested
+from chargepoint.core.settings import StationWiring, build_settings
 from chargepoint.core.station import Station
 from chargepoint.core.types import FaultKind, StopReason
 from chargepoint.diagnostics.sources import SecurityLog
 from chargepoint.firmware.installer import Installer, OsUpdaterInstaller, VenvInstaller
 from chargepoint.island.link import IslandLink, IslandLost, IslandOptions
 from chargepoint.logbuffer import LogBuffer
-from chargepoint.ocpp16.adapter import Ocpp16Adapter
-from chargepoint.ocpp16.config_keys import DEFAULT_PROFILES, Configuration, core_settings
-from chargepoint.ocpp16.firmware_handlers import setup_firmware
-from chargepoint.ocpp16.options import Ocpp16Options
-from chargepoint.ocpp16.timestamps import Clock, read_boot_id
+from chargepoint.ports import ProtocolAdapter, StationServices
+from chargepoint.protocols import package
 from chargepoint.runtime import Controller
 from chargepoint.station_control import StationControl
 from chargepoint.storage_fault import StorageFault
@@ -43,7 +42,6 @@ from chargepoint.store import writebehind
 from chargepoint.store.db import Store
 from chargepoint.store.errors import StoreError
 from chargepoint.store.recovery import SECURITY_EVENT, Opened, open_store
-from chargepoint.store.writebehind import CachedKv
 from hardware.interfaces import EnergyMeter, StationHardware
 
 if TYPE_CHECKING:
@@ -66,7 +64,7 @@ class RunningStation:
     config: Config
     store: Store
     controller: Controller
-    adapter: Ocpp16Adapter
+    adapter: ProtocolAdapter
     island: IslandLink
     bench: SimClient | None
     control: ControlServer | None
@@ -135,69 +133,14 @@ class RunningStation:
             await asyncio.sleep(0.02)
 
 
-def _setup_firmware(running: RunningStation, installer: Installer | None) -> None:
-    """FirmwareManagement (UpdateFirmware, GetDiagnostics, the signed variants, GetLog)."""
-    config = running.config
+def _firmware_installer(config: Config, installer: Installer | None) -> Installer:
+    """The installer ``[firmware] installer`` selects (``installer``: the tests' own)."""
+    if installer is not None:
+        return installer
     fw = config.firmware
-    state_dir = Path(config.storage.path).resolve().parent
-    if installer is None:
-        installer = (
-            OsUpdaterInstaller(command=list(fw.install_command)) if fw.installer == "command"
-            else VenvInstaller()
-        )
-    setup_firmware(
-        running.adapter,
-        releases_dir=Path(fw.releases_dir) if fw.releases_dir else state_dir / "releases",
-        work_dir=Path(fw.work_dir) if fw.work_dir else state_dir / "work",
-        roots_dir=Path(fw.roots_dir),
-        running_version=config.station.firmware_version,
-        station_id=config.station.id,
-        installer=installer,
-        log_file=config.logging.file,
-        config=lambda: dataclasses.asdict(config),
-        selftest=StationControl(running).selftest,
-        health_timeout_s=fw.health_timeout_s,
-        allow_unsigned=fw.allow_unsigned,
-    )
-
-
-def initial_ocpp_config(config: Config) -> dict[str, str]:
-    """``[ocpp.config]`` plus the keys the rest of the config file implies."""
-    initial = {"SecurityProfile": str(config.ocpp.security_profile)}
-    if config.ocpp.password:
-        initial["AuthorizationKey"] = config.ocpp.password
-    initial.update(config.ocpp.config)
-    return initial
-
-
-def _ocpp_options(config: Config, hardware: StationHardware) -> Ocpp16Options:
-    meter = next((c.meter for c in hardware.connectors if c.meter is not None), None)
-    return Ocpp16Options(
-        url=config.ocpp.url,
-        station_id=config.station.id,
-        vendor=config.station.vendor,
-        model=config.station.model,
-        serial=config.station.serial or None,
-        firmware_version=config.station.firmware_version,
-        meter_type=meter.model if meter is not None else None,
-        security_profile=config.ocpp.security_profile,
-        password=config.ocpp.password,
-        ca_file=config.ocpp.ca_file,
-        cert_file=config.ocpp.cert_file,
-        key_file=config.ocpp.key_file,
-        initial_config=initial_ocpp_config(config),
-        reconnect_min_s=config.ocpp.reconnect_min_s,
-        reconnect_max_s=config.ocpp.reconnect_max_s,
-        response_timeout_s=config.ocpp.response_timeout_s,
-        max_frame_bytes=config.ocpp.max_frame_bytes,
-        has_lock=config.hardware.has_lock,
-        max_current_a=config.station.max_current_a,
-        free_vend_id_tag=_free_vend_id_tag(config),
-    )
-
-
-def _free_vend_id_tag(config: Config) -> str | None:
-    return config.charging.free_vend_id_tag if config.charging.free_vend else None
+    if fw.installer == "command":
+        return OsUpdaterInstaller(command=list(fw.install_command))
+    return VenvInstaller()
 
 
 def island_options(config: Config, tick_s: float | None = None) -> IslandOptions:
@@ -266,8 +209,7 @@ async def start_station(
     """Build and start a station from ``config``; returns once hardware and store are up
     (the CSMS connection is made in the background). ``firmware_installer`` replaces the
     one ``[firmware] installer`` selects (tests)."""
-    if config.ocpp.version != "1.6":
-        raise ValueError(f"ocpp.version {config.ocpp.version!r} is not supported yet (only 1.6)")
+    protocol = package(config.ocpp.version)  # UnsupportedVersion (a ValueError) at once
     logs = LogBuffer.attach()
     try:
         opened = await asyncio.to_thread(open_store, config.storage.path)
@@ -289,16 +231,10 @@ async def start_station(
         if isinstance(exc, OSError | ValueError | IslandLost):  # absent device, bad pin ...
             raise StationStartError(f"hardware: {exc}") from exc
         raise
-    ocpp_config = await asyncio.to_thread(  # reads the store: not on the loop
-        Configuration, store, initial_ocpp_config(config), connectors=config.station.connectors,
-        profiles=(*DEFAULT_PROFILES, "FirmwareManagement"),
-    )
-    clock = await asyncio.to_thread(
-        lambda: Clock(boot_id=read_boot_id(), kv=CachedKv(store)))
-    settings = core_settings(
-        ocpp_config, has_lock=config.hardware.has_lock, max_current_a=config.station.max_current_a,
-        free_vend_id_tag=_free_vend_id_tag(config),
-    )
+    setup = await protocol.setup(config, store)  # reads the store: not on the loop
+    settings = build_settings(setup.protocol_settings(), StationWiring(
+        has_lock=config.hardware.has_lock, max_current_a=config.station.max_current_a,
+        free_vend_id_tag=config.charging.free_vend_tag()))
     operative = await asyncio.to_thread(store.availability)
     latched = [
         (connector, FaultKind(kind))
@@ -323,8 +259,20 @@ async def start_station(
     )
     island.listeners.append(
         lambda m: controller.hardware_changed(int(m["c"])) if m["op"] == "state" else None)
-    adapter = Ocpp16Adapter(controller, _ocpp_options(config, hardware), config=ocpp_config,
-                            clock=clock)
+    running: RunningStation | None = None
+
+    async def selftest() -> dict[str, Any]:
+        assert running is not None  # the adapter runs only after start_station returned
+        return await StationControl(running).selftest()
+
+    meter = next((c.meter for c in hardware.connectors if c.meter is not None), None)
+    adapter = setup.build(controller, StationServices(
+        meter_model=meter.model if meter is not None else None,
+        firmware_installer=_firmware_installer(config, firmware_installer),
+        selftest=selftest,
+        config_dump=lambda: dataclasses.asdict(config),
+        diagnostics_extras={"commissioning": lambda: latest_report(config)},
+    ))
     controller.attach(adapter)
     running = RunningStation(
         config=config,
@@ -336,7 +284,6 @@ async def start_station(
         control=None,
         logs=logs,
     )
-    _setup_firmware(running, firmware_installer)
     running.storage_fault = StorageFault(store, controller.submit)
     running.tasks.append(asyncio.create_task(controller.run(), name="controller"))
     running.tasks.append(asyncio.create_task(running.storage_fault.run(), name="storage-fault"))

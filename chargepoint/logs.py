@@ -14,7 +14,7 @@ import re
 import sys
 from typing import Any
 
-from chargepoint.config import LoggingConfig
+from chargepoint.config.model import LoggingConfig
 
 FRAME_LOGGER = "chargepoint.frames"
 FIELDS = ("CONNECTOR", "TRANSACTION_ID", "OCPP_ACTION", "OCPP_UNIQUE_ID")
@@ -51,6 +51,18 @@ class ContextFormatter(logging.Formatter):
         return super().format(record)
 
 
+class _OutputLevel(logging.Filter):
+    """An output's level: records at ``level`` or above, and every OCPP frame (the frame
+    log has its own switch)."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= self.level or record.name == FRAME_LOGGER
+
+
 def setup_logging(cfg: LoggingConfig, *, under_systemd: bool) -> None:
     """Configure the root logger once at start-up (replaces existing root handlers).
 
@@ -62,7 +74,11 @@ def setup_logging(cfg: LoggingConfig, *, under_systemd: bool) -> None:
     for handler in list(root.handlers):
         root.removeHandler(handler)
         handler.close()
-    root.setLevel(cfg.level.upper())
+    level = logging.getLevelNamesMapping()[cfg.level.upper()]
+    # The root lets INFO through whatever the output level: the controller's own buffer
+    # (``chargepoint logs`` without journald) keeps the session story; the outputs filter.
+    root.setLevel(min(level, logging.INFO))
+    gate = _OutputLevel(level)
     handlers: list[logging.Handler] = []
     if under_systemd:
         try:
@@ -80,6 +96,7 @@ def setup_logging(cfg: LoggingConfig, *, under_systemd: bool) -> None:
         file_handler.setFormatter(ContextFormatter())
         handlers.append(file_handler)
     for handler in handlers:
+        handler.addFilter(gate)
         root.addHandler(handler)
     # The frame log has its own switch: frames show at any level when enabled, never otherwise.
     logging.getLogger(FRAME_LOGGER).setLevel(logging.INFO if cfg.frames else logging.CRITICAL + 1)

@@ -5,26 +5,38 @@ later 2.0.1) owns the CSMS connection and the outbound queue. They meet only her
 
 - the adapter tells the core what the CSMS asked through ``StationPort.submit``;
 - the runtime hands the adapter the core's protocol actions through ``ProtocolAdapter.perform``.
+
+A protocol package is built in two steps (``chargepoint.protocols`` picks the package by
+``[ocpp] version``): ``ProtocolSetup`` reads the package's configuration first, because the
+core's settings depend on it, then ``ProtocolSetup.build`` makes the adapter once the runtime
+(its ``StationPort``) exists.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
 
 from chargepoint.core.actions import (
     Action,
+    ClearReservation,
     ReportStatus,
     RequestAuthorization,
     StartTransaction,
     StopTransaction,
 )
 from chargepoint.core.events import Event
+from chargepoint.core.settings import ProtocolSettings
+from chargepoint.firmware.installer import Installer
+from chargepoint.limit_timer import LimitTimer
 from chargepoint.store.api import StoreAPI
 from hardware.interfaces import MeterReading
 
-ProtocolAction = StartTransaction | StopTransaction | ReportStatus | RequestAuthorization
+ProtocolAction = (
+    StartTransaction | StopTransaction | ReportStatus | RequestAuthorization | ClearReservation
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +79,10 @@ class StationPort(Protocol):
     def offered_current(self, connector: int) -> float | None:
         """What the pilot offers now in A (Current.Offered), None while PWM is off."""
 
+    async def durable(self) -> None:
+        """Returns once the durable facts the station owns (availability ...) that changed
+        so far are written (e.g. before a request is answered Accepted)."""
+
 
 class ProtocolAdapter(Protocol):
     """A CSMS connection (one OCPP version)."""
@@ -76,11 +92,48 @@ class ProtocolAdapter(Protocol):
 
     def perform(self, action: ProtocolAction) -> None:
         """Take a protocol action from the core. Must return at once (no awaiting): persisting
-        and sending happen in the adapter's own tasks, persisting always before sending."""
+        and sending happen in the adapter's own tasks, persisting always before sending. The
+        adapter owns the reservations it persisted (``ClearReservation``: forget one)."""
 
     def link_state(self) -> LinkState: ...
+
+    def wall_now(self) -> datetime | None:
+        """The wall clock (UTC) as the CSMS set it, None while not known."""
 
     async def ping(self) -> float:
         """Round-trip time of one Heartbeat in seconds; raises ``ConnectionError`` if offline."""
 
     async def close(self) -> None: ...
+
+    def healthy(self) -> bool:
+        """Every task of the adapter runs and none keeps failing (gates the systemd watchdog)."""
+
+    def transaction_id(self, csms_id: str) -> int | str:
+        """A stored transaction id as ``chargepoint status`` shows it (1.6: the integer)."""
+
+    @property
+    def limit_timer(self) -> LimitTimer:
+        """The smart-charging timer that hands every connector's limit to the core; local
+        load management (``chargepoint.site``) feeds its offers in here (docs/site.md)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StationServices:
+    """What the station offers a protocol package besides the ``StationPort``."""
+
+    meter_model: str | None  # the first connector's meter model (BootNotification)
+    firmware_installer: Installer  # as ``[firmware] installer`` chose
+    selftest: Callable[[], Awaitable[dict[str, Any]]]  # ``chargepoint selftest`` (diagnostics)
+    config_dump: Callable[[], dict[str, Any]]  # the config file's values (diagnostics)
+    # More members of a diagnostics bundle, ``name.json`` each (the commissioning report)
+    diagnostics_extras: Mapping[str, Callable[[], Any]] = field(default_factory=dict)
+
+
+class ProtocolSetup(Protocol):
+    """A protocol package with its configuration read (the first of the two steps)."""
+
+    def protocol_settings(self) -> ProtocolSettings:
+        """The values of the protocol's configuration the core depends on."""
+
+    def build(self, port: StationPort, services: StationServices) -> ProtocolAdapter:
+        """The adapter, on ``port``; its ``run()`` is started by the caller."""

@@ -15,35 +15,66 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from chargepoint import __version__
+from chargepoint import __version__, systemd
+from chargepoint.commission.desk import CommissionDesk, DeskError
+from chargepoint.config.model import Config
+from chargepoint.control import logquery
+from chargepoint.control.logquery import LogQuery
 from chargepoint.control.protocol import Refused
 from chargepoint.core import actions as act
 from chargepoint.core.types import ConnectorStatus, FaultKind, PilotState
+from chargepoint.island.link import IslandLink
+from chargepoint.logbuffer import LogBuffer
+from chargepoint.ports import ProtocolAdapter
+from chargepoint.runtime import Controller
+from chargepoint.store.db import Store
 from hardware.interfaces import ConnectorHardware, ControlPilot, MeterFault
 from hardware.interfaces import PilotState as HwPilotState
 from hardware.meter import reading_json
 
 if TYPE_CHECKING:
-    from chargepoint.app import RunningStation
-    from chargepoint.island.link import IslandLink
+    from chargepoint.island.simclient import SimClient
+    from chargepoint.site import SiteManager
 
 _RELAY_SAFE = (ConnectorStatus.AVAILABLE, ConnectorStatus.UNAVAILABLE)
 RELAY_CONFIRM_S = 2.0  # how long a relay test waits for the feedback contact
 PILOT_PROBE_S = 0.5  # how long the pilot input may take to follow +12 V after state F
 
 
-class StationControl:
-    """Implements ``chargepoint.control.protocol.ControlTarget`` for a ``RunningStation``."""
+class ControlledParts(Protocol):
+    """What the control socket reaches of a running station (``chargepoint.app.RunningStation``
+    has these; the app imports this module, never the other way round)."""
 
-    def __init__(self, running: RunningStation) -> None:
-        self._r = running
+    @property
+    def config(self) -> Config: ...
+    @property
+    def store(self) -> Store: ...
+    @property
+    def controller(self) -> Controller: ...
+    @property
+    def adapter(self) -> ProtocolAdapter: ...
+    @property
+    def island(self) -> IslandLink: ...
+    @property
+    def bench(self) -> SimClient | None: ...
+    @property
+    def logs(self) -> LogBuffer: ...
+    @property
+    def site(self) -> SiteManager | None: ...
+
+
+class StationControl:
+    """Implements ``chargepoint.control.protocol.ControlTarget`` for a running station."""
+
+    def __init__(self, running: ControlledParts) -> None:
+        self._running = running
         self._testing: set[int] = set()  # connectors whose contactor test runs
 
     # -- reads ------------------------------------------------------------------------------
     async def status(self) -> dict[str, Any]:
-        r = self._r
+        r = self._running
         view = r.controller.station.snapshot()
         link = r.adapter.link_state()
         # from the store's memory: status never waits on the store's lock (a long write)
@@ -54,7 +85,8 @@ class StationControl:
             tx = open_tx.get(conn.id)
             source = conn.session if conn.session is not None else tx  # the core's, else stored
             transaction = None if source is None else {
-                "id": tx.csms_id if tx is not None else None,
+                "id": (r.adapter.transaction_id(tx.csms_id)
+                       if tx is not None and tx.csms_id is not None else None),
                 "id_tag": source.id_tag,
                 "meter_start_wh": source.meter_start_wh,
             }
@@ -92,10 +124,10 @@ class StationControl:
 
     async def meter(self) -> dict[str, Any]:
         rows = []
-        views = self._r.controller.station.snapshot().connectors
-        for hw in self._r.controller.hardware.connectors:
+        views = self._running.controller.station.snapshot().connectors
+        for hw in self._running.controller.hardware.connectors:
             row: dict[str, Any] = {"id": hw.connector}
-            reading = self._r.controller.meter_reading(hw.connector)
+            reading = self._running.controller.meter_reading(hw.connector)
             if hw.meter is None:
                 row["error"] = "no meter configured"
             elif reading is None:
@@ -110,7 +142,7 @@ class StationControl:
 
     async def selftest(self) -> dict[str, Any]:
         parts: list[dict[str, Any]] = []
-        r = self._r
+        r = self._running
         for hw in r.controller.hardware.connectors:
             parts.extend(await _selftest_connector(hw))
         reader_fault = any(k.value == "reader" for k in r.controller.station.snapshot().faults)
@@ -125,36 +157,51 @@ class StationControl:
                            f"connected={link.connected} registration={link.registration}"))
         return {"ok": all(p["ok"] for p in parts), "parts": parts}
 
-    async def logs(self, since: str | None) -> list[str]:
+    async def logs(self, since: str | None, query: LogQuery | None = None) -> Any:
         try:
-            return self._r.logs.lines(since)
+            if query is None:
+                return self._running.logs.lines(since)
+            return await logquery.answer(self._running.logs, since, query,
+                                         journald=systemd.under_systemd(),
+                                         file=self._running.config.logging.file)
         except ValueError as exc:
             raise Refused(f"--since: {exc}") from None
 
+    async def commission(self, op: str, args: dict[str, Any]) -> Any:
+        r = self._running
+        desk = CommissionDesk(r.config, r.controller.hardware, simulated=r.bench is not None,
+                              clock=r.adapter.wall_now)
+        try:
+            return await desk.handle(op, args)
+        except DeskError as exc:
+            raise Refused(str(exc)) from None
+        except OSError as exc:
+            raise Refused(f"commission {op}: {exc.strerror or exc}") from None
+
     async def ocpp_ping(self) -> float:
         try:
-            return await self._r.adapter.ping()
+            return await self._running.adapter.ping()
         except ConnectionError as exc:
             raise Refused(f"CSMS not reachable: {exc}") from None
 
     async def rfid_read(self, timeout_s: float) -> dict[str, Any] | None:
-        if self._r.controller.hardware.reader is None:
+        if self._running.controller.hardware.reader is None:
             raise Refused("no RFID reader configured")
-        token = await self._r.controller.next_token(timeout_s)
+        token = await self._running.controller.next_token(timeout_s)
         return None if token is None else {"uid": token.uid, "type": token.type}
 
     # -- technician actions -----------------------------------------------------------------
     async def fault_clear(self, connector: int) -> str:
         try:
-            cleared = self._r.controller.clear_fault(connector)
+            cleared = self._running.controller.clear_fault(connector)
         except ValueError as exc:
             raise Refused(str(exc)) from None
-        view = self._r.controller.station.snapshot().connectors[connector - 1]
+        view = self._running.controller.station.snapshot().connectors[connector - 1]
         return (f"connector {connector}: cleared latched faults ({', '.join(cleared)}); "
                 f"status now {view.status.value}")
 
     async def relay(self, connector: int, which: str, op: str) -> str:
-        controller = self._r.controller
+        controller = self._running.controller
         try:
             hw = controller.hardware_of(connector)
         except ValueError as exc:
@@ -191,7 +238,7 @@ class StationControl:
                           "contactor test needs an empty socket")
         if hw.pilot.duty_percent is not None:
             raise Refused(f"connector {c}: the pilot offers PWM; no contactor test now")
-        controller = self._r.controller
+        controller = self._running.controller
         core_set_pilot: list[act.Action] = []
 
         def watch(item: object) -> None:  # the core drives this pilot while we probe it
@@ -218,7 +265,7 @@ class StationControl:
                 hw.pilot.set_state_f()
 
     async def sim(self, command: str, args: dict[str, Any]) -> dict[str, Any]:
-        bench = self._r.bench
+        bench = self._running.bench
         if bench is None:
             raise Refused("not a simulated station ([hardware] simulate = false)")
         try:
@@ -234,7 +281,7 @@ class StationControl:
                     bench.tap(str(args["uid"]))
                 case "fault" | "house" if (
                         args.get("connector") == "site" or command == "house"
-                ) and self._r.config.site is None:
+                ) and self._running.config.site is None:
                     raise Refused(f"sim {command}: this station has no [site] section")
                 case "fault" if args.get("connector") == "site":  # the [site] grid meter
                     bench.fault("site", str(args["kind"]))
@@ -244,6 +291,10 @@ class StationControl:
                     bench.house(float(args["amps"]))
                 case "power":
                     bench.power(str(args["state"]))
+                case "adapter":
+                    cable = args.get("cable_a")
+                    bench.adapter(int(args["connector"]), str(args["state"]),
+                                  None if cable is None else int(cable))
                 case "describe":
                     pass
                 case _:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import subprocess
 import time
 from typing import Any
 
@@ -76,38 +73,6 @@ def cmd_ocpp_ping(args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
-def journald_available() -> bool:
-    """journalctl exists and systemd is the running init (so the unit's journal is there)."""
-    return shutil.which("journalctl") is not None and os.path.isdir("/run/systemd/system")
-
-
-def cmd_logs(args: argparse.Namespace, out: Output) -> int:
-    lines: list[str] | None = None
-    source = "journald"
-    problem = ""
-    if journald_available():
-        cmd = ["journalctl", "-u", "chargepoint", "--no-pager", "-o", "short-iso",
-               "-n", str(args.lines)]
-        if args.since:
-            cmd += ["--since", args.since]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        # Not in the systemd-journal / adm group: journalctl shows nothing useful.
-        if proc.returncode == 0 and "insufficient permissions" not in proc.stderr:
-            lines = proc.stdout.splitlines()
-        else:
-            problem = proc.stderr.strip().splitlines()[0] if proc.stderr.strip() else (
-                f"journalctl exit status {proc.returncode}")
-    if lines is None:
-        try:
-            lines = list(call(args, "logs", {"since": args.since}))[-args.lines:]
-        except CliError as exc:
-            raise CliError(f"{problem}; {exc}" if problem else str(exc)) from None
-        source = "daemon"
-    shown = lines
-    out.emit({"source": source, "lines": shown}, lambda: "\n".join(shown))
-    return EXIT_OK
-
-
 def _sim_args(args: argparse.Namespace) -> dict[str, Any]:
     match args.sim_command:
         case "plug":
@@ -125,6 +90,8 @@ def _sim_args(args: argparse.Namespace) -> dict[str, Any]:
             return {"connector": args.connector, "kind": args.kind}
         case "power":
             return {"state": args.state}
+        case "adapter":
+            return {"connector": args.connector, "state": args.state, "cable_a": args.cable}
         case "house":
             return {"amps": args.amps}
     raise CliError(f"unknown sim command {args.sim_command}", code=2)  # pragma: no cover

@@ -78,9 +78,11 @@ def cmd_meter_probe(args: argparse.Namespace, out: Output) -> int:
     from hardware.interfaces import MeterFault
     from hardware.meter import MapError, probe, reading_json
 
+    if args.scan:
+        return cmd_meter_scan(args, out)
     try:
         result = asyncio.run(probe(args.port, args.model, unit=args.unit, baudrate=args.baudrate,
-                                   parity=args.parity, timeout=args.timeout))
+                                   parity=args.parity, timeout=args.timeout or 1.0))
     except MapError as exc:
         raise CliError(str(exc), code=EXIT_USAGE) from None
     except ValueError as exc:
@@ -138,4 +140,47 @@ def _card(card: dict[str, Any] | None, args: argparse.Namespace, out: Output) ->
     if card is None:
         raise CliError(f"no card within {args.timeout:g} s", code=EXIT_FAILED)
     out.emit(card, lambda: f"{card['uid']}  ({card.get('type', '?')})")
+    return EXIT_OK
+
+
+def cmd_meter_scan(args: argparse.Namespace, out: Output) -> int:
+    """``meter probe --scan``: every unit id, baud rate and parity until a meter answers."""
+    from hardware.meter import MapError, reading_json
+    from hardware.meter.scan import Attempt, scan
+
+    in_place = out.err.isatty()
+
+    def progress(at: Attempt) -> None:
+        text = (f"scanning {args.port}: {at.baudrate} Bd {at.parity}, unit {at.unit} "
+                f"({at.number}/{at.total})")
+        if in_place:
+            out.err.write("\r\x1b[K" + text)
+        elif at.unit == (args.units or [1])[0]:  # one line per baud rate and parity
+            out.err.write(text + "\n")
+        out.err.flush()
+
+    bauds = args.baudrates or ([args.baudrate] if args.baudrate else None)
+    parities = args.parities or ([args.parity] if args.parity else None)
+    try:
+        found = asyncio.run(scan(args.port, args.model, units=args.units or range(1, 248),
+                                 baudrates=bauds, parities=parities,
+                                 timeout=args.timeout or 0.2, find_all=args.all,
+                                 progress=progress))
+    except MapError as exc:
+        raise CliError(str(exc), code=EXIT_USAGE) from None
+    except ValueError as exc:
+        raise CliError(f"bad meter settings: {exc}", code=EXIT_USAGE) from None
+    except OSError as exc:
+        raise CliError(f"cannot open {args.port}: {exc.strerror or exc}") from None
+    finally:
+        if in_place:
+            out.err.write("\r\x1b[K")
+    if not found:
+        raise CliError(f"no {args.model} meter answered on {args.port}")
+    doc = {"found": [{"unit": f.unit, "baudrate": f.baudrate, "parity": f.parity,
+                      "reading": reading_json(f.reading)} for f in found]}
+    out.emit(doc, lambda: "\n".join(
+        f"{args.model} at unit {f.unit}, {f.baudrate} Bd, parity {f.parity}: "
+        f"{(f.reading.energy_import_wh or 0) / 1000:.3f} kWh   (config: unit = {f.unit}, "
+        f"baudrate = {f.baudrate}, parity = \"{f.parity}\")" for f in found))
     return EXIT_OK

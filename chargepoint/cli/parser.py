@@ -6,7 +6,7 @@ import argparse
 import re
 
 from chargepoint import __version__
-from chargepoint.cli import daemon, local
+from chargepoint.cli import commission, daemon, local, logs
 from chargepoint.control.protocol import RELAY_OPS, RELAY_WHICH
 
 SIM_FAULTS = ("welded", "lock", "meter", "rcd", "pilot", "diode", "none")
@@ -31,6 +31,46 @@ def _seconds(text: str) -> float:
     if not 0 < value <= 3600:
         raise argparse.ArgumentTypeError("must be in (0, 3600] seconds")
     return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of lines: {text!r}") from None
+    if not 1 <= value <= 100_000:
+        raise argparse.ArgumentTypeError("must be in 1..100000")
+    return value
+
+
+def _units(text: str) -> list[int]:
+    units: list[int] = []
+    try:
+        for part in text.split(","):
+            low, _, high = part.partition("-")
+            units.extend(range(int(low), int(high or low) + 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of unit ids: {text!r}") from None
+    if not units or not all(1 <= u <= 247 for u in units):
+        raise argparse.ArgumentTypeError("unit ids are 1..247, e.g. 1-10,20")
+    return list(dict.fromkeys(units))
+
+
+def _baudrates(text: str) -> list[int]:
+    try:
+        rates = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of baud rates: {text!r}") from None
+    if not all(300 <= r <= 921600 for r in rates):
+        raise argparse.ArgumentTypeError("baud rates are 300..921600, e.g. 9600,19200")
+    return rates
+
+
+def _parities(text: str) -> list[str]:
+    parities = [part.strip().upper() for part in text.split(",")]
+    if not all(p in ("N", "E", "O") for p in parities):
+        raise argparse.ArgumentTypeError(f"parities are N, E, O, e.g. N,E; not {text!r}")
+    return parities
 
 
 def _connector_or_site(text: str) -> int | str:
@@ -65,6 +105,11 @@ def _uid(text: str) -> str:
 
 def _json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document")
+
+
+def _parse_words(words: list[str]) -> argparse.Namespace:
+    """A command line parsed as the CLI would (``commission`` runs ``sim`` lines with it)."""
+    return build_parser().parse_args(words)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,7 +159,18 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--baudrate", type=int, default=None, help="default: the model's")
     m.add_argument("--parity", choices=("N", "E", "O"), default=None,
                    help="default: the model's")
-    m.add_argument("--timeout", type=_seconds, default=1.0, help="per request (s, 1)")
+    m.add_argument("--timeout", type=_seconds, default=None,
+                   help="per request (s; 1, with --scan 0.2)")
+    m.add_argument("--scan", action="store_true", help="find a meter of this model: try "
+                   "every unit id, baud rate and parity (with progress on stderr)")
+    m.add_argument("--units", type=_units, default=None, metavar="RANGE",
+                   help="--scan: unit ids to try, e.g. 1-10,20 (1-247)")
+    m.add_argument("--baudrates", type=_baudrates, default=None, metavar="LIST",
+                   help="--scan: baud rates to try, e.g. 9600,19200 (the model's, then "
+                        "9600 19200 2400 4800 38400 57600 115200)")
+    m.add_argument("--parities", type=_parities, default=None, metavar="LIST",
+                   help="--scan: parities to try, e.g. N,E (the model's, then N E O)")
+    m.add_argument("--all", action="store_true", help="--scan: go on after the first meter")
     _json(m)
     m.set_defaults(func=local.cmd_meter_probe)
     m = meter_sub.add_parser("models", help="the meter register maps this version knows")
@@ -147,11 +203,40 @@ def build_parser() -> argparse.ArgumentParser:
     _json(p)
     p.set_defaults(func=daemon.cmd_selftest)
 
-    p = sub.add_parser("logs", help="recent controller log")
-    p.add_argument("--since", metavar="WHEN", help='e.g. "10 min ago", "2026-01-01 12:00"')
-    p.add_argument("-n", "--lines", type=int, default=200, help="at most N lines (200)")
+    p = sub.add_parser("logs", help="recent controller log (journald, else the controller's "
+                                    "own buffer, else [logging] file)")
+    p.add_argument("--since", metavar="WHEN", help='what journalctl takes: "1 hour ago", '
+                   '"10 min ago", today, yesterday, "2026-01-01 12:00", ISO 8601')
+    p.add_argument("-n", "--lines", type=_count, default=200, help="at most N lines (200)")
+    p.add_argument("--connector", type=_connector, default=None,
+                   help="only lines about this connector")
+    p.add_argument("-f", "--follow", action="store_true",
+                   help="keep printing new lines (Ctrl-C, --for, or the controller stopping "
+                        "ends)")
+    p.add_argument("--for", dest="follow_for", type=_seconds, default=None, metavar="S",
+                   help="with --follow: stop after S seconds")
     _json(p)
-    p.set_defaults(func=daemon.cmd_logs)
+    p.set_defaults(func=logs.cmd_logs)
+
+    p = sub.add_parser("commission", help="guided commissioning walk with a report "
+                                          "(technician)")
+    p.add_argument("--technician", metavar="NAME", default="", help="who commissions "
+                   "(written into the report)")
+    p.add_argument("--non-interactive", action="store_true",
+                   help="only the steps that need no hands")
+    p.add_argument("--answers", metavar="FILE", help="read the answers from FILE instead of "
+                   "the terminal (lines `sim ...` drive the simulated bench)")
+    p.add_argument("--connector", type=_connector, default=1, help="connector to commission (1)")
+    p.add_argument("--wait", type=_seconds, default=30.0,
+                   help="how long a step waits for the reading it expects (s, 30)")
+    p.add_argument("--charge-seconds", type=_seconds, default=30.0,
+                   help="how long the supervised charge is measured (s, 30)")
+    _json(p)
+    p.set_defaults(func=commission.cmd_commission, parse_command=_parse_words)
+    commission_sub = p.add_subparsers(dest="commission_command", metavar="SUBCOMMAND")
+    c = commission_sub.add_parser("report", help="show the latest commissioning report")
+    _json(c)
+    c.set_defaults(func=commission.cmd_report)
 
     p = sub.add_parser("ocpp", help="CSMS link tools")
     ocpp_sub = p.add_subparsers(dest="ocpp_command", metavar="SUBCOMMAND", required=True)
@@ -190,6 +275,12 @@ def _sim(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s = sim_sub.add_parser("power", help="mains present or failed (the station runs on, as "
                                          "on a UPS)")
     s.add_argument("state", choices=("on", "off"))
+    s = sim_sub.add_parser("adapter", help="an EV test adapter in the socket: CP switch A..E "
+                                           "or diode (C, diode shorted), off removes it")
+    s.add_argument("connector", type=_connector)
+    s.add_argument("state", choices=("A", "B", "C", "D", "E", "diode", "off"))
+    s.add_argument("--cable", type=int, choices=(13, 20, 32, 63), default=None,
+                   help="the adapter's PP selector: cable rating in A (default: open)")
     for s in sim_sub.choices.values():
         _json(s)
         s.set_defaults(func=daemon.cmd_sim)

@@ -134,8 +134,8 @@ def _ocpp(t: Table | None, ctx: Context) -> OcppConfig:
                 wire[name] = value
             if name.lower() == "authorizationkey":
                 table.error(name, "set the basic auth password with [ocpp] password instead")
-    if table is not None and version == "1.6":
-        _check_ocpp16_keys(table, wire)
+    if table is not None:
+        _check_protocol_keys(table, version, wire)
     if reconnect_max < reconnect_min:
         t.error("reconnect_max_s", "must not be smaller than reconnect_min_s")
     if t.has("url") and isinstance(t.data["url"], str):
@@ -162,11 +162,15 @@ def _ocpp(t: Table | None, ctx: Context) -> OcppConfig:
                       max_frame_bytes=max_frame)
 
 
-def _check_ocpp16_keys(table: Table, wire: dict[str, str]) -> None:
-    """Unknown, read-only or invalid OCPP 1.6 keys are errors (the station would refuse them)."""
-    from chargepoint.ocpp16.config_keys import check_initial
+def _check_protocol_keys(table: Table, version: str, wire: dict[str, str]) -> None:
+    """Unknown, read-only or invalid keys are errors (the station would refuse them); the
+    protocol package of ``version`` knows its keys (none yet: nothing to check)."""
+    from chargepoint.protocols import PACKAGES  # imports the packages: only when needed
 
-    for message in check_initial(wire):
+    known = PACKAGES.get(version)
+    if known is None:
+        return
+    for message in known.check_config(wire):
         key, _, problem = message.removeprefix("[ocpp.config] ").partition(": ")
         table.error(key, problem or message)
 

@@ -211,6 +211,10 @@ class ChargingConfig:
     free_vend: bool = False  # a plug-in starts a transaction without a card
     free_vend_id_tag: str = "FREEVEND"  # 1.6: the idTag of free-vend transactions
 
+    def free_vend_tag(self) -> str | None:
+        """The id tag a plug-in starts with, None when free vend is off."""
+        return self.free_vend_id_tag if self.free_vend else None
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SiteConfig:

@@ -2,9 +2,10 @@
 
 Two levels above none: READ (look: status, meter, selftest, ocpp ping) for members of
 ``[control] group``, TECHNICIAN (change things or touch customers' data: relay, fault clear,
-rfid read, sim, logs) for members of ``[control] technician_group``. Root and the service's own
-user may do everything. A peer is identified by the kernel (``SO_PEERCRED``: uid, gid), its
-groups are its primary gid plus the supplementary groups the user database gives its uid.
+rfid read, sim, logs, commission) for members of ``[control] technician_group``. Root and the
+service's own user may do everything. A peer is identified by the kernel (``SO_PEERCRED``: uid,
+gid), its groups are its primary gid plus the supplementary groups the user database gives its
+uid.
 
 Contract: ``AccessPolicy.for_groups(read_group, technician_group)`` builds the policy of a
 running controller; ``peer_of(sock)`` reads a connected Unix socket's peer (blocking: NSS
@@ -44,6 +45,7 @@ REQUIRED: dict[str, Level] = {
     "relay": Level.TECHNICIAN,
     "rfid_read": Level.TECHNICIAN,  # takes a customer's card tap and shows its UID
     "sim": Level.TECHNICIAN,
+    "commission": Level.TECHNICIAN,  # the report holds the test card's UID; drives the bench
 }
 DEFAULT_TECHNICIAN_GROUP = "chargepoint-tech"
 
@@ -89,7 +91,7 @@ class AccessPolicy:
             except KeyError:
                 log.warning("technician group %r does not exist: only root and the service "
                             "user may use technician commands (relay, fault clear, rfid read, "
-                            "sim, logs)", technician_group)
+                            "sim, logs, commission)", technician_group)
         return cls(full_uids=frozenset({0, os.geteuid()}), read_gids=frozenset({read_gid}),
                    technician_gids=technicians, read_group=read_name,
                    technician_group=technician_group or "(none)")

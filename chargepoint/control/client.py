@@ -49,12 +49,26 @@ class ControlClient:
         Raises ``ControlFailed`` on an error reply and ``ControlUnavailable`` when the
         connection breaks or no reply comes within ``timeout_s`` (default: the client's).
         """
+        await self.send(cmd, args)
+        return await self.receive(timeout_s)
+
+    async def send(self, cmd: str, args: dict[str, Any] | None = None) -> None:
+        """The first half of ``call``: the request is written (``receive`` reads its
+        answer)."""
         if self._reader is None or self._writer is None:
             await self.connect()
-        assert self._reader is not None and self._writer is not None
+        assert self._writer is not None
         try:
             self._writer.write(encode({"cmd": cmd, "args": args or {}}))
             await self._writer.drain()
+        except (OSError, ValueError) as exc:
+            raise ControlUnavailable(f"control connection failed: {exc}") from None
+
+    async def receive(self, timeout_s: float | None = None) -> Any:
+        """The second half of ``call``: the answer to the request sent last."""
+        if self._reader is None:
+            raise ControlUnavailable("the control connection is closed")
+        try:
             line = await asyncio.wait_for(self._reader.readline(), timeout_s or self.timeout_s)
         except (OSError, ValueError) as exc:
             raise ControlUnavailable(f"control connection failed: {exc}") from None

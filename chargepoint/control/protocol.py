@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from chargepoint.control.logquery import LogArgsError, LogQuery, parse_log_args
+
 MAX_REQUEST = 64 * 1024  # bytes per request line, newline included
 
 
@@ -59,13 +61,19 @@ class ControlTarget(Protocol):
         reports); every command answers the bench's description. Refused on real
         hardware."""
 
-    async def logs(self, since: str | None) -> list[str]:
-        """Recent log lines (oldest first), optionally only those since ``since``."""
+    async def logs(self, since: str | None, query: LogQuery | None = None) -> Any:
+        """Recent log lines (oldest first), optionally only those since ``since``; with a
+        ``query`` the extended answer of ``chargepoint.control.logquery``."""
+
+    async def commission(self, op: str, args: dict[str, Any]) -> Any:
+        """The commissioning desk (``chargepoint.commission.desk``): ``info``, ``probe``,
+        ``save``, ``latest``."""
 
 
 RELAY_WHICH = ("contactor", "lock")
 RELAY_OPS = ("on", "off", "test")
-SIM_COMMANDS = ("plug", "unplug", "ev", "tap", "fault", "power", "house", "describe")
+SIM_COMMANDS = ("plug", "unplug", "ev", "tap", "fault", "power", "adapter", "house", "describe")
+COMMISSION_OPS = ("info", "probe", "save", "latest")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +106,7 @@ def _choice(args: dict[str, Any], name: str, choices: tuple[str, ...]) -> str:
 # Commands answered by the server itself, without the target.
 LOCAL_COMMANDS = ("ping",)
 TARGET_COMMANDS = ("status", "meter", "fault_clear", "relay", "selftest", "rfid_read",
-                   "ocpp_ping", "sim", "logs")
+                   "ocpp_ping", "sim", "logs", "commission")
 COMMANDS = LOCAL_COMMANDS + TARGET_COMMANDS
 
 
@@ -123,6 +131,8 @@ def request_timeout(req: Request, default: float) -> float:
     """How long the server lets the target work on ``req`` before answering with an error."""
     if req.cmd == "rfid_read":
         return _number(req.args, "timeout_s", 10.0) + default
+    if req.cmd == "logs" and isinstance(req.args.get("wait_s"), int | float):
+        return float(req.args["wait_s"]) + default
     return default
 
 
@@ -159,7 +169,16 @@ async def dispatch(target: ControlTarget, req: Request) -> Any:
             since = a.get("since")
             if since is not None and not isinstance(since, str):
                 raise ProtocolError("args.since must be a string")
-            return await target.logs(since)
+            try:
+                query = parse_log_args(a)
+            except LogArgsError as exc:
+                raise ProtocolError(str(exc)) from None
+            return await (target.logs(since) if query is None else target.logs(since, query))
+        case "commission":
+            op_args = a.get("args", {})
+            if not isinstance(op_args, dict):
+                raise ProtocolError("args.args must be a JSON object")
+            return await target.commission(_choice(a, "op", COMMISSION_OPS), op_args)
     raise ProtocolError(f"unknown cmd {req.cmd!r}")  # pragma: no cover - parse_request checks
 
 

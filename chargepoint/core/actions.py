@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chargepoint.core.events import RequestEvent
 from chargepoint.core.types import ConnectorStatus, StopReason
 
 
@@ -121,9 +122,9 @@ class Reply:
     """
 
     status: str
-    # Added by the core: which request this answers (the event class name, e.g.
-    # "UnlockRequested") and for which connector, so a late Reply can be routed.
-    request: str | None = None
+    # Added by the core: which request this answers (the event class, e.g. UnlockRequested)
+    # and for which connector, so a late Reply can be routed.
+    request: type[RequestEvent] | None = None
     connector: int | None = None
 
 

@@ -214,3 +214,14 @@ Event = (
     | CsmsLinkChanged
     | SettingsChanged
 )
+
+
+RequestEvent = (
+    RemoteStartRequested
+    | RemoteStopRequested
+    | UnlockRequested
+    | ReservationMade
+    | ReservationCancelled
+    | AvailabilityChanged
+)
+"""The requests the core answers with a ``Reply`` (``Reply.request`` names the class)."""

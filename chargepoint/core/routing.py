@@ -1,5 +1,6 @@
 """Authorization routing and reservations: which connector a card, a remote start or a
-reservation goes to (helpers of :class:`chargepoint.core.station.Station`).
+reservation goes to (helpers of :class:`chargepoint.core.station.Station`, which they reach through
+``chargepoint.core.station_ops``).
 
 Rules (OCPP 1.6 sections 3.5, 5.11, 5.13; OCTT 003, 004_1, 010, 011_1, 046-053, 068, 069):
 
@@ -24,36 +25,15 @@ Repeated reads of a card whose authorization is still in flight are ignored.
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-from chargepoint.core.actions import Action, Reply, RequestAuthorization
+from chargepoint.core.actions import Action, Reply
 from chargepoint.core.connector import Connector, Grant, Session, Source
 from chargepoint.core.events import AuthorizationResult, RemoteStartRequested, ReservationMade
 from chargepoint.core.outputs import blocking, operative
+from chargepoint.core.pending import Pending, Purpose
 from chargepoint.core.reservations import Reservation
 from chargepoint.core.session import Phase
+from chargepoint.core.station_ops import StationOps, StationReader
 from chargepoint.core.types import AuthStatus, StopReason
-
-if TYPE_CHECKING:
-    from chargepoint.core.station import Station
-
-
-class Purpose(enum.Enum):
-    START = "start"  # start on a given connector
-    STOP_OR_START = "stop-or-start"  # parent id tag may stop a session; else start
-
-
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """A ``RequestAuthorization`` in flight."""
-
-    purpose: Purpose
-    connector: int | None
-    id_tag: str
-    source: Source
-    limit_a: float | None
 
 
 def new_session(grant: Grant, meter_start: float, now: float,
@@ -68,24 +48,24 @@ def new_session(grant: Grant, meter_start: float, now: float,
 # -- reservations -------------------------------------------------------------------------
 
 
-def _free(st: Station, c: Connector) -> bool:
+def _free(st: StationReader, c: Connector) -> bool:
     """Free for a station-wide (connector 0) reservation: idle, usable, not held otherwise."""
     return (
         c.phase is Phase.IDLE
         and c.grant is None
         and c.pending_request is None
-        and st.book.on(c.id) is None
+        and st.reservations.on(c.id) is None
         and st.startable(c)
     )
 
 
-def reservation_for(st: Station, c: Connector, id_tag: str,
+def reservation_for(st: StationReader, c: Connector, id_tag: str,
                     parent: str | None) -> tuple[bool, Reservation | None]:
     """(may ``id_tag`` start on ``c``, the reservation a start would use)."""
-    own = st.book.on(c.id)
+    own = st.reservations.on(c.id)
     if own is not None:
         return (True, own) if own.admits(id_tag, parent) else (False, None)
-    wide = st.book.station_wide()
+    wide = st.reservations.station_wide()
     for r in wide:
         if r.admits(id_tag, parent):
             return True, r
@@ -96,35 +76,32 @@ def reservation_for(st: Station, c: Connector, id_tag: str,
     return others >= len(wide), None
 
 
-def reserved(st: Station, c: Connector) -> bool:
+def reserved(st: StationReader, c: Connector) -> bool:
     """Does ``c`` show Reserved (its own reservation, or held for a connector-0 one)?"""
     if c.phase is not Phase.IDLE:
         return False
-    if st.book.on(c.id) is not None:
+    if st.reservations.on(c.id) is not None:
         return True
-    wide = st.book.station_wide()
+    wide = st.reservations.station_wide()
     if not wide or not _free(st, c):
         return False
     return sum(1 for x in st.connectors if _free(st, x)) <= len(wide)
 
 
-def on_reserve(st: Station, ev: ReservationMade, now: float, out: list[Action]) -> None:
+def on_reserve(st: StationOps, ev: ReservationMade, now: float, out: list[Action]) -> None:
     """ReserveNow (OCTT 046-050): Accepted, Faulted, Occupied, Unavailable or Rejected."""
-    old = st.book.remove(ev.reservation_id)  # same id: replace (OCPP 1.6 5.13)
+    old = st.lift_reservation(ev.reservation_id)  # same id: replace (OCPP 1.6 5.13)
     status = _reserve_status(st, ev, now)
-    out.append(Reply(status, "ReservationMade", ev.connector))
+    out.append(Reply(status, ReservationMade, ev.connector))
     if status == "Accepted":
-        if old is not None:
-            st.timers.cancel(old.timer_id, out)
         r = Reservation(ev.reservation_id, ev.connector, ev.id_tag, ev.parent_id_tag,
                         ev.expires_at)
-        st.book.put(r)
-        st.timers.start(r.timer_id, r.expires_at, out)
+        st.place_reservation(r, old, out)
     elif old is not None:
-        st.book.put(old)
+        st.put_back_reservation(old)
 
 
-def _reserve_status(st: Station, ev: ReservationMade, now: float) -> str:
+def _reserve_status(st: StationReader, ev: ReservationMade, now: float) -> str:
     n = st.connector_count
     if not 0 <= ev.connector <= n or ev.expires_at <= now:
         return "Rejected"
@@ -134,7 +111,7 @@ def _reserve_status(st: Station, ev: ReservationMade, now: float) -> str:
             return "Rejected"
         if any(_free(st, c) for c in st.connectors):
             free = sum(1 for c in st.connectors if _free(st, c))
-            return "Accepted" if free > len(st.book.station_wide()) else "Occupied"
+            return "Accepted" if free > len(st.reservations.station_wide()) else "Occupied"
         if all(blocking(c, facts) for c in st.connectors):
             return "Faulted"
         if all(not operative(c, facts) for c in st.connectors):
@@ -145,7 +122,7 @@ def _reserve_status(st: Station, ev: ReservationMade, now: float) -> str:
         return "Faulted"
     if not operative(c, facts):
         return "Unavailable"
-    if st.book.on(c.id) is not None or not _free(st, c):
+    if st.reservations.on(c.id) is not None or not _free(st, c):
         return "Occupied"
     allowed, _ = reservation_for(st, c, ev.id_tag, ev.parent_id_tag)
     return "Accepted" if allowed else "Occupied"
@@ -154,15 +131,7 @@ def _reserve_status(st: Station, ev: ReservationMade, now: float) -> str:
 # -- cards --------------------------------------------------------------------------------
 
 
-def _request(st: Station, p: Pending, out: list[Action]) -> None:
-    rid = st.new_request_id()
-    st.pending[rid] = p
-    if p.connector is not None:
-        st.conn(p.connector).pending_request = rid
-    out.append(RequestAuthorization(rid, p.id_tag, p.connector))
-
-
-def _waiting_for_card(st: Station, id_tag: str) -> Connector | None:
+def _waiting_for_card(st: StationReader, id_tag: str) -> Connector | None:
     for c in st.connectors:
         if c.phase is Phase.FINISHING and c.finished_by == id_tag:
             continue  # the card that just stopped here (held on the reader): not a restart
@@ -171,44 +140,44 @@ def _waiting_for_card(st: Station, id_tag: str) -> Connector | None:
     return None
 
 
-def _superseded_card(st: Station) -> Connector | None:
+def _superseded_card(st: StationOps) -> Connector | None:
     """A plugged connector whose card authorization is still in flight: a newer card wins
     (the driver tapped a refused card, then the right one); the older answer becomes stale."""
     for c in st.connectors:
         rid = c.pending_request
-        p = None if rid is None else st.pending.get(rid)
+        p = None if rid is None else st.pending_requests.get(rid)
         if rid is None or p is None or p.source is not Source.CARD:
             continue
         if c.phase not in (Phase.PLUGGED, Phase.FINISHING):
             continue
         c.pending_request = None
         if st.startable(c):
-            del st.pending[rid]
+            st.take_pending(rid)
             return c
         c.pending_request = rid
     return None
 
 
-def pick_free(st: Station, id_tag: str, parent: str | None) -> Connector | None:
+def pick_free(st: StationReader, id_tag: str, parent: str | None) -> Connector | None:
     """The connector a tap-then-plug authorization goes to (reserved for the tag first)."""
     idle = [c for c in st.connectors if c.phase is Phase.IDLE and st.startable(c)]
     for c in idle:
-        own = st.book.on(c.id)
+        own = st.reservations.on(c.id)
         if own is not None and own.admits(id_tag, parent):
             return c
     for c in idle:
-        if st.book.on(c.id) is None and reservation_for(st, c, id_tag, parent)[0]:
+        if st.reservations.on(c.id) is None and reservation_for(st, c, id_tag, parent)[0]:
             return c
     for c in idle:  # a reservation whose parent id tag may still match
-        own = st.book.on(c.id)
+        own = st.reservations.on(c.id)
         if own is not None and own.parent_id_tag is not None and parent is None:
             return c
     return None
 
 
-def on_card(st: Station, id_tag: str, now: float, out: list[Action]) -> None:
+def on_card(st: StationOps, id_tag: str, now: float, out: list[Action]) -> None:
     """Route a card from the station's reader (see the module rules)."""
-    if any(p.id_tag == id_tag for p in st.pending.values()):
+    if any(p.id_tag == id_tag for p in st.pending_requests.values()):
         return  # the reader saw the same card again while we wait for the answer
     for c in st.connectors:
         if c.session is not None and c.phase is Phase.TRANSACTION and c.session.id_tag == id_tag:
@@ -222,21 +191,22 @@ def on_card(st: Station, id_tag: str, now: float, out: list[Action]) -> None:
             return  # already authorized, waiting for the EV (a card held on the reader)
     waiting = _waiting_for_card(st, id_tag) or _superseded_card(st)
     if waiting is not None:
-        _request(st, Pending(Purpose.START, waiting.id, id_tag, Source.CARD, None), out)
+        st.request_authorization(Pending(Purpose.START, waiting.id, id_tag, Source.CARD, None), out)
         return
     if any(c.session is not None and c.phase is Phase.TRANSACTION
            and c.session.parent_id_tag is not None for c in st.connectors):
-        _request(st, Pending(Purpose.STOP_OR_START, None, id_tag, Source.CARD, None), out)
+        st.request_authorization(
+            Pending(Purpose.STOP_OR_START, None, id_tag, Source.CARD, None), out)
         return
     free = pick_free(st, id_tag, None)
     if free is not None:
-        _request(st, Pending(Purpose.START, free.id, id_tag, Source.CARD, None), out)
+        st.request_authorization(Pending(Purpose.START, free.id, id_tag, Source.CARD, None), out)
 
 
-def on_authorization(st: Station, ev: AuthorizationResult, now: float,
+def on_authorization(st: StationOps, ev: AuthorizationResult, now: float,
                      out: list[Action]) -> None:
     """Use the answer to a ``RequestAuthorization``; unknown request ids are stale."""
-    p = st.pending.pop(ev.request_id, None)
+    p = st.take_pending(ev.request_id)
     if p is None:
         return
     grant = Grant(ev.id_tag, ev.parent_id_tag, p.source, p.limit_a, None)
@@ -261,7 +231,7 @@ def on_authorization(st: Station, ev: AuthorizationResult, now: float,
         st.authorize(c, grant, now, out)
 
 
-def take_waiting_grant(st: Station, c: Connector, now: float, out: list[Action]) -> None:
+def take_waiting_grant(st: StationOps, c: Connector, now: float, out: list[Action]) -> None:
     """An EV was plugged into idle ``c``: a card authorization waiting on another connector
     (tap then plug, one reader) moves here and starts."""
     if not st.startable(c):
@@ -270,7 +240,7 @@ def take_waiting_grant(st: Station, c: Connector, now: float, out: list[Action])
         g = other.grant
         if other is c or other.phase is not Phase.AUTHORIZED or g is None:
             continue
-        if g.source is not Source.CARD or st.book.on(other.id) is not None:
+        if g.source is not Source.CARD or st.reservations.on(other.id) is not None:
             continue
         if not reservation_for(st, c, g.id_tag, g.parent_id_tag)[0]:
             continue
@@ -279,7 +249,7 @@ def take_waiting_grant(st: Station, c: Connector, now: float, out: list[Action])
         return
 
 
-def free_vend(st: Station, c: Connector, now: float, out: list[Action]) -> None:
+def free_vend(st: StationOps, c: Connector, now: float, out: list[Action]) -> None:
     """Free vend (``Settings.free_vend_id_tag``): an EV plugged into idle ``c`` that no card
     or remote start claimed starts a transaction at once, without an authorization request.
     A reservation on ``c`` still holds it for its own tag."""
@@ -292,7 +262,7 @@ def free_vend(st: Station, c: Connector, now: float, out: list[Action]) -> None:
 # -- remote start -------------------------------------------------------------------------
 
 
-def on_remote_start(st: Station, ev: RemoteStartRequested, now: float,
+def on_remote_start(st: StationOps, ev: RemoteStartRequested, now: float,
                     out: list[Action]) -> None:
     """RemoteStartTransaction (OCTT 010, 011_1, 026, 027): Reply Accepted or Rejected."""
     c: Connector | None
@@ -303,17 +273,18 @@ def on_remote_start(st: Station, ev: RemoteStartRequested, now: float,
     else:
         c = None  # connector 0 or unknown (OCTT 027)
     if c is None or not st.startable(c):
-        out.append(Reply("Rejected", "RemoteStartRequested", ev.connector))
+        out.append(Reply("Rejected", RemoteStartRequested, ev.connector))
         return
     allowed, _ = reservation_for(st, c, ev.id_tag, None)
-    own = st.book.on(c.id)
+    own = st.reservations.on(c.id)
     parent_may_match = own is not None and own.parent_id_tag is not None and not ev.authorized
     if not allowed and not parent_may_match:
-        out.append(Reply("Rejected", "RemoteStartRequested", ev.connector))
+        out.append(Reply("Rejected", RemoteStartRequested, ev.connector))
         return
-    out.append(Reply("Accepted", "RemoteStartRequested", ev.connector))
+    out.append(Reply("Accepted", RemoteStartRequested, ev.connector))
     if ev.authorized:
         st.authorize(c, Grant(ev.id_tag, None, Source.REMOTE, ev.limit_a, None), now, out)
     else:
-        _request(st, Pending(Purpose.START, c.id, ev.id_tag, Source.REMOTE, ev.limit_a), out)
+        st.request_authorization(
+            Pending(Purpose.START, c.id, ev.id_tag, Source.REMOTE, ev.limit_a), out)
 

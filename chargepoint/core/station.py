@@ -30,6 +30,7 @@ UnlockConnectorOnEVSideDisconnect, MaxEnergyOnInvalidId, ReserveConnectorZeroSup
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from chargepoint.core import requests, routing
 from chargepoint.core.actions import (
@@ -39,6 +40,7 @@ from chargepoint.core.actions import (
     PwmOff,
     Reply,
     ReportStatus,
+    RequestAuthorization,
     SetStateF,
     StartTransaction,
     StopTransaction,
@@ -71,6 +73,7 @@ from chargepoint.core.events import (
     UnlockRequested,
 )
 from chargepoint.core.outputs import StationFacts, blocking, derive_status, drive, operative
+from chargepoint.core.pending import Pending
 from chargepoint.core.reservations import Reservation, ReservationBook
 from chargepoint.core.session import Phase, Step, next_phase
 from chargepoint.core.timers import TimerBook
@@ -123,9 +126,9 @@ class Station:
         self._station_limit_a: float | None = None
         self._reported0: tuple[ConnectorStatus, str, str | None] | None = None
         self._link = Link.OFFLINE
-        self.book = ReservationBook()
-        self.timers = TimerBook()
-        self.pending: dict[int, routing.Pending] = {}
+        self._book = ReservationBook()
+        self._timers = TimerBook()
+        self._pending: dict[int, Pending] = {}
         self._next_request = 1
         self._started = False
         for cid, op in (operative or {}).items():
@@ -178,7 +181,7 @@ class Station:
             raise ValueError("call startup() before handle()")
         if not math.isfinite(now):
             raise ValueError(f"now must be finite, not {now}")
-        validate(event, len(self._conns), self.pending)
+        validate(event, len(self._conns), self._pending)
         out: list[Action] = []
         self._dispatch(event, now, out)
         self._settle_all(now, out)
@@ -189,7 +192,7 @@ class Station:
         """A frozen view of everything ``chargepoint status`` shows."""
         return build_view(self)
 
-    # -- helpers shared with chargepoint.core.routing ----------------------------------------
+    # -- chargepoint.core.station_ops.StationOps (for routing, requests, view) ---------------
 
     def facts(self) -> StationFacts:
         return StationFacts(
@@ -206,10 +209,43 @@ class Station:
     def conn(self, cid: int) -> Connector:
         return self._conns[cid - 1]
 
-    def new_request_id(self) -> int:
+    @property
+    def reservations(self) -> ReservationBook:
+        return self._book
+
+    @property
+    def pending_requests(self) -> Mapping[int, Pending]:
+        return self._pending
+
+    def request_authorization(self, p: Pending, out: list[Action]) -> None:
         rid = self._next_request
         self._next_request += 1
-        return rid
+        self._pending[rid] = p
+        if p.connector is not None:
+            self.conn(p.connector).pending_request = rid
+        out.append(RequestAuthorization(rid, p.id_tag, p.connector))
+
+    def take_pending(self, request_id: int) -> Pending | None:
+        return self._pending.pop(request_id, None)
+
+    def lift_reservation(self, reservation_id: int) -> Reservation | None:
+        return self._book.remove(reservation_id)
+
+    def put_back_reservation(self, r: Reservation) -> None:
+        self._book.put(r)
+
+    def place_reservation(self, r: Reservation, replaced: Reservation | None,
+                          out: list[Action]) -> None:
+        if replaced is not None:
+            self._timers.cancel(replaced.timer_id, out)
+        self._book.put(r)
+        self._timers.start(r.timer_id, r.expires_at, out)
+
+    def start_timer(self, timer_id: str, deadline: float, out: list[Action]) -> None:
+        self._timers.start(timer_id, deadline, out)
+
+    def set_station_operative(self, operative: bool) -> None:
+        self._station_operative = operative
 
     def startable(self, c: Connector) -> bool:
         """May a new authorization be used on ``c`` now?"""
@@ -232,7 +268,7 @@ class Station:
         if c.phase is Phase.IDLE:
             c.grant = grant
             c.phase = next_phase(c.phase, Step.AUTHORIZE)
-            self.timers.start(
+            self._timers.start(
                 f"connection:{c.id}", now + self._settings.connection_timeout_s, out
             )
         elif self._settings.has_lock:
@@ -265,14 +301,14 @@ class Station:
         transaction was started; the lock is released when settling). False: none there."""
         if c.phase not in (Phase.AUTHORIZED, Phase.LOCKING):
             return False
-        self.timers.cancel(f"connection:{c.id}", out)
+        self._timers.cancel(f"connection:{c.id}", out)
         c.grant = None
         c.phase = next_phase(c.phase, Step.ABORT)
         return True
 
     def drop_reservation(self, r: Reservation, out: list[Action]) -> None:
-        self.book.remove(r.reservation_id)
-        self.timers.cancel(r.timer_id, out)
+        self._book.remove(r.reservation_id)
+        self._timers.cancel(r.timer_id, out)
         out.append(ClearReservation(r.reservation_id))
 
     # -- dispatch ----------------------------------------------------------------------------
@@ -307,10 +343,10 @@ class Station:
             case ReservationMade():
                 routing.on_reserve(self, event, now, out)
             case ReservationCancelled():
-                r = self.book.get(event.reservation_id)
+                r = self._book.get(event.reservation_id)
                 if r is not None:
                     self.drop_reservation(r, out)
-                out.append(Reply("Accepted" if r else "Rejected", "ReservationCancelled"))
+                out.append(Reply("Accepted" if r else "Rejected", ReservationCancelled))
             case AvailabilityChanged():
                 requests.on_availability(self, event, out)
             case FaultRaised():
@@ -364,7 +400,7 @@ class Station:
             c.phase = next_phase(c.phase, Step.UNPLUG)
         elif c.phase is Phase.LOCKING:
             # OCTT 024: the EV left before the lock confirmed: no transaction, no authorization.
-            self.timers.cancel(f"connection:{c.id}", out)
+            self._timers.cancel(f"connection:{c.id}", out)
             c.grant = None
             c.phase = next_phase(c.phase, Step.UNPLUG)
         elif c.phase is Phase.TRANSACTION and self._settings.stop_transaction_on_ev_side_disconnect:
@@ -405,13 +441,13 @@ class Station:
             s.suspended = True
 
     def _on_timer(self, timer_id: str, now: float, out: list[Action]) -> None:
-        if not self.timers.fire(timer_id):
+        if not self._timers.fire(timer_id):
             return  # stale: cancelled or already handled
         kind, _, key = timer_id.partition(":")
         if kind == "reservation":
-            r = self.book.get(int(key))
+            r = self._book.get(int(key))
             if r is not None:
-                self.book.remove(r.reservation_id)
+                self._book.remove(r.reservation_id)
                 out.append(ClearReservation(r.reservation_id))
             return
         c = self.conn(int(key))
@@ -426,7 +462,7 @@ class Station:
             c.session.grace_over = True
         elif kind == "unlock" and c.unlock_pending:
             c.unlock_pending = False
-            out.append(Reply("UnlockFailed", "UnlockRequested", c.id))
+            out.append(Reply("UnlockFailed", UnlockRequested, c.id))
 
     # -- transactions ------------------------------------------------------------------------
 
@@ -437,7 +473,7 @@ class Station:
         c.grant = grant
         c.keep_locked = False
         c.phase = next_phase(c.phase, Step.LOCK)
-        self.timers.start(f"connection:{c.id}", now + self._settings.connection_timeout_s, out)
+        self._timers.start(f"connection:{c.id}", now + self._settings.connection_timeout_s, out)
 
     def _locked(self, c: Connector) -> bool:
         """LOCKING is over: the commanded lock confirms (or the lock was configured away)."""
@@ -448,7 +484,7 @@ class Station:
     def _start_transaction(self, c: Connector, grant: Grant, step: Step, now: float,
                            out: list[Action]) -> None:
         _, res = routing.reservation_for(self, c, grant.id_tag, grant.parent_id_tag)
-        self.timers.cancel(f"connection:{c.id}", out)
+        self._timers.cancel(f"connection:{c.id}", out)
         meter_start = c.energy_wh if c.energy_wh is not None else 0.0
         c.phase = next_phase(c.phase, step)
         c.grant = None
@@ -459,14 +495,14 @@ class Station:
                                     free_vend=grant.source is Source.FREE_VEND))
         if res is not None:
             self.drop_reservation(res, out)
-        self.timers.start(f"evstart:{c.id}", now + START_GRACE_S, out)
+        self._timers.start(f"evstart:{c.id}", now + START_GRACE_S, out)
 
     def _finish_stop(self, c: Connector, now: float, out: list[Action]) -> None:
         s = c.session
         assert s is not None and s.stop_reason is not None
         meter_stop = c.energy_wh if c.energy_wh is not None else s.meter_start_wh
         out.append(StopTransaction(c.id, s.stop_id_tag, meter_stop, now, s.stop_reason))
-        self.timers.cancel(f"evstart:{c.id}", out)
+        self._timers.cancel(f"evstart:{c.id}", out)
         c.phase = next_phase(c.phase, Step.OPENED if c.phase is Phase.STOPPING else Step.STOP)
         c.session = None
         c.finished_by = s.stop_id_tag
@@ -490,7 +526,7 @@ class Station:
                 blocking(c, facts) or not operative(c, facts)
             ):
                 self.drop_grant(c, out)
-            drive(c, facts, now, self.timers, out)
+            drive(c, facts, now, self._timers, out)
             if c.phase is Phase.LOCKING and c.grant is not None and self._locked(c):
                 # OCTT 024: StartTransaction once the lock confirmed (meter, time: now).
                 self._start_transaction(c, c.grant, Step.LOCKED, now, out)
@@ -504,8 +540,8 @@ class Station:
                 break
         if c.unlock_pending and not c.lock_locked and c.lock_feedback is False:
             c.unlock_pending = False
-            self.timers.cancel(f"unlock:{c.id}", out)
-            out.append(Reply("Unlocked", "UnlockRequested", c.id))
+            self._timers.cancel(f"unlock:{c.id}", out)
+            out.append(Reply("Unlocked", UnlockRequested, c.id))
 
     @property
     def link(self) -> Link:
@@ -518,10 +554,6 @@ class Station:
     @property
     def station_operative(self) -> bool:
         return self._station_operative
-
-    @station_operative.setter
-    def station_operative(self, value: bool) -> None:
-        self._station_operative = value
 
     def _cable_gone(self, c: Connector) -> bool:
         """Finishing ends when the EV left and no (locked) cable is left in the socket."""

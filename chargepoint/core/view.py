@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from chargepoint.core.events import Link
 from chargepoint.core.outputs import derive_status, offered_a
 from chargepoint.core.reservations import Reservation
 from chargepoint.core.routing import reserved
+from chargepoint.core.station_ops import StationReader
 from chargepoint.core.types import ConnectorStatus, FaultKind, PilotState
-
-if TYPE_CHECKING:
-    from chargepoint.core.station import Station
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,14 +68,14 @@ def _reservation_view(r: Reservation) -> ReservationView:
                            r.expires_at)
 
 
-def build_view(st: Station) -> StationView:
+def build_view(st: StationReader) -> StationView:
     """The view of station ``st`` now (``Station.snapshot()``)."""
     facts = st.facts()
     views = []
     for c in st.connectors:
         status, code, _ = derive_status(c, facts, reserved(st, c))
         s = c.session
-        own = st.book.on(c.id)
+        own = st.reservations.on(c.id)
         views.append(
             ConnectorView(
                 id=c.id, status=status, error_code=code, pilot=c.pilot,
@@ -104,5 +101,5 @@ def build_view(st: Station) -> StationView:
         link=st.link,
         faults=tuple(sorted(st.station_faults, key=lambda k: k.value)),
         connectors=tuple(views),
-        reservations=tuple(_reservation_view(r) for r in st.book.station_wide()),
+        reservations=tuple(_reservation_view(r) for r in st.reservations.station_wide()),
     )

@@ -178,4 +178,6 @@ def _keep_text(config_path: Path, config: Config) -> str:
             f"  {cli} sim tap {CARD_UID}\n"
             f"  {cli} meter --watch\n"
             f"  {cli} sim tap {CARD_UID}; {cli} sim unplug 1\n"
+            f"  {cli} logs --since \"10 min ago\"\n"
+            f"  {cli} commission --non-interactive\n"
             f"Ctrl-C stops the demo and removes {config_path.parent}.\n")

@@ -18,6 +18,7 @@ import re
 import sys
 import tarfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -71,15 +72,21 @@ def _log_text(lines: list[LogLine]) -> bytes:
 
 
 def _write_tar(path: Path, members: dict[str, bytes]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tarfile.open(tmp, "w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mtime = int(time.time())
-            info.mode = 0o600
-            tar.addfile(info, io.BytesIO(data))
-    tmp.replace(path)
+    # A temporary name of its own: a GetLog that replaces a running one (AcceptedCanceled)
+    # within the same second builds a bundle of the same name while the first one's worker
+    # thread is still writing.
+    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    try:
+        with tarfile.open(tmp, "w:gz") as tar:
+            for name, data in members.items():
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                info.mtime = int(time.time())
+                info.mode = 0o600
+                tar.addfile(info, io.BytesIO(data))
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 async def _selftest(sources: BundleSources) -> dict[str, Any]:

@@ -80,6 +80,10 @@ class SimClient:
         mode = charge if isinstance(charge, str) else "charge" if charge else "pause"
         self.call("ev", connector=connector, mode=mode)
 
+    def adapter(self, connector: int, state: str, cable_a: int | None = None) -> None:
+        """An EV test adapter: CP switch ``state`` (A..E, diode, off), PP ``cable_a``."""
+        self.call("adapter", connector=connector, state=state, cable_a=cable_a)
+
     def tap(self, uid: str) -> None:
         self.reader.tap(uid)
 

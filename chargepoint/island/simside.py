@@ -10,8 +10,8 @@ reads the EV through the same ``ControlPilot`` / ``Contactor`` objects as before
 JSON line per request and reply, so that a test or the bench can drive the EV even while the
 main process is frozen (SIGSTOP): ``{"cmd": "plug", "args": {"connector": 1}}`` ->
 ``{"ok": true, "result": ...}`` or ``{"ok": false, "error": "..."}``. Commands: ``plug``,
-``unplug``, ``ev``, ``fault``, ``power``, ``house``, ``site_fault`` (the ``[site]`` grid
-meter), ``preset_meter``, ``describe`` and, for the bench's
+``unplug``, ``ev``, ``adapter`` (an EV test adapter), ``fault``, ``power``, ``house``,
+``site_fault`` (the ``[site]`` grid meter), ``preset_meter``, ``describe`` and, for the bench's
 reaction figures, ``timing`` (when the EV last changed and when the island last opened).
 
 The card reader is not here: it is not part of the safety path (the main process keeps its
@@ -144,6 +144,9 @@ class SimHost:
                                        cable_rating_a=int(args.get("cable_rating_a", 32))),
             "unplug": lambda: bench.unplug(int(args["connector"])),
             "ev": lambda: bench.ev(int(args["connector"]), args.get("mode", "charge")),
+            "adapter": lambda: bench.adapter(
+                int(args["connector"]), str(args["state"]),
+                None if args.get("cable_a") is None else int(args["cable_a"])),
         }
         if cmd in changes:
             changes[cmd]()

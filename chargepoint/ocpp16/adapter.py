@@ -22,31 +22,37 @@ import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from chargepoint.aio import cancel_all
 from chargepoint.core.actions import (
+    ClearReservation,
     Reply,
     ReportStatus,
     RequestAuthorization,
     StartTransaction,
     StopTransaction,
 )
-from chargepoint.core.events import CsmsLinkChanged, Link, SettingsChanged
-from chargepoint.ocpp16 import reservations
+from chargepoint.core.events import CsmsLinkChanged, Link, RequestEvent, SettingsChanged
+from chargepoint.core.settings import StationWiring, build_settings
+from chargepoint.limit_timer import LimitTimer
+from chargepoint.ocpp16 import conversions
 from chargepoint.ocpp16.authorization import Authorizer
 from chargepoint.ocpp16.client import CallFailed, OcppClient
-from chargepoint.ocpp16.config_keys import Configuration, core_settings
-from chargepoint.ocpp16.connection import Backoff, connect, set_ping_interval
+from chargepoint.ocpp16.config_keys import Configuration, protocol_settings
 from chargepoint.ocpp16.handlers_core import CoreHandlers, Hooks
 from chargepoint.ocpp16.handlers_local import LocalListHandlers
 from chargepoint.ocpp16.options import Ocpp16Options
-from chargepoint.ocpp16.outbox import Outbox
+from chargepoint.ocpp16.reservations import StoredReservations
 from chargepoint.ocpp16.sampler import Sampler
 from chargepoint.ocpp16.smart_charging import SmartCharging
 from chargepoint.ocpp16.supervise import FailureLog, Supervisor
-from chargepoint.ocpp16.timestamps import Clock, ClockUnknown, read_boot_id
 from chargepoint.ocpp16.transactions import Transactions
+from chargepoint.ocpp16.wire_queue import WireQueue
+from chargepoint.ocppj.connection import Backoff, connect
+from chargepoint.ocppj.outbox import Outbox
+from chargepoint.ocppj.timestamps import Clock, ClockUnknown, read_boot_id
 from chargepoint.ports import LinkState, ProtocolAction, StationPort
 from chargepoint.store.api import QueuedMessage
 from chargepoint.store.writebehind import CachedKv
@@ -81,16 +87,18 @@ class Ocpp16Adapter:
         self.failures = FailureLog(LOG)
         self._supervisor = Supervisor(self.failures)
         self.authorizer = Authorizer(self.store, self.config)
+        self.reservations = StoredReservations(self.store)
         self.hooks = Hooks()
         self.registered = asyncio.Event()  # connected and BootNotification Accepted
         self.offline = asyncio.Event()
         self.offline.set()
         self.registration = "Unknown"
-        self.outbox = Outbox(self.store, self)
+        self.outbox = Outbox(WireQueue(self.store), self)
         self.transactions = Transactions(self)
         self.sampler = Sampler(self)
         self.smart_charging = SmartCharging(self)
-        self._handlers: list[object] = [CoreHandlers(self), LocalListHandlers(self),
+        self._handlers: list[object] = [CoreHandlers(self),
+                                        LocalListHandlers(self.store, self.config),
                                         self.smart_charging, *handlers]
         self._client: OcppClient | None = None
         self._boot_done = False
@@ -104,7 +112,7 @@ class Ocpp16Adapter:
     async def run(self) -> None:
         """Connect, register and serve until ``close()``."""
         await self.transactions.recover()
-        await reservations.restore(self.port, self.clock)  # a reboot keeps them (5.13)
+        await self.reservations.restore(self.port, self.clock)  # a reboot keeps them (5.13)
         await self.smart_charging.restore()  # and the charging profiles (3.13)
         self.supervise("OCPP smart charging timer", self.smart_charging.timer.run)
         self.supervise("OCPP connection", self._connection_loop)
@@ -120,10 +128,15 @@ class Ocpp16Adapter:
             self.post_status(action)
         elif isinstance(action, RequestAuthorization):
             self.spawn(self.transactions.authorize(action))
+        elif isinstance(action, ClearReservation):
+            self.reservations.remove(action.reservation_id)
 
     def link_state(self) -> LinkState:
         return LinkState("1.6", self._client is not None, self.registration,
                          self.store.queue_length())
+
+    def wall_now(self) -> datetime | None:
+        return self.clock.wall_now()
 
     async def ping(self) -> float:
         """One Heartbeat round trip in seconds; ``ConnectionError`` when not registered."""
@@ -136,6 +149,13 @@ class Ocpp16Adapter:
         await self._supervisor.close()
         await cancel_all(list(self._tasks))  # bounded: a stuck task cannot hang a shutdown
         self._set_offline()
+
+    def transaction_id(self, csms_id: str) -> int:
+        return int(csms_id)
+
+    @property
+    def limit_timer(self) -> LimitTimer:
+        return self.smart_charging.timer
 
     def healthy(self) -> bool:
         """Every supervised protocol task runs and none keeps failing (see ``supervise``)."""
@@ -208,12 +228,12 @@ class Ocpp16Adapter:
         result = await self.request("Heartbeat", {})
         self._set_clock(result.get("currentTime"))
 
-    def expect_reply(self, request: str, connector: int) -> asyncio.Future[str]:
+    def expect_reply(self, request: type[RequestEvent], connector: int) -> asyncio.Future[str]:
         """A future for a ``Reply`` the core gives later (UnlockConnector with a lock)."""
         future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
         def listener(item: object) -> None:
-            if (isinstance(item, Reply) and item.request == request
+            if (isinstance(item, Reply) and item.request is request
                     and item.connector == connector and not future.done()):
                 future.set_result(item.status)
 
@@ -230,7 +250,7 @@ class Ocpp16Adapter:
         def payload() -> dict[str, Any]:
             p: dict[str, Any] = {"connectorId": action.connector,
                                  "errorCode": action.error_code,
-                                 "status": action.status.value}
+                                 "status": conversions.charge_point_status(action.status)}
             with contextlib.suppress(ClockUnknown, ValueError):
                 # Optional in 1.6 (6.47): left out while the wall clock is not known.
                 p["timestamp"] = self.clock.resolve(self.clock.stamp(at))
@@ -424,13 +444,14 @@ class Ocpp16Adapter:
         if key == "HeartbeatInterval":
             self._heartbeat_wake.set()
         elif key == "WebSocketPingInterval" and self._client is not None:
-            set_ping_interval(self._client._ws, float(value))
+            self._client.set_ping_interval(float(value))
         elif key in ("MeterValueSampleInterval", "ClockAlignedDataInterval"):
             self.sampler.reconfigure()
-        self.port.submit(SettingsChanged(core_settings(
-            self.config, has_lock=self.options.has_lock,
-            max_current_a=self.options.max_current_a,
-            free_vend_id_tag=self.options.free_vend_id_tag)))
+        self.port.submit(SettingsChanged(build_settings(
+            protocol_settings(self.config),
+            StationWiring(has_lock=self.options.has_lock,
+                          max_current_a=self.options.max_current_a,
+                          free_vend_id_tag=self.options.free_vend_id_tag))))
 
     # -- for the outbox (OutboxLink)
     def attempts(self) -> int:

@@ -50,7 +50,8 @@ from typing import Any, Literal, Protocol
 
 from chargepoint.core.types import AuthStatus
 from chargepoint.ocpp16.config_keys import Configuration
-from chargepoint.ocpp16.timestamps import parse_utc
+from chargepoint.ocpp16.conversions import auth_status
+from chargepoint.ocppj.timestamps import parse_utc
 from chargepoint.store.api import AuthEntry
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ def normalize_id_tag(id_tag: str) -> str:
 def parse_status(value: object) -> AuthStatus:
     """An AuthorizationStatus string; anything unknown counts as Invalid (never as Accepted)."""
     try:
-        return AuthStatus(value)
+        return auth_status(value)
     except ValueError:
         log.warning("unknown AuthorizationStatus %r taken as Invalid", value)
         return AuthStatus.INVALID

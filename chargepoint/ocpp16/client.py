@@ -49,9 +49,11 @@ from ocpp.v16 import ChargePoint  # type: ignore[import-untyped]
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from chargepoint.ocpp16 import bounds, frames
-from chargepoint.ocpp16.call_turns import URGENT, CallTurns
 from chargepoint.ocpp16.supervise import FailureLog
+from chargepoint.ocppj import bounds, frames
+from chargepoint.ocppj.call_turns import URGENT, CallTurns
+from chargepoint.ocppj.connection import set_ping_interval
+from chargepoint.ocppj.rpc_errors import CallFailed as CallFailed  # also for importers
 
 LOG = logging.getLogger("chargepoint.ocpp")
 
@@ -84,15 +86,6 @@ class _Inbound:
     @property
     def is_call(self) -> bool:
         return isinstance(self.parsed, list) and self.parsed[0] == MessageType.Call
-
-
-class CallFailed(Exception):
-    """The CSMS answered a CALL with a CALLERROR."""
-
-    def __init__(self, code: str, description: str) -> None:
-        super().__init__(f"{code}: {description}")
-        self.code = code
-        self.description = description
 
 
 class OcppClient(ChargePoint):  # type: ignore[misc]  # the library is untyped
@@ -258,6 +251,10 @@ class OcppClient(ChargePoint):  # type: ignore[misc]  # the library is untyped
             exc = task.exception()
             assert exc is not None
             self.failures.failed(f"{self.id}: {action} follow-up", exc)
+
+    def set_ping_interval(self, interval: float) -> None:
+        """Apply a new WebSocketPingInterval (0 disables) to this connection at once."""
+        set_ping_interval(self._ws, interval)
 
     async def close_connection(self) -> None:
         """Close the WebSocket (``serve()`` returns)."""

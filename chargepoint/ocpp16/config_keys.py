@@ -22,7 +22,8 @@ API (for the handlers of GetConfiguration / ChangeConfiguration and everyone rea
 - ``cfg.on_change(callback) -> unsubscribe``.
 - ``cfg.value(key) -> str | None``; typed: ``get_bool``, ``get_int``, ``get_int_or_none``,
   ``get_csl -> list[str]``, ``get_str``. ``KeyError`` for an unknown or unsupported key.
-- ``core_settings(cfg, *, has_lock, max_current_a) -> chargepoint.core.types.Settings``.
+- ``protocol_settings(cfg) -> chargepoint.core.settings.ProtocolSettings``: the 1.6 keys the
+  core depends on (``chargepoint.core.settings.build_settings`` makes the core's ``Settings``).
 - ``REGISTRY`` (every standard key, ``KeyDef``), ``key_def(name)``, ``SUPPORTED_MEASURANDS``.
 
 Precedence of a value (INTERFACE.md): what the CSMS set (persisted in the store) wins over the
@@ -41,7 +42,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from chargepoint.core.types import Settings
+from chargepoint.core.settings import ProtocolSettings
 
 log = logging.getLogger(__name__)
 
@@ -513,22 +514,17 @@ class _NullStore:
         return {}
 
 
-def core_settings(cfg: Configuration, *, has_lock: bool, max_current_a: float,
-                  free_vend_id_tag: str | None = None) -> Settings:
-    """The core's ``Settings`` from the current configuration and the station's wiring
-    (``free_vend_id_tag``: ``[charging] free_vend`` on, with this tag)."""
+def protocol_settings(cfg: Configuration) -> ProtocolSettings:
+    """The values of the current configuration the core depends on (1.6 key -> meaning)."""
     max_energy = cfg.get_int_or_none("MaxEnergyOnInvalidId")
-    return Settings(
+    return ProtocolSettings(
         connection_timeout_s=float(cfg.get_int("ConnectionTimeOut")),
         stop_transaction_on_ev_side_disconnect=cfg.get_bool("StopTransactionOnEVSideDisconnect"),
         unlock_connector_on_ev_side_disconnect=cfg.get_bool("UnlockConnectorOnEVSideDisconnect"),
         stop_transaction_on_invalid_id=cfg.get_bool("StopTransactionOnInvalidId"),
         max_energy_on_invalid_id_wh=None if max_energy is None else float(max_energy),
-        has_lock=has_lock,
-        max_current_a=max_current_a,
         reserve_connector_zero_supported=(
             cfg.lookup("ReserveConnectorZeroSupported") is not None
             and cfg.get_bool("ReserveConnectorZeroSupported")
         ),
-        free_vend_id_tag=free_vend_id_tag,
     )

@@ -26,7 +26,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ocpp.v16 import call_result  # type: ignore[import-untyped]
 
@@ -42,12 +42,13 @@ from chargepoint.firmware.manager import (
     UpdateRequest,
     parse_time,
 )
-from chargepoint.ocpp16.bounds import clamp_transfer
 from chargepoint.ocpp16.client import CallFailed, after, on
+from chargepoint.ocpp16.handlers_core import Hooks
+from chargepoint.ocppj.bounds import clamp_transfer
+from chargepoint.ocppj.timestamps import Clock
+from chargepoint.ports import StationPort
+from chargepoint.store.api import StoreAPI
 from chargepoint.store.writebehind import WriteBehind
-
-if TYPE_CHECKING:
-    from chargepoint.ocpp16.adapter import Ocpp16Adapter
 
 LOG = logging.getLogger("chargepoint.ocpp")
 _FLUSH_BEFORE_RESTART_S = 30.0
@@ -58,6 +59,31 @@ _CORE_STATUS = {"DownloadScheduled": "Idle", "DownloadPaused": "Downloading",
                 "InstallVerificationFailed": "InstallationFailed"}
 
 
+class FirmwareServices(Protocol):
+    """What the firmware handlers use of the adapter (``Ocpp16Adapter`` provides it)."""
+
+    @property
+    def store(self) -> StoreAPI: ...
+    @property
+    def port(self) -> StationPort: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def hooks(self) -> Hooks: ...
+    @property
+    def registered(self) -> asyncio.Event: ...
+    @property
+    def offline(self) -> asyncio.Event: ...
+
+    async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]: ...
+
+    def add_handlers(self, *handlers: object) -> None: ...
+
+    def supervise(self, name: str, factory: Callable[[], Awaitable[None]]) -> None: ...
+
+    def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]: ...
+
+
 class AdapterHost:
     """``chargepoint.firmware.host.FirmwareHost`` over a running ``Ocpp16Adapter``.
 
@@ -66,8 +92,8 @@ class AdapterHost:
     persistent ``SecurityLog`` (store kv) served by GetLog SecurityLog.
     """
 
-    def __init__(self, adapter: Ocpp16Adapter) -> None:
-        self._a = adapter
+    def __init__(self, adapter: FirmwareServices) -> None:
+        self._adapter = adapter
         self.security_log = SecurityLog(adapter.store, writer=WriteBehind("security-log"))
         self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self._inoperative_before: set[int] | None = None
@@ -76,7 +102,7 @@ class AdapterHost:
         self._queue.put_nowait((action, dict(payload)))
 
     def _now_iso(self) -> str:
-        now = self._a.clock.wall_now() or datetime.now(UTC)
+        now = self._adapter.clock.wall_now() or datetime.now(UTC)
         return now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
     def security_event(self, kind: str, tech_info: str) -> None:
@@ -86,13 +112,13 @@ class AdapterHost:
                     {"type": kind, "timestamp": at, "techInfo": tech_info[:255]})
 
     def transactions_running(self) -> bool:
-        return bool(self._a.store.open_transactions())
+        return bool(self._adapter.store.open_transactions())
 
     def set_operative(self, operative: bool) -> None:
-        port = self._a.port
+        port = self._adapter.port
         if not operative:
             # from the store's memory (never waits on its lock)
-            self._inoperative_before = {c for c, ok in self._a.store.availability().items()
+            self._inoperative_before = {c for c, ok in self._adapter.store.availability().items()
                                         if not ok}
             for connector in range(1, port.connector_count + 1):
                 port.submit(AvailabilityChanged(connector, False))
@@ -106,7 +132,7 @@ class AdapterHost:
     async def restart(self) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._queue.join(), _FLUSH_BEFORE_RESTART_S)
-        self._a.port.request_restart(False)
+        self._adapter.port.request_restart(False)
 
     async def run_sender(self) -> None:
         """The notification sender task (one CALL at a time, in order)."""
@@ -119,12 +145,12 @@ class AdapterHost:
 
     async def _send(self, action: str, payload: dict[str, Any]) -> None:
         while True:
-            await self._a.registered.wait()
+            await self._adapter.registered.wait()
             try:
-                await self._a.request(action, payload)
+                await self._adapter.request(action, payload)
                 return
             except ConnectionError:
-                await self._a.offline.wait()
+                await self._adapter.offline.wait()
             except (CallFailed, TimeoutError) as exc:
                 LOG.warning("%s %s not confirmed: %s", action, payload.get("status"), exc)
                 return
@@ -220,14 +246,14 @@ class FirmwareHandlers:
         return self.diagnostics.diagnostics_status
 
 
-async def _boot_check(adapter: Ocpp16Adapter, firmware: FirmwareManager) -> None:
+async def _boot_check(adapter: FirmwareServices, firmware: FirmwareManager) -> None:
     await firmware.boot()
     await adapter.registered.wait()
     await firmware.registered()
 
 
 def setup_firmware(
-    adapter: Ocpp16Adapter,
+    adapter: FirmwareServices,
     *,
     releases_dir: Path,
     work_dir: Path,
@@ -260,7 +286,7 @@ def setup_firmware(
     return attach(adapter, firmware, diagnostics, host)
 
 
-def attach(adapter: Ocpp16Adapter, firmware: FirmwareManager, diagnostics: DiagnosticsManager,
+def attach(adapter: FirmwareServices, firmware: FirmwareManager, diagnostics: DiagnosticsManager,
            host: AdapterHost) -> FirmwareHandlers:
     """Wire the handlers into ``adapter`` (see the module docstring). Call inside the loop."""
     handlers = FirmwareHandlers(firmware, diagnostics)

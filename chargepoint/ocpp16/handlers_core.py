@@ -1,6 +1,6 @@
 """Handlers for the CSMS's Core, Reservation and RemoteTrigger requests (OCPP 1.6 section 5).
 
-``CoreHandlers(adapter)`` is a handler object for ``OcppClient``: its ``@on`` methods answer
+``CoreHandlers(services)`` is a handler object for ``OcppClient``: its ``@on`` methods answer
 from the core (``port.submit(event)`` -> ``Reply``) or the configuration; follow-up messages
 are sent from ``@after`` hooks, never from ``@on`` (the library would deadlock).
 ``Hooks`` holds the extension points: vendor DataTransfer and the Firmware/Diagnostics status
@@ -13,29 +13,32 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ocpp.v16 import call_result  # type: ignore[import-untyped]
 
-from chargepoint.core.actions import Reply
+from chargepoint.core.actions import Reply, ReportStatus
 from chargepoint.core.events import (
     AvailabilityChanged,
     Event,
     RemoteStartRequested,
     RemoteStopRequested,
+    RequestEvent,
     ReservationCancelled,
     ReservationMade,
     UnlockRequested,
 )
+from chargepoint.ocpp16.authorization import Authorizer
 from chargepoint.ocpp16.client import after, on
-from chargepoint.ocpp16.timestamps import parse_utc
-from chargepoint.store.api import ReservationRecord
-
-if TYPE_CHECKING:
-    from chargepoint.ocpp16.adapter import Ocpp16Adapter
+from chargepoint.ocpp16.config_keys import Configuration
+from chargepoint.ocpp16.options import Ocpp16Options
+from chargepoint.ocpp16.reservations import StoredReservations
+from chargepoint.ocppj.timestamps import Clock, parse_utc
+from chargepoint.ports import StationPort
+from chargepoint.store.api import ReservationRecord, StoreAPI
 
 LOG = logging.getLogger("chargepoint.ocpp")
 
@@ -55,16 +58,85 @@ class Hooks:
     diagnostics_status: Callable[[], str] = lambda: "Idle"
 
 
+class RemoteStartProfiles(Protocol):
+    """A RemoteStartTransaction's charging profile (``smart_charging.SmartCharging``)."""
+
+    def check_remote_profile(self, connector: int | None,
+                             profile: dict[str, Any]) -> bool: ...
+
+    def expect_remote_start(self, id_tag: str, connector: int | None,
+                            profile: dict[str, Any]) -> None: ...
+
+
+class TriggerableSampler(Protocol):
+    """TriggerMessage(MeterValues) (``sampler.Sampler``)."""
+
+    def can_trigger(self, connector: int | None) -> bool: ...
+
+    async def trigger(self, connector: int | None) -> None: ...
+
+
+class KnownStatuses(Protocol):
+    """The latest status reported per connector (``transactions.Transactions``)."""
+
+    @property
+    def statuses(self) -> Mapping[int, ReportStatus]: ...
+
+
+class HandlerServices(Protocol):
+    """What ``CoreHandlers`` uses of the adapter (``Ocpp16Adapter`` provides it)."""
+
+    @property
+    def port(self) -> StationPort: ...
+    @property
+    def store(self) -> StoreAPI: ...
+    @property
+    def config(self) -> Configuration: ...
+    @property
+    def options(self) -> Ocpp16Options: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def authorizer(self) -> Authorizer: ...
+    @property
+    def reservations(self) -> StoredReservations: ...
+    @property
+    def hooks(self) -> Hooks: ...
+    @property
+    def sampler(self) -> TriggerableSampler: ...
+    @property
+    def transactions(self) -> KnownStatuses: ...
+    @property
+    def registered(self) -> asyncio.Event: ...
+    @property
+    def smart_charging(self) -> RemoteStartProfiles: ...
+
+    def expect_reply(self, request: type[RequestEvent],
+                     connector: int) -> asyncio.Future[str]: ...
+
+    def post_status(self, action: ReportStatus, triggered: bool = False) -> None: ...
+
+    async def heartbeat(self) -> None: ...
+
+    async def reconnect(self) -> None: ...
+
+    async def send_when_registered(self, action: str, payload: dict[str, Any]) -> None: ...
+
+    async def trigger_boot(self) -> None: ...
+
+    def wake_boot(self) -> None: ...
+
+
 class CoreHandlers:
-    def __init__(self, adapter: Ocpp16Adapter) -> None:
-        self._a = adapter
+    def __init__(self, services: HandlerServices) -> None:
+        self._services = services
         # Follow-ups of TriggerMessage under way, by (message, connector). A storm is
         # answered Accepted every time, but at most one message per key waits behind the
         # one in flight: it is built when it goes, so it answers every trigger before it.
         self._triggered: Counter[tuple[str, int | None]] = Counter()
 
     def _reply(self, event: Event, default: str = "Rejected") -> str:
-        for action in self._a.port.submit(event):
+        for action in self._services.port.submit(event):
             if isinstance(action, Reply):
                 return action.status
         LOG.warning("no Reply from the core to %s: answering %s", event, default)
@@ -73,7 +145,7 @@ class CoreHandlers:
     def _connector_ok(self, connector: int | None, allow_zero: bool) -> bool:
         if connector is None:
             return True
-        return (0 if allow_zero else 1) <= connector <= self._a.port.connector_count
+        return (0 if allow_zero else 1) <= connector <= self._services.port.connector_count
 
     # -- Core profile
     @on("ChangeAvailability")
@@ -84,33 +156,35 @@ class CoreHandlers:
         operative = type == "Operative"
         status = self._reply(AvailabilityChanged(connector_id, operative))
         if status in ("Accepted", "Scheduled"):
-            # Inoperative survives a reboot (OCTT 034); Scheduled applies after the session.
-            await asyncio.to_thread(self._a.store.set_availability, connector_id, operative)
+            # Inoperative survives a reboot (OCTT 034): the station persists it (Scheduled:
+            # the target); answer once that is written.
+            await self._services.port.durable()
         return call_result.ChangeAvailability(status=status)
 
     @on("ChangeConfiguration")
     async def on_change_configuration(self, key: str, value: str,
                                       **_: Any) -> call_result.ChangeConfiguration:
-        return call_result.ChangeConfiguration(status=await self._a.config.update(key, value))
+        status = await self._services.config.update(key, value)
+        return call_result.ChangeConfiguration(status=status)
 
     @after("ChangeConfiguration")
     async def after_change_configuration(self, key: str, value: str, **_: Any) -> None:
         # Security whitepaper 1.3: a new AuthorizationKey applies from the next connection;
         # reconnect now (the .conf has been sent) so that it is used at once (OCTT 073).
-        if key.lower() == "authorizationkey" and self._a.options.security_profile in (1, 2):
+        if key.lower() == "authorizationkey" and self._services.options.security_profile in (1, 2):
             with contextlib.suppress(KeyError):
-                if self._a.config.value("AuthorizationKey") == value:
-                    await self._a.reconnect()
+                if self._services.config.value("AuthorizationKey") == value:
+                    await self._services.reconnect()
 
     @on("ClearCache")
     async def on_clear_cache(self, **_: Any) -> call_result.ClearCache:
-        status = await asyncio.to_thread(self._a.authorizer.clear_cache)
+        status = await asyncio.to_thread(self._services.authorizer.clear_cache)
         return call_result.ClearCache(status=status)
 
     @on("DataTransfer")
     def on_data_transfer(self, vendor_id: str, message_id: str | None = None,
                          data: str | None = None, **_: Any) -> call_result.DataTransfer:
-        for hook in self._a.hooks.data_transfer:
+        for hook in self._services.hooks.data_transfer:
             answer = hook(vendor_id, message_id, data)
             if answer is not None:
                 return call_result.DataTransfer(status=answer[0], data=answer[1])
@@ -119,7 +193,7 @@ class CoreHandlers:
     @on("GetConfiguration")
     def on_get_configuration(self, key: list[str] | None = None,
                              **_: Any) -> call_result.GetConfiguration:
-        known, unknown = self._a.config.get(key)
+        known, unknown = self._services.config.get(key)
         return call_result.GetConfiguration(
             configuration_key=[kv.to_wire() for kv in known] or None,
             unknown_key=unknown or None)
@@ -128,7 +202,7 @@ class CoreHandlers:
     def on_remote_start(self, id_tag: str, connector_id: int | None = None,
                         charging_profile: dict[str, Any] | None = None,
                         **_: Any) -> call_result.RemoteStartTransaction:
-        smart = self._a.smart_charging
+        smart = self._services.smart_charging
         # 5.11: only a TxProfile may come with RemoteStartTransaction (OCTT 060); it becomes
         # the TxProfile of the transaction that starts (OCTT 059).
         if charging_profile is not None and not smart.check_remote_profile(connector_id,
@@ -136,7 +210,7 @@ class CoreHandlers:
             return call_result.RemoteStartTransaction(status="Rejected")
         if connector_id is not None and not self._connector_ok(connector_id, allow_zero=False):
             return call_result.RemoteStartTransaction(status="Rejected")  # OCTT 027
-        authorized = not self._a.config.get_bool("AuthorizeRemoteTxRequests")
+        authorized = not self._services.config.get_bool("AuthorizeRemoteTxRequests")
         status = self._reply(RemoteStartRequested(connector_id, id_tag, authorized))
         if status == "Accepted" and charging_profile is not None:
             smart.expect_remote_start(id_tag, connector_id, charging_profile)
@@ -145,7 +219,8 @@ class CoreHandlers:
     @on("RemoteStopTransaction")
     async def on_remote_stop(self, transaction_id: int,
                              **_: Any) -> call_result.RemoteStopTransaction:
-        record = await asyncio.to_thread(self._a.store.transaction_by_csms_id, transaction_id)
+        record = await asyncio.to_thread(self._services.store.transaction_by_csms_id,
+                                         str(transaction_id))
         if record is None or record.stopped:
             return call_result.RemoteStopTransaction(status="Rejected")  # OCTT 028
         status = self._reply(RemoteStopRequested(record.connector))
@@ -158,14 +233,14 @@ class CoreHandlers:
     @after("Reset")
     def after_reset(self, type: str, **_: Any) -> None:
         # The .conf is on the wire: now stop sessions and restart (5.14).
-        self._a.port.request_restart(type == "Hard")
+        self._services.port.request_restart(type == "Hard")
 
     @on("UnlockConnector")
     async def on_unlock(self, connector_id: int, **_: Any) -> call_result.UnlockConnector:
         if not self._connector_ok(connector_id, allow_zero=False):
             return call_result.UnlockConnector(status="NotSupported")  # OCTT 031
         # With a lock the core answers once the lock feedback confirms (a later Reply).
-        late = self._a.expect_reply("UnlockRequested", connector_id)
+        late = self._services.expect_reply(UnlockRequested, connector_id)
         try:
             status = self._reply(UnlockRequested(connector_id), default="")
             if not status:
@@ -190,18 +265,18 @@ class CoreHandlers:
             expiry = parse_utc(expiry_date)
         except ValueError:
             return call_result.ReserveNow(status="Rejected")
-        wall = self._a.clock.wall_now() or datetime.now(UTC)
-        expires_at = self._a.port.now() + (expiry - wall).total_seconds()
+        wall = self._services.clock.wall_now() or datetime.now(UTC)
+        expires_at = self._services.port.now() + (expiry - wall).total_seconds()
         status = self._reply(ReservationMade(reservation_id, connector_id, id_tag,
                                              parent_id_tag, expires_at))
         if status == "Accepted":
-            await asyncio.to_thread(self._a.store.reservation_put, ReservationRecord(
+            await self._services.reservations.put(ReservationRecord(
                 reservation_id, connector_id, id_tag, parent_id_tag, expiry_date))
         return call_result.ReserveNow(status=status)
 
     def _reserve_zero(self) -> bool:
         try:
-            return self._a.config.get_bool("ReserveConnectorZeroSupported")
+            return self._services.config.get_bool("ReserveConnectorZeroSupported")
         except KeyError:
             return False
 
@@ -219,14 +294,15 @@ class CoreHandlers:
             return call_result.TriggerMessage(status="NotImplemented")
         if not self._connector_ok(connector_id, allow_zero=True):
             return call_result.TriggerMessage(status="Rejected")  # OCTT 055
-        if requested_message == "MeterValues" and not self._a.sampler.can_trigger(connector_id):
+        sampler = self._services.sampler
+        if requested_message == "MeterValues" and not sampler.can_trigger(connector_id):
             return call_result.TriggerMessage(status="Rejected")
         if requested_message == "StatusNotification" and not self._statuses(connector_id):
             return call_result.TriggerMessage(status="Rejected")
         return call_result.TriggerMessage(status="Accepted")
 
     def _statuses(self, connector: int | None) -> list[int]:
-        known = self._a.transactions.statuses
+        known = self._services.transactions.statuses
         return sorted(known) if connector is None else [c for c in known if c == connector]
 
     @after("TriggerMessage")
@@ -242,7 +318,7 @@ class CoreHandlers:
             self._triggered[key] -= 1
 
     async def _send_triggered(self, requested_message: str, connector_id: int | None) -> None:
-        a = self._a
+        a = self._services
         if requested_message == "BootNotification":
             if a.registered.is_set():
                 await a.trigger_boot()

@@ -39,10 +39,10 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Protocol
 
-from chargepoint.core.types import AuthStatus
 from chargepoint.ocpp16.authorization import id_tag_info_fields, normalize_id_tag
 from chargepoint.ocpp16.config_keys import Configuration
-from chargepoint.ocpp16.timestamps import parse_utc
+from chargepoint.ocpp16.conversions import auth_status
+from chargepoint.ocppj.timestamps import parse_utc
 from chargepoint.store.api import AuthEntry
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ def _parse_entry(raw: object) -> tuple[str, AuthEntry | None]:
         raise _Invalid(f"bad idTagInfo for {tag!r}")
     status_raw = info.get("status")
     try:
-        AuthStatus(status_raw)
+        auth_status(status_raw)
     except ValueError:
         raise _Invalid(f"unknown status {status_raw!r} for {tag!r}") from None
     status, expiry, parent = id_tag_info_fields(info)

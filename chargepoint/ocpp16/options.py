@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from chargepoint.ocpp16.bounds import MAX_FRAME_BYTES
+from chargepoint.ocppj.bounds import MAX_FRAME_BYTES
 
 
 @dataclass(frozen=True)

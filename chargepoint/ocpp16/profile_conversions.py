@@ -27,7 +27,7 @@ from chargepoint.core.schedule import (
     Recurrency,
     SchedulePeriod,
 )
-from chargepoint.ocpp16.timestamps import format_utc, parse_utc
+from chargepoint.ocppj.timestamps import format_utc, parse_utc
 
 
 def plain(data: Any) -> Any:

@@ -17,19 +17,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from chargepoint.ocpp16.config_keys import Configuration
 from chargepoint.ocpp16.metering import (
     TransactionData,
     build_meter_value,
     meter_values_request,
     next_aligned,
 )
-from chargepoint.ocpp16.timestamps import format_utc
-
-if TYPE_CHECKING:
-    from chargepoint.ocpp16.adapter import Ocpp16Adapter
+from chargepoint.ocpp16.supervise import FailureLog
+from chargepoint.ocppj.timestamps import Clock, format_utc
+from chargepoint.ports import StationPort
+from chargepoint.store.api import StoreAPI
 
 LOG = logging.getLogger("chargepoint.ocpp.meter")
 
@@ -41,9 +43,36 @@ class _Session:
     task: asyncio.Task[None] | None = None
 
 
+class MeterValuesQueue(Protocol):
+    """Where a transaction's MeterValues go (``transactions.Transactions``)."""
+
+    def enqueue_meter_values(self, local_id: int, payload: dict[str, Any]) -> None: ...
+
+
+class SamplerServices(Protocol):
+    """What the ``Sampler`` uses of the adapter (``Ocpp16Adapter`` provides it)."""
+
+    @property
+    def port(self) -> StationPort: ...
+    @property
+    def store(self) -> StoreAPI: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def config(self) -> Configuration: ...
+    @property
+    def failures(self) -> FailureLog: ...
+    @property
+    def transactions(self) -> MeterValuesQueue: ...
+
+    def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]: ...
+
+    async def send_when_registered(self, action: str, payload: dict[str, Any]) -> None: ...
+
+
 class Sampler:
-    def __init__(self, adapter: Ocpp16Adapter) -> None:
-        self._a = adapter
+    def __init__(self, services: SamplerServices) -> None:
+        self._services = services
         self._sessions: dict[int, _Session] = {}
         self._aligned_wake = asyncio.Event()
 
@@ -81,13 +110,13 @@ class Sampler:
         interval = self._int("MeterValueSampleInterval")
         session.task = None
         if interval > 0:
-            session.task = self._a.spawn(self._periodic(connector, session, interval))
+            session.task = self._services.spawn(self._periodic(connector, session, interval))
 
     async def _periodic(self, connector: int, session: _Session, interval: int) -> None:
         loop = asyncio.get_running_loop()
         due = loop.time()
-        # shield: cancelling this task (stop, reconfigure) must not cancel the future the
-        # persist worker has yet to resolve with the transaction's local id
+        # shielded: cancelling this task (a stop, a re-arm) must not cancel the future the
+        # persist worker resolves once the StartTransaction is in the store
         local_id = await asyncio.shield(session.local_id)
         while True:
             due += interval
@@ -98,17 +127,17 @@ class Sampler:
                     continue
                 session.data.add(self._value(connector, "StopTxnSampledData",
                                              "Sample.Periodic"))
-                self._a.transactions.enqueue_meter_values(
+                self._services.transactions.enqueue_meter_values(
                     local_id, meter_values_request(connector, [value]))
             except Exception as exc:  # one bad sample must not end the session's sampling
-                self._a.failures.failed(f"meter sampling on connector {connector}", exc)
+                self._services.failures.failed(f"meter sampling on connector {connector}", exc)
 
     # -- clock-aligned
     async def run_aligned(self) -> None:
         while True:
             self._aligned_wake.clear()
             interval = self._int("ClockAlignedDataInterval")
-            wall = self._a.clock.wall_now()
+            wall = self._services.clock.wall_now()
             if interval <= 0 or wall is None:
                 await self._wait(60.0 if wall is None else None)
                 continue
@@ -125,7 +154,7 @@ class Sampler:
         return False
 
     def _aligned(self, stamp: str) -> None:
-        for connector in range(1, self._a.port.connector_count + 1):
+        for connector in range(1, self._services.port.connector_count + 1):
             value = self._value(connector, "MeterValuesAlignedData", "Sample.Clock", stamp=stamp)
             if value is None:
                 continue
@@ -134,20 +163,20 @@ class Sampler:
                     session.local_id.cancelled() or session.local_id.exception()):
                 session.data.add(self._value(connector, "StopTxnAlignedData", "Sample.Clock",
                                              stamp=stamp))
-                self._a.transactions.enqueue_meter_values(
+                self._services.transactions.enqueue_meter_values(
                     session.local_id.result(), meter_values_request(connector, [value]))
             else:
-                self._a.spawn(self._a.send_when_registered(
+                self._services.spawn(self._services.send_when_registered(
                     "MeterValues", meter_values_request(connector, [value])))
 
     # -- TriggerMessage
     def _connectors(self, connector: int | None) -> list[int]:
         if connector:
             return [connector]
-        return list(range(1, self._a.port.connector_count + 1))
+        return list(range(1, self._services.port.connector_count + 1))
 
     def can_trigger(self, connector: int | None) -> bool:
-        return any(self._a.port.meter_reading(c) is not None
+        return any(self._services.port.meter_reading(c) is not None
                    for c in self._connectors(connector))
 
     async def trigger(self, connector: int | None) -> None:
@@ -156,34 +185,35 @@ class Sampler:
             if value is None:
                 continue
             tx_id = None
-            record = await asyncio.to_thread(self._a.store.open_transaction_on, c)
-            if record is not None:
-                tx_id = record.csms_id
-            await self._a.send_when_registered(
+            record = await asyncio.to_thread(self._services.store.open_transaction_on, c)
+            if record is not None and record.csms_id is not None:
+                tx_id = int(record.csms_id)  # 1.6: an integer on the wire
+            await self._services.send_when_registered(
                 "MeterValues", meter_values_request(c, [value], tx_id))
 
     # -- helpers
     def _int(self, key: str) -> int:
         try:
-            return self._a.config.get_int(key)
+            return self._services.config.get_int(key)
         except KeyError:
             return 0
 
     def _value(self, connector: int, key: str, context: str, at: float | None = None,
                stamp: str | None = None) -> dict[str, Any] | None:
         try:
-            measurands = self._a.config.get_csl(key)
+            measurands = self._services.config.get_csl(key)
         except KeyError:
             return None
         if not measurands:
             return None
-        return build_meter_value(self._a.port.meter_reading(connector), measurands=measurands,
+        port = self._services.port
+        return build_meter_value(port.meter_reading(connector), measurands=measurands,
                                  context=context,
-                                 timestamp=stamp or self._a.clock.stamp(at),
+                                 timestamp=stamp or self._services.clock.stamp(at),
                                  offered_a=self._offered(connector))
 
     def _offered(self, connector: int) -> float:
         """Current.Offered: what the pilot offers, 0 A while PWM is off (e.g. a charging
         limit below 6 A: SuspendedEVSE)."""
-        offered = self._a.port.offered_current(connector)
+        offered = self._services.port.offered_current(connector)
         return 0.0 if offered is None else offered

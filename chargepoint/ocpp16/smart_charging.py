@@ -32,9 +32,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ocpp.v16 import call_result  # type: ignore[import-untyped]
 
@@ -50,16 +50,34 @@ from chargepoint.core.schedule import (
 )
 from chargepoint.limit_timer import LimitTimer
 from chargepoint.ocpp16.client import on
+from chargepoint.ocpp16.config_keys import Configuration
+from chargepoint.ocpp16.options import Ocpp16Options
 from chargepoint.ocpp16.profile_conversions import (
     composite_to_wire,
     plain,
     profile_from_wire,
     rate_unit,
 )
-from chargepoint.ocpp16.timestamps import format_utc, parse_utc
+from chargepoint.ocppj.timestamps import Clock, format_utc, parse_utc
+from chargepoint.ports import StationPort
+from chargepoint.store.api import StoreAPI
 
-if TYPE_CHECKING:
-    from chargepoint.ocpp16.adapter import Ocpp16Adapter
+
+class SmartChargingServices(Protocol):
+    """What ``SmartCharging`` uses of the adapter (``Ocpp16Adapter`` provides it)."""
+
+    @property
+    def port(self) -> StationPort: ...
+    @property
+    def store(self) -> StoreAPI: ...
+    @property
+    def config(self) -> Configuration: ...
+    @property
+    def options(self) -> Ocpp16Options: ...
+    @property
+    def clock(self) -> Clock: ...
+
+    def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]: ...
 
 LOG = logging.getLogger("chargepoint.ocpp")
 
@@ -85,30 +103,30 @@ class Installed:
 
 
 class SmartCharging:
-    def __init__(self, adapter: Ocpp16Adapter) -> None:
-        self._a = adapter
-        options = adapter.options
+    def __init__(self, services: SmartChargingServices) -> None:
+        self._services = services
+        options = services.options
         circuit = Circuit(options.max_current_a, options.phases, options.voltage_v)
-        self._circuits = {c: circuit for c in range(1, adapter.port.connector_count + 1)}
+        self._circuits = {c: circuit for c in range(1, services.port.connector_count + 1)}
         self._installed: dict[int, Installed] = {}
         # idTag -> (connector, profile, monotonic deadline) of an accepted RemoteStart
         self._remote: dict[str, tuple[int | None, dict[str, Any], float]] = {}
         self._running: dict[int, Transaction] = {}
         self._lock = asyncio.Lock()  # one change of the installed profiles at a time
-        self.timer = LimitTimer(adapter.port.submit, self.wall_now, self._schedule())
-        adapter.port.observe(self._observed)
+        self.timer = LimitTimer(services.port.submit, self.wall_now, self._schedule())
+        services.port.observe(self._observed)
 
     # -- queries
     def wall_now(self) -> datetime:
         """The CSMS's wall clock (the system clock until the CSMS told the time)."""
-        return self._a.clock.wall_now() or datetime.now(UTC)
+        return self._services.clock.wall_now() or datetime.now(UTC)
 
     @property
     def installed(self) -> list[ChargingProfile]:
         return [i.profile for i in self._installed.values()]
 
     def _supported(self) -> bool:
-        return self._a.config.lookup("ChargeProfileMaxStackLevel") is not None
+        return self._services.config.lookup("ChargeProfileMaxStackLevel") is not None
 
     def _schedule(self, installed: Iterable[Installed] | None = None) -> Schedule:
         # A TxProfile is only ever installed for the transaction running on its connector
@@ -120,7 +138,7 @@ class SmartCharging:
     # -- start-up
     async def restore(self) -> None:
         """Install the profiles the store kept (call once, before ``timer.run``)."""
-        rows = await asyncio.to_thread(self._a.store.profiles)
+        rows = await asyncio.to_thread(self._services.store.profiles)
         dropped: list[int] = []
         for profile_id, connector, record in rows:
             try:
@@ -136,7 +154,7 @@ class SmartCharging:
                 continue
             self._installed[profile_id] = Installed(profile, data)
         for profile_id in dropped:
-            await asyncio.to_thread(self._a.store.profile_remove, profile_id)
+            await asyncio.to_thread(self._services.store.profile_remove, profile_id)
         if self._installed:
             LOG.info("%d charging profile(s) restored", len(self._installed))
         self.timer.update(schedule=self._schedule())
@@ -144,14 +162,14 @@ class SmartCharging:
     # -- checks shared by SetChargingProfile and RemoteStartTransaction
     def _check(self, connector: int, data: dict[str, Any]) -> Installed | str:
         """The profile to install, or why not (logged, answered Rejected)."""
-        if not 0 <= connector <= self._a.port.connector_count:
+        if not 0 <= connector <= self._services.port.connector_count:
             return f"no connector {connector}"
         data = plain(data)
         try:
             profile = profile_from_wire(connector, data, self.wall_now())
         except ValueError as exc:
             return str(exc)
-        config = self._a.config
+        config = self._services.config
         if profile.stack_level > config.get_int("ChargeProfileMaxStackLevel"):
             return f"stackLevel {profile.stack_level} above ChargeProfileMaxStackLevel"
         if len(profile.schedule.periods) > config.get_int("ChargingScheduleMaxPeriods"):
@@ -174,7 +192,7 @@ class SmartCharging:
     async def _persist(self, item: Installed) -> bool:
         p = item.profile
         try:
-            await asyncio.to_thread(self._a.store.profile_put, p.id, p.connector,
+            await asyncio.to_thread(self._services.store.profile_put, p.id, p.connector,
                                     p.stack_level, p.purpose.value, item.record())
         except Exception:
             LOG.exception("charging profile %d not persisted", p.id)
@@ -205,7 +223,7 @@ class SmartCharging:
 
     async def _unpersist(self, ids: list[int]) -> None:
         for profile_id in ids:
-            await asyncio.to_thread(self._a.store.profile_remove, profile_id)
+            await asyncio.to_thread(self._services.store.profile_remove, profile_id)
 
     # -- SetChargingProfile (5.16)
     @on("SetChargingProfile")
@@ -228,10 +246,10 @@ class SmartCharging:
     async def _check_transaction(self, item: Installed) -> Installed | str:
         """3.13.1: a TxProfile only for the transaction running on its connector."""
         p = item.profile
-        record = await asyncio.to_thread(self._a.store.open_transaction_on, p.connector)
+        record = await asyncio.to_thread(self._services.store.open_transaction_on, p.connector)
         if record is None or record.stopped:
             return f"TxProfile: no transaction on connector {p.connector}"
-        if p.transaction_id is not None and p.transaction_id != record.csms_id:
+        if p.transaction_id is not None and str(p.transaction_id) != record.csms_id:
             return f"TxProfile: transaction {p.transaction_id} is not the one running"
         return item
 
@@ -263,7 +281,7 @@ class SmartCharging:
     def on_get_composite_schedule(self, connector_id: int, duration: int,
                                   charging_rate_unit: str | None = None,
                                   **_: Any) -> call_result.GetCompositeSchedule:
-        if not self._supported() or not 0 <= connector_id <= self._a.port.connector_count:
+        if not self._supported() or not 0 <= connector_id <= self._services.port.connector_count:
             return call_result.GetCompositeSchedule(status="Rejected")
         try:
             unit = RateUnit.AMPS if charging_rate_unit is None else rate_unit(charging_rate_unit)
@@ -296,9 +314,9 @@ class SmartCharging:
             return
         # It waits as long as the core waits for the EV (ConnectionTimeOut), plus the time
         # an authorization may take; a start for this idTag after that is another one.
-        wait_s = self._a.config.get_int("ConnectionTimeOut") + REMOTE_START_GRACE_S
+        wait_s = self._services.config.get_int("ConnectionTimeOut") + REMOTE_START_GRACE_S
         self._remote[id_tag] = (connector, {**plain(data), "transaction_id": None},
-                                self._a.port.now() + wait_s)
+                                self._services.port.now() + wait_s)
 
     # -- transactions (observed from the core's actions)
     def _observed(self, item: Event | Action) -> None:
@@ -312,7 +330,7 @@ class SmartCharging:
         # transaction's first moments); the store follows in a task.
         c = action.connector
         if isinstance(action, StartTransaction):
-            started = self._a.clock.wall_at(action.at) or self.wall_now()
+            started = self._services.clock.wall_at(action.at) or self.wall_now()
             self._running[c] = Transaction(c, started)
             remote = self._remote.pop(action.id_tag, None)
             meant = remote is not None and remote[0] in (None, c) and action.at <= remote[2]
@@ -321,7 +339,7 @@ class SmartCharging:
                 LOG.warning("RemoteStartTransaction profile not installed: %s", checked)
             elif checked is not None:
                 self._apply(checked, update=False)
-                self._a.spawn(self._persist_locked(checked))
+                self._services.spawn(self._persist_locked(checked))
             self.timer.update(schedule=self._schedule(), transactions=self._running)
             return
         self._running.pop(c, None)
@@ -331,7 +349,7 @@ class SmartCharging:
         self.timer.update(schedule=self._schedule(), transactions=self._running)
         if ended:
             LOG.info("transaction on connector %d ended: TxProfile(s) %s removed", c, ended)
-            self._a.spawn(self._unpersist_locked(ended))
+            self._services.spawn(self._unpersist_locked(ended))
 
     async def _persist_locked(self, item: Installed) -> None:
         async with self._lock:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from chargepoint.core.actions import (
     ReportStatus,
@@ -30,23 +30,64 @@ from chargepoint.core.actions import (
 )
 from chargepoint.core.events import AuthorizationResult, TransactionConfirmed
 from chargepoint.core.types import AuthStatus, ConnectorStatus
-from chargepoint.ocpp16.authorization import DecisionKind, Recorded
+from chargepoint.ocpp16 import conversions
+from chargepoint.ocpp16.authorization import Authorizer, DecisionKind, Recorded
 from chargepoint.ocpp16.client import CallFailed
-from chargepoint.ocpp16.timestamps import ClockUnknown
-from chargepoint.store.api import QueuedMessage, TransactionRecord
+from chargepoint.ocpp16.conversions import auth_status
+from chargepoint.ocppj.timestamps import Clock, ClockUnknown
+from chargepoint.ports import StationPort
+from chargepoint.store.api import MessageKind, QueuedMessage, StoreAPI, TransactionRecord
 from chargepoint.store.errors import StoreWriteError
-
-if TYPE_CHECKING:
-    from chargepoint.ocpp16.adapter import Ocpp16Adapter
 
 LOG = logging.getLogger("chargepoint.ocpp")
 
 _WITH_TX_ID = ("StopTransaction", "MeterValues")
 
 
+class MeterSessions(Protocol):
+    """The per-transaction meter sampling (``sampler.Sampler``)."""
+
+    def open(self, connector: int) -> asyncio.Future[int]: ...
+
+    def close(self, connector: int, at: float) -> list[dict[str, Any]]: ...
+
+
+class SendLine(Protocol):
+    """The sender's line of durable messages (``outbox.Outbox``)."""
+
+    def ticket(self) -> int: ...
+
+    def persisted(self, ticket: int, action: str, key: int | None) -> None: ...
+
+    def stalled(self, ticket: int) -> None: ...
+
+
+class TransactionServices(Protocol):
+    """What ``Transactions`` uses of the adapter (``Ocpp16Adapter`` provides it)."""
+
+    @property
+    def port(self) -> StationPort: ...
+    @property
+    def store(self) -> StoreAPI: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def authorizer(self) -> Authorizer: ...
+    @property
+    def sampler(self) -> MeterSessions: ...
+    @property
+    def outbox(self) -> SendLine: ...
+    @property
+    def registered(self) -> asyncio.Event: ...
+
+    async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]: ...
+
+    def post_status(self, action: ReportStatus) -> None: ...
+
+
 class Transactions:
-    def __init__(self, adapter: Ocpp16Adapter) -> None:
-        self._a = adapter
+    def __init__(self, services: TransactionServices) -> None:
+        self._services = services
         self.statuses: dict[int, ReportStatus] = {}  # latest status per connector
         self._queue: asyncio.Queue[tuple[int, str, Callable[[], Awaitable[int | None]]]] = (
             asyncio.Queue())
@@ -58,24 +99,24 @@ class Transactions:
     def perform(self, action: StartTransaction | StopTransaction) -> None:
         """Take the core's action now; it is committed by ``run()`` in order."""
         if isinstance(action, StartTransaction):
-            started = self._a.sampler.open(action.connector)
+            started = self._services.sampler.open(action.connector)
             self._put("StartTransaction", lambda: self._begin(action, started))
         else:
-            data = self._a.sampler.close(action.connector, action.at)
+            data = self._services.sampler.close(action.connector, action.at)
             self._put("StopTransaction", lambda: self._stop(action, data))
 
     def enqueue_meter_values(self, local_id: int, payload: dict[str, Any]) -> None:
         """Queue a transaction's MeterValues.req durably (in line with Start/Stop)."""
         async def persist() -> int:
-            return await asyncio.to_thread(self._a.store.enqueue, "MeterValues", payload,
-                                           local_id)
+            return await asyncio.to_thread(self._services.store.enqueue,
+                                           MessageKind.TRANSACTION_UPDATE, payload, local_id)
         self._put("MeterValues", persist)
 
     def _put(self, action: str, job: Callable[[], Awaitable[int | None]]) -> None:
-        ticket = self._a.outbox.ticket()
+        ticket = self._services.outbox.ticket()
         self._waiting.append(ticket)
         if self._stalled:
-            self._a.outbox.stalled(ticket)
+            self._services.outbox.stalled(ticket)
         self._queue.put_nowait((ticket, action, job))
 
     async def run(self) -> None:
@@ -89,7 +130,7 @@ class Transactions:
             except Exception:
                 LOG.exception("could not persist %s", action)
             finally:
-                self._a.outbox.persisted(ticket, action, key)
+                self._services.outbox.persisted(ticket, action, key)
 
     async def _commit(self, ticket: int, action: str,
                       job: Callable[[], Awaitable[int | None]]) -> int | None:
@@ -104,7 +145,7 @@ class Transactions:
                               action, exc, self.persist_retry_s)
                     self._stalled = True
                     for waiting in (ticket, *self._waiting):  # and what queues up behind it
-                        self._a.outbox.stalled(waiting)
+                        self._services.outbox.stalled(waiting)
                 failed = True
                 await asyncio.sleep(self.persist_retry_s)
                 continue
@@ -114,10 +155,10 @@ class Transactions:
             return key
 
     async def _begin(self, action: StartTransaction, started: asyncio.Future[int]) -> int:
-        store = self._a.store
+        store = self._services.store
         payload: dict[str, Any] = {"connectorId": action.connector, "idTag": action.id_tag,
                                    "meterStart": round(action.meter_start_wh),
-                                   "timestamp": self._a.clock.stamp(action.at)}
+                                   "timestamp": self._services.clock.stamp(action.at)}
         if action.reservation_id is not None:
             payload["reservationId"] = action.reservation_id
         stale = await asyncio.to_thread(store.open_transaction_on, action.connector)
@@ -141,21 +182,21 @@ class Transactions:
 
     async def _close(self, record: TransactionRecord, meter_stop_wh: float,
                      reason: str) -> None:
-        stamp = self._a.clock.stamp()
+        stamp = self._services.clock.stamp()
         payload = {"meterStop": round(meter_stop_wh), "timestamp": stamp, "reason": reason}
-        await asyncio.to_thread(self._a.store.stop_transaction, record.local_id, meter_stop_wh,
-                                stamp, reason, None, payload)
+        await asyncio.to_thread(self._services.store.stop_transaction, record.local_id,
+                                meter_stop_wh, stamp, reason, None, payload)
 
     async def _stop(self, action: StopTransaction, data: list[dict[str, Any]]) -> int | None:
-        store = self._a.store
+        store = self._services.store
         record = await asyncio.to_thread(store.open_transaction_on, action.connector)
         if record is None:
             LOG.error("StopTransaction on connector %d without an open transaction",
                       action.connector)
             return None
         payload: dict[str, Any] = {"meterStop": round(action.meter_stop_wh),
-                                   "timestamp": self._a.clock.stamp(action.at),
-                                   "reason": action.reason.value}
+                                   "timestamp": self._services.clock.stamp(action.at),
+                                   "reason": conversions.stop_reason(action.reason)}
         if action.id_tag:
             payload["idTag"] = action.id_tag
         if data:
@@ -167,7 +208,7 @@ class Transactions:
 
     async def recover(self) -> list[TransactionRecord]:
         """Stop transactions left open by a crash (needs ``Store.recover_after_crash``)."""
-        recover = getattr(self._a.store, "recover_after_crash", None)
+        recover = getattr(self._services.store, "recover_after_crash", None)
         if recover is None:
             return []
 
@@ -176,7 +217,7 @@ class Transactions:
                     "timestamp": record.stopped_at, "reason": record.stop_reason}
 
         stopped: list[TransactionRecord] = await asyncio.to_thread(
-            recover, self._a.clock.stamp(), build)
+            recover, self._services.clock.stamp(), build)
         for record in stopped:
             LOG.warning("transaction %d on connector %d was left open: stopped (PowerLoss)",
                         record.local_id, record.connector)
@@ -186,12 +227,12 @@ class Transactions:
     async def prepare(self, msg: QueuedMessage) -> dict[str, Any] | None:
         payload = dict(msg.payload)
         if msg.action in _WITH_TX_ID and msg.tx_local_id is not None:
-            record = await asyncio.to_thread(self._a.store.transaction, msg.tx_local_id)
+            record = await asyncio.to_thread(self._services.store.transaction, msg.tx_local_id)
             if record is None or record.csms_id is None:
                 return None  # its StartTransaction was discarded: no valid id exists
-            payload["transactionId"] = record.csms_id
+            payload["transactionId"] = int(record.csms_id)  # 1.6: an integer on the wire
         try:
-            resolved: dict[str, Any] = self._a.clock.resolve_payload(payload)
+            resolved: dict[str, Any] = self._services.clock.resolve_payload(payload)
         except ClockUnknown as exc:
             raise TimeoutError("wall clock not known yet") from exc
         return resolved
@@ -203,18 +244,18 @@ class Transactions:
             await self.record_id_tag(id_tag, info)
         if msg.action != "StartTransaction" or msg.tx_local_id is None:
             return
-        store = self._a.store
+        store = self._services.store
         await asyncio.to_thread(store.set_csms_transaction_id, msg.tx_local_id,
-                                int(result["transactionId"]))
+                                str(int(result["transactionId"])))
         record = await asyncio.to_thread(store.transaction, msg.tx_local_id)
         if record is not None and not record.stopped and isinstance(info, dict):
-            self._a.port.submit(TransactionConfirmed(record.connector,
-                                                     AuthStatus(info["status"])))
+            self._services.port.submit(TransactionConfirmed(record.connector,
+                                                     auth_status(info["status"])))
 
     # -- authorization
     async def authorize(self, action: RequestAuthorization) -> None:
         """Answer ``RequestAuthorization`` (local list / cache, Authorize.req, offline rules)."""
-        a = self._a
+        a = self._services
         decision = await asyncio.to_thread(a.authorizer.decide_local, action.id_tag,
                                            online=a.registered.is_set(),
                                            now_wall=a.clock.wall_now())
@@ -236,7 +277,7 @@ class Transactions:
 
     async def record_id_tag(self, id_tag: str, info: dict[str, Any]) -> Recorded:
         """Learn an idTagInfo from the CSMS (cache); report a local list conflict (3.5.3)."""
-        a = self._a
+        a = self._services
         recorded = await asyncio.to_thread(a.authorizer.record, id_tag, info,
                                            a.clock.wall_now())
         if recorded.local_list_conflict:

@@ -4,18 +4,37 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
+from chargepoint.config.model import Config
+from chargepoint.ports import ProtocolAdapter
+from chargepoint.runtime import Controller
 from chargepoint.site.grid_meter import GridMeter, UnusableMeter, open_grid_meter
 from chargepoint.site.manager import SiteManager, site_limits
 
 if TYPE_CHECKING:
-    from chargepoint.app import RunningStation
+    from chargepoint.island.simclient import SimClient
 
 log = logging.getLogger("chargepoint.site")
 
 
-async def start_site(running: RunningStation) -> SiteManager | None:
+class SiteParts(Protocol):
+    """What load management needs of a running station (``chargepoint.app.RunningStation``
+    has these; the app imports this module, never the other way round)."""
+
+    @property
+    def config(self) -> Config: ...
+    @property
+    def controller(self) -> Controller: ...
+    @property
+    def adapter(self) -> ProtocolAdapter: ...
+    @property
+    def bench(self) -> SimClient | None: ...
+    @property
+    def tasks(self) -> list[asyncio.Task[None]]: ...
+
+
+async def start_site(running: SiteParts) -> SiteManager | None:
     """Build the grid meter and the manager of ``[site]`` and start its task (None without
     ``[site]``). On the simulated bench the grid meter is the bench's virtual one, a unit on
     the connector meters' bus. A grid meter that cannot be set up (unknown model, bad
@@ -43,7 +62,7 @@ async def start_site(running: RunningStation) -> SiteManager | None:
         grid = GridMeter(UnusableMeter(f"no grid meter: {exc}"))
     adapter = running.adapter
     manager = SiteManager(site_limits(cfg), grid, controller,
-                          lambda: adapter.smart_charging.timer,
+                          lambda: adapter.limit_timer,
                           interval_s=cfg.meter.poll_interval_s)
     running.tasks.append(asyncio.create_task(manager.run(), name="site"))
     return manager

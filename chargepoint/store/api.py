@@ -10,9 +10,21 @@ placeholder chosen by the OCPP adapter (resolved before sending). Payloads are J
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+
+class MessageKind(enum.StrEnum):
+    """The queued messages the store itself knows about: a transaction's own (never dropped:
+    start, stop; thinned past a bound: updates). Each protocol adapter names them on the wire
+    (OCPP 1.6: StartTransaction, StopTransaction, MeterValues; 2.0.1: TransactionEvent
+    Started, Ended, Updated). Any other message is queued under the adapter's own name."""
+
+    TRANSACTION_START = "transaction-start"
+    TRANSACTION_STOP = "transaction-stop"
+    TRANSACTION_UPDATE = "transaction-update"  # meter values during the transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +34,7 @@ class TransactionRecord:
     id_tag: str
     meter_start_wh: float
     started_at: str  # ISO 8601 or placeholder
-    csms_id: int | None  # the CSMS's transactionId once StartTransaction.conf arrived
+    csms_id: str | None  # the transaction's id on the wire (1.6: the CSMS's, once confirmed)
     reservation_id: int | None
     stopped: bool
     meter_stop_wh: float | None
@@ -34,7 +46,7 @@ class TransactionRecord:
 @dataclass(frozen=True, slots=True)
 class QueuedMessage:
     seq: int  # strict order
-    action: str  # OCPP action, e.g. "StartTransaction"
+    action: str  # a MessageKind, or the adapter's own name for any other message
     payload: dict[str, Any]
     tx_local_id: int | None  # the transaction this message belongs to
     attempts: int
@@ -71,7 +83,7 @@ class StoreAPI(Protocol):
         reservation_id: int | None,
         message: dict[str, Any],
     ) -> int:
-        """Record a new open transaction and queue its StartTransaction payload atomically.
+        """Record a new open transaction and queue its start message atomically.
 
         Returns the local id."""
 
@@ -84,9 +96,9 @@ class StoreAPI(Protocol):
         stop_id_tag: str | None,
         message: dict[str, Any],
     ) -> None:
-        """Close a transaction and queue its StopTransaction payload atomically."""
+        """Close a transaction and queue its stop message atomically."""
 
-    def set_csms_transaction_id(self, local_id: int, csms_id: int) -> None: ...
+    def set_csms_transaction_id(self, local_id: int, csms_id: str) -> None: ...
 
     def open_transactions(self) -> list[TransactionRecord]: ...
 
@@ -96,14 +108,14 @@ class StoreAPI(Protocol):
         build_stop_message: Callable[[TransactionRecord], dict[str, Any]],
     ) -> list[TransactionRecord]:
         """At boot: stop every open transaction with reason PowerLoss at the connector's last
-        persisted meter reading (else meter_start_wh), queueing the StopTransaction payload
+        persisted meter reading (else meter_start_wh), queueing the stop message payload
         ``build_stop_message`` returns for each, atomically per transaction. Returns them."""
 
     def open_transaction_on(self, connector: int) -> TransactionRecord | None: ...
 
     def transaction(self, local_id: int) -> TransactionRecord | None: ...
 
-    def transaction_by_csms_id(self, csms_id: int) -> TransactionRecord | None: ...
+    def transaction_by_csms_id(self, csms_id: str) -> TransactionRecord | None: ...
 
     # -- outbound queue (strict order; removed only after the CSMS confirmed)
     def enqueue(self, action: str, payload: dict[str, Any], tx_local_id: int | None) -> int: ...

@@ -40,7 +40,7 @@ def transaction_from_row(row: Sequence[Any]) -> TransactionRecord:
         id_tag=str(row[2]),
         meter_start_wh=float(row[3]),
         started_at=str(row[4]),
-        csms_id=None if row[5] is None else int(row[5]),
+        csms_id=None if row[5] is None else str(row[5]),
         reservation_id=None if row[6] is None else int(row[6]),
         stopped=bool(row[7]),
         meter_stop_wh=None if row[8] is None else float(row[8]),

@@ -21,11 +21,12 @@ Contract beyond ``StoreAPI``:
   know this ``Store``'s commits only: one process (the daemon) owns the file.
 
 Bounded queue (docs/architecture.md, "Durable before acknowledged"): a transaction keeps at
-most ``meter_values_per_transaction`` queued MeterValues. When an ``enqueue`` goes over, about
-half of them are dropped so that what is kept stays evenly spread from the transaction's first
-to its latest queued MeterValues (a coarser interval over the whole transaction, not just the
-newest samples). StartTransaction and StopTransaction are never dropped; the oldest queued
-MeterValues of a transaction (possibly in flight) and the newest are always kept.
+most ``meter_values_per_transaction`` queued meter values (``MessageKind.TRANSACTION_UPDATE``,
+1.6 MeterValues). When an ``enqueue`` goes over, about half of them are dropped so that what is
+kept stays evenly spread from the transaction's first to its latest queued update (a coarser
+interval over the whole transaction, not just the newest samples). A transaction's start and
+stop are never dropped; its oldest queued update (possibly in flight) and the newest are always
+kept.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from chargepoint.store import migrations
-from chargepoint.store.api import QueuedMessage, StoreAPI, TransactionRecord
+from chargepoint.store.api import MessageKind, QueuedMessage, StoreAPI, TransactionRecord
 from chargepoint.store.base import open_error
 from chargepoint.store.codec import (
     dump_payload,
@@ -147,7 +148,7 @@ class Store(StateTables):
                 (connector, id_tag, start_wh, started_at, reservation_id),
             )
             local_id = _lastrowid(cur)
-            _enqueue(conn, "StartTransaction", payload, local_id)
+            _enqueue(conn, MessageKind.TRANSACTION_START, payload, local_id)
             if reservation_id is not None:
                 conn.execute(
                     "DELETE FROM reservations WHERE reservation_id = ?", (reservation_id,)
@@ -170,7 +171,7 @@ class Store(StateTables):
         stop_wh = finite(meter_stop_wh, "meter_stop_wh")
         with self._write() as conn:
             _stop(conn, local_id, stop_wh, stopped_at, reason, stop_id_tag)
-            _enqueue(conn, "StopTransaction", payload, local_id)
+            _enqueue(conn, MessageKind.TRANSACTION_STOP, payload, local_id)
             self._queue_changed(1)
             self._open_changed(local_id, None)
 
@@ -207,13 +208,13 @@ class Store(StateTables):
                 if _transaction(conn, record.local_id) != record:
                     continue  # changed meanwhile (stopped by another caller): leave it alone
                 _stop(conn, record.local_id, meter_stop, now_iso, POWER_LOSS, None)
-                _enqueue(conn, "StopTransaction", payload, record.local_id)
+                _enqueue(conn, MessageKind.TRANSACTION_STOP, payload, record.local_id)
                 self._queue_changed(1)
                 self._open_changed(record.local_id, None)
             stopped.append(done)
         return stopped
 
-    def set_csms_transaction_id(self, local_id: int, csms_id: int) -> None:
+    def set_csms_transaction_id(self, local_id: int, csms_id: str) -> None:
         with self._write() as conn:
             cur = conn.execute(
                 "UPDATE transactions SET csms_id = ? WHERE local_id = ?", (csms_id, local_id)
@@ -236,7 +237,7 @@ class Store(StateTables):
         with self._read() as conn:
             return _transaction(conn, local_id)
 
-    def transaction_by_csms_id(self, csms_id: int) -> TransactionRecord | None:
+    def transaction_by_csms_id(self, csms_id: str) -> TransactionRecord | None:
         """The newest transaction the CSMS gave ``csms_id`` (a CSMS may reuse ids)."""
         with self._read() as conn:
             row = conn.execute(
@@ -256,7 +257,7 @@ class Store(StateTables):
         with self._write() as conn:
             seq = _enqueue(conn, action, data, tx_local_id)
             dropped = 0
-            if action == "MeterValues" and tx_local_id is not None:
+            if action == MessageKind.TRANSACTION_UPDATE and tx_local_id is not None:
                 count = self._meter_values.get(tx_local_id)
                 count = _count_meter_values(conn, tx_local_id) if count is None else count + 1
                 if count > self._meter_values_limit:
@@ -308,7 +309,7 @@ class Store(StateTables):
             ).fetchone()
             if row is not None:
                 self._queue_changed(-1)
-                if row[0] == "MeterValues" and row[1] is not None:
+                if row[0] == MessageKind.TRANSACTION_UPDATE and row[1] is not None:
                     self._meter_values_changed(int(row[1]), None)  # counted again when needed
 
     def update_queued_payload(self, seq: int, payload: dict[str, Any]) -> None:
@@ -370,7 +371,7 @@ def _lastrowid(cur: sqlite3.Cursor) -> int:
 
 def _count_meter_values(conn: sqlite3.Connection, tx_local_id: int) -> int:
     row = conn.execute(
-        "SELECT count(*) FROM outbox WHERE tx_local_id = ? AND action = 'MeterValues'",
+        "SELECT count(*) FROM outbox WHERE tx_local_id = ? AND action = 'transaction-update'",
         (tx_local_id,),
     ).fetchone()
     return int(row[0])
@@ -381,7 +382,8 @@ def _thin(conn: sqlite3.Connection, tx_local_id: int, limit: int) -> int:
     its first to its last (seq order stands in for time: a transaction's samples are queued at
     a steady interval). Returns how many were dropped."""
     seqs = [int(r[0]) for r in conn.execute(
-        "SELECT seq FROM outbox WHERE tx_local_id = ? AND action = 'MeterValues' ORDER BY seq",
+        "SELECT seq FROM outbox WHERE tx_local_id = ? AND action = 'transaction-update'"
+        " ORDER BY seq",
         (tx_local_id,),
     )]
     if len(seqs) <= limit:

@@ -5,17 +5,19 @@ own ``BEGIN IMMEDIATE`` transaction together with the ``user_version`` bump, so 
 either wholly applied or not at all (sqlite DDL is transactional). Steps are append-only:
 never edit a released step, add a new one.
 
-Schema (version 1)
+Schema (version 2)
 ------------------
 ``transactions``      one row per charging session. ``local_id`` is ours (AUTOINCREMENT: never
-                      reused), ``csms_id`` the CSMS's transactionId once confirmed (indexed, not
-                      unique: a CSMS may reuse ids after a reset; the newest row wins).
+                      reused), ``csms_id`` (TEXT) its id on the wire once known (1.6: the CSMS's
+                      transactionId; indexed, not unique: a CSMS may reuse ids after a reset;
+                      the newest row wins).
                       ``stopped`` 0/1; a partial unique index allows at most one open
                       transaction per connector.
 ``outbox``            outbound OCPP messages in strict ``seq`` order (AUTOINCREMENT: a seq is
-                      never reused, so order survives deletes and restarts). ``payload`` is a
-                      JSON object; ``attempts`` counts send attempts; ``tx_local_id`` ties
-                      a message to its transaction.
+                      never reused, so order survives deletes and restarts). ``action`` is a
+                      ``MessageKind`` (transaction-start / -stop / -update) or the adapter's
+                      name of another message; ``payload`` is a JSON object; ``attempts``
+                      counts send attempts; ``tx_local_id`` ties a message to its transaction.
 ``auth_cache``        Authorization Cache (OCPP 1.6 3.5.1): id_tag -> status, expiry, parent;
                       ``touched`` orders eviction.
 ``local_list``        Local Authorization List entries (OCPP 1.6 3.5.2).
@@ -114,6 +116,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             PRIMARY KEY (connector, kind)
         )""",
         "CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    ),
+    # 1 -> 2: version-neutral transaction messages and ids. Queued transaction messages are
+    # named by kind, not by their OCPP 1.6 action; the transaction's id on the wire is text
+    # (2.0.1 ids are strings the station chooses; a 1.6 id keeps its digits).
+    (
+        "UPDATE outbox SET action = 'transaction-start' WHERE action = 'StartTransaction'",
+        "UPDATE outbox SET action = 'transaction-stop' WHERE action = 'StopTransaction'",
+        "UPDATE outbox SET action = 'transaction-update'"
+        " WHERE action = 'MeterValues' AND tx_local_id IS NOT NULL",
+        "ALTER TABLE transactions ADD COLUMN csms_text TEXT",
+        "UPDATE transactions SET csms_text = CAST(csms_id AS TEXT) WHERE csms_id IS NOT NULL",
+        "DROP INDEX transactions_csms_id",
+        "ALTER TABLE transactions DROP COLUMN csms_id",
+        "ALTER TABLE transactions RENAME COLUMN csms_text TO csms_id",
+        "CREATE INDEX transactions_csms_id ON transactions (csms_id)",
     ),
 )
 

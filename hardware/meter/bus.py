@@ -14,6 +14,7 @@ re-opened by the next request, so the bus recovers by itself when the port comes
 from __future__ import annotations
 
 import asyncio
+import termios
 import time
 from dataclasses import dataclass
 
@@ -115,10 +116,16 @@ class RtuBus:
         if self._client is None:
             self._client = self._new_client()
         if not self._client.connected:
-            if not await self._client.connect():
+            try:
+                opened = await self._client.connect()
+            except termios.error as exc:  # the port refuses these settings (speed, parity)
+                opened, why = False, f": {exc.args[-1] if exc.args else exc}"
+            else:
+                why = ""
+            if not opened:
                 self._client.close()
                 self._client = None
-                raise BusError("port", f"cannot open serial port {self.port}")
+                raise BusError("port", f"cannot open serial port {self.port}{why}")
             self.counters.reconnects += 1
         return self._client
 

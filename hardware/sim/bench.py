@@ -232,6 +232,16 @@ class SimBench:
         delta = energy_wh - self._meter.energy_wh(c.connector)
         self._meter.virtual.add_energy_wh(c.connector, delta)
 
+    def adapter(self, connector: int, state: str, cable_a: int | None = None) -> None:
+        """An EV test adapter in the socket: its CP switch at ``state`` (``A``..``E``,
+        ``diode`` for C with the diode shorted, ``off`` removes it) and its PP selector at
+        ``cable_a`` (13, 20, 32, 63; None: open). Raises ValueError."""
+        c = self.connector(connector)
+        if cable_a is not None and cable_a not in SimProximity.VALID_RATINGS:
+            raise ValueError(f"cable rating must be one of {SimProximity.VALID_RATINGS}, got "
+                             f"{cable_a!r}")
+        c.ev.set_adapter(state, cable_a)
+
     def unplug(self, connector: int) -> None:
         """The EV leaves (pilot A)."""
         self.connector(connector).ev.unplug()
@@ -367,6 +377,9 @@ class SimBench:
                 "phases": c.ev.phases,
                 "voltage_v": c.ev.voltage_v,
             },
+            "adapter": None if c.ev.adapter is None else {
+                "state": "diode" if c.ev.adapter_diode_short else c.ev.adapter.value,
+                "cable_a": c.ev.adapter_cable_a},
             "pilot": reading.state.value,
             "duty_percent": c.pilot.duty_percent,
             "offered_a": round(c.ev.offered_a, 2),

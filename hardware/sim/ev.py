@@ -22,6 +22,7 @@ from hardware.interfaces import PilotState
 
 NOMINAL_VOLTAGE_V = 230.0
 NOMINAL_FREQUENCY_HZ = 50.0
+ADAPTER_STATES = ("A", "B", "C", "D", "E", "diode")
 
 
 class EvFault(enum.Enum):
@@ -70,6 +71,25 @@ class VirtualEV:
     fault: EvFault = EvFault.NONE
     duty_percent: float | None = None
     evse_state_f: bool = False
+    # An EV test adapter in the socket instead of a car (``None``: no adapter): its switch
+    # presents a fixed state A..E, optionally with the diode shorted, and a PP coding resistor
+    # (``adapter_cable_a``, None: open). It draws nothing.
+    adapter: PilotState | None = None
+    adapter_diode_short: bool = False
+    adapter_cable_a: int | None = None
+
+    def set_adapter(self, state: str, cable_a: int | None = None) -> None:
+        """Set the adapter's switch: ``A``..``E``, ``diode`` (C with the diode shorted) or
+        ``off`` (adapter removed). Raises ValueError for another word."""
+        if state == "off":
+            self.adapter, self.adapter_diode_short, self.adapter_cable_a = None, False, None
+            return
+        if state not in ADAPTER_STATES:
+            raise ValueError(f"adapter state must be one of {', '.join(ADAPTER_STATES)}, off; "
+                             f"got {state!r}")
+        self.adapter = PilotState.C if state == "diode" else PilotState(state)
+        self.adapter_diode_short = state == "diode"
+        self.adapter_cable_a = cable_a
 
     def plug(self, max_current_a: float = 32.0) -> None:
         """Plug in; the EV wants energy. Raises ValueError for a non-positive current."""
@@ -93,8 +113,12 @@ class VirtualEV:
         """The pilot state the EVSE measures with this EV (its high level)."""
         if self.fault is EvFault.STATE_E:
             return PilotState.E
+        if self.adapter is PilotState.E:
+            return PilotState.E
         if self.evse_state_f:
             return PilotState.F
+        if self.adapter is not None:
+            return self.adapter
         if not self.plugged:
             return PilotState.A
         if self.wants_energy and self.offered_a > 0.0:
@@ -105,6 +129,8 @@ class VirtualEV:
         """Current per phase the EV draws: min(offered, its max) in C/D with the contactor
         closed, else 0.0."""
         if not contactor_closed or self.state() not in (PilotState.C, PilotState.D):
+            return 0.0
+        if self.adapter is not None:  # a test adapter is no load
             return 0.0
         return min(self.offered_a, self.max_current_a)
 

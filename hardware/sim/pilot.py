@@ -69,7 +69,8 @@ class SimPilot:
             return PilotReading(state=state, high_v=high, low_v=None)
         if state is PilotState.E:
             return PilotReading(state=state, high_v=high, low_v=0.0)
-        if ev.fault is EvFault.DIODE and ev.plugged:
+        if (ev.fault is EvFault.DIODE and ev.plugged) or (
+                ev.adapter is not None and ev.adapter_diode_short):
             return PilotReading(state=state, high_v=high, low_v=-high, diode_ok=False)
         return PilotReading(state=state, high_v=high, low_v=LOW_LEVEL_V)
 
@@ -91,4 +92,6 @@ class SimProximity:
         self._rating_a = rating_a
 
     def cable_rating_a(self) -> int | None:
+        if self._ev.adapter is not None:  # a test adapter's PP selector
+            return self._ev.adapter_cable_a
         return self._rating_a if self._ev.plugged else None

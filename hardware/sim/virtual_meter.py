@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import termios
 import tty
 from collections import deque
 from dataclasses import dataclass, field
@@ -135,8 +136,13 @@ class _Unit:
 class _PtyLink:
     """Two pseudo-terminal pairs joined back to back, optionally at a emulated wire speed."""
 
-    def __init__(self, char_time_s: float | None) -> None:
+    def __init__(self, char_time_s: float | None,
+                 wire: tuple[int, str] | None = None) -> None:
         self.char_time_s = char_time_s
+        # (baud rate, parity) of the bus: a client whose tty is set otherwise is not heard,
+        # as a UART at the wrong speed or parity hears only framing errors.
+        self.wire = wire
+        self._client_tty = -1
         self._fds: list[int] = []
         self._masters: tuple[int, int] = (-1, -1)
         self._tasks: list[asyncio.Task[None]] = []
@@ -153,6 +159,7 @@ class _PtyLink:
             self._fds += [master, slave]  # keep the slaves open: no EIO when a client closes
         (ma, sa), (mb, sb) = pairs
         self._masters = (ma, mb)
+        self._client_tty = sb
         self.paths = (os.ttyname(sa), os.ttyname(sb))
         for src, dst in ((ma, mb), (mb, ma)):
             queue: asyncio.Queue[bytes] = asyncio.Queue()
@@ -166,6 +173,8 @@ class _PtyLink:
             data = os.read(src, 4096)
         except OSError:
             return
+        if data and src == self._masters[1] and not self._client_matches_wire():
+            return  # the wrong speed or parity: nothing the meter can read
         if data and src == self._masters[0] and self.corrupt_answers > 0:
             self.corrupt_answers -= 1
             data = data[:-1] + bytes([data[-1] ^ 0xFF])  # a flipped CRC byte: noise on the line
@@ -173,6 +182,18 @@ class _PtyLink:
             queue.put_nowait(data)
         else:
             self._write(dst, data)
+
+    def _client_matches_wire(self) -> bool:
+        if self.wire is None:
+            return True
+        try:
+            _, _, cflag, _, _, ospeed, _ = termios.tcgetattr(self._client_tty)
+        except (OSError, termios.error):
+            return False
+        baudrate, parity = self.wire
+        speed = getattr(termios, f"B{baudrate}", None)
+        seen = "N" if not cflag & termios.PARENB else "O" if cflag & termios.PARODD else "E"
+        return ospeed == speed and seen == parity
 
     @staticmethod
     def _write(fd: int, data: bytes) -> None:
@@ -210,7 +231,9 @@ class VirtualMeter:
 
     ``char_time_s``: None serves at pty speed; a number emulates that character time
     (``hardware.meter.planner.char_time_s(9600)`` for a 9600 Bd bus). ``history``: how many
-    received requests ``requests()`` keeps (the oldest are dropped).
+    received requests ``requests()`` keeps (the oldest are dropped). ``check_wire``: a client
+    whose tty is not at ``baudrate`` / ``parity`` is not heard (a pty carries bytes at any
+    setting; a real bus does not), for finding a meter's serial settings.
     """
 
     def __init__(
@@ -221,6 +244,7 @@ class VirtualMeter:
         baudrate: int = 9600,
         parity: str = "N",
         history: int = 10_000,
+        check_wire: bool = False,
     ) -> None:
         self._units: dict[int, _Unit] = {}
         # bounded: the simulated bench runs a VirtualMeter for as long as the daemon lives
@@ -228,7 +252,7 @@ class VirtualMeter:
         self._log: deque[tuple[str, int]] = deque(maxlen=2 * history)
         self.baudrate = baudrate
         self.parity = parity
-        self._link = _PtyLink(char_time_s)
+        self._link = _PtyLink(char_time_s, (baudrate, parity) if check_wire else None)
         self._server: ModbusSerialServer | None = None
         for unit, model in (units or {1: "sdm630"}).items():
             self.add_unit(unit, model)

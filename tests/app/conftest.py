@@ -32,6 +32,7 @@ class FakeTarget:
         self.big = 0  # bytes of padding in status()
         self.card: dict[str, Any] | None = {"uid": "04A1B2C3", "type": "ISO14443A"}
         self.release = asyncio.Event()
+        self.journald = False  # what logs answers: does the "daemon" log to the journal
 
     async def _call(self, name: str, *args: Any) -> None:
         self.calls.append((name, args))
@@ -87,9 +88,21 @@ class FakeTarget:
         await self._call("sim", command, args)
         return {"done": command}
 
-    async def logs(self, since: str | None) -> list[str]:
-        await self._call("logs", since)
-        return ["line one", "line two"]
+    async def commission(self, op: str, args: dict[str, Any]) -> Any:
+        await self._call("commission", op, args)
+        return {"station": {"id": "CP-1", "simulated": True}, "connectors": [1],
+                "reader": True, "clock": {"known": True, "offset_s": 0.0}}
+
+    async def logs(self, since: str | None, query: Any = None) -> Any:
+        if query is None:
+            await self._call("logs", since)
+            return ["line one", "line two"]
+        await self._call("logs", since, query)
+        records = [{"seq": n, "time": f"2026-01-01T12:00:0{n}.000+00:00", "level": "INFO",
+                    "logger": "chargepoint.test", "connector": 1, "transaction_id": None,
+                    "message": text} for n, text in ((1, "line one"), (2, "line two"))]
+        return {"records": records[-query.limit:] if query.limit else records, "next": 2,
+                "journald": self.journald, "file": None}
 
 
 @pytest.fixture

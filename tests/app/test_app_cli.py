@@ -10,13 +10,16 @@ import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from chargepoint.cli import daemon, main
+from chargepoint.cli import logs as logs_cli
+from chargepoint.cli import main
 from chargepoint.control import ControlServer
+from chargepoint.control.logquery import LogQuery
 from tests.app.conftest import FakeTarget
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,7 +38,7 @@ async def sock(short_dir: Path, target: FakeTarget,
                monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
     monkeypatch.delenv("CHARGEPOINT_SOCKET", raising=False)
     monkeypatch.delenv("CHARGEPOINT_CONFIG", raising=False)
-    monkeypatch.setattr(daemon, "journald_available", lambda: False)
+    monkeypatch.setattr(logs_cli, "journald_available", lambda: False)
     async with ControlServer(str(short_dir / "c.sock"), target) as srv:
         yield srv.path
 
@@ -149,11 +152,22 @@ async def test_meter_and_watch(sock: str) -> None:
 
 
 async def test_logs_through_the_daemon(sock: str, target: FakeTarget) -> None:
+    before = datetime.now(UTC) - timedelta(minutes=10)
     code, out, _ = await cli("--socket", sock, "logs", "--since", "10 min ago", "--json")
     assert code == 0
-    assert json.loads(out) == {"source": "daemon", "lines": ["line one", "line two"]}
-    assert target.calls[-1] == ("logs", ("10 min ago",))
-    assert (await cli("--socket", sock, "logs", "-n", "1")) == (0, "line two\n", "")
+    doc = json.loads(out)
+    assert doc["source"] == "daemon"
+    assert doc["lines"] == [
+        "2026-01-01T12:00:01.000+00:00 INFO chargepoint.test: [CONNECTOR=1] line one",
+        "2026-01-01T12:00:02.000+00:00 INFO chargepoint.test: [CONNECTOR=1] line two"]
+    assert [r["message"] for r in doc["records"]] == ["line one", "line two"]
+    name, (since, query) = target.calls[-1]
+    assert name == "logs" and query == LogQuery(limit=200)
+    # the CLI sends the moment it means, not the words (the daemon may have another clock)
+    assert before <= datetime.fromisoformat(since) <= before + timedelta(seconds=30)
+    code, out, _ = await cli("--socket", sock, "logs", "-n", "1")
+    assert (code, out) == (0, "2026-01-01T12:00:02.000+00:00 INFO chargepoint.test: "
+                              "[CONNECTOR=1] line two\n")
 
 
 async def test_rfid_read_through_the_daemon(sock: str, target: FakeTarget) -> None:
@@ -225,6 +239,41 @@ async def test_meter_probe_reads_a_real_modbus_meter_over_a_pty() -> None:
         assert code == 2 and "unknown meter model" in err
 
 
+async def test_meter_probe_scan_finds_a_meter_at_an_unknown_unit_and_baud_rate() -> None:
+    """On the pty the virtual meter hears only a client at its own 19200 Bd (the sdm630's
+    default is 9600); a pty refuses parity E, which the scan takes as silence and goes on."""
+    from hardware.sim.virtual_meter import VirtualMeter
+
+    async with VirtualMeter({5: "sdm630"}, baudrate=19200, check_wire=True) as vm:
+        vm.set_energy_wh(5, 4200.0)
+        port = vm.client_path
+        code, _, err = await cli("meter", "probe", "--port", port, "--model", "sdm630",
+                                 "--unit", "5", "--timeout", "0.1")
+        assert code == 1  # the model's own 9600 Bd: silence
+        code, out, err = await cli("meter", "probe", "--port", port, "--model", "sdm630",
+                                   "--scan", "--units", "1-6", "--baudrates", "9600,19200",
+                                   "--parities", "N,E", "--timeout", "0.05", "--json")
+        assert code == 0, err
+        [found] = json.loads(out)["found"]
+        assert (found["unit"], found["baudrate"], found["parity"]) == (5, 19200, "N")
+        assert found["reading"]["energy_wh"] == pytest.approx(4200.0, rel=1e-6)
+        # progress: one line per baud rate and parity tried (not a terminal)
+        assert err.splitlines() == [
+            f"scanning {port}: 9600 Bd N, unit 1 (1/24)",
+            f"scanning {port}: 9600 Bd E, unit 1 (7/24)",
+            f"scanning {port}: 19200 Bd N, unit 1 (13/24)"]
+        code, out, err = await cli("meter", "probe", "--port", port, "--model", "sdm630",
+                                   "--scan", "--units", "1-3", "--baudrates", "19200",
+                                   "--parities", "N,E", "--timeout", "0.05")
+        assert (code, out) == (1, "") and "no sdm630 meter answered" in err
+        code, _, err = await cli("meter", "probe", "--port", port, "--model", "sdm630",
+                                 "--scan", "--units", "0-3")
+        assert code == 2 and "unit ids are 1..247" in err
+        code, _, err = await cli("meter", "probe", "--port", port + "-gone", "--model",
+                                 "sdm630", "--scan")
+        assert code == 1 and "cannot open" in err
+
+
 def test_bash_completion_script_completes_from_the_argparse_tree() -> None:
     bash = shutil.which("bash")
     if bash is None:
@@ -256,27 +305,92 @@ def fake_journalctl(directory: Path, script: str) -> None:
     tool.chmod(0o755)
 
 
-async def test_logs_from_journald_when_systemd_runs(
-        sock: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_journalctl(tmp_path, 'echo "journal: $*"\n')
+JOURNAL_ENTRY = json.dumps({"__REALTIME_TIMESTAMP": "1767268800000000", "PRIORITY": "4",
+                            "LOGGER": "chargepoint.runtime", "CONNECTOR": "1",
+                            "MESSAGE": "connector 1: fault rcd"})
+
+
+async def test_logs_from_journald_when_the_daemon_logs_there(
+        sock: str, target: FakeTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_journalctl(tmp_path, f'echo "$*" > {tmp_path}/argv\necho \'{JOURNAL_ENTRY}\'\n')
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
-    monkeypatch.setattr(daemon, "journald_available", lambda: True)
-    code, out, _ = await cli("--socket", sock, "logs", "--since", "today", "--json")
+    monkeypatch.setattr(logs_cli, "journald_available", lambda: True)
+    target.journald = True
+    code, out, _ = await cli("--socket", sock, "logs", "--since", "today", "--connector", "1",
+                             "--json")
     assert code == 0
-    assert json.loads(out) == {"source": "journald", "lines": [
-        "journal: -u chargepoint --no-pager -o short-iso -n 200 --since today"]}
+    doc = json.loads(out)
+    assert doc["source"] == "journald"
+    assert doc["lines"] == ["2026-01-01T12:00:00.000+00:00 WARNING chargepoint.runtime: "
+                            "[CONNECTOR=1] connector 1: fault rcd"]
+    midnight = datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+    assert (tmp_path / "argv").read_text().split() == [
+        "-u", "chargepoint", "--no-pager", "-o", "json", "-n", "200", "--since",
+        f"@{midnight.timestamp():.0f}", "CONNECTOR=1"]
+
+
+async def test_a_daemon_not_under_systemd_is_asked_even_where_journald_runs(
+        sock: str, target: FakeTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reported bug: `chargepoint demo --keep` on a systemd machine logged nothing to the
+    journal, and `logs` showed the (empty) journal."""
+    fake_journalctl(tmp_path, "echo should not be asked >&2\nexit 3\n")
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    monkeypatch.setattr(logs_cli, "journald_available", lambda: True)
+    target.journald = False
+    code, out, err = await cli("--socket", sock, "logs", "--json")
+    assert (code, json.loads(out)["source"], err) == (0, "daemon", "")
 
 
 async def test_logs_fall_back_to_the_daemon_without_journal_access(
-        sock: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        sock: str, target: FakeTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fake_journalctl(tmp_path, 'echo "No journal files were opened due to insufficient '
                               'permissions." >&2\nexit 1\n')
     monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
-    monkeypatch.setattr(daemon, "journald_available", lambda: True)
-    code, out, _ = await cli("--socket", sock, "logs", "--json")
+    monkeypatch.setattr(logs_cli, "journald_available", lambda: True)
+    target.journald = True
+    code, out, err = await cli("--socket", sock, "logs", "--json")
     assert code == 0 and json.loads(out)["source"] == "daemon"
+    assert "journal not readable" in err
     code, _, err = await cli("--socket", str(tmp_path / "none"), "logs")
     assert code == 1 and "insufficient permissions" in err and "not running" in err
+
+
+@pytest.mark.parametrize("when", ["1 hour ago", "10 min ago", "today", "yesterday",
+                                  "2026-01-01 12:00", "2026-01-01T12:00:00Z", "-2h", "now"])
+async def test_logs_since_takes_what_journalctl_takes(sock: str, target: FakeTarget,
+                                                       when: str) -> None:
+    code, _, err = await cli("--socket", sock, "logs", f"--since={when}")
+    assert (code, err) == (0, "")
+    assert datetime.fromisoformat(target.calls[-1][1][0]).tzinfo is not None
+
+
+@pytest.mark.parametrize("when", ["soon", "1 parsec ago", "2026-13-01", "25:00"])
+async def test_logs_since_it_cannot_read_is_a_usage_error(sock: str, target: FakeTarget,
+                                                          when: str) -> None:
+    code, out, err = await cli("--socket", sock, "logs", "--since", when)
+    assert (code, out) == (2, "")
+    assert err.startswith("chargepoint: --since: cannot read") and "1 hour ago" in err
+    assert target.calls == []  # nothing was asked
+
+
+async def test_logs_from_the_log_file_without_daemon_and_journal(
+        short_dir: Path, tmp_path: Path) -> None:
+    log = tmp_path / "chargepoint.log"
+    log.write_text("2026-01-01 12:00:00,000 INFO    chargepoint.app station up\n"
+                   "2026-01-01 12:00:01,000 WARNING chargepoint.runtime [CONNECTOR=2] "
+                   "connector 2: fault rcd\n"
+                   "Traceback (most recent call last):\n")
+    config = tmp_path / "c.toml"
+    config.write_text(MINIMAL + f'[logging]\nfile = "{log}"\n')
+    code, out, _ = await cli("--config", str(config), "--socket", str(short_dir / "none"),
+                             "logs", "--connector", "2", "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["source"] == "file"
+    assert [r["connector"] for r in doc["records"]] == [2]
+    assert doc["records"][0]["message"].endswith("fault rcd\nTraceback (most recent call last):")
+    code, _, err = await cli("--socket", str(short_dir / "none"), "logs")
+    assert code == 1 and "not running" in err and "no [logging] file" in err
 
 
 def test_rfid_read_straight_from_a_missing_reader_fails_in_one_line() -> None:
@@ -285,3 +399,28 @@ def test_rfid_read_straight_from_a_missing_reader_fails_in_one_line() -> None:
                             capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and "tty:NOSUCH9:pn532" in result.stderr
+
+
+async def test_logs_follow_the_journal_until_journalctl_ends(
+        sock: str, target: FakeTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_journalctl(tmp_path, f'echo "$*" >> {tmp_path}/argv\necho \'{JOURNAL_ENTRY}\'\n')
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    monkeypatch.setattr(logs_cli, "journald_available", lambda: True)
+    target.journald = True
+    code, out, _ = await cli("--socket", sock, "logs", "--follow", "--json")
+    assert code == 0
+    assert [json.loads(line)["message"] for line in out.splitlines()] == [
+        "connector 1: fault rcd", "connector 1: fault rcd"]  # what was, then what came
+    first, follow = (tmp_path / "argv").read_text().splitlines()
+    assert "--follow" not in first.split()
+    assert follow.split()[-3:] == ["-n", "0", "--follow"]
+
+
+async def test_commission_needs_a_running_controller_and_a_readable_answers_file(
+        short_dir: Path, sock: str) -> None:
+    code, out, err = await cli("--socket", str(short_dir / "none"), "commission")
+    assert (code, out) == (1, "")
+    assert err.startswith("chargepoint: commissioning needs the running controller: the "
+                          "controller is not running")
+    code, _, err = await cli("--socket", sock, "commission", "--answers", "/nonexistent/a")
+    assert code == 2 and "--answers /nonexistent/a" in err

@@ -189,3 +189,18 @@ def test_credentials_in_any_url_scheme_are_redacted() -> None:
     assert "ftp://diag:" in out
     update = '[2,"10","UpdateFirmware",{"location":"https://u:pw9876@127.0.0.1/fw.tgz"}]'
     assert "pw9876" not in redact_frame(update)
+
+
+def test_the_controllers_buffer_keeps_info_while_the_output_shows_warnings(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`chargepoint demo --keep` logs at warning: `chargepoint logs` still tells the session."""
+    from chargepoint.logbuffer import LogBuffer
+
+    setup_logging(LoggingConfig(level="warning"), under_systemd=False)
+    buffer = LogBuffer.attach("chargepoint.test.quiet")
+    try:
+        logging.getLogger("chargepoint.test.quiet").info("connector 1: Charging")
+        assert [r.message for r in buffer.query()] == ["connector 1: Charging"]
+        assert "Charging" not in capsys.readouterr().err
+    finally:
+        buffer.detach()

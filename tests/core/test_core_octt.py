@@ -127,7 +127,7 @@ CASES: dict[str, tuple[Settings, list[Row]]] = {
         Row(PilotChanged(1, A), (OpenContactor(1), StopTransaction), S.FINISHING,
             absent=(UnlockConnector,)),
         Row(UnlockRequested(1), (UnlockConnector(1),), S.FINISHING, absent=(Reply,)),
-        Row(LockFeedback(1, False), (Reply("Unlocked", "UnlockRequested", 1),), S.AVAILABLE),
+        Row(LockFeedback(1, False), (Reply("Unlocked", UnlockRequested, 1),), S.AVAILABLE),
     ]),
     # 005_3 StopTransactionOnEVSideDisconnect false: the transaction goes on (SuspendedEV),
     # the cable stays locked, and charging resumes when the EV is back.
@@ -148,7 +148,7 @@ CASES: dict[str, tuple[Settings, list[Row]]] = {
     # 024 Lock failure: the lock cannot engage -> Faulted / ConnectorLockFailure, and no
     # StartTransaction nor StopTransaction at all; the authorization is dropped.
     "024": (Settings(has_lock=True), [
-        Row(RemoteStartRequested(1, TAG), (Reply("Accepted", "RemoteStartRequested", 1),),
+        Row(RemoteStartRequested(1, TAG), (Reply("Accepted", RemoteStartRequested, 1),),
             S.PREPARING, absent=(LockConnector,)),
         Row(PilotChanged(1, B), (StartTimer("connection:1", T0 + 60.0), LockConnector(1)),
             S.PREPARING,
@@ -197,10 +197,10 @@ CASES: dict[str, tuple[Settings, list[Row]]] = {
     "remote stop while locking": (Settings(has_lock=True), [
         Row(PilotChanged(1, B)),
         Row(RemoteStartRequested(1, TAG), (LockConnector(1),)),
-        Row(RemoteStopRequested(1), (Reply("Accepted", "RemoteStopRequested", 1),
+        Row(RemoteStopRequested(1), (Reply("Accepted", RemoteStopRequested, 1),
             UnlockConnector(1)), S.PREPARING,
             absent=(StartTransaction, StopTransaction)),
-        Row(RemoteStopRequested(1), (Reply("Rejected", "RemoteStopRequested", 1),)),
+        Row(RemoteStopRequested(1), (Reply("Rejected", RemoteStopRequested, 1),)),
     ]),
     "unplug while locking": (Settings(has_lock=True), [
         Row(PilotChanged(1, B)),
@@ -213,7 +213,7 @@ CASES: dict[str, tuple[Settings, list[Row]]] = {
     "unavailable while locking": (Settings(has_lock=True), [
         Row(PilotChanged(1, B)),
         Row(RemoteStartRequested(1, TAG), (LockConnector(1),)),
-        Row(AvailabilityChanged(1, False), (Reply("Accepted", "AvailabilityChanged", 1),
+        Row(AvailabilityChanged(1, False), (Reply("Accepted", AvailabilityChanged, 1),
             SetStateF(1), UnlockConnector(1)), S.UNAVAILABLE,
             absent=(StartTransaction, StopTransaction)),
     ]),
@@ -222,7 +222,7 @@ CASES: dict[str, tuple[Settings, list[Row]]] = {
         Row(RemoteStartRequested(1, TAG), (LockConnector(1),)),
         Row(UnlockRequested(1), (UnlockConnector(1),), S.PREPARING,
             absent=(StartTransaction, StopTransaction, Reply)),
-        Row(LockFeedback(1, False), (Reply("Unlocked", "UnlockRequested", 1),), S.PREPARING),
+        Row(LockFeedback(1, False), (Reply("Unlocked", UnlockRequested, 1),), S.PREPARING),
     ]),
     "reset while locking": (Settings(has_lock=True), [
         Row(PilotChanged(1, B)),
@@ -239,14 +239,14 @@ CASES: dict[str, tuple[Settings, list[Row]]] = {
             Row(LockFeedback(1, True), (StartTransaction,)),
             Row(PilotChanged(1, A), (StopTransaction,), S.FINISHING, absent=(UnlockConnector,)),
             Row(PilotChanged(1, B), (), S.FINISHING),
-            Row(RemoteStartRequested(1, OTHER), (Reply("Accepted", "RemoteStartRequested", 1),
+            Row(RemoteStartRequested(1, OTHER), (Reply("Accepted", RemoteStartRequested, 1),
                 StartTransaction(1, OTHER, 0.0, T0, None), SetPwm), S.PREPARING,
                 absent=(LockConnector, UnlockConnector)),
         ]),
     # A reservation is used (and cleared) when the transaction starts, after the lock.
     "046_1 socket": (Settings(has_lock=True), [
         Row(ReservationMade(7, 1, TAG, None, T0 + 600), (Reply,), S.RESERVED),
-        Row(RemoteStartRequested(1, TAG), (Reply("Accepted", "RemoteStartRequested", 1),),
+        Row(RemoteStartRequested(1, TAG), (Reply("Accepted", RemoteStartRequested, 1),),
             S.PREPARING),
         Row(PilotChanged(1, B), (LockConnector(1),), S.PREPARING,
             absent=(StartTransaction, ClearReservation)),
@@ -257,13 +257,13 @@ CASES: dict[str, tuple[Settings, list[Row]]] = {
     "010": (Settings(), [
         Row(PilotChanged(1, B), (), S.PREPARING),
         Row(RemoteStartRequested(1, TAG, authorized=False),
-            (Reply("Accepted", "RemoteStartRequested", 1), RequestAuthorization(1, TAG, 1))),
+            (Reply("Accepted", RemoteStartRequested, 1), RequestAuthorization(1, TAG, 1))),
         Row(AuthorizationResult(1, TAG, OK), (StartTransaction, SetPwm)),
         Row(PilotChanged(1, C), (CloseContactor(1),), S.CHARGING),
     ]),
     # 011_1 Remote start first, then the cable (AuthorizeRemoteTxRequests false).
     "011_1": (Settings(), [
-        Row(RemoteStartRequested(1, TAG), (Reply("Accepted", "RemoteStartRequested", 1),
+        Row(RemoteStartRequested(1, TAG), (Reply("Accepted", RemoteStartRequested, 1),
             StartTimer("connection:1", T0 + 60.0)), S.PREPARING,
             absent=(RequestAuthorization,)),
         Row(PilotChanged(1, B), (StartTransaction, SetPwm)),
@@ -271,16 +271,16 @@ CASES: dict[str, tuple[Settings, list[Row]]] = {
     ]),
     # 011_2 Remote start, connection timeout.
     "011_2": (Settings(), [
-        Row(RemoteStartRequested(None, TAG), (Reply("Accepted", "RemoteStartRequested"),),
+        Row(RemoteStartRequested(None, TAG), (Reply("Accepted", RemoteStartRequested),),
             S.PREPARING),
         Row(TimerExpired("connection:1"), (), S.AVAILABLE, absent=(StartTransaction,)),
     ]),
     # 026/027: remote start on a busy connector / on connector 0 is rejected.
     "026+027": (Settings(), [
         *CHARGING_BY_CARD_PLUG_FIRST,
-        Row(RemoteStartRequested(1, OTHER), (Reply("Rejected", "RemoteStartRequested", 1),),
+        Row(RemoteStartRequested(1, OTHER), (Reply("Rejected", RemoteStartRequested, 1),),
             S.CHARGING),
-        Row(RemoteStartRequested(0, OTHER), (Reply("Rejected", "RemoteStartRequested", 0),)),
+        Row(RemoteStartRequested(0, OTHER), (Reply("Rejected", RemoteStartRequested, 0),)),
     ]),
     # 069 stop with an idTag of the same parentIdTag (needs the CSMS for the parent).
     "069": (Settings(), [
@@ -331,7 +331,7 @@ CASES: dict[str, tuple[Settings, list[Row]]] = {
     # 046_1 reserve a connector, local start; the reservation is used by the transaction.
     "046_1": (Settings(), [
         Row(ReservationMade(7, 1, TAG, None, T0 + 600), (
-            Reply("Accepted", "ReservationMade", 1), StartTimer("reservation:7", T0 + 600)),
+            Reply("Accepted", ReservationMade, 1), StartTimer("reservation:7", T0 + 600)),
             S.RESERVED),
         Row(CardPresented(OTHER), (), S.RESERVED, absent=(RequestAuthorization,)),
         Row(CardPresented(TAG), (RequestAuthorization(1, TAG, 1),), S.RESERVED),
@@ -342,9 +342,9 @@ CASES: dict[str, tuple[Settings, list[Row]]] = {
     # 046_2 reserve, remote start with the reserved idTag; another idTag is rejected.
     "046_2": (Settings(), [
         Row(ReservationMade(7, 1, TAG, None, T0 + 600), (Reply,), S.RESERVED),
-        Row(RemoteStartRequested(1, OTHER), (Reply("Rejected", "RemoteStartRequested", 1),),
+        Row(RemoteStartRequested(1, OTHER), (Reply("Rejected", RemoteStartRequested, 1),),
             S.RESERVED),
-        Row(RemoteStartRequested(1, TAG), (Reply("Accepted", "RemoteStartRequested", 1),),
+        Row(RemoteStartRequested(1, TAG), (Reply("Accepted", RemoteStartRequested, 1),),
             S.PREPARING),
         Row(PilotChanged(1, B), (StartTransaction(1, TAG, 0.0, T0, 7), ClearReservation(7))),
     ]),
@@ -356,28 +356,28 @@ CASES: dict[str, tuple[Settings, list[Row]]] = {
     # 048_1..4 ReserveNow refused: Faulted, Occupied, Unavailable, Rejected.
     "048_1": (Settings(), [
         Row(FaultRaised(1, FaultKind.RCD), (), S.FAULTED),
-        Row(ReservationMade(7, 1, TAG, None, T0 + 600), (Reply("Faulted", "ReservationMade",
+        Row(ReservationMade(7, 1, TAG, None, T0 + 600), (Reply("Faulted", ReservationMade,
             1),), S.FAULTED, absent=(StartTimer,)),
     ]),
     "048_2": (Settings(), [
         Row(PilotChanged(1, B), (), S.PREPARING),
-        Row(ReservationMade(7, 1, TAG, None, T0 + 600), (Reply("Occupied", "ReservationMade",
+        Row(ReservationMade(7, 1, TAG, None, T0 + 600), (Reply("Occupied", ReservationMade,
             1),), S.PREPARING),
     ]),
     "048_3": (Settings(), [
-        Row(AvailabilityChanged(1, False), (Reply("Accepted", "AvailabilityChanged", 1),),
+        Row(AvailabilityChanged(1, False), (Reply("Accepted", AvailabilityChanged, 1),),
             S.UNAVAILABLE),
         Row(ReservationMade(7, 1, TAG, None, T0 + 600), (
-            Reply("Unavailable", "ReservationMade", 1),), S.UNAVAILABLE),
+            Reply("Unavailable", ReservationMade, 1),), S.UNAVAILABLE),
     ]),
     "048_4": (Settings(reserve_connector_zero_supported=False), [
         Row(ReservationMade(7, 0, TAG, None, T0 + 600), (
-            Reply("Rejected", "ReservationMade", 0),), S.AVAILABLE),
+            Reply("Rejected", ReservationMade, 0),), S.AVAILABLE),
     ]),
     # 049 reserve the charge point (connector 0): the one connector shows Reserved.
     "049": (Settings(), [
         Row(ReservationMade(8, 0, TAG, None, T0 + 600), (
-            Reply("Accepted", "ReservationMade", 0),), S.RESERVED),
+            Reply("Accepted", ReservationMade, 0),), S.RESERVED),
         Row(CardPresented(OTHER), (), S.RESERVED, absent=(RequestAuthorization,)),
         Row(PilotChanged(1, B), (), S.PREPARING),
         Row(CardPresented(TAG), (RequestAuthorization(1, TAG, 1),)),
@@ -388,8 +388,8 @@ CASES: dict[str, tuple[Settings, list[Row]]] = {
     "051+052": (Settings(), [
         Row(ReservationMade(7, 1, TAG, None, T0 + 600), (Reply,), S.RESERVED),
         Row(ReservationCancelled(7), (CancelTimer("reservation:7"), ClearReservation(7),
-            Reply("Accepted", "ReservationCancelled")), S.AVAILABLE),
-        Row(ReservationCancelled(7), (Reply("Rejected", "ReservationCancelled"),)),
+            Reply("Accepted", ReservationCancelled)), S.AVAILABLE),
+        Row(ReservationCancelled(7), (Reply("Rejected", ReservationCancelled),)),
     ]),
     # 053_1 the reserved connector used by an idTag with the same parentIdTag.
     "053_1": (Settings(), [
@@ -449,17 +449,17 @@ def test_050_connector_zero_reservation_holds_the_last_free_connector() -> None:
     bench = Bench(connectors=2, now=T0)
     run_rows(bench, [
         Row(ReservationMade(8, 0, TAG, None, T0 + 600), (
-            Reply("Accepted", "ReservationMade", 0),), S.AVAILABLE),
+            Reply("Accepted", ReservationMade, 0),), S.AVAILABLE),
         Row(ReservationMade(9, 0, OTHER, None, T0 + 600), (
-            Reply("Accepted", "ReservationMade", 0),), S.RESERVED),
+            Reply("Accepted", ReservationMade, 0),), S.RESERVED),
         Row(ReservationCancelled(9), (ClearReservation(9),), S.AVAILABLE),
         # another driver may take one connector: the other one is then held (Reserved)
         Row(CardPresented(OTHER), (RequestAuthorization(1, OTHER, 1),)),
         Row(AuthorizationResult(1, OTHER, OK), (), S.RESERVED, connector=2),
         Row(CardPresented("T3"), (), absent=(RequestAuthorization,)),
-        Row(RemoteStartRequested(2, "T3"), (Reply("Rejected", "RemoteStartRequested", 2),)),
+        Row(RemoteStartRequested(2, "T3"), (Reply("Rejected", RemoteStartRequested, 2),)),
         Row(ReservationMade(10, 0, "T3", None, T0 + 600), (
-            Reply("Occupied", "ReservationMade", 0),)),
+            Reply("Occupied", ReservationMade, 0),)),
         # the reserved driver gets the held connector
         Row(CardPresented(TAG), (RequestAuthorization(2, TAG, 2),)),
         Row(AuthorizationResult(2, TAG, OK), (), S.PREPARING, connector=2),

@@ -191,7 +191,7 @@ def test_faulted_connector_ignores_cards_and_remote_start() -> None:
     bench.feed(PilotChanged(1, B))
     assert_actions(bench.feed(CardPresented("T")), absent=(RequestAuthorization,))
     assert_actions(bench.feed(RemoteStartRequested(1, "T")),
-                   Reply("Rejected", "RemoteStartRequested", 1))
+                   Reply("Rejected", RemoteStartRequested, 1))
 
 
 # -- stops -------------------------------------------------------------------------------
@@ -201,15 +201,15 @@ def test_wind_down_times_out_then_opens() -> None:
     bench = Bench()
     charging(bench)
     assert_actions(bench.feed(RemoteStopRequested(1)),
-                   Reply("Accepted", "RemoteStopRequested", 1), PwmOff(1),
+                   Reply("Accepted", RemoteStopRequested, 1), PwmOff(1),
                    StartTimer("evstop:1", 103.0), absent=(OpenContactor,))
     actions = bench.feed(TimerExpired("evstop:1"))
     assert_actions(actions, OpenContactor(1),
                    StopTransaction(1, None, 0.0, 103.0, StopReason.REMOTE))
     assert_actions(bench.feed(RemoteStopRequested(1)),
-                   Reply("Rejected", "RemoteStopRequested", 1))
+                   Reply("Rejected", RemoteStopRequested, 1))
     assert_actions(bench.feed(RemoteStopRequested(9)),
-                   Reply("Rejected", "RemoteStopRequested", 9))
+                   Reply("Rejected", RemoteStopRequested, 9))
 
 
 def test_reset_stops_gracefully_and_emergency_stop_at_once() -> None:
@@ -291,14 +291,14 @@ def test_inoperative_during_transaction_is_scheduled() -> None:
     bench = Bench()
     charging(bench)
     assert_actions(bench.feed(AvailabilityChanged(1, False)),
-                   Reply("Scheduled", "AvailabilityChanged", 1), absent=(OpenContactor,))
+                   Reply("Scheduled", AvailabilityChanged, 1), absent=(OpenContactor,))
     assert bench.status(1) is S.CHARGING
     bench.feed(CardPresented("TAG1"))
     actions = bench.feed(PilotChanged(1, B))
     assert_actions(actions, OpenContactor(1), StopTransaction, SetStateF(1),
                    ReportStatus(1, S.UNAVAILABLE, at=100.0))
     assert_actions(bench.feed(AvailabilityChanged(1, True)),
-                   Reply("Accepted", "AvailabilityChanged", 1), PwmOff(1),
+                   Reply("Accepted", AvailabilityChanged, 1), PwmOff(1),
                    ReportStatus(1, S.FINISHING, at=100.0))
 
 
@@ -306,7 +306,7 @@ def test_station_inoperative() -> None:
     bench = Bench(connectors=2)
     charging(bench, 2)
     assert_actions(bench.feed(AvailabilityChanged(0, False)),
-                   Reply("Scheduled", "AvailabilityChanged", 0), SetStateF(1),
+                   Reply("Scheduled", AvailabilityChanged, 0), SetStateF(1),
                    ReportStatus(1, S.UNAVAILABLE, at=100.0))
     assert bench.status(2) is S.CHARGING
     view = bench.station.snapshot()
@@ -316,7 +316,7 @@ def test_station_inoperative() -> None:
     assert_actions(actions, StopTransaction, ReportStatus(0, S.UNAVAILABLE, at=100.0))
     assert bench.status(2) is S.UNAVAILABLE
     assert_actions(bench.feed(AvailabilityChanged(7, True)),
-                   Reply("Rejected", "AvailabilityChanged", 7))
+                   Reply("Rejected", AvailabilityChanged, 7))
 
 
 def test_unavailable_drops_a_waiting_authorization() -> None:
@@ -334,8 +334,8 @@ def test_unavailable_drops_a_waiting_authorization() -> None:
 
 def test_unlock_without_lock_or_unknown_connector_is_not_supported() -> None:
     bench = Bench()
-    assert_actions(bench.feed(UnlockRequested(1)), Reply("NotSupported", "UnlockRequested", 1))
-    assert_actions(bench.feed(UnlockRequested(2)), Reply("NotSupported", "UnlockRequested", 2))
+    assert_actions(bench.feed(UnlockRequested(1)), Reply("NotSupported", UnlockRequested, 1))
+    assert_actions(bench.feed(UnlockRequested(2)), Reply("NotSupported", UnlockRequested, 2))
 
 
 def test_unlock_on_a_fixed_cable_during_a_session_is_not_supported_and_charging_goes_on() -> None:
@@ -343,7 +343,7 @@ def test_unlock_on_a_fixed_cable_during_a_session_is_not_supported_and_charging_
     bench = Bench()  # has_lock False: fixed cable
     charging(bench)
     actions = bench.feed(UnlockRequested(1))
-    assert_actions(actions, Reply("NotSupported", "UnlockRequested", 1),
+    assert_actions(actions, Reply("NotSupported", UnlockRequested, 1),
                    absent=(PwmOff, OpenContactor, StopTransaction))
     assert bench.status(1) is S.CHARGING
 
@@ -358,18 +358,18 @@ def test_unlock_with_session_stops_then_unlocks() -> None:
                    StopTransaction(1, None, 0.0, 100.0, StopReason.UNLOCK_COMMAND),
                    UnlockConnector(1), absent=(Reply,))
     assert_actions(bench.feed(LockFeedback(1, False)),
-                   CancelTimer("unlock:1"), Reply("Unlocked", "UnlockRequested", 1))
+                   CancelTimer("unlock:1"), Reply("Unlocked", UnlockRequested, 1))
 
 
 def test_unlock_without_session_and_failure() -> None:
     bench = Bench(settings=Settings(has_lock=True))
     bench.feed(LockFeedback(1, False))
-    assert_actions(bench.feed(UnlockRequested(1)), Reply("Unlocked", "UnlockRequested", 1),
+    assert_actions(bench.feed(UnlockRequested(1)), Reply("Unlocked", UnlockRequested, 1),
                    absent=(UnlockConnector,))
     bench.feed(LockFeedback(1, True))  # stuck
     assert_actions(bench.feed(UnlockRequested(1)), UnlockConnector(1), absent=(Reply,))
     assert_actions(bench.feed(TimerExpired("unlock:1")),
-                   Reply("UnlockFailed", "UnlockRequested", 1))
+                   Reply("UnlockFailed", UnlockRequested, 1))
 
 
 def test_lock_lost_while_charging_opens_at_once() -> None:

@@ -161,7 +161,7 @@ async def test_remote_start_and_stop(peer: Peer, station: Station) -> None:
     start = (await peer.wait_call("StartTransaction"))[0]
     assert start["idTag"] == "TAG9"
     async with asyncio.timeout(5):
-        while station.store.transaction_by_csms_id(501) is None:
+        while station.store.transaction_by_csms_id("501") is None:
             await asyncio.sleep(0.01)
     result = await peer.request("RemoteStopTransaction", {"transactionId": 501})
     assert result == {"status": "Accepted"}

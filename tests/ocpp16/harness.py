@@ -29,6 +29,7 @@ class FakeStationPort:
     readings: dict[int, MeterReading] = field(default_factory=dict)
     observers: list[Callable[[Event | Action], None]] = field(default_factory=list)
     offered: dict[int, float] = field(default_factory=dict)
+    durable_waits: int = 0  # answers that waited for the station's durable writes
 
     def __post_init__(self) -> None:
         self.changed = asyncio.Event()
@@ -55,6 +56,9 @@ class FakeStationPort:
 
     def now(self) -> float:
         return time.monotonic()
+
+    async def durable(self) -> None:
+        self.durable_waits += 1
 
     def of(self, kind: type) -> list[Any]:
         return [e for e in self.events if isinstance(e, kind)]

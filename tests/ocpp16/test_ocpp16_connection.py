@@ -213,7 +213,7 @@ async def test_unknown_message_type_is_ignored(
 
 
 async def test_reconnect_backoff_grows_between_attempts() -> None:
-    from chargepoint.ocpp16.connection import Backoff
+    from chargepoint.ocppj.connection import Backoff
 
     class Rng:
         def random(self) -> float:

@@ -19,7 +19,7 @@ from chargepoint.core.events import CsmsLinkChanged, CurrentLimitChanged
 from chargepoint.core.types import StopReason
 from chargepoint.ocpp16.adapter import Ocpp16Adapter
 from chargepoint.ocpp16.config_keys import DEFAULT_PROFILES, Configuration
-from chargepoint.ocpp16.timestamps import Clock
+from chargepoint.ocppj.timestamps import Clock
 from chargepoint.store.db import Store
 from tests.ocpp16.csms import Csms
 from tests.ocpp16.harness import FakeStationPort, Station, options

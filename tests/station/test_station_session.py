@@ -130,7 +130,7 @@ async def test_rfid_read_through_the_daemon_takes_the_card_away_from_the_core(
     station.bench.plug(1)
     reading = asyncio.create_task(request(station.config.control.socket, "rfid_read",
                                           {"timeout_s": 5}, timeout_s=10))
-    await until(lambda: station.controller._token_waiters)
+    await until(lambda: station.controller.card_awaited)
     station.bench.tap("04a1b2c3d4e5f6")
     assert await reading == {"uid": "04A1B2C3D4E5F6", "type": "ISO14443A"}
     await asyncio.sleep(0.2)

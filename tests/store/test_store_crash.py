@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chargepoint.store.api import MessageKind
 from chargepoint.store.db import Store
 from chargepoint.store.migrations import SCHEMA_VERSION
 
@@ -102,10 +103,11 @@ def _check(db: Path, promises: Promises, context: str) -> None:
     # Strict order: seq order is the order the writers queued in, i.e. (run, i).
     keys = [(p["run"], p["i"]) for p in (json.loads(row[3]) for row in queue)]
     assert keys == sorted(keys) and len(set(keys)) == len(keys), context
-    # Atomicity: one StartTransaction per transaction, a StopTransaction iff stopped.
+    # Atomicity: one start message per transaction, a stop message iff stopped.
     for local_id, stopped in transactions.items():
         actions = [action for _seq, action, tx, _p in queue if tx == local_id]
-        assert actions == ["StartTransaction", "StopTransaction"][: 1 + stopped], (
+        expected = [MessageKind.TRANSACTION_START, MessageKind.TRANSACTION_STOP][: 1 + stopped]
+        assert actions == expected, (
             context, local_id, actions,
         )
 

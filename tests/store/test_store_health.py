@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from chargepoint.store.api import MessageKind
 from chargepoint.store.db import Store
 from chargepoint.store.errors import StoreWriteError
 from tests.store import diskfull
@@ -71,7 +72,7 @@ def test_queue_length_open_transactions_and_integrity_check_never_wait_on_the_lo
     store: Store,
 ) -> None:
     local_id = store.begin_transaction(1, "TAG", 0.0, "t0", None, {})
-    store.enqueue("MeterValues", {}, local_id)
+    store.enqueue(MessageKind.TRANSACTION_UPDATE, {}, local_id)
     assert _answers_while_locked(store, store.queue_length) == 2
     open_tx = _answers_while_locked(store, store.open_transactions)
     assert [r.local_id for r in open_tx] == [local_id]  # type: ignore[attr-defined]
@@ -82,18 +83,18 @@ def test_the_memory_mirrors_follow_commits_and_survive_a_reopen(tmp_path: Path) 
     store = Store.open(tmp_path / "s.db")
     a = store.begin_transaction(1, "A", 0.0, "t0", None, {})
     b = store.begin_transaction(2, "B", 0.0, "t0", None, {})
-    store.set_csms_transaction_id(a, 7)
+    store.set_csms_transaction_id(a, "7")
     store.stop_transaction(b, 1.0, "t1", "Local", None, {})
     head = store.queue_head()
     assert head is not None
     store.dequeue(head.seq)
     store.dequeue(head.seq)  # a late duplicate changes nothing
     assert store.queue_length() == 2
-    assert [(r.local_id, r.csms_id) for r in store.open_transactions()] == [(a, 7)]
+    assert [(r.local_id, r.csms_id) for r in store.open_transactions()] == [(a, "7")]
     store.close()
     store = Store.open(tmp_path / "s.db")
     assert store.queue_length() == 2
-    assert [(r.local_id, r.csms_id) for r in store.open_transactions()] == [(a, 7)]
+    assert [(r.local_id, r.csms_id) for r in store.open_transactions()] == [(a, "7")]
     stopped = store.recover_after_crash("t2", lambda r: {"reason": r.stop_reason})
     assert [r.local_id for r in stopped] == [a]
     assert store.open_transactions() == [] and store.queue_length() == 3

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from chargepoint.store.api import MessageKind
 from chargepoint.store.db import Store
 from chargepoint.store.errors import SchemaTooNewError, StoreOpenError
 from chargepoint.store.migrations import MIGRATIONS, SCHEMA_VERSION, migrate, schema_version
@@ -99,3 +100,71 @@ def test_steps_apply_in_order_and_a_failing_step_rolls_back(tmp_path: Path) -> N
     with pytest.raises(SchemaTooNewError):
         migrate(conn, steps[:1])
     conn.close()
+
+
+def _v1_store_with_a_backlog(path: Path) -> None:
+    """A store as the 1.6 station wrote it before version 2: a confirmed transaction with
+    a queued MeterValues and its StopTransaction, a second one not yet confirmed, a
+    DataTransfer and a MeterValues outside any transaction."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = _raw(path)
+    assert migrate(conn, MIGRATIONS[:1]) == 1
+    conn.executescript("""
+        INSERT INTO transactions (connector, id_tag, meter_start_wh, started_at, csms_id,
+                                  stopped, meter_stop_wh, stopped_at, stop_reason)
+            VALUES (1, 'TAG1', 100, 'T0', 17, 1, 900, 'T1', 'Local');
+        INSERT INTO transactions (connector, id_tag, meter_start_wh, started_at)
+            VALUES (2, 'TAG2', 5, 'T2');
+        INSERT INTO outbox (action, payload, tx_local_id) VALUES ('MeterValues', '{}', 1);
+        INSERT INTO outbox (action, payload, tx_local_id)
+            VALUES ('StopTransaction', '{"meterStop": 900}', 1);
+        INSERT INTO outbox (action, payload, tx_local_id) VALUES ('StartTransaction', '{}', 2);
+        INSERT INTO outbox (action, payload, tx_local_id) VALUES ('DataTransfer', '{}', NULL);
+        INSERT INTO outbox (action, payload, tx_local_id) VALUES ('MeterValues', '{}', NULL);
+    """)
+    conn.close()
+
+
+def test_version_2_names_transaction_messages_by_kind_and_keeps_their_order(
+        db_path: Path) -> None:
+    _v1_store_with_a_backlog(db_path)
+    store = Store.open(db_path)
+    assert store.summary()["schema_version"] == 2
+    first = store.queued_for_transaction(1)
+    assert [(m.seq, m.action) for m in first] == [
+        (1, MessageKind.TRANSACTION_UPDATE), (2, MessageKind.TRANSACTION_STOP)]
+    assert first[1].payload == {"meterStop": 900}
+    assert [m.action for m in store.queued_for_transaction(2)] == [
+        MessageKind.TRANSACTION_START]
+    head = store.queue_head()
+    assert head is not None and head.seq == 1
+    assert store.queue_length() == 5
+    conn = _raw(db_path)  # messages outside a transaction keep their names
+    rows = conn.execute("SELECT action FROM outbox WHERE tx_local_id IS NULL ORDER BY seq")
+    assert [r[0] for r in rows] == ["DataTransfer", "MeterValues"]
+    conn.close()
+    store.close()
+
+
+def test_version_2_keeps_transaction_ids_as_text(db_path: Path) -> None:
+    _v1_store_with_a_backlog(db_path)
+    store = Store.open(db_path)
+    record = store.transaction_by_csms_id("17")
+    assert record is not None and record.local_id == 1 and record.csms_id == "17"
+    assert record.stopped and record.stop_reason == "Local"
+    open_now = store.open_transactions()
+    assert [(r.local_id, r.csms_id) for r in open_now] == [(2, None)]
+    store.set_csms_transaction_id(2, "a1b2-c3")  # a 2.0.1 station-chosen id fits too
+    assert store.transaction_by_csms_id("a1b2-c3") == store.transaction(2)
+    local_id = store.begin_transaction(1, "TAG3", 900, "T3", None, {})
+    assert local_id == 3  # ids are not reused after the migration
+    store.close()
+    assert store_integrity(db_path) == "ok"
+
+
+def store_integrity(path: Path) -> str:
+    conn = _raw(path)
+    try:
+        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
+    finally:
+        conn.close()

@@ -114,7 +114,7 @@ def test_summary(store: Store) -> None:
     store.set_latched_fault(1, "welded", True)
     s = store.summary()
     assert s["queue_length"] == 2
-    assert s["queue_head"] == {"seq": 1, "action": "StartTransaction", "attempts": 1}
+    assert s["queue_head"] == {"seq": 1, "action": "transaction-start", "attempts": 1}
     assert s["open_transactions"] == 1
     assert (s["local_list_version"], s["local_list_size"], s["auth_cache_size"]) == (4, 1, 1)
     assert s["latched_faults"] == 1

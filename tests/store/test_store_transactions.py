@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chargepoint.store.api import ReservationRecord, TransactionRecord
+from chargepoint.store.api import MessageKind, ReservationRecord, TransactionRecord
 from chargepoint.store.db import Store
 from chargepoint.store.errors import NotFoundError, StoreError, TransactionStateError
 
@@ -34,7 +34,7 @@ def test_begin_records_and_queues_start(store: Store) -> None:
     head = store.queue_head()
     assert head is not None
     assert (head.action, head.payload, head.tx_local_id, head.attempts) == (
-        "StartTransaction", {"connectorId": 1, "idTag": "04A1B2C3"}, local_id, 0
+        MessageKind.TRANSACTION_START, {"connectorId": 1, "idTag": "04A1B2C3"}, local_id, 0
     )
 
 
@@ -48,7 +48,7 @@ def test_stop_closes_and_queues_stop_after_start(store: Store) -> None:
     assert store.open_transactions() == []
     assert store.open_transaction_on(1) is None
     actions = [m.action for m in store.queued_for_transaction(local_id)]
-    assert actions == ["StartTransaction", "StopTransaction"]
+    assert actions == [MessageKind.TRANSACTION_START, MessageKind.TRANSACTION_STOP]
 
 
 def test_one_open_transaction_per_connector(store: Store) -> None:
@@ -133,23 +133,23 @@ def test_begin_consumes_its_reservation(store: Store) -> None:
 
 def test_csms_id(store: Store) -> None:
     first = _begin(store)
-    assert store.transaction_by_csms_id(42) is None
-    store.set_csms_transaction_id(first, 42)
-    record = store.transaction_by_csms_id(42)
-    assert record is not None and record.local_id == first and record.csms_id == 42
+    assert store.transaction_by_csms_id("42") is None
+    store.set_csms_transaction_id(first, "42")
+    record = store.transaction_by_csms_id("42")
+    assert record is not None and record.local_id == first and record.csms_id == "42"
     store.stop_transaction(first, 1, T1, "Local", None, {})
     second = _begin(store)
-    store.set_csms_transaction_id(second, 42)  # a CSMS that reuses ids: the newest wins
-    record = store.transaction_by_csms_id(42)
+    store.set_csms_transaction_id(second, "42")  # a CSMS that reuses ids: the newest wins
+    record = store.transaction_by_csms_id("42")
     assert record is not None and record.local_id == second
     with pytest.raises(NotFoundError):
-        store.set_csms_transaction_id(999, 1)
+        store.set_csms_transaction_id(999, "1")
 
 
 def test_transactions_survive_reopen(db_path: Path) -> None:
     store = Store.open(db_path)
     local_id = _begin(store)
-    store.set_csms_transaction_id(local_id, 5)
+    store.set_csms_transaction_id(local_id, "5")
     store.close()
     with pytest.raises(StoreError):
         store.open_transactions()
@@ -158,7 +158,7 @@ def test_transactions_survive_reopen(db_path: Path) -> None:
     store.close()  # idempotent
     reopened = Store.open(db_path)
     record = reopened.open_transaction_on(1)
-    assert record is not None and record.local_id == local_id and record.csms_id == 5
+    assert record is not None and record.local_id == local_id and record.csms_id == "5"
     reopened.close()
 
 
@@ -171,7 +171,7 @@ def test_recover_after_crash_uses_last_meter_reading(store: Store) -> None:
     a = _begin(store, connector=1, start=1000)
     b = _begin(store, connector=2, start=500)
     c = _begin(store, connector=3, start=700)
-    store.set_csms_transaction_id(a, 11)
+    store.set_csms_transaction_id(a, "11")
     store.save_meter_reading(1, 1234.5, T0)
     store.save_meter_reading(3, 650, T0)  # older than the start (or a replaced meter)
     stopped = store.recover_after_crash(T1, _stop_message)
@@ -180,8 +180,8 @@ def test_recover_after_crash_uses_last_meter_reading(store: Store) -> None:
     assert store.open_transactions() == []
     assert [store.transaction(r.local_id) for r in stopped] == stopped
     stop_a = store.queued_for_transaction(a)[-1]
-    assert stop_a.action == "StopTransaction"
-    assert stop_a.payload == {"transactionId": 11, "meterStop": 1234.5, "timestamp": T1,
+    assert stop_a.action == MessageKind.TRANSACTION_STOP
+    assert stop_a.payload == {"transactionId": "11", "meterStop": 1234.5, "timestamp": T1,
                               "reason": "PowerLoss"}
     assert store.recover_after_crash(T1, _stop_message) == []  # nothing left open
 
@@ -200,4 +200,4 @@ def test_recover_after_crash_builder_failure_leaves_transaction_open(store: Stor
     closed = store.transaction(a)
     assert closed is not None and closed.stopped
     assert [r.local_id for r in store.open_transactions()] == [b]
-    assert [m.action for m in store.queued_for_transaction(b)] == ["StartTransaction"]
+    assert [m.action for m in store.queued_for_transaction(b)] == [MessageKind.TRANSACTION_START]

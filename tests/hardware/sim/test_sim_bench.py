@@ -326,3 +326,16 @@ async def test_feedback_delay_follows_later() -> None:
         assert hw.contactor.mirror_closed()
         await board.settled()
         assert not hw.contactor.mirror_closed()
+
+
+async def test_test_adapter_is_described_and_validated(bench: SimBench) -> None:
+    bench.adapter(1, "D", cable_a=13)
+    described = bench.describe()["connectors"][0]
+    assert described["adapter"] == {"state": "D", "cable_a": 13}
+    assert (described["pilot"], described["cable_rating_a"]) == ("D", 13)
+    with pytest.raises(ValueError, match="cable rating must be one of"):
+        bench.adapter(1, "B", cable_a=16)
+    with pytest.raises(ValueError, match="no connector 9"):
+        bench.adapter(9, "B")
+    bench.adapter(1, "off")
+    assert bench.describe()["connectors"][0]["adapter"] is None

@@ -162,3 +162,36 @@ def test_proximity_follows_plug() -> None:
 
 def test_sim_pilot_is_a_control_pilot() -> None:
     assert isinstance(SimPilot(VirtualEV()), ControlPilot)
+
+
+@pytest.mark.parametrize(("switch", "state", "high"), [
+    ("A", PilotState.A, 12.0), ("B", PilotState.B, 9.0), ("C", PilotState.C, 6.0),
+    ("D", PilotState.D, 3.0), ("E", PilotState.E, 0.0)])
+def test_a_test_adapter_presents_its_state_whatever_the_pwm(
+        switch: str, state: PilotState, high: float) -> None:
+    ev = VirtualEV()
+    pilot = SimPilot(ev)
+    ev.set_adapter(switch)
+    assert (pilot.read().state, pilot.read().high_v) == (state, high)  # no PWM: C stays C
+    pilot.set_duty(50.0)
+    assert pilot.read().state is state
+    assert ev.draw_a(contactor_closed=True) == 0.0  # an adapter is no load
+    ev.set_adapter("off")
+    assert pilot.read().state is PilotState.A
+
+
+def test_a_test_adapters_diode_short_and_pp_selector() -> None:
+    ev = VirtualEV()
+    pilot, pp = SimPilot(ev), SimProximity(ev)
+    ev.set_adapter("diode", cable_a=20)
+    assert pilot.read().state is PilotState.C and pilot.read().diode_ok  # no PWM: no check
+    pilot.set_duty(50.0)
+    reading = pilot.read()
+    assert (reading.state, reading.diode_ok) == (PilotState.C, False)
+    assert pp.cable_rating_a() == 20
+    ev.set_adapter("B")  # PP selector open
+    assert pp.cable_rating_a() is None and pilot.read().diode_ok
+    pilot.set_state_f()
+    assert pilot.read().state is PilotState.F  # the EVSE's -12 V wins over B
+    with pytest.raises(ValueError, match="adapter state must be one of A, B, C, D, E, diode"):
+        ev.set_adapter("X")

@@ -119,7 +119,7 @@ async def test_012_remote_stop(csms: Csms, make_cp: CpMaker) -> None:
     cp.bench.plug(1)
     cp.bench.tap("AA000012")
     await csms.wait_for("StartTransaction")
-    await until(lambda: cp.store.transaction_by_csms_id(100) is not None)
+    await until(lambda: cp.store.transaction_by_csms_id("100") is not None)
     result = await csms.send(call.RemoteStopTransaction(transaction_id=100))
     assert result.status == "Accepted"
     stop = (await csms.wait_for("StopTransaction"))[0].payload

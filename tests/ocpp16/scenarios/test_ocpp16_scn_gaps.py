@@ -440,7 +440,7 @@ async def test_octt_012_remote_stop_then_finishing(csms: Csms, make_cp: CpMaker)
     await registered(cp)
     await start_session(cp, "0000A012")
     await status_reached(csms, "Charging")
-    await until(lambda: cp.store.transaction_by_csms_id(100) is not None)
+    await until(lambda: cp.store.transaction_by_csms_id("100") is not None)
     result = await csms.send(call.RemoteStopTransaction(transaction_id=100))
     assert result.status == "Accepted"
     stop = (await csms.wait_for("StopTransaction"))[0].payload

@@ -1,4 +1,4 @@
-"""One CALL in flight, the driver's first (chargepoint/ocpp16/call_turns.py)."""
+"""One CALL in flight, the driver's first (chargepoint/ocppj/call_turns.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from chargepoint.ocpp16.call_turns import URGENT, CallTurns
+from chargepoint.ocppj.call_turns import URGENT, CallTurns
 
 
 async def _take(turns: CallTurns, name: str, urgent: bool, order: list[str],

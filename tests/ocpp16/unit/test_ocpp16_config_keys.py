@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from chargepoint.core.settings import StationWiring, build_settings
 from chargepoint.core.types import Settings
 from chargepoint.ocpp16.config_keys import (
     REGISTRY,
@@ -12,8 +13,8 @@ from chargepoint.ocpp16.config_keys import (
     KeyValue,
     Kind,
     check_initial,
-    core_settings,
     key_def,
+    protocol_settings,
 )
 from chargepoint.store.db import Store
 from tests.ocpp16.unit.ocppunit_store import open_store
@@ -305,6 +306,10 @@ def test_max_energy_on_invalid_id_unset_means_no_cap() -> None:
         cfg.get_int("MaxEnergyOnInvalidId")
     with pytest.raises(KeyError):
         cfg.value("BlinkRepeat")
+
+
+def core_settings(cfg: Configuration, *, has_lock: bool, max_current_a: float) -> Settings:
+    return build_settings(protocol_settings(cfg), StationWiring(has_lock, max_current_a))
 
 
 def test_core_settings() -> None:

@@ -1,4 +1,4 @@
-"""chargepoint.ocpp16.timestamps: never a timestamp from before the clock was known."""
+"""chargepoint.ocppj.timestamps: never a timestamp from before the clock was known."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from chargepoint.ocpp16.timestamps import (
+from chargepoint.ocppj.timestamps import (
     Clock,
     ClockUnknown,
     format_utc,

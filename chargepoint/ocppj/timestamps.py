@@ -54,7 +54,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from chargepoint.ocpp16 import bounds
+from chargepoint.ocppj import bounds
 
 log = logging.getLogger(__name__)
 

@@ -13,13 +13,12 @@ import base64
 import logging
 import random
 import ssl
+from typing import Protocol
 from urllib.parse import quote
 
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.typing import Subprotocol
-
-from chargepoint.ocpp16.options import Ocpp16Options
 
 LOG = logging.getLogger("chargepoint.ocpp")
 SUBPROTOCOL = Subprotocol("ocpp1.6")
@@ -29,12 +28,35 @@ WS_LOG = logging.getLogger("chargepoint.ocpp.ws")
 WS_LOG.setLevel(logging.INFO)
 
 
-def station_url(options: Ocpp16Options) -> str:
+class Endpoint(Protocol):
+    """Where and how to connect (``Ocpp16Options`` has these)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def station_id(self) -> str: ...
+    @property
+    def security_profile(self) -> int: ...
+    @property
+    def password(self) -> str | None: ...
+    @property
+    def ca_file(self) -> str | None: ...
+    @property
+    def cert_file(self) -> str | None: ...
+    @property
+    def key_file(self) -> str | None: ...
+    @property
+    def response_timeout_s(self) -> float: ...
+    @property
+    def max_frame_bytes(self) -> int: ...
+
+
+def station_url(options: Endpoint) -> str:
     """OCPP-J 1.6 section 3.1.1: the charge point identity is the last path segment."""
     return options.url.rstrip("/") + "/" + quote(options.station_id, safe="")
 
 
-def ssl_context(options: Ocpp16Options) -> ssl.SSLContext | None:
+def ssl_context(options: Endpoint) -> ssl.SSLContext | None:
     """TLS for security profiles 2 and 3 (TLS 1.2 at least, per the security whitepaper)."""
     if options.security_profile < 2:
         return None
@@ -45,7 +67,7 @@ def ssl_context(options: Ocpp16Options) -> ssl.SSLContext | None:
     return ctx
 
 
-def auth_headers(options: Ocpp16Options) -> dict[str, str]:
+def auth_headers(options: Endpoint) -> dict[str, str]:
     """HTTP Basic auth (station id : password) for security profiles 1 and 2."""
     if options.security_profile not in (1, 2) or options.password is None:
         return {}
@@ -57,7 +79,7 @@ class SubprotocolRefused(ConnectionError):
     """The CSMS accepted the WebSocket but did not agree on "ocpp1.6"."""
 
 
-async def connect(options: Ocpp16Options, ping_interval: float | None) -> ClientConnection:
+async def connect(options: Endpoint, ping_interval: float | None) -> ClientConnection:
     """One connection attempt (see the module docstring). ``ping_interval`` None/0: no pings."""
     interval = ping_interval or None
     ws = await ws_connect(

@@ -39,14 +39,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from chargepoint.ocpp16.client import CallFailed
-from chargepoint.store.api import QueuedMessage, StoreAPI
+from chargepoint.ocppj.rpc_errors import CallFailed
+from chargepoint.store.api import QueuedMessage
 from chargepoint.store.errors import StoreWriteError
 
 LOG = logging.getLogger("chargepoint.ocpp.outbox")
 
 _FIRST = -1  # ticket of messages queued by an earlier run
 _PRUNE_AT = 1000  # tickets remembered before those of thinned MeterValues are pruned
+
+
+class DurableQueue(Protocol):
+    """The store's outbound queue as the sender reads it (``wire_queue.WireQueue``)."""
+
+    def queue_head(self) -> QueuedMessage | None: ...
+
+    def mark_attempt(self, seq: int) -> int: ...
+
+    def dequeue(self, seq: int) -> None: ...
 
 
 class OutboxLink(Protocol):
@@ -82,7 +92,7 @@ class _Status:
 
 
 class Outbox:
-    def __init__(self, store: StoreAPI, link: OutboxLink) -> None:
+    def __init__(self, store: DurableQueue, link: OutboxLink) -> None:
         self._store = store
         self._link = link
         self._tickets = itertools.count()

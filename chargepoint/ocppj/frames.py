@@ -31,8 +31,8 @@ from ocpp.v16.enums import Action  # type: ignore[import-untyped]
 
 from chargepoint import logs
 from chargepoint.logs import FRAME_LOGGER
-from chargepoint.ocpp16 import bounds
-from chargepoint.ocpp16.timestamps import parse_utc
+from chargepoint.ocppj import bounds
+from chargepoint.ocppj.timestamps import parse_utc
 
 # OCPP-J 1.6 section 4.2.3 error codes (1.6 spells FormationViolation, OccurenceConstraint...).
 FORMATION_VIOLATION = "FormationViolation"
