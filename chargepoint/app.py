@@ -29,13 +29,15 @@ from chargepoint.core.events import StopRequested
 from chargepoint.core.settings import StationWiring, build_settings
 from chargepoint.core.station import Station
 from chargepoint.core.types import FaultKind, StopReason
-from chargepoint.diagnostics.sources import SecurityLog
 from chargepoint.firmware.installer import Installer, OsUpdaterInstaller, VenvInstaller
 from chargepoint.island.link import IslandLink, IslandLost, IslandOptions
 from chargepoint.logbuffer import LogBuffer
 from chargepoint.ports import ProtocolAdapter, StationServices
 from chargepoint.protocols import package
 from chargepoint.runtime import Controller
+from chargepoint.security.events import RESET_OR_REBOOT, SecurityEvents
+from chargepoint.security.seclog import SecurityLogFile
+from chargepoint.site.setup import start_site
 from chargepoint.station_control import StationControl
 from chargepoint.storage_fault import StorageFault
 from chargepoint.store import writebehind
@@ -71,6 +73,7 @@ class RunningStation:
     logs: LogBuffer
     storage_fault: StorageFault | None = None
     site: SiteManager | None = None  # [site] local load management
+    security_events: SecurityEvents | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stopped: bool = False
 
@@ -104,6 +107,8 @@ class RunningStation:
         if self._stopped:
             return
         self._stopped = True
+        if self.controller.restart and self.security_events is not None:  # sent after it
+            self.security_events.raise_event(RESET_OR_REBOOT, f"{self.controller.restart} reset")
         if self.control is not None:
             await self.control.close()
         await self.controller.stop(safe_stop_timeout_s=0.0 if hard else 4.0)
@@ -141,6 +146,11 @@ def _firmware_installer(config: Config, installer: Installer | None) -> Installe
     if fw.installer == "command":
         return OsUpdaterInstaller(command=list(fw.install_command))
     return VenvInstaller()
+
+
+def security_dir(config: Config) -> Path:
+    """Where the security log, the installed CSMS roots and the station's keys live."""
+    return Path(config.storage.path).resolve().parent / "security"
 
 
 def island_options(config: Config, tick_s: float | None = None) -> IslandOptions:
@@ -187,12 +197,12 @@ async def _build_hardware(
     return island.hardware(meters, reader), None
 
 
-def _record_moved_aside(opened: Opened) -> None:
-    """A damaged store was replaced: a security event in the new store says so (GetLog)."""
+def _record_moved_aside(opened: Opened, directory: Path) -> None:
+    """A damaged store was replaced: the security log says so (GetLog SecurityLog)."""
     if opened.moved_aside is None:
         return
     at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    SecurityLog(opened.store).append(
+    SecurityLogFile(directory).append(
         SECURITY_EVENT, f"damaged store moved aside to {opened.moved_aside}: {opened.damage}"[:255],
         at)
 
@@ -217,7 +227,7 @@ async def start_station(
         logs.detach()
         raise StationStartError(f"store {config.storage.path}: {exc}") from exc
     store = opened.store
-    await asyncio.to_thread(_record_moved_aside, opened)
+    await asyncio.to_thread(_record_moved_aside, opened, security_dir(config))
     island: IslandLink | None = None
     try:
         island = await IslandLink.spawn(config, island_options(config, island_tick_s),
@@ -266,12 +276,15 @@ async def start_station(
         return await StationControl(running).selftest()
 
     meter = next((c.meter for c in hardware.connectors if c.meter is not None), None)
-    adapter = setup.build(controller, StationServices(
+    security_events = SecurityEvents(SecurityLogFile(security_dir(config)))
+    adapter = await setup.build(controller, StationServices(
         meter_model=meter.model if meter is not None else None,
         firmware_installer=_firmware_installer(config, firmware_installer),
         selftest=selftest,
         config_dump=lambda: dataclasses.asdict(config),
         diagnostics_extras={"commissioning": lambda: latest_report(config)},
+        security_events=security_events,
+        security_dir=security_dir(config),
     ))
     controller.attach(adapter)
     running = RunningStation(
@@ -283,13 +296,12 @@ async def start_station(
         bench=bench,
         control=None,
         logs=logs,
+        security_events=security_events,
     )
     running.storage_fault = StorageFault(store, controller.submit)
     running.tasks.append(asyncio.create_task(controller.run(), name="controller"))
     running.tasks.append(asyncio.create_task(running.storage_fault.run(), name="storage-fault"))
     running.tasks.append(asyncio.create_task(adapter.run(), name="ocpp"))
-    from chargepoint.site.setup import start_site
-
     running.site = await start_site(running)
     if control_socket:
         Path(config.control.socket).parent.mkdir(parents=True, exist_ok=True)

@@ -123,7 +123,8 @@ class LogBuffer(logging.Handler):
             self._waiters.add(entry)
         try:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), timeout_s)
+                async with asyncio.timeout(timeout_s):  # (wait_for can swallow a cancel)
+                    await event.wait()
         finally:
             with self._guard:
                 self._waiters.discard(entry)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from chargepoint.core.actions import (
@@ -31,6 +32,7 @@ from chargepoint.core.events import Event
 from chargepoint.core.settings import ProtocolSettings
 from chargepoint.firmware.installer import Installer
 from chargepoint.limit_timer import LimitTimer
+from chargepoint.security.events import SecurityEvents
 from chargepoint.store.api import StoreAPI
 from hardware.interfaces import MeterReading
 
@@ -127,6 +129,10 @@ class StationServices:
     config_dump: Callable[[], dict[str, Any]]  # the config file's values (diagnostics)
     # More members of a diagnostics bundle, ``name.json`` each (the commissioning report)
     diagnostics_extras: Mapping[str, Callable[[], Any]] = field(default_factory=dict)
+    # Security events (version-neutral service, its log in ``security_dir``); the protocol
+    # package gives it its durable queue
+    security_events: SecurityEvents | None = None
+    security_dir: Path | None = None  # installed roots, the station's keys, the security log
 
 
 class ProtocolSetup(Protocol):
@@ -135,5 +141,5 @@ class ProtocolSetup(Protocol):
     def protocol_settings(self) -> ProtocolSettings:
         """The values of the protocol's configuration the core depends on."""
 
-    def build(self, port: StationPort, services: StationServices) -> ProtocolAdapter:
+    async def build(self, port: StationPort, services: StationServices) -> ProtocolAdapter:
         """The adapter, on ``port``; its ``run()`` is started by the caller."""

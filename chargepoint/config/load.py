@@ -151,6 +151,10 @@ def _ocpp(t: Table | None, ctx: Context) -> OcppConfig:
         for name in ("cert_file", "key_file"):
             if files[name] is None:
                 t.error(name, "is required with security_profile = 3")
+    if profile >= 2 and files["ca_file"] is None:
+        # No silent fallback to the system store: the CSMS root is named (whitepaper A00.FR.307).
+        t.error("ca_file", f"is required with security_profile = {profile} (the CSMS root "
+                           "certificate(s), PEM)")
     for name, value in files.items():
         if value is not None and not os.path.exists(value):
             t.error(name, f"file not found: {value}")

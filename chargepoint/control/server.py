@@ -72,6 +72,7 @@ class ControlServer:
         self.max_clients = max_clients
         self._server: asyncio.AbstractServer | None = None
         self._clients: set[asyncio.Task[Any]] = set()
+        self._closing = False
         self._inode: int | None = None
 
     async def __aenter__(self) -> ControlServer:
@@ -116,6 +117,7 @@ class ControlServer:
     async def close(self) -> None:
         """Stop listening, drop every client and remove the socket file."""
         if self._server is not None:
+            self._closing = True
             self._server.close()
             for task in list(self._clients):
                 task.cancel()
@@ -158,7 +160,9 @@ class ControlServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                      peer: Peer, level: Level) -> None:
-        while True:
+        # ``_closing`` too: a cancellation can be lost when it meets a request finishing at
+        # the same moment (asyncio.wait_for in Python 3.11), and the client would be served on
+        while not self._closing:
             try:
                 line = await asyncio.wait_for(reader.readline(), self.idle_timeout_s)
             except ValueError:  # line longer than MAX_REQUEST: the stream cannot resync

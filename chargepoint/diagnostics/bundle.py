@@ -23,16 +23,21 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from chargepoint.diagnostics.redact import redact_config, redact_text
-from chargepoint.diagnostics.sources import LogLine, LogProvider, SecurityLog
+from chargepoint.diagnostics.sources import LogLine, LogProvider
 from chargepoint.firmware.manager import parse_time
 from chargepoint.store.api import StoreAPI
 
 PACKAGES = ("chargepoint", "ocpp", "websockets", "pymodbus", "pyserial", "gpiozero", "nfcpy",
             "cryptography", "systemd-python")
 _SELFTEST_TIMEOUT_S = 60.0
+
+
+class SecurityLogSource(Protocol):
+    def events(self) -> list[dict[str, str]]:
+        """Blocking: every security event kept, oldest first."""
 
 
 @dataclass
@@ -42,7 +47,7 @@ class BundleSources:
     log: LogProvider | None = None
     config: Callable[[], dict[str, Any]] | None = None  # the loaded config file as a mapping
     selftest: Callable[[], Awaitable[dict[str, Any]]] | None = None
-    security_log: SecurityLog | None = None
+    security_log: SecurityLogSource | None = None
     packages: tuple[str, ...] = PACKAGES
     extra: dict[str, Callable[[], Any]] = field(default_factory=dict)  # name.json -> data
 

@@ -66,6 +66,7 @@ class DiagnosticsManager:
         self._diag: asyncio.Task[None] | None = None
         self._log: asyncio.Task[None] | None = None
         self.diagnostics_status = "Idle"
+        self._log_request: int | None = None  # GetLog requestId of the running upload
         self._planned_diag: Callable[[], Coroutine[Any, Any, None]] | None = None
         self._planned_log: Callable[[], Coroutine[Any, Any, None]] | None = None
 
@@ -140,6 +141,13 @@ class DiagnosticsManager:
             interval if interval is not None else s.default_retry_interval_s)
 
     # -- GetLog
+    def log_upload(self) -> tuple[str, int | None]:
+        """(status, requestId) for a triggered LogStatusNotification: ("Uploading", id)
+        while a GetLog upload runs, else ("Idle", None) (whitepaper N01.FR.12)."""
+        if self._log is not None and not self._log.done() and self._log_request is not None:
+            return "Uploading", self._log_request
+        return "Idle", None
+
     def get_log(self, log_type: str, request_id: int, location: str, attempts: int | None,
                 retry_interval_s: float | None, since: float | None,
                 until: float | None) -> tuple[str, str | None]:
@@ -163,6 +171,8 @@ class DiagnosticsManager:
                        until: float | None) -> None:
         def report(status: str) -> None:
             self._host.report("LogStatusNotification", {"status": status, "requestId": request_id})
+
+        self._log_request = request_id
 
         path = self.settings.work_dir / name
         try:

@@ -134,6 +134,7 @@ class BootGuard:
                 if removed:
                     LOG.info("old releases removed: %s", ", ".join(removed))
             self._report(pending, "Installed")
+            self._host.security_event("FirmwareUpdated", f"release {pending.version} installed")
         elif pending.phase == ROLLED_BACK:
             await asyncio.to_thread(save_pending, self._store, None)
             LOG.error("release %s was rolled back: InstallationFailed", pending.version)

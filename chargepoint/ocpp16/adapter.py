@@ -23,7 +23,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
+
+from websockets.asyncio.client import ClientConnection
 
 from chargepoint.aio import cancel_all
 from chargepoint.core.actions import (
@@ -39,7 +41,7 @@ from chargepoint.core.settings import StationWiring, build_settings
 from chargepoint.limit_timer import LimitTimer
 from chargepoint.ocpp16 import conversions
 from chargepoint.ocpp16.authorization import Authorizer
-from chargepoint.ocpp16.client import CallFailed, OcppClient
+from chargepoint.ocpp16.client import CallFailed, FrameSecurity, OcppClient
 from chargepoint.ocpp16.config_keys import Configuration, protocol_settings
 from chargepoint.ocpp16.handlers_core import CoreHandlers, Hooks
 from chargepoint.ocpp16.handlers_local import LocalListHandlers
@@ -60,6 +62,17 @@ from chargepoint.store.writebehind import CachedKv
 LOG = logging.getLogger("chargepoint.ocpp")
 
 _DEFAULT_RETRY_S = 60.0  # BootNotification retry when the CSMS gave interval 0
+
+
+class LinkSecurity(FrameSecurity, Protocol):
+    """The security whitepaper's say in the connection (``security_handlers``): which
+    profile and credentials to connect with, and what a failed or working attempt means."""
+
+    def connect_options(self, options: Ocpp16Options) -> Ocpp16Options: ...
+
+    def connect_failed(self, exc: BaseException) -> None: ...
+
+    def connected(self, ws: ClientConnection) -> None: ...
 
 
 class Ocpp16Adapter:
@@ -106,6 +119,7 @@ class Ocpp16Adapter:
         self._heartbeat_wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = asyncio.Event()
+        self.link_security: LinkSecurity | None = None  # set by security_handlers.attach
         self.config.on_change(self._config_changed)
 
     # -- ProtocolAdapter
@@ -289,18 +303,25 @@ class Ocpp16Adapter:
         """One connection: connect, then serve until it closes (errors propagate)."""
         while True:
             options = self._connect_options()
+            security = self.link_security
             try:
+                if security is not None:
+                    options = security.connect_options(options)
                 ws = await connect(options, self._ping_interval())
             except Exception as exc:  # refused, DNS, TLS, handshake, subprotocol, timeout
+                if security is not None:
+                    security.connect_failed(exc)
                 delay = backoff.next_delay()
                 LOG.warning("CSMS connection failed (%s): retry in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
                 continue
             backoff.reset()
             LOG.info("connected to %s", ws.request.path if ws.request else "?")
+            if security is not None:
+                security.connected(ws)
             secrets = frozenset(p for p in (self.options.password, options.password) if p)
             client = OcppClient(self.options.station_id, ws, self.options.response_timeout_s,
-                                self._handlers, secrets, self.failures)
+                                self._handlers, secrets, self.failures, security)
             self._client = client
             session = asyncio.ensure_future(self._session(client))
             try:

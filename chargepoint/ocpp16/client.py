@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from ocpp.charge_point import (  # type: ignore[import-untyped]
     remove_nones,
@@ -88,6 +88,16 @@ class _Inbound:
         return isinstance(self.parsed, list) and self.parsed[0] == MessageType.Call
 
 
+class FrameSecurity(Protocol):
+    """Security events of received frames (security whitepaper section 8)."""
+
+    def invalid_message(self, reason: str) -> None:
+        """A frame that is no valid OCPP message (InvalidMessages)."""
+
+    def replayed(self, unique_id: str) -> bool:
+        """True: this CALL id was already used on the connection (AttemptedReplayAttacks)."""
+
+
 class OcppClient(ChargePoint):  # type: ignore[misc]  # the library is untyped
     def __init__(
         self,
@@ -97,6 +107,7 @@ class OcppClient(ChargePoint):  # type: ignore[misc]  # the library is untyped
         handlers: Sequence[object] = (),
         secrets: frozenset[str] = frozenset(),
         failures: FailureLog | None = None,
+        security: FrameSecurity | None = None,
     ) -> None:
         super().__init__(station_id, ws, response_timeout=response_timeout,
                          logger=frames.LIBRARY_LOG)
@@ -111,6 +122,7 @@ class OcppClient(ChargePoint):  # type: ignore[misc]  # the library is untyped
         self._handling: set[asyncio.Task[None]] = set()
         self._follow_ups: set[asyncio.Future[Any]] = set()
         self.failures = failures or FailureLog(LOG)
+        self.security = security
         self.last_exchange = time.monotonic()
 
     async def serve(self) -> None:
@@ -178,6 +190,8 @@ class OcppClient(ChargePoint):  # type: ignore[misc]  # the library is untyped
         parsed = inbound.parsed
         if isinstance(parsed, frames.FrameProblem):
             LOG.warning("%s: bad frame from CSMS (%s)", self.id, parsed.reason)
+            if self.security is not None:
+                self.security.invalid_message(parsed.reason)
             if parsed.reply is not None:
                 await self._send(parsed.reply)
             return
@@ -194,6 +208,10 @@ class OcppClient(ChargePoint):  # type: ignore[misc]  # the library is untyped
             self._response_queue.put_nowait(CallError(unique_id, *parsed[2:]))
             return
         action = parsed[2]
+        if self.security is not None and self.security.replayed(str(unique_id)):
+            await self._send(frames.call_error(
+                unique_id, "SecurityError", "message id already used on this connection"))
+            return
         if not self._handles(action):
             # 4.2.3: NotSupported = "recognized but not supported by the receiver".
             await self._send(frames.call_error(
@@ -203,6 +221,8 @@ class OcppClient(ChargePoint):  # type: ignore[misc]  # the library is untyped
             self._validate, action, parsed[3])
         if error is not None:
             LOG.warning("%s: invalid %s from CSMS: %s", self.id, action, error[1])
+            if self.security is not None:
+                self.security.invalid_message(f"{action}: {error[1]}")
             await self._send(frames.call_error(unique_id, *error))
             return
         await self._handle_call(Call(unique_id, action, parsed[3]), inbound.kwargs)

@@ -255,6 +255,7 @@ class Configuration:
         }
         self._set: dict[str, str] = {}
         self._initial: dict[str, str] = {}
+        self._live: dict[str, Callable[[], str]] = {}
         errors = check_initial(initial or {}, self)
         if errors:
             raise ValueError("; ".join(errors))
@@ -298,6 +299,8 @@ class Configuration:
     def value(self, key: str) -> str | None:
         """The effective value (CSMS-set > initial > default); ``KeyError`` if unsupported."""
         d = self._def(key)
+        if d.name in self._live:
+            return self._live[d.name]()
         if d.name in self._derived:
             return self._derived[d.name]
         if d.name in self._set:
@@ -325,6 +328,15 @@ class Configuration:
     def get_csl(self, key: str) -> list[str]:
         v = self.value(key) or ""
         return [m for m in (p.strip() for p in v.split(",")) if m]
+
+    def provide(self, key: str, getter: Callable[[], str]) -> None:
+        """Let ``getter`` give the value of ``key`` from now on (the SecurityProfile in use is
+        decided by the security module, not by the last value a CSMS wrote)."""
+        self._live[self._def(key).name] = getter
+
+    def check_security_profile(self, allowed: Callable[[int], bool]) -> None:
+        """Set the prerequisite check of a SecurityProfile change (whitepaper A05.FR.02-04)."""
+        self._profile_ok = allowed
 
     # -- GetConfiguration
     def get(self, keys: Sequence[str] | None = None) -> tuple[list[KeyValue], list[str]]:
@@ -395,8 +407,8 @@ class Configuration:
             return "Rejected"  # OCTT 040_2
         if d.name == "SecurityProfile":
             new = int(normalized)
-            if new < self.get_int("SecurityProfile") or not self._profile_ok(new):
-                return "Rejected"  # whitepaper: a downgrade is rejected (OCTT 084)
+            if new <= self.get_int("SecurityProfile") or not self._profile_ok(new):
+                return "Rejected"  # whitepaper A05.FR.01: lower or equal (OCTT 084)
         return d, normalized
 
     def _apply(self, d: KeyDef, normalized: str) -> ChangeStatus:

@@ -23,6 +23,7 @@ from chargepoint.ocpp16.config_keys import (
 )
 from chargepoint.ocpp16.firmware_handlers import setup_firmware
 from chargepoint.ocpp16.options import Ocpp16Options
+from chargepoint.ocpp16.security_handlers import SecuritySettings, setup_security
 from chargepoint.ocppj.timestamps import Clock, read_boot_id
 from chargepoint.ports import StationPort, StationServices
 from chargepoint.store.api import StoreAPI
@@ -83,7 +84,7 @@ class Ocpp16Setup:
     def protocol_settings(self) -> ProtocolSettings:
         return protocol_settings(self._ocpp_config)
 
-    def build(self, port: StationPort, services: StationServices) -> Ocpp16Adapter:
+    async def build(self, port: StationPort, services: StationServices) -> Ocpp16Adapter:
         config = self._config
         adapter = Ocpp16Adapter(port, ocpp16_options(config, services.meter_model),
                                 config=self._ocpp_config, clock=self._clock)
@@ -102,8 +103,16 @@ class Ocpp16Setup:
             selftest=services.selftest,
             health_timeout_s=fw.health_timeout_s,
             allow_unsigned=fw.allow_unsigned,
+            security=services.security_events,
         )
         handlers.diagnostics.sources.extra.update(services.diagnostics_extras)
+        await setup_security(
+            adapter,
+            SecuritySettings(directory=services.security_dir or state_dir / "security",
+                             manufacturer_roots=Path(fw.roots_dir)),
+            firmware_status=lambda: handlers.firmware.status,  # ExtendedTriggerMessage
+            log_upload=handlers.diagnostics.log_upload,
+            events=services.security_events)
         return adapter
 
 

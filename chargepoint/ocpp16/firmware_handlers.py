@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from ocpp.v16 import call_result  # type: ignore[import-untyped]
 
 from chargepoint.core.events import AvailabilityChanged
-from chargepoint.diagnostics.bundle import BundleSources
+from chargepoint.diagnostics.bundle import BundleSources, SecurityLogSource
 from chargepoint.diagnostics.manager import DiagnosticsManager, DiagnosticsSettings
 from chargepoint.diagnostics.sources import SecurityLog, default_log_provider
 from chargepoint.firmware.download import TransferPolicy
@@ -47,6 +47,7 @@ from chargepoint.ocpp16.handlers_core import Hooks
 from chargepoint.ocppj.bounds import clamp_transfer
 from chargepoint.ocppj.timestamps import Clock
 from chargepoint.ports import StationPort
+from chargepoint.security.events import SecurityEvents
 from chargepoint.store.api import StoreAPI
 from chargepoint.store.writebehind import WriteBehind
 
@@ -92,9 +93,11 @@ class AdapterHost:
     persistent ``SecurityLog`` (store kv) served by GetLog SecurityLog.
     """
 
-    def __init__(self, adapter: FirmwareServices) -> None:
+    def __init__(self, adapter: FirmwareServices, security: SecurityEvents | None = None) -> None:
         self._adapter = adapter
-        self.security_log = SecurityLog(adapter.store, writer=WriteBehind("security-log"))
+        self.security = security  # None: the older store-kv log and an in-memory notification
+        self.security_log: SecurityLogSource = security or SecurityLog(
+            adapter.store, writer=WriteBehind("security-log"))
         self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self._inoperative_before: set[int] | None = None
 
@@ -106,7 +109,11 @@ class AdapterHost:
         return now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
     def security_event(self, kind: str, tech_info: str) -> None:
+        if self.security is not None:  # durable (chargepoint.security)
+            self.security.raise_event(kind, tech_info)
+            return
         at = self._now_iso()
+        assert isinstance(self.security_log, SecurityLog)
         self.security_log.append(kind, tech_info, at)
         self.report("SecurityEventNotification",
                     {"type": kind, "timestamp": at, "techInfo": tech_info[:255]})
@@ -267,12 +274,14 @@ def setup_firmware(
     health_timeout_s: float = 600.0,
     policy: TransferPolicy | None = None,
     allow_unsigned: bool = False,
+    security: SecurityEvents | None = None,
 ) -> FirmwareHandlers:
     """Build both managers with defaults and ``attach`` them: the one call ``app.py`` needs
     (right after constructing the adapter, before its ``run()`` task starts). ``installer``
     defaults to ``VenvInstaller()``; ``log_file`` None uses journald when available;
-    ``allow_unsigned`` (lab setting) lets plain UpdateFirmware install releases."""
-    host = AdapterHost(adapter)
+    ``allow_unsigned`` (lab setting) lets plain UpdateFirmware install releases; ``security``
+    takes the security events (log, durable notifications) of ``chargepoint.security``."""
+    host = AdapterHost(adapter, security)
     pol = policy or TransferPolicy()
     firmware = FirmwareManager(adapter.store, host, FirmwareSettings(
         releases_dir=releases_dir, work_dir=work_dir / "firmware", roots_dir=roots_dir,

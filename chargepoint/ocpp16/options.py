@@ -59,6 +59,8 @@ class Ocpp16Options:
             raise ValueError("password: needed for security profiles 1 and 2")
         if self.security_profile == 3 and not (self.cert_file and self.key_file):
             raise ValueError("cert_file/key_file: needed for security profile 3")
+        if self.security_profile >= 2 and not self.ca_file:
+            raise ValueError("ca_file: needed for security profiles 2 and 3 (the CSMS root)")
         if not 0 < self.reconnect_min_s <= self.reconnect_max_s:
             raise ValueError("reconnect_min_s: must be > 0 and <= reconnect_max_s")
         if not 0.0 <= self.reconnect_jitter <= 1.0:

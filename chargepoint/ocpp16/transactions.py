@@ -175,9 +175,13 @@ class Transactions:
         except StoreWriteError:
             raise  # retried by run(): the sampler keeps waiting for the local id
         except BaseException as exc:
-            started.set_exception(exc)
+            if not started.done():
+                started.set_exception(exc)
             raise
-        started.set_result(local_id)
+        # A session that already stopped cancelled its sampling task, and with it this future
+        # (its waiter): the transaction is stored all the same, nobody waits for the id.
+        if not started.done():
+            started.set_result(local_id)
         return local_id
 
     async def _close(self, record: TransactionRecord, meter_stop_wh: float,

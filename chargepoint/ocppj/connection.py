@@ -20,6 +20,8 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.typing import Subprotocol
 
+from chargepoint.security.tls import client_context
+
 LOG = logging.getLogger("chargepoint.ocpp")
 SUBPROTOCOL = Subprotocol("ocpp1.6")
 # websockets logs every frame, unredacted, at DEBUG: never let it (the frame log of
@@ -57,14 +59,12 @@ def station_url(options: Endpoint) -> str:
 
 
 def ssl_context(options: Endpoint) -> ssl.SSLContext | None:
-    """TLS for security profiles 2 and 3 (TLS 1.2 at least, per the security whitepaper)."""
+    """TLS for security profiles 2 and 3 (``chargepoint.security.tls``: TLS 1.2 at least, the
+    whitepaper's cipher suites, only the CSMS roots of ``ca_file``)."""
     if options.security_profile < 2:
         return None
-    ctx = ssl.create_default_context(cafile=options.ca_file)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    if options.security_profile == 3 and options.cert_file:
-        ctx.load_cert_chain(options.cert_file, options.key_file)
-    return ctx
+    cert = options.cert_file if options.security_profile == 3 else None
+    return client_context(options.ca_file, cert, options.key_file if cert else None)
 
 
 def auth_headers(options: Endpoint) -> dict[str, str]:

@@ -34,6 +34,7 @@ def flush_all(timeout: float | None = None) -> None:
 class WriteBehind:
     def __init__(self, name: str = "store-write-behind") -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._closed = False
         _ALL.add(self)
 
     def submit(self, job: Callable[[], object]) -> Future[None]:
@@ -46,11 +47,16 @@ class WriteBehind:
         return self._pool.submit(run)
 
     def flush(self, timeout: float | None = None) -> None:
-        """Block until every job submitted so far is done (not from a job itself)."""
+        """Block until every job submitted so far is done (not from a job itself); after
+        ``close`` there is nothing left to wait for."""
+        if self._closed:
+            return
         self._pool.submit(lambda: None).result(timeout)
 
     def close(self) -> None:
         """Finish the jobs handed over, then stop the thread."""
+        self._closed = True
+        _ALL.discard(self)
         self._pool.shutdown(wait=True)
 
 

@@ -124,6 +124,8 @@ def test_syntax_error_reports_the_line() -> None:
         ('url = "ws://h/o"\nsecurity_profile = 2\npassword = "0123456789abcdef"\n',
          "ocpp.url: security_profile = 2 needs TLS"),
         ('url = "wss://h/o"\nsecurity_profile = 3\n', "ocpp.cert_file: is required"),
+        ('url = "wss://h/o"\nsecurity_profile = 2\npassword = "0123456789abcdef"\n',
+         "ocpp.ca_file: is required with security_profile = 2"),  # no system-store fallback
         ('url = "wss://h/o"\nca_file = "/nonexistent/ca.pem"\n',
          "ocpp.ca_file: file not found"),
         ('url = "ws://user:pw@h/o"\n', "ocpp.url: must not carry credentials"),

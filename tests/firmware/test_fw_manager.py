@@ -105,6 +105,8 @@ async def test_install_then_healthy_boot(bench: Bench) -> None:
     await manager.registered()  # BootNotification Accepted
     await manager.close()
     assert new.statuses() == ["Installed"]
+    # security whitepaper section 8: FirmwareUpdated (critical) once the release is healthy
+    assert [kind for kind, _ in new.security] == ["FirmwareUpdated"]
     assert bench.store.kv_get(KV_PENDING) is None
     assert new.restarts == 0
     assert sorted(p.name for p in bench.releases.iterdir()) == [

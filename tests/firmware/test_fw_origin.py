@@ -105,10 +105,11 @@ async def test_plain_update_firmware_is_refused_by_default(
                                                  retrieve_date=iso(time.time())))
     assert answer is not None  # 1.6 UpdateFirmware.conf has no status
     await csms.wait_for("FirmwareStatusNotification", 1)
-    await csms.wait_for("SecurityEventNotification", 1)
+    await csms.wait_until(lambda: any(f.payload["type"] == "InvalidFirmwareSignature"
+                                      for f in csms.calls("SecurityEventNotification")))
     assert _statuses(csms) == ["InstallationFailed"]
-    event = csms.calls("SecurityEventNotification")[0].payload
-    assert event["type"] == "InvalidFirmwareSignature"
+    event = next(f.payload for f in csms.calls("SecurityEventNotification")
+                 if f.payload["type"] == "InvalidFirmwareSignature")  # after StartupOfTheDevice
     assert "unsigned" in event["techInfo"]
     assert http.hits == {}  # nothing was downloaded
     assert installer.installed == []

@@ -10,6 +10,7 @@ import pytest
 
 from tests.ocpp16.csms import Csms
 from tests.ocpp16.harness import Station, start_station
+from tests.ocpp16.secure_harness import secure_station  # noqa: F401  (a fixture)
 
 StationFactory = Callable[..., Awaitable[Station]]
 

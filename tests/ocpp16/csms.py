@@ -111,6 +111,23 @@ class _CsmsPeer(ChargePoint):  # the CSMS's view of one station
     def on_diag(self, **kw: Any) -> call_result.DiagnosticsStatusNotification:
         return call_result.DiagnosticsStatusNotification()
 
+    # -- security whitepaper
+    @on("SecurityEventNotification")
+    def on_security_event(self, **kw: Any) -> call_result.SecurityEventNotification:
+        return call_result.SecurityEventNotification()
+
+    @on("SignCertificate")
+    def on_sign_certificate(self, csr: str, **kw: Any) -> call_result.SignCertificate:
+        return call_result.SignCertificate(status=self.csms.sign_status)
+
+    @on("LogStatusNotification")
+    def on_log_status(self, **kw: Any) -> call_result.LogStatusNotification:
+        return call_result.LogStatusNotification()
+
+    @on("SignedFirmwareStatusNotification")
+    def on_signed_fw(self, **kw: Any) -> call_result.SignedFirmwareStatusNotification:
+        return call_result.SignedFirmwareStatusNotification()
+
 
 @dataclass
 class Csms:
@@ -131,6 +148,8 @@ class Csms:
     swallowed: set[str] = field(default_factory=set)  # ids of CALLs never answered (silent)
     peer: _CsmsPeer | None = None
     clock: Callable[[], str] = now_iso  # currentTime of BootNotification / Heartbeat answers
+    sign_status: str = "Accepted"  # SignCertificate.conf status
+    peer_certs: list[bytes | None] = field(default_factory=list)  # client certificates (DER)
 
     def __post_init__(self) -> None:
         self.tx_ids = itertools.count(100)
@@ -173,6 +192,8 @@ class Csms:
         self.paths.append(ws.request.path if ws.request else "")
         self.subprotocols.append(ws.subprotocol)
         self.auth_headers.append(ws.request.headers.get("Authorization") if ws.request else None)
+        tls = ws.transport.get_extra_info("ssl_object")
+        self.peer_certs.append(tls.getpeercert(binary_form=True) if tls is not None else None)
         peer = _CsmsPeer(self, ws, (ws.request.path if ws.request else "").rsplit("/", 1)[-1])
         self.peer = peer
         self._connected.set()

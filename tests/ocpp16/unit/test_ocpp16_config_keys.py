@@ -246,7 +246,7 @@ def test_change_listeners_get_canonical_key_and_normalised_value() -> None:
 def test_security_profile_cannot_be_lowered_084() -> None:
     cfg = make(initial={"SecurityProfile": "1"})
     assert cfg.change("SecurityProfile", "0") == "Rejected"
-    assert cfg.change("SecurityProfile", "1") == "Accepted"
+    assert cfg.change("SecurityProfile", "1") == "Rejected"  # equal: A05.FR.01
     assert cfg.change("SecurityProfile", "2") == "Accepted"
     assert cfg.change("SecurityProfile", "1") == "Rejected"
     assert cfg.change("SecurityProfile", "4") == "Rejected"

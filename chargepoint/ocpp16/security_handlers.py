@@ -1,0 +1,354 @@
+"""OCPP 1.6 security whitepaper (edition 3) handlers over ``chargepoint.security``.
+
+CSMS requests: InstallCertificate, GetInstalledCertificateIds, DeleteCertificate (M03-M05),
+ExtendedTriggerMessage (every MessageTrigger, SignChargePointCertificate -> A02),
+CertificateSigned (A02.FR.06-08). Station requests: SignCertificate (A02/A03, also when the
+client certificate nears its end: ``renew_before_s``), SecurityEventNotification (A04, through
+the durable queue: ``DurableEvents``). The connection side is ``security_link.SecurityLink``.
+
+Plug-in: ``security = await setup_security(adapter, settings, firmware=..., diagnostics=...)``
+after the adapter is built and before its ``run()`` task starts. It raises StartupOfTheDevice,
+sets the adapter's ``link_security``, the configuration's SecurityProfile check and value, and
+starts the watch task (client certificate expiry, free space: MemoryExhaustion). GetLog
+SecurityLog uploads ``security.events`` (wired by ``firmware_handlers.setup_firmware``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cryptography import x509
+from ocpp.v16 import call_result  # type: ignore[import-untyped]
+
+from chargepoint.ocpp16.client import CallFailed, after, on
+from chargepoint.ocpp16.security_link import SecurityLink
+from chargepoint.security import events as ev
+from chargepoint.security.certificates import CertificateHash, CertificateStore, CertUse
+from chargepoint.security.events import SecurityEvent, SecurityEvents
+from chargepoint.security.guards import MemoryWatch
+from chargepoint.security.identity import StationIdentity, certificate_not_after
+from chargepoint.security.profile import ProfileLink, upgrade_problem
+from chargepoint.security.seclog import SecurityLogFile
+from chargepoint.store.writebehind import CachedKv
+
+if TYPE_CHECKING:
+    from chargepoint.ocpp16.adapter import Ocpp16Adapter
+
+LOG = logging.getLogger("chargepoint.security")
+_TRIGGERS = ("BootNotification", "FirmwareStatusNotification", "Heartbeat",
+             "LogStatusNotification", "MeterValues", "SignChargePointCertificate",
+             "StatusNotification")
+_ROOTS_BUNDLE = "csms-roots.pem"
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    directory: Path  # security log, installed CSMS roots, the station's keys (mode 0700)
+    manufacturer_roots: Path  # ManufacturerRootCertificate = [firmware] roots_dir
+    tls_url: str | None = None  # wss:// URL for profiles 2/3 (default: [ocpp] url as wss://)
+    renew_before_s: float = 30 * 86400.0  # A03.FR.02: one month before the end
+    watch_interval_s: float = 3600.0
+    upgrade_attempts: int = 3  # failed connections before a new profile is abandoned
+    log_max_bytes: int = 256 * 1024
+    min_free_bytes: int = 64 * 2**20  # MemoryExhaustion below both bounds
+    min_free_fraction: float = 0.05
+
+
+class DurableEvents:
+    """``EventSink``: SecurityEventNotification into the store's outbound queue (A04.FR.02),
+    sent by the outbox once BootNotification is Accepted. Runs on the events' writer thread."""
+
+    def __init__(self, adapter: Ocpp16Adapter, loop: asyncio.AbstractEventLoop) -> None:
+        self._a = adapter
+        self._loop = loop
+
+    def queue(self, event: SecurityEvent) -> None:
+        payload: dict[str, Any] = {"type": event.kind,
+                                   "timestamp": self._a.clock.stamp(event.at_mono)}
+        if event.tech_info:
+            payload["techInfo"] = event.tech_info
+        self._a.store.enqueue("SecurityEventNotification", payload, None)
+        with contextlib.suppress(RuntimeError):  # the loop is closed: sent after a restart
+            self._loop.call_soon_threadsafe(self._a.outbox.wake)
+
+
+class SecurityHandlers:
+    def __init__(self, adapter: Ocpp16Adapter, settings: SecuritySettings,
+                 events: SecurityEvents, certificates: CertificateStore,
+                 identity: StationIdentity, link: SecurityLink, *,
+                 firmware_status: Callable[[], str] | None = None,
+                 log_upload: Callable[[], tuple[str, int | None]] | None = None) -> None:
+        self._a = adapter
+        self.settings = settings
+        self.events = events
+        self.certificates = certificates
+        self.identity = identity
+        self.link = link
+        self.firmware_status = firmware_status or (lambda: "Idle")
+        self.log_upload = log_upload or (lambda: ("Idle", None))
+        self.csms_roots: list[x509.Certificate] = []
+        self.has_client_certificate = False
+        self._renewal_asked: float | None = None
+        self.memory = MemoryWatch(settings.min_free_bytes, settings.min_free_fraction)
+
+    # -- state kept in memory for the checks on the loop
+    async def refresh(self) -> None:
+        """Re-read the roots (and rewrite the TLS bundle) and the client certificate."""
+        def work() -> tuple[list[x509.Certificate], bool]:
+            roots = self.certificates.csms_roots()
+            bundle = self.link.roots_bundle
+            bundle.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            tmp = bundle.with_suffix(".tmp")
+            tmp.write_text(self.certificates.csms_bundle())
+            tmp.replace(bundle)
+            client = self.identity.client_pair() is not None or bool(self._a.options.cert_file)
+            return roots, client
+
+        self.csms_roots, self.has_client_certificate = await asyncio.to_thread(work)
+
+    def roots_of_issuer(self, issuer: x509.Name) -> set[str]:
+        return {format(r.serial_number, "X") for r in self.csms_roots if r.subject == issuer}
+
+    def profile_allowed(self, new: int) -> bool:
+        """The Configuration's SecurityProfile check (A05.FR.01-04)."""
+        try:
+            key = self._a.config.value("AuthorizationKey")
+        except KeyError:
+            key = None
+        problem = upgrade_problem(
+            new, self.link.link.active,
+            has_authorization_key=bool(key or self._a.options.password),
+            csms_roots=len(self.csms_roots), has_client_certificate=self.has_client_certificate)
+        if problem is not None:
+            LOG.warning("ChangeConfiguration SecurityProfile=%d rejected: %s", new, problem)
+        return problem is None
+
+    def config_changed(self, key: str, value: str) -> None:
+        if key == "SecurityProfile":
+            self.link.upgrade(int(value))
+        elif key in ("AuthorizationKey", "CpoName"):
+            # A01.FR.11/12: logged, never with the value.
+            self.events.raise_event(ev.RECONFIGURATION_OF_SECURITY_PARAMETERS, f"{key} changed")
+
+    # -- M05 / M03 / M04
+    @on("InstallCertificate")
+    async def on_install_certificate(self, certificate_type: str, certificate: str,
+                                     **_: Any) -> call_result.InstallCertificate:
+        use = CertUse(certificate_type)
+        status = await asyncio.to_thread(self.certificates.install, use, certificate,
+                                         self._now())
+        if status == "Accepted":
+            await self.refresh()
+            self.events.raise_event(ev.RECONFIGURATION_OF_SECURITY_PARAMETERS,
+                                    f"{certificate_type} installed")
+        return call_result.InstallCertificate(status=status)
+
+    @on("GetInstalledCertificateIds")
+    async def on_get_installed(self, certificate_type: str,
+                               **_: Any) -> call_result.GetInstalledCertificateIds:
+        hashes = await asyncio.to_thread(self.certificates.hashes, CertUse(certificate_type))
+        if not hashes:
+            return call_result.GetInstalledCertificateIds(status="NotFound")
+        data = [{"hash_algorithm": h.hash_algorithm, "issuer_name_hash": h.issuer_name_hash,
+                 "issuer_key_hash": h.issuer_key_hash, "serial_number": h.serial_number}
+                for h in hashes]
+        return call_result.GetInstalledCertificateIds(status="Accepted",
+                                                      certificate_hash_data=data)
+
+    @on("DeleteCertificate")
+    async def on_delete_certificate(self, certificate_hash_data: dict[str, Any],
+                                    **_: Any) -> call_result.DeleteCertificate:
+        wanted = CertificateHash(certificate_hash_data["hash_algorithm"],
+                                 certificate_hash_data["issuer_name_hash"],
+                                 certificate_hash_data["issuer_key_hash"],
+                                 certificate_hash_data["serial_number"])
+        in_use = set(self.link.roots_in_use)
+        if self.link.link.effective >= 2 and len(self.csms_roots) <= 1:
+            # Never the last CSMS root while TLS needs one (M04.FR.06 in spirit).
+            in_use |= {format(r.serial_number, "X") for r in self.csms_roots}
+        status = await asyncio.to_thread(self.certificates.delete, wanted, in_use)
+        if status == "Accepted":
+            await self.refresh()
+            self.events.raise_event(ev.RECONFIGURATION_OF_SECURITY_PARAMETERS,
+                                    f"certificate {wanted.serial_number} deleted")
+        return call_result.DeleteCertificate(status=status)
+
+    # -- ExtendedTriggerMessage
+    @on("ExtendedTriggerMessage")
+    def on_extended_trigger(self, requested_message: str, connector_id: int | None = None,
+                            **_: Any) -> call_result.ExtendedTriggerMessage:
+        a = self._a
+        if requested_message not in _TRIGGERS:
+            return call_result.ExtendedTriggerMessage(status="NotImplemented")
+        if connector_id is not None and not 0 <= connector_id <= a.port.connector_count:
+            return call_result.ExtendedTriggerMessage(status="Rejected")
+        if requested_message == "MeterValues" and not a.sampler.can_trigger(connector_id):
+            return call_result.ExtendedTriggerMessage(status="Rejected")
+        if requested_message == "StatusNotification" and not self._statuses(connector_id):
+            return call_result.ExtendedTriggerMessage(status="Rejected")
+        if requested_message == "SignChargePointCertificate" and not self._cpo_name():
+            LOG.warning("SignChargePointCertificate rejected: CpoName is not set (A02)")
+            return call_result.ExtendedTriggerMessage(status="Rejected")
+        return call_result.ExtendedTriggerMessage(status="Accepted")
+
+    @after("ExtendedTriggerMessage")
+    async def after_extended_trigger(self, requested_message: str,
+                                     connector_id: int | None = None, **_: Any) -> None:
+        a = self._a
+        if requested_message == "BootNotification":
+            if a.registered.is_set():
+                await a.trigger_boot()
+            else:
+                a.wake_boot()
+        elif requested_message == "Heartbeat":
+            with contextlib.suppress(ConnectionError, CallFailed, TimeoutError):
+                await a.heartbeat()
+        elif requested_message == "StatusNotification":
+            for connector in self._statuses(connector_id):
+                a.post_status(a.transactions.statuses[connector])
+        elif requested_message == "MeterValues":
+            await a.sampler.trigger(connector_id)
+        elif requested_message == "FirmwareStatusNotification":
+            await a.send_when_registered("SignedFirmwareStatusNotification",
+                                         {"status": self.firmware_status()})
+        elif requested_message == "LogStatusNotification":
+            status, request_id = self.log_upload()
+            payload: dict[str, Any] = {"status": status}
+            if request_id is not None:
+                payload["requestId"] = request_id
+            await a.send_when_registered("LogStatusNotification", payload)
+        elif requested_message == "SignChargePointCertificate":
+            await self.request_certificate("ExtendedTriggerMessage")
+
+    def _statuses(self, connector: int | None) -> list[int]:
+        known = self._a.transactions.statuses
+        return [c for c in sorted(known) if connector is None or c == connector]
+
+    # -- A02 / A03: the station's certificate
+    def _cpo_name(self) -> str | None:
+        try:
+            return self._a.config.value("CpoName") or None
+        except KeyError:
+            return None
+
+    async def request_certificate(self, why: str) -> bool:
+        """A new key pair and SignCertificate.req with its CSR; True when Accepted."""
+        cpo = self._cpo_name()
+        if cpo is None:
+            LOG.warning("no SignCertificate (%s): CpoName is not set", why)
+            return False
+        csr = await asyncio.to_thread(self.identity.new_csr, self._a.options.station_id, cpo)
+        self._renewal_asked = time.monotonic()
+        try:
+            result = await self._a.request("SignCertificate", {"csr": csr})
+        except (ConnectionError, CallFailed, TimeoutError) as exc:
+            LOG.warning("SignCertificate (%s) not answered: %s", why, exc)
+            return False
+        LOG.info("SignCertificate (%s): %s", why, result.get("status"))
+        return result.get("status") == "Accepted"
+
+    @on("CertificateSigned")
+    async def on_certificate_signed(self, certificate_chain: str,
+                                    **_: Any) -> call_result.CertificateSigned:
+        max_chars = self._a.config.get_int("CertificateSignedMaxChainSize")
+
+        def check_and_install() -> str | None:
+            problem = self.identity.check_chain(
+                certificate_chain, self.certificates.csms_roots(), self._now(),
+                self._a.options.station_id, max_chars)
+            if problem is None:
+                self.identity.install(certificate_chain)
+            return problem
+
+        problem = await asyncio.to_thread(check_and_install)
+        if problem is not None:
+            LOG.error("CertificateSigned refused: %s", problem)
+            self.events.raise_event(ev.INVALID_CHARGE_POINT_CERTIFICATE, problem)  # A02.FR.07
+            return call_result.CertificateSigned(status="Rejected")
+        await self.refresh()
+        self.events.raise_event(ev.RECONFIGURATION_OF_SECURITY_PARAMETERS,
+                                "charge point certificate installed")
+        return call_result.CertificateSigned(status="Accepted")
+
+    @after("CertificateSigned")
+    def after_certificate_signed(self, **_: Any) -> None:
+        self.link.use_new_certificate()
+
+    # -- the watch task: certificate expiry (A03.FR.02) and free space (MemoryExhaustion)
+    async def watch(self) -> None:
+        while True:
+            await self.check_once()
+            await asyncio.sleep(self.settings.watch_interval_s)
+
+    async def check_once(self) -> None:
+        usage = await asyncio.to_thread(shutil.disk_usage, self.settings.directory)
+        if self.memory.check(usage.free, usage.total):
+            self.events.raise_event(ev.MEMORY_EXHAUSTION,
+                                    f"{usage.free // 2**20} MiB free of {usage.total // 2**20}")
+        end = await asyncio.to_thread(self._client_not_after)
+        if end is None or (end - self._now()).total_seconds() > self.settings.renew_before_s:
+            return
+        if self._renewal_asked is not None and \
+                time.monotonic() - self._renewal_asked < 86400.0:
+            return  # asked already today (A03 error handling: no fast retries)
+        await self._a.registered.wait()
+        await self.request_certificate(f"certificate ends {end:%Y-%m-%d}")
+
+    def _client_not_after(self) -> datetime | None:
+        end = self.identity.not_after()
+        if end is None and self._a.options.cert_file:
+            end = certificate_not_after(Path(self._a.options.cert_file))
+        return end
+
+    def _now(self) -> datetime:
+        return self._a.clock.wall_now() or datetime.now(UTC)
+
+
+async def setup_security(adapter: Ocpp16Adapter, settings: SecuritySettings, *,
+                         firmware_status: Callable[[], str] | None = None,
+                         log_upload: Callable[[], tuple[str, int | None]] | None = None,
+                         events: SecurityEvents | None = None) -> SecurityHandlers:
+    """Build and attach everything (see the module docstring); call inside the loop."""
+    loop = asyncio.get_running_loop()
+    if events is None:
+        log = SecurityLogFile(settings.directory, settings.log_max_bytes)
+        events = SecurityEvents(log)
+    events.sink = DurableEvents(adapter, loop)
+    o = adapter.options
+    certificates = CertificateStore(
+        settings.directory / "csms-roots", settings.manufacturer_roots,
+        configured_csms=Path(o.ca_file) if o.ca_file else None,
+        max_length=adapter.config.get_int("CertificateStoreMaxLength"))
+    identity = StationIdentity(settings.directory / "identity")
+    kv = await asyncio.to_thread(CachedKv, adapter.store)
+    profile = await asyncio.to_thread(ProfileLink, kv, o.security_profile,
+                                      settings.upgrade_attempts)
+    handlers: SecurityHandlers | None = None
+
+    def roots_of_issuer(name: x509.Name) -> set[str]:
+        return handlers.roots_of_issuer(name) if handlers is not None else set()
+
+    link = SecurityLink(adapter, events, profile, identity,
+                        settings.directory / _ROOTS_BUNDLE, tls_url=settings.tls_url,
+                        roots_of_issuer=roots_of_issuer)
+    handlers = SecurityHandlers(adapter, settings, events, certificates, identity, link,
+                                firmware_status=firmware_status, log_upload=log_upload)
+    await handlers.refresh()
+    adapter.add_handlers(handlers)
+    adapter.link_security = link
+    adapter.config.provide("SecurityProfile", lambda: str(profile.active))
+    adapter.config.check_security_profile(handlers.profile_allowed)
+    adapter.config.on_change(handlers.config_changed)
+    adapter.clock.security_event = events.raise_event  # SettingSystemTime (clock jumps)
+    adapter.supervise("security watch", handlers.watch)
+    events.raise_event(ev.STARTUP_OF_THE_DEVICE, f"security profile {profile.active}")
+    return handlers
