@@ -38,6 +38,7 @@ from chargepoint.core.actions import (
 )
 from chargepoint.core.events import CsmsLinkChanged, Link, RequestEvent, SettingsChanged
 from chargepoint.core.settings import StationWiring, build_settings
+from chargepoint.limit_timer import LimitTimer
 from chargepoint.ocpp16 import conversions
 from chargepoint.ocpp16.authorization import Authorizer
 from chargepoint.ocpp16.client import CallFailed, FrameSecurity, OcppClient
@@ -170,6 +171,10 @@ class Ocpp16Adapter:
 
     def transaction_id(self, csms_id: str) -> int:
         return int(csms_id)
+
+    @property
+    def limit_timer(self) -> LimitTimer:
+        return self.smart_charging.timer
 
     def healthy(self) -> bool:
         """Every supervised protocol task runs and none keeps failing (see ``supervise``)."""
@@ -473,7 +478,8 @@ class Ocpp16Adapter:
         self.port.submit(SettingsChanged(build_settings(
             protocol_settings(self.config),
             StationWiring(has_lock=self.options.has_lock,
-                          max_current_a=self.options.max_current_a))))
+                          max_current_a=self.options.max_current_a,
+                          free_vend_id_tag=self.options.free_vend_id_tag))))
 
     # -- for the outbox (OutboxLink)
     def attempts(self) -> int:
