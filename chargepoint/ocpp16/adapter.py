@@ -51,6 +51,7 @@ from chargepoint.ocpp16.sampler import Sampler
 from chargepoint.ocpp16.smart_charging import SmartCharging
 from chargepoint.ocpp16.supervise import FailureLog, Supervisor
 from chargepoint.ocpp16.transactions import Transactions
+from chargepoint.ocpp16.triggers import TriggerFollowUps
 from chargepoint.ocpp16.wire_queue import WireQueue
 from chargepoint.ocppj.connection import Backoff, connect
 from chargepoint.ocppj.outbox import Outbox
@@ -114,6 +115,7 @@ class Ocpp16Adapter:
         self.outbox = Outbox(WireQueue(self.store), self)
         self.transactions = Transactions(self)
         self.sampler = Sampler(self)
+        self.triggers = TriggerFollowUps()  # TriggerMessage / ExtendedTriggerMessage
         self.smart_charging = SmartCharging(self)
         self._handlers: list[object] = [CoreHandlers(self),
                                         LocalListHandlers(self.store, self.config),
