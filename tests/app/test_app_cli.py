@@ -252,7 +252,7 @@ async def test_meter_probe_scan_finds_a_meter_at_an_unknown_unit_and_baud_rate()
         assert code == 1  # the model's own 9600 Bd: silence
         code, out, err = await cli("meter", "probe", "--port", port, "--model", "sdm630",
                                    "--scan", "--units", "1-6", "--baudrates", "9600,19200",
-                                   "--parities", "N,E", "--timeout", "0.05", "--json")
+                                   "--parities", "N,E", "--timeout", "0.3", "--json")
         assert code == 0, err
         [found] = json.loads(out)["found"]
         assert (found["unit"], found["baudrate"], found["parity"]) == (5, 19200, "N")
