@@ -224,9 +224,9 @@ class Authorizer:
             entry = AuthEntry(key, status.value, expiry, parent)
         conflict = False
         if self._enabled("LocalAuthListEnabled"):
-            entry = self._store.local_list_get(key)
-            if entry is not None:
-                local = effective_status(entry, now_wall)
+            listed = self._store.local_list_get(key)
+            if listed is not None:
+                local = effective_status(listed, now_wall)
                 conflict = local is not None and local is not status
                 if conflict:
                     log.warning("local list conflict for %s: list %s, CSMS %s",
