@@ -262,9 +262,16 @@ async def start_station(
         tick_s=tick_s,
         idle_tick_s=idle_tick_s,
         meter_interval_s=meter_interval,
+        pushed=True,  # the island pushes pin and mains changes
     )
-    island.listeners.append(
-        lambda m: controller.hardware_changed(int(m["c"])) if m["op"] == "state" else None)
+
+    def island_said(m: dict[str, Any]) -> None:
+        if m["op"] == "state":
+            controller.hardware_changed(int(m["c"]))
+        elif m["op"] == "power":
+            controller.wake()
+
+    island.listeners.append(island_said)
     running: RunningStation | None = None
 
     async def selftest() -> dict[str, Any]:
