@@ -209,7 +209,7 @@ async def start_station(
     *,
     control_socket: bool = True,
     tick_s: float = 0.01,
-    idle_tick_s: float = 0.05,
+    idle_tick_s: float = 0.1,
     firmware_installer: Installer | None = None,
     island_tick_s: float | None = None,
 ) -> RunningStation:

@@ -60,7 +60,7 @@ class IslandOptions:
     """What the island process needs besides the config (pickled to its stdin)."""
 
     tick_s: float = 0.002
-    idle_tick_s: float = 0.05
+    idle_tick_s: float = 0.1
     realtime_priority: int = 50  # SCHED_FIFO priority; 0: do not ask for real-time
     sim_socket: str | None = None  # simulated station: where the island serves `sim` commands
     sim_pilot: str = "sim"  # "driver": the real CP driver + decoder on the simulated line
