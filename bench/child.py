@@ -53,6 +53,24 @@ def tree_usage(pid: int) -> Usage:
     return total
 
 
+def wakeups(pid: int) -> int:
+    """Times the threads of ``pid`` went to sleep and were woken (the sum of their
+    ``voluntary_ctxt_switches``): an idle process that waits on events stays near zero."""
+    total = 0
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{task}/status") as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        total += int(line.split()[1])
+    return total
+
+
+def tree_wakeups(pid: int) -> dict[int, int]:
+    """``wakeups`` of ``pid`` and of each descendant, by pid (main process first)."""
+    return {p: wakeups(p) for p in (pid, *descendants(pid))}
+
+
 def _pss_kib(pid: int) -> int:
     with contextlib.suppress(OSError), open(f"/proc/{pid}/smaps_rollup") as f:
         for line in f:

@@ -130,13 +130,20 @@ async def _footprint(procs: list[asyncio.subprocess.Process], window_s: float,
     """Both processes idle side by side for ``window_s``; CPU scaled to a minute."""
     await asyncio.sleep(SETTLE_S)  # let start-up work (statuses, first polls) finish
     before = [child.tree_usage(p.pid) for p in procs]
+    woken_before = [child.tree_wakeups(p.pid) for p in procs]
     t0 = time.monotonic()
     await asyncio.sleep(window_s)  # the idle window itself is what is measured
     after = [child.tree_usage(p.pid) for p in procs]
+    woken_after = [child.tree_wakeups(p.pid) for p in procs]
     window = time.monotonic() - t0
+    # per process of each tree (ours: main process, then the safety island), per minute
+    woken = [[(n - b.get(pid, n)) / window * 60 for pid, n in a.items()]
+             for a, b in zip(woken_after, woken_before, strict=True)]
     pairs = list(zip(after, before, strict=True))
     cpu = [(a.run_s - b.run_s) / window * 60 for a, b in pairs]
     fig.row("CPU seconds per idle minute", "s", cpu[0], cpu[1], "bare ocpp client")
+    fig.row("wake-ups per idle minute", "1/min", sum(woken[0]), sum(woken[1]),
+            "bare ocpp client")
     fig.row("RSS", "MiB", after[0].rss_kib / 1024, after[1].rss_kib / 1024, "bare ocpp client")
     fig.row("peak RSS", "MiB", after[0].hwm_kib / 1024, after[1].hwm_kib / 1024,
             "bare ocpp client")
@@ -147,6 +154,11 @@ async def _footprint(procs: list[asyncio.subprocess.Process], window_s: float,
                    "stat_cpu_s_in_window": [round(a.cpu_s - b.cpu_s, 2) for a, b in pairs],
                    "cpu_ticks_per_s": child.CLK_TCK,
                    "rss_kib": [a.rss_kib for a, _ in pairs],
+                   "wakeups_per_min": {
+                       "ours_by_process": [round(w, 1) for w in woken[0]],
+                       "bare": round(sum(woken[1]), 1),
+                       "what": "voluntary context switches of all threads (each a sleep "
+                               "ended by a wake-up); ours: main process, then the island"},
                    "processes": [a.processes for a, _ in pairs],
                    "whole station": "main process + safety island (all descendants)"}
 

@@ -212,7 +212,7 @@ async def start_station(
     *,
     control_socket: bool = True,
     tick_s: float = 0.01,
-    idle_tick_s: float = 0.05,
+    idle_tick_s: float = 0.1,
     firmware_installer: Installer | None = None,
     island_tick_s: float | None = None,
 ) -> RunningStation:
@@ -266,9 +266,16 @@ async def start_station(
         tick_s=tick_s,
         idle_tick_s=idle_tick_s,
         meter_interval_s=meter_interval,
+        pushed=True,  # the island pushes pin and mains changes
     )
-    island.listeners.append(
-        lambda m: controller.hardware_changed(int(m["c"])) if m["op"] == "state" else None)
+
+    def island_said(m: dict[str, Any]) -> None:
+        if m["op"] == "state":
+            controller.hardware_changed(int(m["c"]))
+        elif m["op"] == "power":
+            controller.wake()
+
+    island.listeners.append(island_said)
     running: RunningStation | None = None
 
     async def selftest() -> dict[str, Any]:

@@ -5,9 +5,11 @@ It owns three kinds of tasks and nothing else:
 - the **control loop** (``_control_loop``): it samples the mains supervision input, the pilot,
   the feedback contacts, the RCD input and the relay supervisors, turns every change into a
   core event, and performs the hardware actions the core answers with *before the next
-  sample*; it wakes for the core's next timer, at most every idle tick (50 ms). The hardware
-  is the safety island's (``chargepoint.island``), which opens contactors on its own and
-  pushes every pin change (``hardware_changed`` samples at once). It never awaits the
+  sample*; it wakes for the core's next timer or when an event is submitted, else at most
+  every idle tick (50 ms), or every ``PUSHED_NET_S`` (1 s) when the hardware pushes every
+  change (``pushed=True``): the safety island (``chargepoint.island``) opens contactors on its
+  own and pushes every pin change (``hardware_changed`` samples at once) and mains changes
+  (``wake``). It never awaits the
   network, the store or the meter: the only ``await`` in it is its sleep.
 - the **meter pollers**: one per meter, feeding ``MeterUpdated`` / meter faults to the core.
 - the **reader loop**: cards become ``CardPresented``; reader failures become faults.
@@ -64,6 +66,9 @@ _MISMATCH_FAULTS = {
 }
 
 
+PUSHED_NET_S = 1.0  # the control loop's longest sleep when the hardware pushes every change
+
+
 class Controller:
     """Runs one station: core + hardware, with a protocol adapter attached.
 
@@ -81,6 +86,7 @@ class Controller:
         tick_s: float = 0.01,
         idle_tick_s: float = 0.05,
         meter_interval_s: float = 1.0,
+        pushed: bool = False,
     ) -> None:
         self._station = station
         self._hw = hardware
@@ -88,6 +94,10 @@ class Controller:
         self._clock = clock
         self._tick_s = tick_s
         self._idle_tick_s = max(idle_tick_s, tick_s)
+        # pushed: the hardware reports every change (``hardware_changed`` / ``wake``), so with
+        # no timer due the loop sleeps up to PUSHED_NET_S, not one idle tick.
+        self._net_s = max(PUSHED_NET_S, self._idle_tick_s) if pushed else self._idle_tick_s
+        self._wake = asyncio.Event()
         self._meter_interval_s = meter_interval_s
         self.listeners: list[Callable[[ev.Event | act.Action], None]] = []
         self._performer = ActionPerformer(hardware, self.listeners)
@@ -126,6 +136,7 @@ class Controller:
         """Feed one event to the core and perform what it answers (hardware first)."""
         now = self._clock()
         actions = self._station.handle(event, now)
+        self._wake.set()  # a timer may have been set: the loop computes its sleep again
         if isinstance(event, ev.FaultRaised | ev.FaultCleared):
             _log_fault(event)
         for listener in self.listeners:
@@ -217,6 +228,7 @@ class Controller:
     async def _control_loop(self) -> None:
         timers = self._performer.timers
         while True:
+            self._wake.clear()
             now = self._clock()
             self.last_tick = now
             try:
@@ -225,10 +237,18 @@ class Controller:
                 log.exception("control loop sample failed")
             # The safety island opens contactors on its own and pushes every pin change
             # (``hardware_changed``); this loop only has to be on time for the core's timers.
-            # It sleeps until the next one is due, at most one idle tick (a safety net for
-            # hardware that does not push).
-            next_due = min(timers.values(), default=now + self._idle_tick_s)
-            await asyncio.sleep(min(self._idle_tick_s, max(self._tick_s / 10, next_due - now)))
+            # It sleeps until the next one is due or something changes (``wake``: an event
+            # was submitted, the hardware pushed a change), at most ``_net_s`` (one idle tick
+            # for hardware that does not push).
+            next_due = min(timers.values(), default=now + self._net_s)
+            delay = min(self._net_s, max(self._tick_s / 10, next_due - now))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
+
+    def wake(self) -> None:
+        """Something the control loop samples changed (the island pushed it): run it now."""
+        self._wake.set()
 
     @property
     def mains_ok(self) -> bool | None:

@@ -110,7 +110,7 @@ def _island(t: Table | None) -> IslandConfig:
         return IslandConfig()
     cfg = IslandConfig(
         tick_ms=t.number("tick_ms", 2.0, 0.5, 20.0),
-        idle_tick_ms=t.number("idle_tick_ms", 50.0, 0.5, 200.0),
+        idle_tick_ms=t.number("idle_tick_ms", 100.0, 0.5, 200.0),
         lease_s=t.number("lease_s", 2.0, 0.5, 5.0),
         realtime_priority=t.opt_integer("realtime_priority", None, 0, 99),
         sim_pilot=t.string("sim_pilot", "sim", choices=("sim", "driver")),

@@ -163,7 +163,7 @@ class IslandConfig:
     """``[hardware.island]``: the safety island process (docs/architecture.md)."""
 
     tick_ms: float = 2.0  # sampling period while a contactor may be live
-    idle_tick_ms: float = 50.0  # sampling period while nothing is live
+    idle_tick_ms: float = 100.0  # sampling period while nothing is live (plug-in seen within it)
     lease_s: float = 2.0  # a contactor opens this long after the main process stops renewing
     realtime_priority: int | None = None  # SCHED_FIFO priority; None: 50 on real hardware,
     # 0 (normal scheduling) on the simulated bench

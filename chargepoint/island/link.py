@@ -60,7 +60,7 @@ class IslandOptions:
     """What the island process needs besides the config (pickled to its stdin)."""
 
     tick_s: float = 0.002
-    idle_tick_s: float = 0.05
+    idle_tick_s: float = 0.1
     realtime_priority: int = 50  # SCHED_FIFO priority; 0: do not ask for real-time
     sim_socket: str | None = None  # simulated station: where the island serves `sim` commands
     sim_pilot: str = "sim"  # "driver": the real CP driver + decoder on the simulated line
@@ -99,6 +99,7 @@ class IslandLink:
         self._changed = asyncio.Event()
         self._outbox: collections.deque[bytes] = collections.deque()
         self._renewer: asyncio.Task[None] | None = None
+        self._close_asked = asyncio.Event()  # a close was asked for: leases need renewing
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
         loop = asyncio.get_running_loop()
         loop.add_reader(sock.fileno(), self._readable)
@@ -279,6 +280,9 @@ class IslandLink:
 
     async def _renew(self) -> None:
         while True:
+            if not any(m.wanted_closed for m in self.mirrors.values()):
+                self._close_asked.clear()  # nothing to renew: sleep until a close is asked
+                await self._close_asked.wait()
             await asyncio.sleep(self._lease_s / 4)
             wanted = [c for c, m in self.mirrors.items() if m.wanted_closed]
             if wanted:
@@ -306,6 +310,7 @@ class IslandLink:
     def request_close(self, connector: int) -> None:
         """Ask for the contactor of ``connector`` under a fresh lease (the island may refuse)."""
         self.send({"op": "close", "c": connector, "lease_s": self._lease_s})
+        self._close_asked.set()
 
     def state_of(self, connector: int) -> dict[str, Any]:
         """The island's last report of ``connector``; raises ``IslandLost`` when it is gone."""

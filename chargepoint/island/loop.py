@@ -6,7 +6,7 @@ the link to the main process, so a command is carried out as soon as it arrives 
 never later than its deadline because of a command.
 
 Tick: ``tick_s`` (2 ms) while a contactor is closed, its mirror reads closed or a relay test
-is settling; ``idle_tick_s`` (50 ms) otherwise, when nothing live can be left energised.
+is settling; ``idle_tick_s`` (100 ms) otherwise, when nothing live can be left energised.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class Island:
         *,
         clock: Callable[[], float] = time.monotonic,
         tick_s: float = 0.002,
-        idle_tick_s: float = 0.05,
+        idle_tick_s: float = 0.1,
         hello: dict[str, Any] | None = None,
         on_open: Callable[[int, OpenReason, float, float | None], None] | None = None,
         full_gc_every_s: float | None = None,

@@ -15,7 +15,8 @@ StopTransaction confirmations):
   StartTransaction.conf and StopTransaction.conf ``idTagInfo`` (camelCase as on the wire or the
   snake_case the ``ocpp`` library hands to handlers). Updates the cache and reports a
   ``local_list_conflict``: then send StatusNotification(connectorId 0, errorCode
-  LocalListConflict) (OCPP 1.6 section 3.5.3).
+  LocalListConflict) (OCPP 1.6 section 3.5.3). ``auth.learn(...) -> (entry, Recorded)``: the
+  same without writing, the cache entry committed by the caller (``store.confirm``).
 - ``auth.clear_cache() -> "Accepted" | "Rejected"``: ClearCache.conf status (OCTT 061).
 - ``normalize_id_tag(tag)``: the key used in cache and list (IdToken is CiString20:
   case-insensitive, so keys are upper case; the original tag is what goes on the wire).
@@ -206,20 +207,31 @@ class Authorizer:
         self, id_tag: str, id_tag_info: Mapping[str, Any], now_wall: datetime | None = None
     ) -> Recorded:
         """Learn the CSMS's verdict on ``id_tag`` (cache update, local list conflict check)."""
+        entry, recorded = self.learn(id_tag, id_tag_info, now_wall)
+        if entry is not None:
+            self._store.cache_put(entry)
+        return recorded
+
+    def learn(
+        self, id_tag: str, id_tag_info: Mapping[str, Any], now_wall: datetime | None = None
+    ) -> tuple[AuthEntry | None, Recorded]:
+        """``record`` without writing: the cache entry to put (None: the cache is disabled),
+        for the caller to commit with its own change (``store.confirm``)."""
         status, expiry, parent = id_tag_info_fields(id_tag_info)
         key = normalize_id_tag(id_tag)
+        entry = None
         if self._enabled("AuthorizationCacheEnabled"):
-            self._store.cache_put(AuthEntry(key, status.value, expiry, parent))
+            entry = AuthEntry(key, status.value, expiry, parent)
         conflict = False
         if self._enabled("LocalAuthListEnabled"):
-            entry = self._store.local_list_get(key)
-            if entry is not None:
-                local = effective_status(entry, now_wall)
+            listed = self._store.local_list_get(key)
+            if listed is not None:
+                local = effective_status(listed, now_wall)
                 conflict = local is not None and local is not status
                 if conflict:
                     log.warning("local list conflict for %s: list %s, CSMS %s",
                                 key, local.value if local else None, status.value)
-        return Recorded(status, parent, conflict)
+        return entry, Recorded(status, parent, conflict)
 
     def clear_cache(self) -> Literal["Accepted", "Rejected"]:
         """ClearCache.req: empty the authorization cache (the local list is untouched)."""

@@ -9,8 +9,9 @@
 - ``prepare(msg)``: right before sending, a queued StopTransaction / MeterValues gets the
   CSMS's transactionId of its transaction (never -1 or a placeholder on the wire) and every
   timestamp placeholder is resolved.
-- ``confirmed(msg, result)``: StartTransaction.conf -> ``store.set_csms_transaction_id``,
-  authorization cache, ``TransactionConfirmed`` to the core while the transaction is open.
+- ``confirmed(msg, result)``: authorization cache, StartTransaction.conf's CSMS id and the
+  message's removal in one store transaction (``store.confirm``; one worker-thread call),
+  ``TransactionConfirmed`` to the core while the transaction is open.
 - ``authorize(action)``: answers ``RequestAuthorization`` with ``AuthorizationResult``.
 - ``recover()``: at start, stops transactions a crash left open (reason PowerLoss, 032_2).
 """
@@ -42,6 +43,7 @@ from chargepoint.store.errors import StoreWriteError
 LOG = logging.getLogger("chargepoint.ocpp")
 
 _WITH_TX_ID = ("StopTransaction", "MeterValues")
+_CSMS_IDS_KEPT = 64  # CSMS ids remembered for sending (transactions with queued messages)
 
 
 class MeterSessions(Protocol):
@@ -94,6 +96,9 @@ class Transactions:
         self.persist_retry_s = 2.0
         self._waiting: list[int] = []  # tickets of jobs not yet taken by run()
         self._stalled = False  # the store refuses writes: the jobs wait, statuses must not
+        # CSMS ids of transactions whose StartTransaction.conf this run recorded (the store
+        # holds them too): their Stop / MeterValues need no store read before sending.
+        self._csms_ids: dict[int, str] = {}
 
     # -- persisting
     def perform(self, action: StartTransaction | StopTransaction) -> None:
@@ -231,10 +236,14 @@ class Transactions:
     async def prepare(self, msg: QueuedMessage) -> dict[str, Any] | None:
         payload = dict(msg.payload)
         if msg.action in _WITH_TX_ID and msg.tx_local_id is not None:
-            record = await asyncio.to_thread(self._services.store.transaction, msg.tx_local_id)
-            if record is None or record.csms_id is None:
-                return None  # its StartTransaction was discarded: no valid id exists
-            payload["transactionId"] = int(record.csms_id)  # 1.6: an integer on the wire
+            csms_id = self._csms_ids.get(msg.tx_local_id)
+            if csms_id is None:  # not confirmed in this run: the store knows
+                record = await asyncio.to_thread(self._services.store.transaction,
+                                                 msg.tx_local_id)
+                if record is None or record.csms_id is None:
+                    return None  # its StartTransaction was discarded: no valid id exists
+                csms_id = record.csms_id
+            payload["transactionId"] = int(csms_id)  # 1.6: an integer on the wire
         try:
             resolved: dict[str, Any] = self._services.clock.resolve_payload(payload)
         except ClockUnknown as exc:
@@ -242,19 +251,37 @@ class Transactions:
         return resolved
 
     async def confirmed(self, msg: QueuedMessage, result: dict[str, Any]) -> None:
+        """Apply the CSMS's answer and remove ``msg`` from the queue: the idTagInfo's cache
+        entry, the CSMS id and the removal in one store transaction (``store.confirm``, one
+        commit), made in ONE worker-thread call."""
         info = result.get("idTagInfo")
         id_tag = msg.payload.get("idTag")
-        if isinstance(info, dict) and isinstance(id_tag, str):
-            await self.record_id_tag(id_tag, info)
-        if msg.action != "StartTransaction" or msg.tx_local_id is None:
-            return
-        store = self._services.store
-        await asyncio.to_thread(store.set_csms_transaction_id, msg.tx_local_id,
-                                str(int(result["transactionId"])))
-        record = await asyncio.to_thread(store.transaction, msg.tx_local_id)
-        if record is not None and not record.stopped and isinstance(info, dict):
-            self._services.port.submit(TransactionConfirmed(record.connector,
-                                                     auth_status(info["status"])))
+        learn = (id_tag, info) if isinstance(info, dict) and isinstance(id_tag, str) else None
+        start = msg.action == "StartTransaction" and msg.tx_local_id is not None
+        csms_id = str(int(result["transactionId"])) if start else None
+        a = self._services
+        now_wall = a.clock.wall_now()
+
+        def apply() -> tuple[Recorded | None, TransactionRecord | None]:
+            entry, recorded = (a.authorizer.learn(*learn, now_wall) if learn is not None
+                               else (None, None))
+            return recorded, a.store.confirm(msg.seq, msg.tx_local_id, csms_id, entry)
+
+        recorded, record = await asyncio.to_thread(apply)
+        if recorded is not None and recorded.local_list_conflict:
+            self._report_conflict()
+        if msg.tx_local_id is not None:
+            if csms_id is not None:
+                self._remember_csms_id(msg.tx_local_id, csms_id)
+            elif msg.action == "StopTransaction":
+                self._csms_ids.pop(msg.tx_local_id, None)
+        if start and record is not None and not record.stopped and isinstance(info, dict):
+            a.port.submit(TransactionConfirmed(record.connector, auth_status(info["status"])))
+
+    def _remember_csms_id(self, local_id: int, csms_id: str) -> None:
+        self._csms_ids[local_id] = csms_id
+        if len(self._csms_ids) > _CSMS_IDS_KEPT:
+            del self._csms_ids[next(iter(self._csms_ids))]  # the oldest
 
     # -- authorization
     async def authorize(self, action: RequestAuthorization) -> None:
@@ -285,7 +312,10 @@ class Transactions:
         recorded = await asyncio.to_thread(a.authorizer.record, id_tag, info,
                                            a.clock.wall_now())
         if recorded.local_list_conflict:
-            current = self.statuses.get(0)
-            a.post_status(ReportStatus(0, current.status if current else
-                                       ConnectorStatus.AVAILABLE, "LocalListConflict"))
+            self._report_conflict()
         return recorded
+
+    def _report_conflict(self) -> None:
+        current = self.statuses.get(0)
+        self._services.post_status(ReportStatus(0, current.status if current else
+                                                ConnectorStatus.AVAILABLE, "LocalListConflict"))

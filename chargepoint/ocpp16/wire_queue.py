@@ -38,6 +38,10 @@ class WireQueue:
             return None
         return dataclasses.replace(head, action=wire_action(head.action))
 
+    def queue_peek(self, after_seq: int, limit: int) -> list[QueuedMessage]:
+        return [dataclasses.replace(m, action=wire_action(m.action))
+                for m in self._store.queue_peek(after_seq, limit)]
+
     def mark_attempt(self, seq: int) -> int:
         return self._store.mark_attempt(seq)
 

@@ -32,6 +32,7 @@ is unknown) waits for ``wake()`` without counting an attempt.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import logging
@@ -47,12 +48,13 @@ LOG = logging.getLogger("chargepoint.ocpp.outbox")
 
 _FIRST = -1  # ticket of messages queued by an earlier run
 _PRUNE_AT = 1000  # tickets remembered before those of thinned MeterValues are pruned
+_READ_AHEAD = 64  # queued messages read in one store call (one worker-thread hop)
 
 
 class DurableQueue(Protocol):
     """The store's outbound queue as the sender reads it (``wire_queue.WireQueue``)."""
 
-    def queue_head(self) -> QueuedMessage | None: ...
+    def queue_peek(self, after_seq: int, limit: int) -> list[QueuedMessage]: ...
 
     def mark_attempt(self, seq: int) -> int: ...
 
@@ -77,7 +79,8 @@ class OutboxLink(Protocol):
         """The payload to send now (ids and timestamps resolved), None: discard the message."""
 
     async def confirmed(self, msg: QueuedMessage, result: dict[str, Any]) -> None:
-        """The CSMS confirmed ``msg`` with ``result`` (called before it is dequeued)."""
+        """The CSMS confirmed ``msg`` with ``result``: apply it and remove ``msg`` from the
+        durable queue in the same store transaction (no separate dequeue follows)."""
 
     def attempts(self) -> int: ...
 
@@ -107,6 +110,13 @@ class Outbox:
         self._was_registered = False
         self._fresh_before = -1  # statuses with a smaller ticket go before any durable message
         self.sent_ok = 0  # confirmed durable messages (for tests and status)
+        # Read-ahead: the queue's oldest messages as one store call returned them; [0] is the
+        # head. Valid only while nothing but this sender's confirmations changed the queue:
+        # dropped on every wake() (a producer stored or thinned something), failed attempt
+        # and link loss. ``_ahead_gen`` tells a refill read during a CALL that it is stale.
+        self._ahead: collections.deque[QueuedMessage] = collections.deque()
+        self._ahead_gen = 0
+        self._refill: asyncio.Task[None] | None = None
 
     # -- producers (synchronous, from perform())
     def ticket(self) -> int:
@@ -143,7 +153,42 @@ class Outbox:
         self.wake()
 
     def wake(self) -> None:
+        self._drop_ahead()
         self._wake.set()
+
+    def _drop_ahead(self) -> None:
+        self._ahead.clear()
+        self._ahead_gen += 1
+
+    async def _queue_head(self) -> QueuedMessage | None:
+        if not self._ahead:
+            if self._refill is not None:  # a read started during the last CALL: use it
+                await asyncio.shield(self._refill)
+            if not self._ahead:
+                self._fill(await asyncio.to_thread(self._store.queue_peek, -1, _READ_AHEAD),
+                           self._ahead_gen)
+        return self._ahead[0] if self._ahead else None
+
+    def _fill(self, rows: list[QueuedMessage], gen: int) -> None:
+        if gen == self._ahead_gen:
+            self._ahead.extend(rows)
+
+    def _read_ahead_during_call(self) -> None:
+        """While the head's CALL is in flight, read the next batch if the buffer runs dry."""
+        if len(self._ahead) > 1 or (self._refill is not None and not self._refill.done()):
+            return
+        gen, after = self._ahead_gen, self._ahead[-1].seq if self._ahead else -1
+
+        async def refill() -> None:
+            try:
+                self._fill(await asyncio.to_thread(self._store.queue_peek, after, _READ_AHEAD),
+                           gen)
+            except Exception as exc:  # read again by _queue_head when needed
+                LOG.debug("read-ahead failed: %s", exc)
+                self._drop_ahead()
+            finally:
+                self._refill = None
+        self._refill = asyncio.create_task(refill())
 
     # -- the sender task
     async def run(self) -> None:
@@ -163,7 +208,7 @@ class Outbox:
                 else:
                     await self._wait_wake(1.0)
                 continue
-            head = await asyncio.to_thread(self._store.queue_head)
+            head = await self._queue_head()
             head_ticket = self._ticket_of(head) if head is not None else None
             barrier = min(self._persisting, default=None)  # first item still being persisted
             limit = min((t for t in (head_ticket, barrier) if t is not None), default=None)
@@ -220,6 +265,7 @@ class Outbox:
                       msg.payload)
             await self._dequeue(msg)
             return
+        self._read_ahead_during_call()
         try:
             result = await self._link.request(msg.action, payload)
         except ConnectionError:
@@ -230,7 +276,6 @@ class Outbox:
             return
         try:
             await self._link.confirmed(msg, result)
-            await self._dequeue(msg)
         except StoreWriteError as exc:
             LOG.error("%s #%d: confirmed, but the store cannot record it now (%s): applied when "
                       "it writes again", msg.action, msg.seq, exc)
@@ -241,6 +286,7 @@ class Outbox:
                       msg.seq, type(exc).__name__, exc)
             await self._failed(msg, exc)
             return
+        self._forget(msg)
         self.sent_ok += 1
 
     async def _apply_unapplied(self) -> bool:
@@ -249,14 +295,15 @@ class Outbox:
         msg, result = self._unapplied
         try:
             await self._link.confirmed(msg, result)
-            await self._dequeue(msg)
         except StoreWriteError:
             return False
+        self._forget(msg)
         self._unapplied = None
         self.sent_ok += 1
         return True
 
     async def _failed(self, msg: QueuedMessage, exc: Exception) -> None:
+        self._drop_ahead()  # its attempt count changes (or it leaves the queue)
         try:
             attempts = await asyncio.to_thread(self._store.mark_attempt, msg.seq)
         except StoreWriteError as write_exc:  # the count cannot be kept now: retry later
@@ -277,6 +324,14 @@ class Outbox:
 
     async def _dequeue(self, msg: QueuedMessage) -> None:
         await asyncio.to_thread(self._store.dequeue, msg.seq)
+        self._forget(msg)
+
+    def _forget(self, msg: QueuedMessage) -> None:
+        """``msg`` left the store: drop it from the read-ahead and forget its ticket."""
+        if self._ahead and self._ahead[0].seq == msg.seq:
+            self._ahead.popleft()
+        else:
+            self._drop_ahead()
         key = msg.tx_local_id if msg.action in ("StartTransaction", "StopTransaction") else msg.seq
         self._durable.pop((msg.action, key if key is not None else -1), None)
         if len(self._durable) > _PRUNE_AT:
@@ -291,4 +346,5 @@ class Outbox:
 
     async def _offline_wait(self) -> None:
         """The link dropped mid-CALL: nothing counted, wait for the next registration."""
+        self._drop_ahead()
         await self._link.offline.wait()

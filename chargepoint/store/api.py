@@ -124,6 +124,9 @@ class StoreAPI(Protocol):
 
     def queue_length(self) -> int: ...
 
+    def queue_peek(self, after_seq: int, limit: int) -> list[QueuedMessage]:
+        """The oldest ``limit`` messages after ``after_seq``, in order."""
+
     def queued_for_transaction(self, tx_local_id: int) -> list[QueuedMessage]:
         """Queued messages of one transaction in seq order (to patch in its CSMS id)."""
 
@@ -131,6 +134,10 @@ class StoreAPI(Protocol):
         """Count one more attempt; returns the new count."""
 
     def dequeue(self, seq: int) -> None: ...
+
+    def confirm(self, seq: int, tx_local_id: int | None, csms_id: str | None = None,
+                cache: AuthEntry | None = None) -> TransactionRecord | None:
+        """Cache ``cache``, record ``csms_id`` and remove ``seq`` in one store transaction."""
 
     def update_queued_payload(self, seq: int, payload: dict[str, Any]) -> None: ...
 

@@ -20,15 +20,7 @@ class AuthTables(StoreBase):
         """Add or refresh an entry. When the cache is over its limit, entries that are not
         Accepted go first, then the least recently put ones."""
         with self._write() as conn:
-            conn.execute(
-                "INSERT INTO auth_cache (id_tag, status, expiry, parent_id_tag, touched)"
-                " VALUES (?, ?, ?, ?, (SELECT coalesce(max(touched), 0) + 1 FROM auth_cache))"
-                " ON CONFLICT (id_tag) DO UPDATE SET status = excluded.status,"
-                " expiry = excluded.expiry, parent_id_tag = excluded.parent_id_tag,"
-                " touched = excluded.touched",
-                (entry.id_tag, entry.status, entry.expiry, entry.parent_id_tag),
-            )
-            _evict(conn, self._auth_cache_limit)
+            put_cache_entry(conn, entry, self._auth_cache_limit)
 
     def cache_get(self, id_tag: str) -> AuthEntry | None:
         with self._read() as conn:
@@ -98,6 +90,19 @@ def _set_version(conn: sqlite3.Connection, version: int) -> None:
         " ON CONFLICT (id) DO UPDATE SET version = excluded.version",
         (version,),
     )
+
+
+def put_cache_entry(conn: sqlite3.Connection, entry: AuthEntry, limit: int) -> None:
+    """``cache_put`` inside the caller's write transaction."""
+    conn.execute(
+        "INSERT INTO auth_cache (id_tag, status, expiry, parent_id_tag, touched)"
+        " VALUES (?, ?, ?, ?, (SELECT coalesce(max(touched), 0) + 1 FROM auth_cache))"
+        " ON CONFLICT (id_tag) DO UPDATE SET status = excluded.status,"
+        " expiry = excluded.expiry, parent_id_tag = excluded.parent_id_tag,"
+        " touched = excluded.touched",
+        (entry.id_tag, entry.status, entry.expiry, entry.parent_id_tag),
+    )
+    _evict(conn, limit)
 
 
 def _evict(conn: sqlite3.Connection, limit: int) -> None:

@@ -39,7 +39,14 @@ from pathlib import Path
 from typing import Any, Self
 
 from chargepoint.store import migrations
-from chargepoint.store.api import MessageKind, QueuedMessage, StoreAPI, TransactionRecord
+from chargepoint.store.api import (
+    AuthEntry,
+    MessageKind,
+    QueuedMessage,
+    StoreAPI,
+    TransactionRecord,
+)
+from chargepoint.store.auth import put_cache_entry
 from chargepoint.store.base import open_error
 from chargepoint.store.codec import (
     dump_payload,
@@ -275,6 +282,16 @@ class Store(StateTables):
             ).fetchone()
         return None if row is None else queued_from_row(row)
 
+    def queue_peek(self, after_seq: int, limit: int) -> list[QueuedMessage]:
+        """Up to ``limit`` oldest messages with a seq above ``after_seq``, in seq order (the
+        sender reads ahead in batches; ``queue_peek(-1, 1)`` is ``[queue_head()]``)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {_Q_COLUMNS} FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after_seq, limit),
+            ).fetchall()
+        return [queued_from_row(row) for row in rows]
+
     def queued_for_transaction(self, tx_local_id: int) -> list[QueuedMessage]:
         """Queued messages of one transaction in seq order (to patch in its CSMS id)."""
         with self._read() as conn:
@@ -311,6 +328,38 @@ class Store(StateTables):
                 self._queue_changed(-1)
                 if row[0] == MessageKind.TRANSACTION_UPDATE and row[1] is not None:
                     self._meter_values_changed(int(row[1]), None)  # counted again when needed
+
+    def confirm(self, seq: int, tx_local_id: int | None, csms_id: str | None = None,
+                cache: AuthEntry | None = None) -> TransactionRecord | None:
+        """The CSMS confirmed queued message ``seq``: in ONE transaction (one commit) put
+        ``cache`` into the authorization cache (its idTagInfo), record ``csms_id`` on
+        transaction ``tx_local_id`` (StartTransaction.conf) and remove the message. Returns
+        that transaction as committed (None without one). A message already removed changes
+        nothing but the cache and the id; an unknown transaction with ``csms_id`` raises
+        NotFoundError and changes nothing."""
+        with self._write() as conn:
+            if cache is not None:
+                put_cache_entry(conn, cache, self._auth_cache_limit)
+            if csms_id is not None and tx_local_id is not None:
+                cur = conn.execute(
+                    "UPDATE transactions SET csms_id = ? WHERE local_id = ?",
+                    (csms_id, tx_local_id),
+                )
+                if cur.rowcount == 0:
+                    raise NotFoundError(f"no transaction with local id {tx_local_id}")
+            row = conn.execute(
+                "DELETE FROM outbox WHERE seq = ? RETURNING action, tx_local_id", (seq,)
+            ).fetchone()
+            if row is not None:
+                self._queue_changed(-1)
+                if row[0] == MessageKind.TRANSACTION_UPDATE and row[1] is not None:
+                    self._meter_values_changed(int(row[1]), None)
+            if tx_local_id is None:
+                return None
+            record = _transaction(conn, tx_local_id)
+            if csms_id is not None:
+                self._open_changed(tx_local_id, record)
+            return record
 
     def update_queued_payload(self, seq: int, payload: dict[str, Any]) -> None:
         """Replace a queued message's payload, keeping its place in the queue."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from chargepoint.store.api import AuthEntry
 from chargepoint.store.db import Store
 from chargepoint.store.errors import NotFoundError
 
@@ -88,3 +89,52 @@ async def test_concurrent_enqueue_from_threads(store: Store) -> None:
     by_seq = sorted(zip(seqs, range(40), strict=True))
     head = store.queue_head()
     assert head is not None and head.payload == {"n": by_seq[0][1]}
+
+
+def test_confirm_records_the_csms_id_and_dequeues_in_one_transaction(store: Store) -> None:
+    start = {"connectorId": 1, "idTag": "T", "meterStart": 0, "timestamp": "x"}
+    local = store.begin_transaction(1, "T", 0.0, "x", None, start)
+    later = store.enqueue("Heartbeat", {}, None)
+    head = store.queue_head()
+    assert head is not None and head.tx_local_id == local
+    record = store.confirm(head.seq, local, "4711")
+    assert record is not None and record.csms_id == "4711" and not record.stopped
+    assert store.transaction(local) == record
+    assert [t.csms_id for t in store.open_transactions()] == ["4711"]  # the mirror follows
+    assert store.queue_length() == 1
+    after = store.queue_head()
+    assert after is not None and after.seq == later
+    # a late duplicate removes nothing more; a message without a transaction returns None
+    assert store.confirm(head.seq, local) == record
+    assert store.queue_length() == 1
+    assert store.confirm(later, None) is None
+    assert store.queue_head() is None and store.queue_length() == 0
+
+
+def test_confirm_puts_the_cache_entry_in_the_same_commit(store: Store) -> None:
+    seq = store.enqueue("StopTransaction", {"n": 1}, None)
+    entry = AuthEntry("TAG7", "Blocked", None, None)
+    assert store.confirm(seq, None, cache=entry) is None
+    assert store.cache_get("TAG7") == entry and store.queue_length() == 0
+    seq = store.enqueue("StartTransaction", {"n": 2}, None)
+    with pytest.raises(NotFoundError):  # a failing confirmation changes nothing at all
+        store.confirm(seq, 999, "1", AuthEntry("TAG8", "Accepted", None, None))
+    assert store.cache_get("TAG8") is None and store.queue_length() == 1
+
+
+def test_confirm_with_an_unknown_transaction_removes_nothing(store: Store) -> None:
+    seq = store.enqueue("StartTransaction", {"n": 1}, None)
+    with pytest.raises(NotFoundError):
+        store.confirm(seq, 999, "1")
+    head = store.queue_head()
+    assert head is not None and head.seq == seq and store.queue_length() == 1
+
+
+def test_queue_peek_reads_ahead_in_order_after_a_seq(store: Store) -> None:
+    seqs = [store.enqueue("MeterValues", {"n": n}, None) for n in range(5)]
+    store.dequeue(seqs[1])
+    assert [m.seq for m in store.queue_peek(-1, 1)] == [seqs[0]]
+    assert store.queue_peek(-1, 1) == [store.queue_head()]
+    assert [m.payload["n"] for m in store.queue_peek(-1, 10)] == [0, 2, 3, 4]
+    assert [m.seq for m in store.queue_peek(seqs[0], 2)] == [seqs[2], seqs[3]]
+    assert store.queue_peek(seqs[4], 10) == []
