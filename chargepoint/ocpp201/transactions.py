@@ -33,7 +33,7 @@ from chargepoint.ocpp201.device_model import DeviceModel
 from chargepoint.ocppj.outbox import Outbox
 from chargepoint.ocppj.timestamps import Clock, ClockUnknown
 from chargepoint.ports import StationPort
-from chargepoint.store.api import MessageKind, QueuedMessage, TransactionRecord
+from chargepoint.store.api import MessageKind, QueuedMessage, StoreAPI, TransactionRecord
 from hardware.interfaces import MeterReading
 
 LOG = logging.getLogger("chargepoint.ocpp")
@@ -43,6 +43,16 @@ ACTION = "TransactionEvent"
 
 def seq_key(local_id: int) -> str:
     return f"ocpp201.seq.{local_id}"
+
+
+def queued_seq(store: StoreAPI, local_id: int) -> int | None:
+    """The queue position of a transaction's newest message (None: already sent)."""
+    try:
+        queued = store.queued_for_transaction(local_id)
+    except Exception as exc:
+        LOG.error("transaction %d: queue not read: %s", local_id, exc)
+        return None
+    return queued[-1].seq if queued else None
 
 
 class TransactionServices(Protocol):
@@ -150,13 +160,17 @@ class Transactions:
                                                  "Transaction.Begin", [])}]
         store = s.port.store
 
-        def write() -> tuple[int, int]:
+        def write() -> tuple[int, int | None]:
             local_id = store.begin_transaction(
                 action.connector, action.id_tag, action.meter_start_wh,
                 payload["timestamp"], action.reservation_id, payload)
-            store.set_csms_transaction_id(local_id, transaction_id)
-            store.kv_set(seq_key(local_id), "1")
-            return local_id, store.queued_for_transaction(local_id)[-1].seq
+            # Committed: from here on nothing may raise into run() (it would begin it again).
+            try:
+                store.set_csms_transaction_id(local_id, transaction_id)
+                store.kv_set(seq_key(local_id), "1")
+            except Exception as exc:  # the Started message carries the id: still sent
+                LOG.error("transaction %s: id / seqNo not recorded: %s", transaction_id, exc)
+            return local_id, queued_seq(store, local_id)
 
         local_id, seq = await asyncio.to_thread(write)
         s.outbox.persisted(ticket, ACTION, seq)
@@ -196,10 +210,10 @@ class Transactions:
                                   sampled_values(None, action.meter_stop_wh,
                                                  "Transaction.End", [])}]
 
-        def write() -> int:
+        def write() -> int | None:
             store.stop_transaction(record.local_id, action.meter_stop_wh, payload["timestamp"],
                                    action.reason.value, action.id_tag, payload)
-            return store.queued_for_transaction(record.local_id)[-1].seq
+            return queued_seq(store, record.local_id)
 
         seq = await asyncio.to_thread(write)
         s.outbox.persisted(ticket, ACTION, seq)
