@@ -1,10 +1,12 @@
 """One OCPP-J 2.0.1 session over an open WebSocket, built on ``ocpp.v201.ChargePoint``.
 
 ``Ocpp201Client(station_id, ws, response_timeout, handlers)``:
-- ``serve()`` reads frames until the connection closes (then returns). CSMS requests go to the
-  ``@on`` methods of the handler objects given; the library validates them against the 2.0.1
-  schemas and answers a bad one with the 2.0.1 RPC error (FormatViolation ...). A handler that
-  raises is answered with InternalError; the connection stays up.
+- ``serve()`` reads frames until the connection closes (then returns). A frame that is no
+  readable RPC frame, or a CALL the station does not handle, is answered here (``triage``);
+  other CSMS requests go to the ``@on`` methods of the handler objects given; the library
+  validates them against the 2.0.1 schemas and answers a bad one with the 2.0.1 RPC error
+  (FormatViolation, OccurrenceConstraintViolation, TypeConstraintViolation ...). A handler
+  that raises is answered with InternalError. The connection stays up.
 - ``request(action, payload) -> dict`` sends one CALL (camelCase payload, validated against the
   2.0.1 schema first: our own bug must not reach the CSMS) and returns the CALLRESULT payload.
   One CALL in flight, Authorize ahead of the others (``call_turns``). Raises ``CallFailed`` on
@@ -16,8 +18,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 from ocpp.exceptions import OCPPError  # type: ignore[import-untyped]
@@ -25,6 +29,7 @@ from ocpp.messages import Call, CallError, MessageType, validate_payload  # type
 from ocpp.routing import create_route_map  # type: ignore[import-untyped]
 from ocpp.routing import on as _on
 from ocpp.v201 import ChargePoint  # type: ignore[import-untyped]
+from ocpp.v201 import call as v201_call
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
@@ -32,6 +37,7 @@ from chargepoint.ocppj import frames
 from chargepoint.ocppj.call_turns import URGENT, CallTurns
 from chargepoint.ocppj.rpc_errors import CallFailed
 
+LOG = logging.getLogger("chargepoint.ocpp")
 VERSION = "2.0.1"
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -40,6 +46,37 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 def on(action: str) -> Callable[[_F], _F]:
     """``ocpp.routing.on`` with types: marks the handler of a CSMS request ``action``."""
     return cast(Callable[[_F], _F], _on(action))
+
+
+def _error(unique_id: str, code: str, description: str) -> str:
+    return json.dumps([4, unique_id, code, description, {}], separators=(",", ":"))
+
+
+def triage(text: str, route_map: Mapping[str, Any]) -> str | None:
+    """The CALLERROR for a frame that must not reach the library (2.0.1 part 4 section 4.2.3),
+    None for one it routes: an unreadable frame gets message id "-1" (RpcFrameworkError), an
+    unknown message type MessageTypeNotSupported, an action the station does not handle
+    NotSupported (a 2.0.1 action) or NotImplemented (no 2.0.1 action)."""
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        return _error("-1", "RpcFrameworkError", "not a JSON array")
+    if (not isinstance(frame, list) or len(frame) < 3 or not isinstance(frame[1], str)
+            or not isinstance(frame[0], int)):
+        return _error("-1", "RpcFrameworkError", "not an OCPP-J RPC frame")
+    kind, unique_id = frame[0], frame[1][:36]
+    if kind not in (2, 3, 4):
+        return _error(unique_id, "MessageTypeNotSupported", f"message type {kind}")
+    if kind != 2:
+        return None
+    if len(frame) != 4 or not isinstance(frame[2], str) or not isinstance(frame[3], dict):
+        return _error(unique_id, "RpcFrameworkError", "a CALL is [2, id, action, {payload}]")
+    action = frame[2]
+    if "_on_action" in route_map.get(action, {}):
+        return None
+    if hasattr(v201_call, action):
+        return _error(unique_id, "NotSupported", f"{action} is not supported")
+    return _error(unique_id, "NotImplemented", f"{action} is not a 2.0.1 action")
 
 
 class Ocpp201Client(ChargePoint):  # type: ignore[misc]  # the library is untyped
@@ -64,7 +101,11 @@ class Ocpp201Client(ChargePoint):  # type: ignore[misc]  # the library is untype
                 self.last_exchange = time.monotonic()
                 frames.log_frame("<-", self.id, raw, self._secrets)
                 text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
-                if text.lstrip().startswith("[2"):  # a CALL: its own task (it may wait)
+                refusal = triage(text, self.route_map)
+                if refusal is not None:
+                    LOG.warning("%s: frame from the CSMS refused: %s", self.id, refusal)
+                    await self._send(refusal)
+                elif text.lstrip().startswith("[2"):  # a CALL: its own task (it may wait)
                     task = asyncio.ensure_future(self.route_message(text))
                     self._handling.add(task)
                     task.add_done_callback(self._handling.discard)
