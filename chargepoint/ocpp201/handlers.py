@@ -159,11 +159,11 @@ class Handlers:
 
     # -- provisioning (B11, B12, G03, G04)
     @on("Reset")
-    def on_reset(self, type: str, evse_id: int | None = None,
-                 **_: Any) -> call_result.Reset:
+    async def on_reset(self, type: str, evse_id: int | None = None,
+                       **_: Any) -> call_result.Reset:
         if evse_id is not None:
             return call_result.Reset(status="Rejected")  # resetting one EVSE: not supported
-        if type == "Immediate" or not self._busy():
+        if type == "Immediate" or not await asyncio.to_thread(self._busy):
             return call_result.Reset(status="Accepted")
         return call_result.Reset(status="Scheduled")
 
@@ -180,17 +180,22 @@ class Handlers:
         return any(not r.stopped for r in store.open_transactions())
 
     async def _idle(self) -> None:
-        """Returns once no transaction runs (OnIdle reset)."""
+        """Returns once the transactions that ran at the request have stopped (OnIdle)."""
         stopped = asyncio.Event()
+        waiting: set[int] = set()
 
         def seen(item: object) -> None:
             if isinstance(item, StopTransaction):
-                stopped.set()
+                waiting.discard(item.connector)
+                if not waiting:
+                    stopped.set()
 
         stop = self._s.port.observe(seen)
         try:
-            while await asyncio.to_thread(self._busy):
-                stopped.clear()
+            store = self._s.port.store
+            records = await asyncio.to_thread(store.open_transactions)
+            waiting.update(r.connector for r in records if not r.stopped)
+            if waiting:
                 await stopped.wait()
         finally:
             stop()

@@ -131,3 +131,20 @@ async def test_reset_restarts_and_boots_with_remote_reset(
     boots = await csms201.wait_for("BootNotification", 2)
     assert boots[1].payload["reason"] == "RemoteReset"
     assert (await csms201.send(call.Reset(type="Immediate", evse_id=1))).status == "Rejected"
+
+
+async def test_on_idle_reset_waits_for_the_transaction(csms201: Csms201,
+                                                       make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201()
+    await ready(cp, csms201)
+    assert cp.bench is not None
+    cp.bench.plug(1)
+    cp.bench.tap("04A1B2C3")
+    await csms201.wait_until(lambda: csms201.events())
+    result = await csms201.send(call.Reset(type="OnIdle"))
+    assert result.status == "Scheduled"
+    assert cp.controller.restart is None  # the transaction runs on
+    cp.bench.unplug(1)
+    await until(lambda: cp.controller.restart == "soft")
+    assert csms201.events()[-1]["eventType"] == "Ended"
+    assert csms201.events()[-1]["transactionInfo"]["stoppedReason"] == "EVDisconnected"
