@@ -30,8 +30,8 @@ SECTIONS = {
     "[hardware.island]": cfgmod.IslandConfig,
     "[[hardware.connector]]": cfgmod.ConnectorHwConfig,
 }
-SUB_TABLES = {"config", "pilot", "contactor", "lock", "rcd", "meter", "rfid", "power_fail",
-              "island", "connectors"}
+SUB_TABLES = {"config", "variables", "pilot", "contactor", "lock", "rcd", "meter", "rfid",
+              "power_fail", "island", "connectors"}
 
 
 def section_text(header: str) -> str:
