@@ -146,5 +146,5 @@ async def test_on_idle_reset_waits_for_the_transaction(csms201: Csms201,
     assert cp.controller.restart is None  # the transaction runs on
     cp.bench.unplug(1)
     await until(lambda: cp.controller.restart == "soft")
-    assert csms201.events()[-1]["eventType"] == "Ended"
+    await csms201.wait_until(lambda: csms201.events()[-1]["eventType"] == "Ended")
     assert csms201.events()[-1]["transactionInfo"]["stoppedReason"] == "EVDisconnected"
