@@ -10,6 +10,8 @@ from typing import Any
 
 from ocpp.v201 import call
 
+from chargepoint.core.events import AuthorizationResult
+from chargepoint.core.types import AuthStatus
 from chargepoint.store.api import MessageKind
 from chargepoint.store.db import Store
 from tests.fullstack import charging, until
@@ -76,17 +78,36 @@ async def test_card_session_plug_tap_unplug(csms201: Csms201, make_cp201: Cp201M
     assert not csms201.errors_sent()
 
 
-async def test_refused_card_starts_nothing(csms201: Csms201, make_cp201: Cp201Maker) -> None:
-    csms201.token_status[TAG] = "Invalid"
+async def test_card_stop_ends_with_stop_authorized(csms201: Csms201,
+                                                  make_cp201: Cp201Maker) -> None:
     cp = await make_cp201()
     await registered(cp, csms201)
     assert cp.bench is not None
     cp.bench.plug(1)
     cp.bench.tap(TAG)
-    await csms201.wait_for("Authorize")
-    await csms201.wait_until(lambda: any(f.payload.get("idTokenInfo") for f in csms201.frames
-                                         if f.direction == "out" and f.kind == 3))
-    await until(lambda: cp.controller.meter_reading(1) is not None)
+    await csms201.wait_until(lambda: csms201.events())
+    cp.bench.tap(TAG)
+    await csms201.wait_until(lambda: csms201.events()[-1]["eventType"] == "Ended")
+    ended = csms201.events()[-1]
+    assert ended["triggerReason"] == "StopAuthorized"
+    assert ended["transactionInfo"]["stoppedReason"] == "Local"
+    assert ended["transactionInfo"]["chargingState"] == "EVConnected"
+    assert ended["idToken"] == {"idToken": TAG, "type": "ISO14443"}
+    assert ended["seqNo"] == 1
+
+
+async def test_refused_card_starts_nothing(csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    csms201.token_status[TAG] = "Invalid"
+    cp = await make_cp201()
+    await registered(cp, csms201)
+    results: list[AuthorizationResult] = []
+    cp.controller.observe(lambda item: results.append(item)
+                          if isinstance(item, AuthorizationResult) else None)
+    assert cp.bench is not None
+    cp.bench.plug(1)
+    cp.bench.tap(TAG)
+    await until(lambda: results)
+    assert results[0].status is AuthStatus.INVALID
     status = await cp.status()
     assert status["connectors"][0]["transaction"] is None
     assert not cp.controller.hardware_of(1).contactor.commanded_closed
