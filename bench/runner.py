@@ -22,12 +22,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import fig_meter, fig_process, fig_replay, fig_safety
+from bench import fig_meter, fig_process, fig_replay, fig_safety, fig_site
 from bench.report import Figure, document, table, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
 KEYS = ("safety_reaction", "footprint", "startup", "meter_polling", "request_latency",
-        "offline_replay")
+        "offline_replay", "site_load")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,14 +43,15 @@ class Sizes:
     idle_window_s: float
     load_s: float
     profile_s: float
+    site_noise_s: float
 
 
 FULL = Sizes(polls=30, replay_messages=10_000, safety_events=2000, freeze_events=20,
              store_mb=100, starts=3,
-             idle_window_s=45.0, load_s=10.0, profile_s=10.0)
+             idle_window_s=45.0, load_s=10.0, profile_s=10.0, site_noise_s=600.0)
 QUICK = Sizes(polls=3, replay_messages=200, safety_events=20, freeze_events=1, store_mb=2,
               starts=1, idle_window_s=2.0,
-              load_s=1.0, profile_s=1.0)
+              load_s=1.0, profile_s=1.0, site_noise_s=5.0)
 
 Job = Callable[[Sizes, Path], Awaitable[list[Figure]]]
 
@@ -73,12 +74,17 @@ async def _process(s: Sizes, work: Path) -> list[Figure]:
                                  load_s=s.load_s, profile_s=s.profile_s)
 
 
+async def _site(s: Sizes, work: Path) -> list[Figure]:
+    return [await fig_site.run(workdir=work, noise_s=s.site_noise_s)]
+
+
 # (keys a job produces, job); cheap figures on finished parts first
 JOBS: list[tuple[tuple[str, ...], Job]] = [
     (("meter_polling",), _meter),
     (("offline_replay",), _replay),
     (("safety_reaction",), _safety),
     (("footprint", "startup", "request_latency"), _process),
+    (("site_load",), _site),
 ]
 
 

@@ -37,6 +37,7 @@ from chargepoint.protocols import package
 from chargepoint.runtime import Controller
 from chargepoint.security.events import RESET_OR_REBOOT, SecurityEvents
 from chargepoint.security.seclog import SecurityLogFile
+from chargepoint.site.setup import start_site
 from chargepoint.station_control import StationControl
 from chargepoint.storage_fault import StorageFault
 from chargepoint.store import writebehind
@@ -47,6 +48,7 @@ from hardware.interfaces import EnergyMeter, StationHardware
 
 if TYPE_CHECKING:
     from chargepoint.island.simclient import SimClient
+    from chargepoint.site import SiteManager
 
 log = logging.getLogger("chargepoint.app")
 
@@ -70,6 +72,7 @@ class RunningStation:
     control: ControlServer | None
     logs: LogBuffer
     storage_fault: StorageFault | None = None
+    site: SiteManager | None = None  # [site] local load management
     security_events: SecurityEvents | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stopped: bool = False
@@ -240,7 +243,8 @@ async def start_station(
         raise
     setup = await protocol.setup(config, store)  # reads the store: not on the loop
     settings = build_settings(setup.protocol_settings(), StationWiring(
-        has_lock=config.hardware.has_lock, max_current_a=config.station.max_current_a))
+        has_lock=config.hardware.has_lock, max_current_a=config.station.max_current_a,
+        free_vend_id_tag=config.charging.free_vend_tag()))
     operative = await asyncio.to_thread(store.availability)
     latched = [
         (connector, FaultKind(kind))
@@ -298,6 +302,7 @@ async def start_station(
     running.tasks.append(asyncio.create_task(controller.run(), name="controller"))
     running.tasks.append(asyncio.create_task(running.storage_fault.run(), name="storage-fault"))
     running.tasks.append(asyncio.create_task(adapter.run(), name="ocpp"))
+    running.site = await start_site(running)
     if control_socket:
         Path(config.control.socket).parent.mkdir(parents=True, exist_ok=True)
         running.control = ControlServer(

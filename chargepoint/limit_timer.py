@@ -8,7 +8,9 @@ once (``CurrentLimitChanged`` to the core, only for connectors whose limit chang
 ``run()`` (a task) sleeps until the earliest ``next_change`` of the schedule and applies
 again then: one wake-up per period boundary, none while nothing changes (no polling).
 ``poke()`` after the wall clock was set (it may have jumped). The core turns each limit into
-the pilot duty, or PWM off below 6 A (SuspendedEVSE).
+the pilot duty, or PWM off below 6 A (SuspendedEVSE). Local load management
+(``chargepoint.site``) hands its offers in with ``update(site=...)``: the limit is the lower
+of profile and site (``enforce``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class LimitTimer:
         self._wall_now = wall_now
         self._schedule = schedule
         self._transactions: dict[int, Transaction] = {}
+        self._site: dict[int, float] | None = None
         self._sent: dict[int, float] = {}
         self._wake = asyncio.Event()
         self._started = False  # nothing goes to the core before run(): it may not be up yet
@@ -46,14 +49,24 @@ class LimitTimer:
         return dict(self._transactions)
 
     def update(self, *, schedule: Schedule | None = None,
-               transactions: Mapping[int, Transaction] | None = None) -> None:
-        """Take a new schedule and/or the running transactions; apply the limits now (once
-        ``run()`` started; before, ``run()`` applies them first)."""
+               transactions: Mapping[int, Transaction] | None = None,
+               site: Mapping[int, float] | None = None) -> None:
+        """Take a new schedule, the running transactions and/or local load management's
+        offers; apply the limits now (once ``run()`` started; before, ``run()`` applies them
+        first)."""
         if schedule is not None:
             self._schedule = schedule
         if transactions is not None:
             self._transactions = dict(transactions)
+        if site is not None:
+            self._site = dict(site)
         self.poke()
+
+    def profile_limits(self) -> dict[int, float]:
+        """Each connector's limit from the profiles, hardware and cable alone (without local
+        load management's share): the most the site allocator may give it."""
+        result = enforce(self._schedule, self._wall_now(), self._transactions)
+        return {c: limit.amps for c, limit in result.limits.items()}
 
     def poke(self) -> None:
         """Re-evaluate now (e.g. the wall clock was set) and re-arm the timer."""
@@ -63,7 +76,7 @@ class LimitTimer:
 
     def apply(self) -> datetime | None:
         """Hand every changed limit to the core; returns when to look again."""
-        result = enforce(self._schedule, self._wall_now(), self._transactions)
+        result = enforce(self._schedule, self._wall_now(), self._transactions, self._site)
         for connector, limit in result.limits.items():
             if self._sent.get(connector) != limit.amps:
                 self._sent[connector] = limit.amps

@@ -31,6 +31,7 @@ from chargepoint.core.actions import (
 from chargepoint.core.events import Event
 from chargepoint.core.settings import ProtocolSettings
 from chargepoint.firmware.installer import Installer
+from chargepoint.limit_timer import LimitTimer
 from chargepoint.security.events import SecurityEvents
 from chargepoint.store.api import StoreAPI
 from hardware.interfaces import MeterReading
@@ -111,6 +112,11 @@ class ProtocolAdapter(Protocol):
 
     def transaction_id(self, csms_id: str) -> int | str:
         """A stored transaction id as ``chargepoint status`` shows it (1.6: the integer)."""
+
+    @property
+    def limit_timer(self) -> LimitTimer:
+        """The smart-charging timer that hands every connector's limit to the core; local
+        load management (``chargepoint.site``) feeds its offers in here (docs/site.md)."""
 
 
 @dataclass(frozen=True, slots=True)

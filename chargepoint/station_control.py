@@ -36,6 +36,7 @@ from hardware.meter import reading_json
 
 if TYPE_CHECKING:
     from chargepoint.island.simclient import SimClient
+    from chargepoint.site import SiteManager
 
 _RELAY_SAFE = (ConnectorStatus.AVAILABLE, ConnectorStatus.UNAVAILABLE)
 RELAY_CONFIRM_S = 2.0  # how long a relay test waits for the feedback contact
@@ -60,6 +61,8 @@ class ControlledParts(Protocol):
     def bench(self) -> SimClient | None: ...
     @property
     def logs(self) -> LogBuffer: ...
+    @property
+    def site(self) -> SiteManager | None: ...
 
 
 class StationControl:
@@ -116,6 +119,7 @@ class StationControl:
                 "queued": link.queued,
             },
             "connectors": connectors,
+            **({"site": r.site.status()} if r.site is not None else {}),
         }
 
     async def meter(self) -> dict[str, Any]:
@@ -275,8 +279,16 @@ class StationControl:
                     bench.ev(int(args["connector"]), str(args.get("mode", "charge")) == "charge")
                 case "tap":
                     bench.tap(str(args["uid"]))
+                case "fault" | "house" if (
+                        args.get("connector") == "site" or command == "house"
+                ) and self._running.config.site is None:
+                    raise Refused(f"sim {command}: this station has no [site] section")
+                case "fault" if args.get("connector") == "site":  # the [site] grid meter
+                    bench.fault("site", str(args["kind"]))
                 case "fault":
                     bench.fault(int(args["connector"]), str(args["kind"]))
+                case "house":
+                    bench.house(float(args["amps"]))
                 case "power":
                     bench.power(str(args["state"]))
                 case "adapter":

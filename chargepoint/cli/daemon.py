@@ -92,6 +92,8 @@ def _sim_args(args: argparse.Namespace) -> dict[str, Any]:
             return {"state": args.state}
         case "adapter":
             return {"connector": args.connector, "state": args.state, "cable_a": args.cable}
+        case "house":
+            return {"amps": args.amps}
     raise CliError(f"unknown sim command {args.sim_command}", code=2)  # pragma: no cover
 
 

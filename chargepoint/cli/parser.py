@@ -73,6 +73,20 @@ def _parities(text: str) -> list[str]:
     return parities
 
 
+def _connector_or_site(text: str) -> int | str:
+    return "site" if text == "site" else _connector(text)
+
+
+def _house_amps(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a current: {text!r}") from None
+    if not 0 <= value <= 1000:
+        raise argparse.ArgumentTypeError("must be in [0, 1000] A")
+    return value
+
+
 def _amps(text: str) -> float:
     try:
         value = float(text)
@@ -251,9 +265,13 @@ def _sim(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("mode", choices=("charge", "pause"))
     s = sim_sub.add_parser("tap", help="present a card to the reader")
     s.add_argument("uid", type=_uid)
-    s = sim_sub.add_parser("fault", help="inject a fault (none clears)")
-    s.add_argument("connector", type=_connector)
+    s = sim_sub.add_parser("fault", help="inject a fault (none clears); CONNECTOR \"site\": "
+                                         "the [site] grid meter (meter, none)")
+    s.add_argument("connector", type=_connector_or_site)
     s.add_argument("kind", choices=SIM_FAULTS)
+    s = sim_sub.add_parser("house", help="the household load on every phase, as the [site] "
+                                         "grid meter sees it")
+    s.add_argument("amps", type=_house_amps)
     s = sim_sub.add_parser("power", help="mains present or failed (the station runs on, as "
                                          "on a UPS)")
     s.add_argument("state", choices=("on", "off"))

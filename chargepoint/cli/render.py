@@ -58,7 +58,21 @@ def status(doc: dict[str, Any]) -> str:
                      ", ".join(c.get("faults") or [])])
     lines.append(table(["CONN", "STATUS", "PILOT", "CONTACTOR", "LOCK", "LIMIT", "ENERGY",
                         "POWER", "TRANSACTION", "FAULTS"], rows))
+    site = doc.get("site")
+    if isinstance(site, dict):
+        lines += ["", _site(site)]
     return "\n".join(lines)
+
+
+def _site(site: dict[str, Any]) -> str:
+    """The ``[site]`` line of ``status`` (docs/site.md)."""
+    limit = f"Site  limit {site.get('max_current_a', 0):g} A"
+    if not site.get("meter_ok"):
+        return f"{limit}  grid meter UNREADABLE: fallback current per connector"
+    available = site.get("available_a")
+    return (f"{limit}  grid {_phases(site.get('grid_current_a'), 'A', '.1f')}  house "
+            f"{_phases(site.get('house_current_a'), 'A', '.1f')}  available "
+            f"{available:g} A" if isinstance(available, int | float) else limit)
 
 
 def meter(doc: dict[str, Any]) -> str:

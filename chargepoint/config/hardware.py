@@ -139,6 +139,11 @@ def _power_fail(t: Table | None) -> PowerFailConfig | None:
     return cfg
 
 
+def parse_meter(t: Table | None) -> MeterConfig | None:
+    """A meter table (``[hardware.meter]``, ``[site.meter]``); None when absent."""
+    return _meter(t)
+
+
 def _meter(t: Table | None) -> MeterConfig | None:
     if t is None:
         return None

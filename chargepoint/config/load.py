@@ -21,6 +21,7 @@ from chargepoint.config.model import (
     StationConfig,
     StorageConfig,
 )
+from chargepoint.config.site import parse_charging, parse_site
 
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 OCPP_VERSIONS = ("1.6", "2.0.1")
@@ -61,11 +62,14 @@ def config_from_toml(text: str, source: str = "<string>") -> Config:
     hardware = parse_hardware(root.table("hardware"), station.connectors)
     logging = _logging(root.table("logging"))
     firmware = _firmware(root.table("firmware"))
+    charging = parse_charging(root.table("charging"))
+    site = parse_site(root.table("site"))
     root.finish()
     if ctx.issues:
         raise ConfigError(source, ctx.issues)
     return Config(station=station, ocpp=ocpp, storage=storage, control=control,
-                  hardware=hardware, logging=logging, firmware=firmware, source=source)
+                  hardware=hardware, logging=logging, firmware=firmware, source=source,
+                  charging=charging, site=site)
 
 
 def _station(t: Table | None, ctx: Context) -> StationConfig:

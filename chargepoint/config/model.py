@@ -202,3 +202,29 @@ class Config:
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     firmware: FirmwareConfig = field(default_factory=FirmwareConfig)
     source: str = "<string>"
+    charging: ChargingConfig = field(default_factory=lambda: ChargingConfig())
+    site: SiteConfig | None = None  # None: no local load management
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChargingConfig:
+    """``[charging]``: how sessions start (docs/site.md)."""
+
+    free_vend: bool = False  # a plug-in starts a transaction without a card
+    free_vend_id_tag: str = "FREEVEND"  # 1.6: the idTag of free-vend transactions
+
+    def free_vend_tag(self) -> str | None:
+        """The id tag a plug-in starts with, None when free vend is off."""
+        return self.free_vend_id_tag if self.free_vend else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SiteConfig:
+    """``[site]``: local load management at the grid connection (docs/site.md)."""
+
+    max_current_a: float = 32.0  # per-phase limit of the connection (main fuse), house + EVs
+    fallback_current_a: float = 6.0  # per connector while the grid meter cannot be read
+    rotate_s: float = 600.0  # paused connectors take turns this often
+    margin_a: float = 1.0  # hysteresis: left unused at every change; a rise must gain this
+    hold_s: float = 5.0  # no rise sooner than this after a change
+    meter: MeterConfig = field(default_factory=MeterConfig)  # the grid meter

@@ -57,7 +57,7 @@ class ControlTarget(Protocol):
         """Round-trip seconds of one CSMS request; raise ``Refused`` when offline."""
 
     async def sim(self, command: str, args: dict[str, Any]) -> dict[str, Any]:
-        """Drive the simulated bench (plug, unplug, ev, tap, fault, power; describe only
+        """Drive the simulated bench (plug, unplug, ev, tap, fault, power, house; describe only
         reports); every command answers the bench's description. Refused on real
         hardware."""
 
@@ -72,7 +72,7 @@ class ControlTarget(Protocol):
 
 RELAY_WHICH = ("contactor", "lock")
 RELAY_OPS = ("on", "off", "test")
-SIM_COMMANDS = ("plug", "unplug", "ev", "tap", "fault", "power", "adapter", "describe")
+SIM_COMMANDS = ("plug", "unplug", "ev", "tap", "fault", "power", "adapter", "house", "describe")
 COMMISSION_OPS = ("info", "probe", "save", "latest")
 
 

@@ -65,6 +65,7 @@ class StartTransaction:
     meter_start_wh: float
     at: float  # monotonic
     reservation_id: int | None = None
+    free_vend: bool = False  # started by a plug-in without a card (2.0.1: NoAuthorization)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from chargepoint.core.types import ConnectorStatus, FaultKind, PilotState, StopR
 class Source(enum.Enum):
     CARD = "card"
     REMOTE = "remote"
+    FREE_VEND = "free_vend"  # a plug-in with [charging] free_vend: no card, no authorization
 
 
 @dataclass(slots=True)

@@ -249,6 +249,16 @@ def take_waiting_grant(st: StationOps, c: Connector, now: float, out: list[Actio
         return
 
 
+def free_vend(st: StationOps, c: Connector, now: float, out: list[Action]) -> None:
+    """Free vend (``Settings.free_vend_id_tag``): an EV plugged into idle ``c`` that no card
+    or remote start claimed starts a transaction at once, without an authorization request.
+    A reservation on ``c`` still holds it for its own tag."""
+    tag = st.settings.free_vend_id_tag
+    if tag is None or c.phase is not Phase.PLUGGED or not st.startable(c):
+        return
+    st.authorize(c, Grant(tag, None, Source.FREE_VEND, None, None), now, out)
+
+
 # -- remote start -------------------------------------------------------------------------
 
 

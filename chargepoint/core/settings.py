@@ -30,6 +30,7 @@ class StationWiring:
 
     has_lock: bool  # socket outlet with a connector lock; False: fixed cable
     max_current_a: float  # wiring limit per connector
+    free_vend_id_tag: str | None = None  # [charging] free_vend on: a plug-in starts with this
 
 
 def build_settings(protocol: ProtocolSettings, wiring: StationWiring) -> Settings:
@@ -43,4 +44,5 @@ def build_settings(protocol: ProtocolSettings, wiring: StationWiring) -> Setting
         has_lock=wiring.has_lock,
         max_current_a=wiring.max_current_a,
         reserve_connector_zero_supported=protocol.reserve_connector_zero_supported,
+        free_vend_id_tag=wiring.free_vend_id_tag,
     )

@@ -46,7 +46,7 @@ from chargepoint.core.actions import (
     StopTransaction,
     UnlockConnector,
 )
-from chargepoint.core.connector import Connector, Grant
+from chargepoint.core.connector import Connector, Grant, Source
 from chargepoint.core.events import (
     AuthorizationResult,
     AvailabilityChanged,
@@ -393,6 +393,7 @@ class Station:
         elif c.phase is Phase.IDLE:
             c.phase = next_phase(c.phase, Step.PLUG)
             routing.take_waiting_grant(self, c, now, out)
+            routing.free_vend(self, c, now, out)
 
     def _on_unplug(self, c: Connector, now: float, out: list[Action]) -> None:
         if c.phase is Phase.PLUGGED:
@@ -490,7 +491,8 @@ class Station:
         c.keep_locked = False
         c.session = routing.new_session(grant, meter_start, now, res)
         out.append(StartTransaction(c.id, grant.id_tag, meter_start, now,
-                                    None if res is None else res.reservation_id))
+                                    None if res is None else res.reservation_id,
+                                    free_vend=grant.source is Source.FREE_VEND))
         if res is not None:
             self.drop_reservation(res, out)
         self._timers.start(f"evstart:{c.id}", now + START_GRACE_S, out)

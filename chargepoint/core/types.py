@@ -109,3 +109,6 @@ class Settings:
     max_current_a: float = 32.0  # station wiring limit per connector
     ev_stop_timeout_s: float = 3.0  # stop under load: wait at most this for B before opening
     reserve_connector_zero_supported: bool = True
+    # free vend ([charging] free_vend): a plug-in starts a transaction with this id tag, no
+    # card and no authorization request; None: off (docs/site.md)
+    free_vend_id_tag: str | None = None

@@ -87,8 +87,15 @@ class SimClient:
     def tap(self, uid: str) -> None:
         self.reader.tap(uid)
 
-    def fault(self, connector: int, kind: str) -> None:
-        self.call("fault", connector=connector, kind=kind)
+    def fault(self, connector: int | str, kind: str) -> None:
+        """A connector's fault; ``connector = "site"``: the ``[site]`` grid meter's."""
+        if connector == "site":
+            self.call("site_fault", kind=kind)
+        else:
+            self.call("fault", connector=connector, kind=kind)
+
+    def house(self, amps: float) -> None:
+        self.call("house", amps=amps)
 
     def power(self, on: bool | str) -> None:
         self.call("power", state=on if isinstance(on, str) else "on" if on else "off")

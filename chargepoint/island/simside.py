@@ -10,9 +10,9 @@ reads the EV through the same ``ControlPilot`` / ``Contactor`` objects as before
 JSON line per request and reply, so that a test or the bench can drive the EV even while the
 main process is frozen (SIGSTOP): ``{"cmd": "plug", "args": {"connector": 1}}`` ->
 ``{"ok": true, "result": ...}`` or ``{"ok": false, "error": "..."}``. Commands: ``plug``,
-``unplug``, ``ev``, ``adapter`` (an EV test adapter), ``fault``, ``power``, ``preset_meter``,
-``describe`` and, for the bench's reaction figures, ``timing`` (when the EV last changed and
-when the island last opened).
+``unplug``, ``ev``, ``adapter`` (an EV test adapter), ``fault``, ``power``, ``house``,
+``site_fault`` (the ``[site]`` grid meter), ``preset_meter``, ``describe`` and, for the bench's
+reaction figures, ``timing`` (when the EV last changed and when the island last opened).
 
 The card reader is not here: it is not part of the safety path (the main process keeps its
 ``VirtualReader``).
@@ -157,6 +157,10 @@ class SimHost:
                 bench.fault(int(args["connector"]), str(args["kind"]))
             case "power":
                 bench.power(args["state"])
+            case "house":
+                bench.house(float(args["amps"]))
+            case "site_fault":
+                bench.site_fault(str(args["kind"]))
             case "preset_meter":
                 bench.preset_meter(int(args["connector"]), float(args["energy_wh"]))
             case "describe":

@@ -38,6 +38,7 @@ from chargepoint.core.actions import (
 )
 from chargepoint.core.events import CsmsLinkChanged, Link, RequestEvent, SettingsChanged
 from chargepoint.core.settings import StationWiring, build_settings
+from chargepoint.limit_timer import LimitTimer
 from chargepoint.ocpp16 import conversions
 from chargepoint.ocpp16.authorization import Authorizer
 from chargepoint.ocpp16.client import CallFailed, FrameSecurity, OcppClient
@@ -49,6 +50,7 @@ from chargepoint.ocpp16.reservations import StoredReservations
 from chargepoint.ocpp16.sampler import Sampler
 from chargepoint.ocpp16.smart_charging import SmartCharging
 from chargepoint.ocpp16.transactions import Transactions
+from chargepoint.ocpp16.triggers import TriggerFollowUps
 from chargepoint.ocpp16.wire_queue import WireQueue
 from chargepoint.ocppj.connection import Backoff, connect
 from chargepoint.ocppj.outbox import Outbox
@@ -62,6 +64,11 @@ LOG = logging.getLogger("chargepoint.ocpp")
 
 _DEFAULT_RETRY_S = 60.0  # BootNotification retry when the CSMS gave interval 0
 
+
+# Before a reconnect that follows an answer: an answer still unread when the connection is
+# torn down is lost for a CSMS that reads frames one by one and answers our CALL in between
+# (seen with the ocpp library: the ChangeConfiguration.conf never arrived, OCTT 073).
+ANSWER_GRACE_S = 0.5
 
 class LinkSecurity(FrameSecurity, Protocol):
     """The security whitepaper's say in the connection (``security_handlers``): which
@@ -108,6 +115,7 @@ class Ocpp16Adapter:
         self.outbox = Outbox(WireQueue(self.store), self)
         self.transactions = Transactions(self)
         self.sampler = Sampler(self)
+        self.triggers = TriggerFollowUps()  # TriggerMessage / ExtendedTriggerMessage
         self.smart_charging = SmartCharging(self)
         self._handlers: list[object] = [CoreHandlers(self),
                                         LocalListHandlers(self.store, self.config),
@@ -165,6 +173,10 @@ class Ocpp16Adapter:
 
     def transaction_id(self, csms_id: str) -> int:
         return int(csms_id)
+
+    @property
+    def limit_timer(self) -> LimitTimer:
+        return self.smart_charging.timer
 
     def healthy(self) -> bool:
         """Every supervised protocol task runs and none keeps failing (see ``supervise``)."""
@@ -343,7 +355,9 @@ class Ocpp16Adapter:
         return self.options
 
     async def reconnect(self) -> None:
-        """Close the connection; the loop reconnects (e.g. with a new AuthorizationKey)."""
+        """Close the connection, after ``ANSWER_GRACE_S`` for the CSMS to read the answer just
+        sent; the loop reconnects (e.g. with a new AuthorizationKey or security profile)."""
+        await asyncio.sleep(ANSWER_GRACE_S)
         client = self._client
         if client is not None:
             await client.close_connection()
@@ -466,7 +480,8 @@ class Ocpp16Adapter:
         self.port.submit(SettingsChanged(build_settings(
             protocol_settings(self.config),
             StationWiring(has_lock=self.options.has_lock,
-                          max_current_a=self.options.max_current_a))))
+                          max_current_a=self.options.max_current_a,
+                          free_vend_id_tag=self.options.free_vend_id_tag))))
 
     # -- for the outbox (OutboxLink)
     def attempts(self) -> int:

@@ -69,6 +69,7 @@ def ocpp16_options(config: Config, meter_model: str | None) -> Ocpp16Options:
         max_frame_bytes=config.ocpp.max_frame_bytes,
         has_lock=config.hardware.has_lock,
         max_current_a=config.station.max_current_a,
+        free_vend_id_tag=config.charging.free_vend_tag(),
     )
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,6 +35,7 @@ from chargepoint.ocpp16.client import after, on
 from chargepoint.ocpp16.config_keys import Configuration
 from chargepoint.ocpp16.options import Ocpp16Options
 from chargepoint.ocpp16.reservations import StoredReservations
+from chargepoint.ocpp16.triggers import TriggerFollowUps
 from chargepoint.ocppj.timestamps import Clock, parse_utc
 from chargepoint.ports import StationPort
 from chargepoint.store.api import ReservationRecord, StoreAPI
@@ -110,6 +110,8 @@ class HandlerServices(Protocol):
     def registered(self) -> asyncio.Event: ...
     @property
     def smart_charging(self) -> RemoteStartProfiles: ...
+    @property
+    def triggers(self) -> TriggerFollowUps: ...
 
     def expect_reply(self, request: type[RequestEvent],
                      connector: int) -> asyncio.Future[str]: ...
@@ -130,10 +132,6 @@ class HandlerServices(Protocol):
 class CoreHandlers:
     def __init__(self, services: HandlerServices) -> None:
         self._services = services
-        # Follow-ups of TriggerMessage under way, by (message, connector). A storm is
-        # answered Accepted every time, but at most one message per key waits behind the
-        # one in flight: it is built when it goes, so it answers every trigger before it.
-        self._triggered: Counter[tuple[str, int | None]] = Counter()
 
     def _reply(self, event: Event, default: str = "Rejected") -> str:
         for action in self._services.port.submit(event):
@@ -308,14 +306,9 @@ class CoreHandlers:
     @after("TriggerMessage")
     async def after_trigger(self, requested_message: str, connector_id: int | None = None,
                             **_: Any) -> None:
-        key = (requested_message, connector_id)
-        if self._triggered[key] >= 2:
-            return  # one in flight, one waiting that is sent after this trigger
-        self._triggered[key] += 1
-        try:
-            await self._send_triggered(requested_message, connector_id)
-        finally:
-            self._triggered[key] -= 1
+        await self._services.triggers.run(
+            (requested_message, connector_id),
+            lambda: self._send_triggered(requested_message, connector_id))
 
     async def _send_triggered(self, requested_message: str, connector_id: int | None) -> None:
         a = self._services

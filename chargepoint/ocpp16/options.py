@@ -34,6 +34,7 @@ class Ocpp16Options:
     boot_id: str = ""  # distinguishes this process run in persisted timestamp placeholders
     has_lock: bool = False  # for chargepoint.core.types.Settings
     max_current_a: float = 32.0
+    free_vend_id_tag: str | None = None  # [charging] free_vend on: its idTag
     # smart charging: a profile in W becomes A per phase with these (docs/smart-charging.md)
     phases: int = 3
     voltage_v: float = 230.0

@@ -203,6 +203,11 @@ class SecurityHandlers:
     @after("ExtendedTriggerMessage")
     async def after_extended_trigger(self, requested_message: str,
                                      connector_id: int | None = None, **_: Any) -> None:
+        await self._a.triggers.run(  # coalesced with TriggerMessage's (ocpp16/triggers.py)
+            (requested_message, connector_id),
+            lambda: self._send_triggered(requested_message, connector_id))
+
+    async def _send_triggered(self, requested_message: str, connector_id: int | None) -> None:
         a = self._a
         if requested_message == "BootNotification":
             if a.registered.is_set():
@@ -214,7 +219,7 @@ class SecurityHandlers:
                 await a.heartbeat()
         elif requested_message == "StatusNotification":
             for connector in self._statuses(connector_id):
-                a.post_status(a.transactions.statuses[connector])
+                a.post_status(a.transactions.statuses[connector], triggered=True)
         elif requested_message == "MeterValues":
             await a.sampler.trigger(connector_id)
         elif requested_message == "FirmwareStatusNotification":

@@ -40,9 +40,6 @@ if TYPE_CHECKING:
     from chargepoint.ocpp16.adapter import Ocpp16Adapter
 
 LOG = logging.getLogger("chargepoint.security")
-# After the .conf is written, give the CSMS this long to read it before the close: an answer
-# still unread when the TCP connection is torn down (close timeout, reset) would be lost.
-ANSWER_GRACE_S = 0.5
 
 
 def tls_url_of(url: str) -> str:
@@ -150,8 +147,7 @@ class SecurityLink:
         async def later() -> None:
             if handling is not None:
                 await asyncio.wait({handling})
-            await asyncio.sleep(ANSWER_GRACE_S)
-            await self._a.reconnect()
+            await self._a.reconnect()  # (after the adapter's ANSWER_GRACE_S)
 
         self._a.spawn(later())
 

@@ -31,7 +31,11 @@ from hardware.sim.reader import VirtualReader
 log = logging.getLogger(__name__)
 
 FAULT_KINDS = ("welded", "lock", "meter", "rcd", "pilot", "diode", "none")
+SITE_FAULT_KINDS = ("meter", "none")
 MAX_CONNECTORS = SimBoard.MAX_CONNECTORS
+# The virtual grid meter of ``[site]`` (docs/site.md): one more unit on the bench's RS-485 bus
+# (a shared bus, as many installations wire it), reading house load plus every EV's draw.
+GRID_UNIT = 100
 
 
 class SimConnector:
@@ -99,6 +103,8 @@ class SimBench:
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
         self._ticked = asyncio.Event()
+        self._house_a = 0.0
+        self._grid_silent = False
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -111,7 +117,7 @@ class SimBench:
         loop = asyncio.get_running_loop()
         if self._factory is None:
             self._factory = MockFactory()
-        units = [c.connector for c in self._connectors]
+        units = [c.connector for c in self._connectors] + [GRID_UNIT]
         if self._meter_model is not None:
             self._meter, self._meter_note = await MeterRig.start(self._meter_model, units)
             if self._meter is not None:
@@ -287,6 +293,38 @@ class SimBench:
             assert c.board is not None
             c.board.inject(kind, True)
 
+    def house(self, amps: float) -> None:
+        """The household load on every phase, as the virtual grid meter sees it (plus what
+        the EVs draw). Raises ValueError for a negative or non-finite current."""
+        if isinstance(amps, bool) or not isinstance(amps, int | float) or not (
+                0.0 <= amps <= 1000.0):
+            raise ValueError(f"house load must be 0..1000 A, got {amps!r}")
+        self._house_a = float(amps)
+        self._update_grid()
+
+    def site_fault(self, kind: str) -> None:
+        """``meter``: the grid meter stops answering; ``none``: it answers again."""
+        if kind not in SITE_FAULT_KINDS:
+            raise ValueError(f"unknown site fault {kind!r}: one of {', '.join(SITE_FAULT_KINDS)}")
+        if self._meter is None:
+            raise ValueError(f"the bench has no virtual meters ({self._meter_note})")
+        self._grid_silent = kind == "meter"
+        self._meter.set_silent(GRID_UNIT, self._grid_silent)
+
+    def grid_current_a(self) -> float:
+        """What the virtual grid meter reads on each phase now."""
+        return self._house_a + sum(c.draw_a for c in self._connectors)
+
+    def _update_grid(self) -> None:
+        if self._meter is None:
+            return
+        try:
+            self._meter.virtual.set_electrical(
+                GRID_UNIT, [230.0] * self._meter.phases,
+                [self.grid_current_a()] * self._meter.phases, NOMINAL_FREQUENCY_HZ)
+        except Exception:  # the bench must keep integrating whatever the meter does
+            log.exception("virtual grid meter update failed")
+
     def power(self, on: bool | str) -> None:
         """Mains present (``True`` / ``"on"``) or failed (``False`` / ``"off"``): the station
         runs on, as on a UPS, and sees its power-fail input change. Raises ValueError for
@@ -318,6 +356,8 @@ class SimBench:
                 "note": self._meter_note,
             },
             "reader": {"taps": self.reader.taps},
+            "site": {"unit": GRID_UNIT, "house_a": self._house_a,
+                     "grid_a": round(self.grid_current_a(), 3), "silent": self._grid_silent},
             "power": {
                 "mains": "on" if self._mains_on else "off",
                 "mains_ok": None if self._mains is None else self._mains.input.mains_ok(),
@@ -392,3 +432,4 @@ class SimBench:
                 )
             except Exception:  # the bench must keep integrating whatever the meter does
                 log.exception("virtual meter update failed for connector %d", c.connector)
+        self._update_grid()

@@ -13,6 +13,7 @@ from chargepoint import config as cfgmod
 from chargepoint.cli.completion import _walk
 from chargepoint.cli.parser import build_parser
 from chargepoint.config import config_from_toml
+from chargepoint.config.model import ChargingConfig, SiteConfig
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG_DOC = (REPO / "docs" / "configuration.md").read_text()
@@ -29,6 +30,7 @@ SECTIONS = {
     "[hardware.power_fail]": cfgmod.PowerFailConfig,
     "[hardware.island]": cfgmod.IslandConfig,
     "[[hardware.connector]]": cfgmod.ConnectorHwConfig,
+    "[charging]": ChargingConfig, "[site]": SiteConfig,
 }
 SUB_TABLES = {"config", "variables", "pilot", "contactor", "lock", "rcd", "meter", "rfid",
               "power_fail", "island", "connectors"}

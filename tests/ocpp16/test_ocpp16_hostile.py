@@ -330,10 +330,9 @@ async def test_a_trigger_storm_sends_each_triggered_message_once_at_a_time(
     await csms.wait_for("Heartbeat", before["Heartbeat"] + 1)
     result = await station.adapter.request("Authorize", {"idTag": "DRIVER"})  # still served
     assert result["idTagInfo"]["status"] == "Accepted"
-    handlers = station.adapter._handlers[0]
     await csms.wait_for("StatusNotification", before["StatusNotification"] + 1)
     for _ in range(1000):  # every follow-up done (internal state: no frame tells it)
-        if not +handlers._triggered and not station.adapter.outbox._statuses:
+        if station.adapter.triggers.idle() and not station.adapter.outbox._statuses:
             break
         await asyncio.sleep(0.01)
     sent = {a: len(csms.calls(a)) - before[a] for a in before}

@@ -4,7 +4,9 @@ MessageTrigger (whitepaper 5.x, N01.FR.12 for LogStatusNotification)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
 from pathlib import Path
 
 import pytest
@@ -93,3 +95,27 @@ async def test_sign_charge_point_certificate_needs_cpo_name(
     result = await csms.send(call.ExtendedTriggerMessage(
         requested_message="SignChargePointCertificate"))
     assert result.status == "Rejected"
+
+
+async def test_trigger_and_extended_trigger_storms_share_one_coalescing(
+        csms: Csms, secure_station: SecureFactory) -> None:
+    """Both trigger requests go through the adapter's one ``TriggerFollowUps``: 200 of them,
+    mixed, are all Accepted and send a few Heartbeats, not 200 (a CSMS could otherwise bury
+    a driver's Authorize under ExtendedTriggerMessage instead, docs/security.md)."""
+    station = await secure_station()
+    await station.port.wait_for(CsmsLinkChanged)
+    peer = await csms.connected()
+    before = len(csms.calls("Heartbeat"))
+    for n in range(200):
+        action = "TriggerMessage" if n % 2 else "ExtendedTriggerMessage"
+        await peer.ws.send(json.dumps([2, f"s{n}", action, {"requestedMessage": "Heartbeat"}]))
+    answers = await csms.wait_until(lambda: (a := [
+        f for f in csms.frames if f.direction == "in" and f.kind == 3
+        and f.unique_id.startswith("s")]) and len(a) == 200 and a)
+    assert {f.payload["status"] for f in answers} == {"Accepted"}
+    await csms.wait_for("Heartbeat", before + 1)
+    sent = -1
+    while sent != len(csms.calls("Heartbeat")) or not station.adapter.triggers.idle():
+        sent = len(csms.calls("Heartbeat"))  # until no more come (no frame says "done")
+        await asyncio.sleep(0.3)
+    assert 1 <= sent - before <= 20, sent - before

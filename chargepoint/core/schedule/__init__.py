@@ -1,5 +1,6 @@
 """Smart charging, version-neutral: charging profiles (``profile``), one profile on the time
-line (``evaluate``) and the composite limit of a connector (``composite``). Pure: no I/O, no
+line (``evaluate``), the composite limit of a connector (``composite``) and local load
+management's share of the grid connection (``site``; docs/site.md). Pure: no I/O, no
 clock; every instant is passed in as a timezone-aware datetime. See docs/smart-charging.md.
 """
 
@@ -23,14 +24,17 @@ from .profile import (
     Recurrency,
     SchedulePeriod,
 )
+from .site import Allocation, Demand, SiteLimits, SiteState, allocate, plausible
 
 __all__ = [
+    "Allocation",
     "Bound",
     "ChargingProfile",
     "ChargingSchedule",
     "Circuit",
     "CompositePeriod",
     "CompositeSchedule",
+    "Demand",
     "Enforcement",
     "Kind",
     "Limit",
@@ -39,7 +43,11 @@ __all__ = [
     "Recurrency",
     "Schedule",
     "SchedulePeriod",
+    "SiteLimits",
+    "SiteState",
     "Transaction",
+    "allocate",
     "enforce",
     "offer",
+    "plausible",
 ]

@@ -88,6 +88,7 @@ class Bound(enum.Enum):
     TX_DEFAULT = "TxDefaultProfile"
     HARDWARE = "hardware"
     CABLE = "cable"
+    SITE = "site"  # local load management (``site.allocate``), combined by ``enforce``
 
 
 _BOUND_OF = {

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from .composite import Limit, Schedule, Transaction
+from .composite import Bound, Limit, Schedule, Transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,16 +26,22 @@ class Enforcement:
 
 
 def enforce(
-    schedule: Schedule, now: datetime, transactions: Mapping[int, Transaction]
+    schedule: Schedule, now: datetime, transactions: Mapping[int, Transaction],
+    site: Mapping[int, float] | None = None,
 ) -> Enforcement:
     """The composite limit of every connector >= 1 of ``schedule`` at ``now`` (with its
     running transaction from ``transactions``, if any) and the earliest ``next_change``.
+    ``site``: local load management's offer per connector (``site.allocate``); where it is
+    lower, it is the limit (``Bound.SITE``): the offer is the minimum of both.
     Raises ``ValueError`` like ``Schedule.limit`` (naive ``now``)."""
     limits: dict[int, Limit] = {}
     changes: list[datetime] = []
     for connector in sorted(c for c in schedule.circuits if c >= 1):
         tx = transactions.get(connector)
-        limits[connector] = schedule.limit(connector, now, transaction=tx)
+        limit = schedule.limit(connector, now, transaction=tx)
+        if site is not None and connector in site and site[connector] < limit.amps:
+            limit = Limit(float(site[connector]), limit.phases, Bound.SITE)
+        limits[connector] = limit
         change = schedule.next_change(connector, now, transaction=tx)
         if change is not None:
             changes.append(change)
