@@ -29,8 +29,10 @@ from chargepoint.core.actions import (
     StopTransaction,
 )
 from chargepoint.core.events import AuthorizationResult, CsmsLinkChanged, Link, SettingsChanged
+from chargepoint.core.schedule import Circuit, Schedule
 from chargepoint.core.settings import ProtocolSettings, StationWiring, build_settings
 from chargepoint.core.types import AuthStatus
+from chargepoint.limit_timer import LimitTimer
 from chargepoint.ocpp201 import conversions
 from chargepoint.ocpp201.client import Ocpp201Client
 from chargepoint.ocpp201.device_model import DeviceModel
@@ -74,6 +76,7 @@ class Ocpp201Options:
     has_lock: bool
     max_current_a: float
     boot_reason: str = "PowerUp"
+    free_vend_id_tag: str | None = None  # [charging] free_vend on
     reconnect_jitter: float = 0.5
 
 
@@ -104,12 +107,18 @@ class Ocpp201Adapter:
         self._heartbeat_wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = asyncio.Event()
+        # No charging profiles under 2.0.1 yet: the timer carries local load management's
+        # offers (chargepoint.site) to the core, on an empty schedule.
+        circuit = Circuit(options.max_current_a)
+        self._limit_timer = LimitTimer(port.submit, self._wall_or_system, Schedule(
+            {c: circuit for c in range(1, port.connector_count + 1)}))
         model.on_change(self._variable_changed)
 
     # -- ProtocolAdapter
     async def run(self) -> None:
         await self.transactions.recover()
         await self.transactions.resume()
+        self.supervise("OCPP limit timer", self._limit_timer.run)
         self.supervise("OCPP connection", self._connection_loop)
         self.supervise("OCPP outbox", self.outbox.run)
         self.supervise("OCPP persist worker", self.transactions.run)
@@ -149,6 +158,17 @@ class Ocpp201Adapter:
 
     def transaction_id(self, csms_id: str) -> str:
         return csms_id  # station-chosen string ids
+
+    @property
+    def free_vend_id_tag(self) -> str | None:
+        return self.options.free_vend_id_tag
+
+    @property
+    def limit_timer(self) -> LimitTimer:
+        return self._limit_timer
+
+    def _wall_or_system(self) -> datetime:
+        return self.clock.wall_now() or datetime.now(UTC)
 
     # -- services
     def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
@@ -341,7 +361,8 @@ class Ocpp201Adapter:
             self.port.submit(SettingsChanged(build_settings(
                 protocol_settings(self.model),
                 StationWiring(has_lock=self.options.has_lock,
-                              max_current_a=self.options.max_current_a))))
+                              max_current_a=self.options.max_current_a,
+                              free_vend_id_tag=self.options.free_vend_id_tag))))
 
     # -- for the outbox (OutboxLink)
     def attempts(self) -> int:

@@ -73,7 +73,8 @@ class Ocpp201Setup:
             reconnect_min_s=c.ocpp.reconnect_min_s, reconnect_max_s=c.ocpp.reconnect_max_s,
             response_timeout_s=c.ocpp.response_timeout_s,
             max_frame_bytes=c.ocpp.max_frame_bytes, has_lock=c.hardware.has_lock,
-            max_current_a=c.station.max_current_a, boot_reason=self._boot_reason)
+            max_current_a=c.station.max_current_a, boot_reason=self._boot_reason,
+            free_vend_id_tag=c.charging.free_vend_tag())
         return Ocpp201Adapter(port, options, self._model, self._clock)
 
 

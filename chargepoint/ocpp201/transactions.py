@@ -68,6 +68,8 @@ class TransactionServices(Protocol):
     def model(self) -> DeviceModel: ...
     @property
     def registered(self) -> asyncio.Event: ...
+    @property
+    def free_vend_id_tag(self) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +156,10 @@ class Transactions:
                              action.at, 0, transaction_id, action.connector, "Charging")
         if remote is not None:
             payload["transactionInfo"]["remoteStartId"] = remote
-        payload["idToken"] = conversions.id_token(action.id_tag)
+        # Free vend: the core starts with [charging] free_vend_id_tag; 2.0.1 has a type for it
+        free = action.id_tag == s.free_vend_id_tag
+        id_tag = "" if free else action.id_tag
+        payload["idToken"] = conversions.id_token(id_tag)
         payload["meterValue"] = [{"timestamp": payload["timestamp"], "sampledValue":
                                   sampled_values(None, action.meter_start_wh,
                                                  "Transaction.Begin", [])}]
@@ -162,7 +167,7 @@ class Transactions:
 
         def write() -> tuple[int, int | None]:
             local_id = store.begin_transaction(
-                action.connector, action.id_tag, action.meter_start_wh,
+                action.connector, id_tag, action.meter_start_wh,
                 payload["timestamp"], action.reservation_id, payload)
             # Committed: from here on nothing may raise into run() (it would begin it again).
             try:
@@ -205,7 +210,8 @@ class Transactions:
                              action.connector, state)
         payload["transactionInfo"]["stoppedReason"] = stopped
         if action.id_tag is not None:
-            payload["idToken"] = conversions.id_token(action.id_tag)
+            payload["idToken"] = conversions.id_token(
+                "" if action.id_tag == s.free_vend_id_tag else action.id_tag)
         payload["meterValue"] = [{"timestamp": payload["timestamp"], "sampledValue":
                                   sampled_values(None, action.meter_stop_wh,
                                                  "Transaction.End", [])}]

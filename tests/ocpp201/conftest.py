@@ -17,7 +17,8 @@ from tests.ocpp201.csms import Csms201
 Cp201Maker = Callable[..., Awaitable[RunningStation]]
 
 
-def toml201(url: str, tmp: Path, connectors: int, variables: dict[str, Any]) -> str:
+def toml201(url: str, tmp: Path, connectors: int, variables: dict[str, Any],
+            extra: str = "") -> str:
     lines = "\n".join(f'"{k}" = {str(v).lower() if isinstance(v, bool) else repr(v)}'
                       .replace("'", '"') for k, v in variables.items())
     return f"""
@@ -38,6 +39,7 @@ path = "{tmp / 'state.db'}"
 socket = "{tmp / 'control.sock'}"
 [hardware]
 simulate = true
+{extra}
 """
 
 
@@ -51,11 +53,12 @@ async def csms201() -> AsyncIterator[Csms201]:
 
 @pytest.fixture
 async def make_cp201(csms201: Csms201, tmp_path: Path) -> AsyncIterator[Cp201Maker]:
-    """``await make_cp201(connectors=1, **{"Component.Variable": value})``."""
+    """``await make_cp201(connectors=1, extra="[charging]...", **{"Component.Variable": value})``
+    (``extra``: more TOML at the end of the file)."""
     started: list[RunningStation] = []
 
-    async def make(connectors: int = 1, **variables: Any) -> RunningStation:
-        config = config_from_toml(toml201(csms201.url, tmp_path, connectors, variables))
+    async def make(connectors: int = 1, extra: str = "", **variables: Any) -> RunningStation:
+        config = config_from_toml(toml201(csms201.url, tmp_path, connectors, variables, extra))
         running = await start_station(config)
         started.append(running)
         return running

@@ -204,3 +204,18 @@ async def test_power_loss_recovery_ends_the_transaction_once(
     assert len(csms201.events()) == 2
     assert again.store.open_transactions() == []
     assert MessageKind.TRANSACTION_STOP  # the store queued the end by kind
+
+
+async def test_free_vend_starts_with_no_authorization(csms201: Csms201,
+                                                      make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201(extra="[charging]\nfree_vend = true\n")
+    await registered(cp, csms201)
+    assert cp.bench is not None
+    cp.bench.plug(1)
+    await csms201.wait_until(lambda: csms201.events())
+    started = csms201.events()[0]
+    assert started["idToken"] == {"idToken": "", "type": "NoAuthorization"}
+    assert not csms201.calls("Authorize")
+    cp.bench.unplug(1)
+    await csms201.wait_until(lambda: csms201.events()[-1]["eventType"] == "Ended")
+    assert csms201.events()[-1]["transactionInfo"]["stoppedReason"] == "EVDisconnected"
