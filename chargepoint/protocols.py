@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from chargepoint.ocpp16 import factory as ocpp16
+from chargepoint.ocpp201 import factory as ocpp201
 from chargepoint.ports import ProtocolSetup
 from chargepoint.store.api import StoreAPI
 
@@ -26,10 +27,15 @@ class ProtocolPackage:
     """The problems of an ``[ocpp.config]`` table, one message per key."""
     setup: Callable[[Config, StoreAPI], Awaitable[ProtocolSetup]]
     """Read the package's configuration (first step of building its adapter)."""
+    check_variables: Callable[[Mapping[str, str]], list[str]] | None = None
+    """The problems of an ``[ocpp.variables]`` table (2.0.1's device model); None: the
+    version has no such table."""
 
 
 PACKAGES: dict[str, ProtocolPackage] = {
     "1.6": ProtocolPackage(check_config=ocpp16.check_config, setup=ocpp16.setup),
+    "2.0.1": ProtocolPackage(check_config=ocpp201.check_config, setup=ocpp201.setup,
+                             check_variables=ocpp201.check_variables),
 }
 
 

@@ -136,6 +136,7 @@ def _ocpp(t: Table | None, ctx: Context) -> OcppConfig:
                 table.error(name, "set the basic auth password with [ocpp] password instead")
     if table is not None:
         _check_protocol_keys(table, version, wire)
+    variables = _variables(t.table("variables"), version)
     if reconnect_max < reconnect_min:
         t.error("reconnect_max_s", "must not be smaller than reconnect_min_s")
     if t.has("url") and isinstance(t.data["url"], str):
@@ -161,7 +162,8 @@ def _ocpp(t: Table | None, ctx: Context) -> OcppConfig:
     t.finish()
     return OcppConfig(version=version, url=url, security_profile=profile, password=password,
                       ca_file=files["ca_file"], cert_file=files["cert_file"],
-                      key_file=files["key_file"], config=wire, reconnect_min_s=reconnect_min,
+                      key_file=files["key_file"], config=wire, variables=variables,
+                      reconnect_min_s=reconnect_min,
                       reconnect_max_s=reconnect_max, response_timeout_s=timeout,
                       max_frame_bytes=max_frame)
 
@@ -177,6 +179,33 @@ def _check_protocol_keys(table: Table, version: str, wire: dict[str, str]) -> No
     for message in known.check_config(wire):
         key, _, problem = message.removeprefix("[ocpp.config] ").partition(": ")
         table.error(key, problem or message)
+
+
+def _variables(table: Table | None, version: str) -> dict[str, str]:
+    """``[ocpp.variables]`` (2.0.1 device-model variables) as wire strings, checked by the
+    protocol package; a config error under any other version."""
+    from chargepoint.protocols import PACKAGES
+
+    values: dict[str, str] = {}
+    if table is None:
+        return values
+    check = getattr(PACKAGES.get(version), "check_variables", None)
+    for name in table.data:
+        if check is None:
+            table.error(name, f"[ocpp.variables] is for OCPP 2.0.1, not {version}")
+            continue
+        raw = table.raw(name)
+        if isinstance(raw, (list, float)):
+            table.error(name, "must be an integer, boolean or string (lists: comma separated)")
+            continue
+        value = _wire_value(table, name)
+        if value is not None:
+            values[name] = value
+    if check is not None:
+        for message in check(values):
+            key, _, problem = message.removeprefix("[ocpp.variables] ").partition(": ")
+            table.error(key, problem or message)
+    return values
 
 
 def _check_url(t: Table, url: str, profile: int) -> None:

@@ -33,6 +33,8 @@ class OcppConfig:
     key_file: str | None = None
     # Initial OCPP configuration keys as wire strings (booleans lower-case, lists comma-joined).
     config: dict[str, str] = field(default_factory=dict)
+    # 2.0.1: initial device-model variables, "Component.Variable" -> wire string
+    variables: dict[str, str] = field(default_factory=dict)
     reconnect_min_s: float = 1.0
     reconnect_max_s: float = 60.0
     response_timeout_s: float = 30.0

@@ -49,12 +49,12 @@ from chargepoint.ocpp16.options import Ocpp16Options
 from chargepoint.ocpp16.reservations import StoredReservations
 from chargepoint.ocpp16.sampler import Sampler
 from chargepoint.ocpp16.smart_charging import SmartCharging
-from chargepoint.ocpp16.supervise import FailureLog, Supervisor
 from chargepoint.ocpp16.transactions import Transactions
 from chargepoint.ocpp16.triggers import TriggerFollowUps
 from chargepoint.ocpp16.wire_queue import WireQueue
 from chargepoint.ocppj.connection import Backoff, connect
 from chargepoint.ocppj.outbox import Outbox
+from chargepoint.ocppj.supervise import FailureLog, Supervisor
 from chargepoint.ocppj.timestamps import Clock, ClockUnknown, read_boot_id
 from chargepoint.ports import LinkState, ProtocolAction, StationPort
 from chargepoint.store.api import QueuedMessage

@@ -49,11 +49,11 @@ from ocpp.v16 import ChargePoint  # type: ignore[import-untyped]
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from chargepoint.ocpp16.supervise import FailureLog
 from chargepoint.ocppj import bounds, frames
 from chargepoint.ocppj.call_turns import URGENT, CallTurns
 from chargepoint.ocppj.connection import set_ping_interval
 from chargepoint.ocppj.rpc_errors import CallFailed as CallFailed  # also for importers
+from chargepoint.ocppj.supervise import FailureLog
 
 LOG = logging.getLogger("chargepoint.ocpp")
 

@@ -28,7 +28,7 @@ from chargepoint.ocpp16.metering import (
     meter_values_request,
     next_aligned,
 )
-from chargepoint.ocpp16.supervise import FailureLog
+from chargepoint.ocppj.supervise import FailureLog
 from chargepoint.ocppj.timestamps import Clock, format_utc
 from chargepoint.ports import StationPort
 from chargepoint.store.api import StoreAPI

@@ -1,8 +1,9 @@
 """Opening the WebSocket to the CSMS (OCPP-J 1.6 section 3; security whitepaper profiles 1-3).
 
 - ``station_url(options)``: ``[ocpp] url`` + "/" + the percent-encoded station id.
-- ``connect(options, ping_interval)``: one connection attempt; returns an open
-  ``websockets`` client connection that agreed on the "ocpp1.6" subprotocol, or raises
+- ``connect(options, ping_interval, subprotocol)``: one connection attempt; returns an open
+  ``websockets`` client connection that agreed on ``subprotocol`` ("ocpp1.6" unless told,
+  "ocpp2.0.1" for 2.0.1), or raises
   ``ConnectionError`` / ``OSError`` / ``websockets`` exceptions (the caller retries).
 - ``Backoff``: randomized exponential backoff for the reconnect loop.
 """
@@ -76,15 +77,16 @@ def auth_headers(options: Endpoint) -> dict[str, str]:
 
 
 class SubprotocolRefused(ConnectionError):
-    """The CSMS accepted the WebSocket but did not agree on "ocpp1.6"."""
+    """The CSMS accepted the WebSocket but did not agree on the OCPP version's subprotocol."""
 
 
-async def connect(options: Endpoint, ping_interval: float | None) -> ClientConnection:
+async def connect(options: Endpoint, ping_interval: float | None,
+                  subprotocol: Subprotocol = SUBPROTOCOL) -> ClientConnection:
     """One connection attempt (see the module docstring). ``ping_interval`` None/0: no pings."""
     interval = ping_interval or None
     ws = await ws_connect(
         station_url(options),
-        subprotocols=[SUBPROTOCOL],
+        subprotocols=[subprotocol],
         additional_headers=auth_headers(options),
         ssl=ssl_context(options),
         ping_interval=interval,
@@ -94,10 +96,11 @@ async def connect(options: Endpoint, ping_interval: float | None) -> ClientConne
         max_size=options.max_frame_bytes,
         logger=WS_LOG,  # bigger: closed with 1009 (RFC 6455 7.4.1)
     )
-    if ws.subprotocol != SUBPROTOCOL:
-        # OCPP-J 1.6 section 3.1.2: both sides must agree on the OCPP version.
-        await ws.close(code=1002, reason="ocpp1.6 subprotocol required")
-        raise SubprotocolRefused(f"CSMS did not agree on ocpp1.6 (got {ws.subprotocol!r})")
+    if ws.subprotocol != subprotocol:
+        # OCPP-J 1.6 section 3.1.2 (2.0.1 part 4 section 3.1.2): both sides must agree on the
+        # OCPP version.
+        await ws.close(code=1002, reason=f"{subprotocol} subprotocol required")
+        raise SubprotocolRefused(f"CSMS did not agree on {subprotocol} (got {ws.subprotocol!r})")
     return ws
 
 

@@ -57,9 +57,10 @@ def test_ocpp_config_values_become_wire_strings() -> None:
         "MeterValuesSampledData": "Energy.Active.Import.Register,Voltage",
         "MaxEnergyOnInvalidId": "1000",
     }
-    v201 = config_from_toml(MINIMAL.replace("[ocpp]\n", '[ocpp]\nversion = "2.0.1"\n')
-                            + "[ocpp.config]\nSomething = 0.5\n")
-    assert v201.ocpp.config == {"Something": "0.5"}
+    # Under 2.0.1, 1.6 keys have no meaning: the device model is set in [ocpp.variables].
+    v201 = errors(MINIMAL.replace("[ocpp]\n", '[ocpp]\nversion = "2.0.1"\n')
+                  + "[ocpp.config]\nSomething = 0.5\n")
+    assert len(v201) == 1 and "ocpp.config.Something: OCPP 1.6 configuration key" in v201[0]
 
 
 def test_ocpp_1_6_keys_are_checked_against_the_station() -> None:

@@ -32,8 +32,8 @@ SECTIONS = {
     "[[hardware.connector]]": cfgmod.ConnectorHwConfig,
     "[charging]": ChargingConfig, "[site]": SiteConfig,
 }
-SUB_TABLES = {"config", "pilot", "contactor", "lock", "rcd", "meter", "rfid", "power_fail",
-              "island", "connectors"}
+SUB_TABLES = {"config", "variables", "pilot", "contactor", "lock", "rcd", "meter", "rfid",
+              "power_fail", "island", "connectors"}
 
 
 def section_text(header: str) -> str:

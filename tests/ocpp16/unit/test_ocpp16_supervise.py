@@ -1,4 +1,4 @@
-"""chargepoint.ocpp16.supervise: a failing task starts again; its failures do not flood the log."""
+"""chargepoint.ocppj.supervise: a failing task starts again; its failures do not flood the log."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from chargepoint.ocpp16.supervise import MAX_CONSECUTIVE, FailureLog, Supervisor
+from chargepoint.ocppj.supervise import MAX_CONSECUTIVE, FailureLog, Supervisor
 
 
 def test_failures_are_logged_at_powers_of_two_with_one_traceback(

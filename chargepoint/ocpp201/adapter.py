@@ -1,0 +1,378 @@
+"""``Ocpp201Adapter``: the OCPP 2.0.1 implementation of ``chargepoint.ports.ProtocolAdapter``.
+
+What runs (each a supervised task, as for 1.6): the connection loop (connect with the
+``ocpp2.0.1`` subprotocol, BootNotification until Accepted, Heartbeat when nothing else was
+exchanged for ``OCPPCommCtrlr.HeartbeatInterval``, reconnect with backoff), the persist worker
+of ``transactions`` and the shared sender (``ocppj.outbox.Outbox``) for TransactionEvent and
+StatusNotification. Station connector N is EVSE N with connector 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from websockets.typing import Subprotocol
+
+from chargepoint.aio import cancel_all
+from chargepoint.core.actions import (
+    ClearReservation,
+    ReportStatus,
+    RequestAuthorization,
+    StartTransaction,
+    StopTransaction,
+)
+from chargepoint.core.events import AuthorizationResult, CsmsLinkChanged, Link, SettingsChanged
+from chargepoint.core.schedule import Circuit, Schedule
+from chargepoint.core.settings import ProtocolSettings, StationWiring, build_settings
+from chargepoint.core.types import AuthStatus
+from chargepoint.limit_timer import LimitTimer
+from chargepoint.ocpp201 import conversions
+from chargepoint.ocpp201.client import Ocpp201Client
+from chargepoint.ocpp201.device_model import DeviceModel
+from chargepoint.ocpp201.handlers import Handlers
+from chargepoint.ocpp201.transactions import Transactions
+from chargepoint.ocpp201.wire_queue import WireQueue
+from chargepoint.ocppj.connection import Backoff, connect
+from chargepoint.ocppj.outbox import Outbox
+from chargepoint.ocppj.rpc_errors import CallFailed
+from chargepoint.ocppj.supervise import FailureLog, Supervisor
+from chargepoint.ocppj.timestamps import Clock, ClockUnknown, format_utc
+from chargepoint.ports import LinkState, ProtocolAction, StationPort
+from chargepoint.store.api import QueuedMessage
+
+LOG = logging.getLogger("chargepoint.ocpp")
+
+SUBPROTOCOL = Subprotocol("ocpp2.0.1")
+BOOT_REASON_KEY = "ocpp201.boot_reason"  # kv: the reason of the next BootNotification
+_DEFAULT_RETRY_S = 60.0  # BootNotification retry when the CSMS gave interval 0
+_ATTEMPTS = 3  # TransactionEvent attempts (MessageAttempts is not a variable yet)
+_RETRY_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Ocpp201Options:
+    url: str
+    station_id: str
+    vendor: str
+    model: str
+    serial: str | None
+    firmware_version: str
+    security_profile: int
+    password: str | None
+    ca_file: str | None
+    cert_file: str | None
+    key_file: str | None
+    reconnect_min_s: float
+    reconnect_max_s: float
+    response_timeout_s: float
+    max_frame_bytes: int
+    has_lock: bool
+    max_current_a: float
+    boot_reason: str = "PowerUp"
+    free_vend_id_tag: str | None = None  # [charging] free_vend on
+    reconnect_jitter: float = 0.5
+
+
+def protocol_settings(model: DeviceModel) -> ProtocolSettings:
+    """The core's protocol-dependent values from the device model."""
+    return ProtocolSettings(
+        connection_timeout_s=float(model.get_int("TxCtrlr.EVConnectionTimeOut")))
+
+
+class Ocpp201Adapter:
+    def __init__(self, port: StationPort, options: Ocpp201Options, model: DeviceModel,
+                 clock: Clock) -> None:
+        self.port = port
+        self.options = options
+        self.model = model
+        self.clock = clock
+        self.failures = FailureLog(LOG)
+        self._supervisor = Supervisor(self.failures)
+        self.registered = asyncio.Event()
+        self.offline = asyncio.Event()
+        self.offline.set()
+        self.registration = "Unknown"
+        self.outbox = Outbox(WireQueue(port.store), self)
+        self.transactions = Transactions(self)
+        self.handlers = Handlers(self)
+        self._client: Ocpp201Client | None = None
+        self._boot_done = False
+        self._heartbeat_wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed = asyncio.Event()
+        # No charging profiles under 2.0.1 yet: the timer carries local load management's
+        # offers (chargepoint.site) to the core, on an empty schedule.
+        circuit = Circuit(options.max_current_a)
+        self._limit_timer = LimitTimer(port.submit, self._wall_or_system, Schedule(
+            {c: circuit for c in range(1, port.connector_count + 1)}))
+        model.on_change(self._variable_changed)
+
+    # -- ProtocolAdapter
+    async def run(self) -> None:
+        await self.transactions.recover()
+        await self.transactions.resume()
+        self.supervise("OCPP limit timer", self._limit_timer.run)
+        self.supervise("OCPP connection", self._connection_loop)
+        self.supervise("OCPP outbox", self.outbox.run)
+        self.supervise("OCPP persist worker", self.transactions.run)
+        await self._closed.wait()
+
+    def perform(self, action: ProtocolAction) -> None:
+        if isinstance(action, StartTransaction | StopTransaction):
+            self.transactions.perform(action)
+        elif isinstance(action, ReportStatus):
+            self.post_status(action)
+        elif isinstance(action, RequestAuthorization):
+            self.spawn(self.authorize(action))
+        elif isinstance(action, ClearReservation):
+            pass  # reservations are not part of the 2.0.1 slice yet
+
+    def link_state(self) -> LinkState:
+        return LinkState("2.0.1", self._client is not None, self.registration,
+                         self.port.store.queue_length())
+
+    def wall_now(self) -> datetime | None:
+        return self.clock.wall_now()
+
+    async def ping(self) -> float:
+        start = time.monotonic()
+        await self.heartbeat()
+        return time.monotonic() - start
+
+    async def close(self) -> None:
+        self._closed.set()
+        await self.transactions.close()
+        await self._supervisor.close()
+        await cancel_all(list(self._tasks))
+        self._set_offline()
+
+    def healthy(self) -> bool:
+        return self._supervisor.healthy()
+
+    def transaction_id(self, csms_id: str) -> str:
+        return csms_id  # station-chosen string ids
+
+    @property
+    def free_vend_id_tag(self) -> str | None:
+        return self.options.free_vend_id_tag
+
+    @property
+    def limit_timer(self) -> LimitTimer:
+        return self._limit_timer
+
+    def _wall_or_system(self) -> datetime:
+        return self.clock.wall_now() or datetime.now(UTC)
+
+    # -- services
+    def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def supervise(self, name: str, factory: Callable[[], Awaitable[None]]) -> None:
+        self._supervisor.start(name, factory)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            self.failures.failed("OCPP task", exc)
+
+    async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        client = self._client
+        if client is None:
+            raise ConnectionError("not connected to the CSMS")
+        return await client.request(action, payload)
+
+    async def heartbeat(self) -> None:
+        if not self.registered.is_set():
+            raise ConnectionError("not registered at the CSMS")
+        result = await self.request("Heartbeat", {})
+        self._set_clock(result.get("currentTime"))
+
+    def restart(self, hard: bool) -> None:
+        """Reset from the CSMS: the next BootNotification says RemoteReset."""
+        self.port.store.kv_set(BOOT_REASON_KEY, "RemoteReset")
+        self.port.request_restart(hard)
+
+    async def authorize(self, action: RequestAuthorization) -> None:
+        """Authorize (C01) while registered; offline the card is refused (no cache yet)."""
+        status = AuthStatus.INVALID
+        if self.registered.is_set():
+            try:
+                result = await self.request(
+                    "Authorize", {"idToken": conversions.id_token(action.id_tag)})
+            except (ConnectionError, CallFailed, TimeoutError) as exc:
+                LOG.warning("Authorize for %s failed: %s", action.id_tag, exc)
+            else:
+                status = conversions.auth_status(str(result["idTokenInfo"]["status"]))
+        self.port.submit(AuthorizationResult(action.request_id, action.id_tag, status))
+
+    def post_status(self, action: ReportStatus) -> None:
+        """StatusNotification of EVSE ``connector`` (connector 1); the station-wide one
+        (connector 0) has no 2.0.1 counterpart and is not sent."""
+        if action.connector == 0:
+            return
+        at = action.at or None
+
+        def payload() -> dict[str, Any]:
+            try:
+                stamp = self.clock.resolve(self.clock.stamp(at))
+            except (ClockUnknown, ValueError):
+                stamp = format_utc(datetime.now(UTC))  # required in 2.0.1
+            return {"timestamp": stamp,
+                    "connectorStatus": conversions.connector_status(action.status),
+                    "evseId": action.connector, "connectorId": 1}
+
+        self.outbox.post_status(action.connector, payload)
+
+    # -- the connection
+    async def _connection_loop(self) -> None:
+        backoff = Backoff(self.options.reconnect_min_s, self.options.reconnect_max_s,
+                          self.options.reconnect_jitter)
+        while True:
+            try:
+                ws = await connect(self.options, 0, SUBPROTOCOL)
+            except Exception as exc:
+                delay = backoff.next_delay()
+                LOG.warning("CSMS connection failed (%s): retry in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                continue
+            backoff.reset()
+            secrets = frozenset(p for p in (self.options.password,) if p)
+            client = Ocpp201Client(self.options.station_id, ws,
+                                   self.options.response_timeout_s, [self.handlers], secrets)
+            self._client = client
+            session = asyncio.ensure_future(self._session(client))
+            try:
+                await client.serve()
+            finally:
+                session.cancel()
+                await asyncio.wait({session})
+                self._client = None
+                self._set_offline()
+                with contextlib.suppress(Exception):
+                    await ws.close()
+            delay = backoff.next_delay()
+            LOG.warning("CSMS connection lost: reconnect in %.1f s", delay)
+            await asyncio.sleep(delay)
+
+    async def _session(self, client: Ocpp201Client) -> None:
+        try:
+            if not self._boot_done:
+                await self._boot(client)
+            self._set_registered()
+            await self._heartbeat_loop(client)
+        except ConnectionError:
+            pass
+        except Exception:
+            LOG.exception("OCPP session failed: reconnecting")
+            await client.close_connection()
+
+    def _boot_payload(self) -> dict[str, Any]:
+        o = self.options
+        station: dict[str, Any] = {"model": o.model[:20], "vendorName": o.vendor[:50]}
+        if o.serial:
+            station["serialNumber"] = o.serial[:25]
+        if o.firmware_version:
+            station["firmwareVersion"] = o.firmware_version[:50]
+        return {"reason": o.boot_reason, "chargingStation": station}
+
+    async def _boot(self, client: Ocpp201Client) -> None:
+        """BootNotification until Accepted (B01-B04): Pending and Rejected wait ``interval``."""
+        backoff = Backoff(self.options.reconnect_min_s, self.options.reconnect_max_s,
+                          self.options.reconnect_jitter)
+        while True:
+            try:
+                result = await client.request("BootNotification", self._boot_payload())
+            except (CallFailed, TimeoutError) as exc:
+                LOG.warning("BootNotification failed: %s", exc)
+                await asyncio.sleep(backoff.next_delay())
+                continue
+            status = str(result["status"])
+            self._set_clock(result.get("currentTime"))
+            interval = int(result.get("interval", 0))
+            self.registration = status
+            if status == "Accepted":
+                if interval > 0 and interval != self.model.get_int(
+                        "OCPPCommCtrlr.HeartbeatInterval"):
+                    await asyncio.to_thread(self.model.persist,
+                                            "OCPPCommCtrlr.HeartbeatInterval", str(interval))
+                    self.model.apply("OCPPCommCtrlr.HeartbeatInterval", str(interval))
+                await asyncio.to_thread(self.port.store.kv_set, BOOT_REASON_KEY, None)
+                self._boot_done = True
+                return
+            LOG.warning("BootNotification %s: retry in %d s", status, interval)
+            await asyncio.sleep(interval if interval > 0 else _DEFAULT_RETRY_S)
+
+    async def _heartbeat_loop(self, client: Ocpp201Client) -> None:
+        while True:
+            self._heartbeat_wake.clear()
+            interval = self.model.get_int("OCPPCommCtrlr.HeartbeatInterval")
+            delay = client.last_exchange + interval - time.monotonic()
+            if interval <= 0 or delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._heartbeat_wake.wait(),
+                                           delay if interval > 0 else None)
+                continue
+            try:
+                await self.heartbeat()
+            except (CallFailed, TimeoutError) as exc:
+                LOG.warning("Heartbeat failed: %s", exc)
+
+    def _set_clock(self, current_time: object) -> None:
+        if not isinstance(current_time, str):
+            return
+        was_known = self.clock.known
+        try:
+            self.clock.set_wall(current_time)
+        except ValueError as exc:
+            LOG.warning("CSMS currentTime %r refused: %s", current_time[:40], exc)
+            return
+        if not was_known and self.clock.known:
+            self.outbox.wake()
+
+    def _set_registered(self) -> None:
+        self.registration = "Accepted"
+        self.offline.clear()
+        self.registered.set()
+        self.port.submit(CsmsLinkChanged(Link.ONLINE))
+        self.outbox.wake()
+
+    def _set_offline(self) -> None:
+        if self.registered.is_set():
+            self.registered.clear()
+            self.port.submit(CsmsLinkChanged(Link.OFFLINE))
+        self.offline.set()
+
+    def _variable_changed(self, key: str, value: str) -> None:
+        if key == "OCPPCommCtrlr.HeartbeatInterval":
+            self._heartbeat_wake.set()
+        elif key == "SampledDataCtrlr.TxUpdatedInterval":
+            self.transactions.interval_changed()
+        elif key == "TxCtrlr.EVConnectionTimeOut":
+            self.port.submit(SettingsChanged(build_settings(
+                protocol_settings(self.model),
+                StationWiring(has_lock=self.options.has_lock,
+                              max_current_a=self.options.max_current_a,
+                              free_vend_id_tag=self.options.free_vend_id_tag))))
+
+    # -- for the outbox (OutboxLink)
+    def attempts(self) -> int:
+        return _ATTEMPTS
+
+    def retry_interval(self) -> float:
+        return _RETRY_S
+
+    async def prepare(self, msg: QueuedMessage) -> dict[str, Any] | None:
+        return await self.transactions.prepare(msg)
+
+    async def confirmed(self, msg: QueuedMessage, result: dict[str, Any]) -> None:
+        await self.transactions.confirmed(msg, result)

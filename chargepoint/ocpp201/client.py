@@ -1,0 +1,164 @@
+"""One OCPP-J 2.0.1 session over an open WebSocket, built on ``ocpp.v201.ChargePoint``.
+
+``Ocpp201Client(station_id, ws, response_timeout, handlers)``:
+- ``serve()`` reads frames until the connection closes (then returns). A frame that is no
+  readable RPC frame, or a CALL the station does not handle, is answered here (``triage``);
+  other CSMS requests go to the ``@on`` methods of the handler objects given; the library
+  validates them against the 2.0.1 schemas and answers a bad one with the 2.0.1 RPC error
+  (FormatViolation, OccurrenceConstraintViolation, TypeConstraintViolation ...). A handler
+  that raises is answered with InternalError. The connection stays up.
+- ``request(action, payload) -> dict`` sends one CALL (camelCase payload, validated against the
+  2.0.1 schema first: our own bug must not reach the CSMS) and returns the CALLRESULT payload.
+  One CALL in flight, Authorize ahead of the others (``call_turns``). Raises ``CallFailed`` on
+  a CALLERROR or an invalid answer, ``TimeoutError`` on no answer, ``ConnectionError`` when
+  the link is gone.
+- ``last_exchange``: monotonic time of the last frame sent or received (Heartbeat logic).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar, cast
+
+from ocpp.exceptions import OCPPError  # type: ignore[import-untyped]
+from ocpp.messages import Call, CallError, MessageType, validate_payload  # type: ignore[import-untyped]
+from ocpp.routing import create_route_map  # type: ignore[import-untyped]
+from ocpp.routing import on as _on
+from ocpp.v201 import ChargePoint  # type: ignore[import-untyped]
+from ocpp.v201 import call as v201_call
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+
+from chargepoint.ocppj import frames
+from chargepoint.ocppj.call_turns import URGENT, CallTurns
+from chargepoint.ocppj.rpc_errors import CallFailed
+
+LOG = logging.getLogger("chargepoint.ocpp")
+VERSION = "2.0.1"
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def on(action: str) -> Callable[[_F], _F]:
+    """``ocpp.routing.on`` with types: marks the handler of a CSMS request ``action``."""
+    return cast(Callable[[_F], _F], _on(action))
+
+
+def _error(unique_id: str, code: str, description: str) -> str:
+    return json.dumps([4, unique_id, code, description, {}], separators=(",", ":"))
+
+
+def triage(text: str, route_map: Mapping[str, Any]) -> str | None:
+    """The CALLERROR for a frame that must not reach the library (2.0.1 part 4 section 4.2.3),
+    None for one it routes: an unreadable frame gets message id "-1" (RpcFrameworkError), an
+    unknown message type MessageTypeNotSupported, an action the station does not handle
+    NotSupported (a 2.0.1 action) or NotImplemented (no 2.0.1 action)."""
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        return _error("-1", "RpcFrameworkError", "not a JSON array")
+    if (not isinstance(frame, list) or len(frame) < 3 or not isinstance(frame[1], str)
+            or not isinstance(frame[0], int)):
+        return _error("-1", "RpcFrameworkError", "not an OCPP-J RPC frame")
+    kind, unique_id = frame[0], frame[1][:36]
+    if kind not in (2, 3, 4):
+        return _error(unique_id, "MessageTypeNotSupported", f"message type {kind}")
+    if kind != 2:
+        return None
+    if len(frame) != 4 or not isinstance(frame[2], str) or not isinstance(frame[3], dict):
+        return _error(unique_id, "RpcFrameworkError", "a CALL is [2, id, action, {payload}]")
+    action = frame[2]
+    if "_on_action" in route_map.get(action, {}):
+        return None
+    if hasattr(v201_call, action):
+        return _error(unique_id, "NotSupported", f"{action} is not supported")
+    return _error(unique_id, "NotImplemented", f"{action} is not a 2.0.1 action")
+
+
+class Ocpp201Client(ChargePoint):  # type: ignore[misc]  # the library is untyped
+    def __init__(self, station_id: str, ws: ClientConnection, response_timeout: float,
+                 handlers: Sequence[object] = (), secrets: frozenset[str] = frozenset()) -> None:
+        super().__init__(station_id, ws, response_timeout=response_timeout,
+                         logger=frames.LIBRARY_LOG)
+        frames.LIBRARY_FILTER.secrets |= secrets
+        for handler in handlers:
+            for action, routes in create_route_map(handler).items():
+                self.route_map.setdefault(action, {}).update(routes)
+        self._ws = ws
+        self._secrets = secrets
+        self._turns = CallTurns()
+        self._handling: set[asyncio.Task[None]] = set()
+        self.last_exchange = time.monotonic()
+
+    async def serve(self) -> None:
+        """Route frames until the connection closes."""
+        try:
+            async for raw in self._ws:
+                self.last_exchange = time.monotonic()
+                frames.log_frame("<-", self.id, raw, self._secrets)
+                text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+                refusal = triage(text, self.route_map)
+                if refusal is not None:
+                    LOG.warning("%s: frame from the CSMS refused: %s", self.id, refusal)
+                    await self._send(refusal)
+                elif text.lstrip().startswith("[2"):  # a CALL: its own task (it may wait)
+                    task = asyncio.ensure_future(self.route_message(text))
+                    self._handling.add(task)
+                    task.add_done_callback(self._handling.discard)
+                else:
+                    await self.route_message(text)
+        except ConnectionClosed:
+            pass
+        finally:
+            for task in list(self._handling):
+                task.cancel()
+
+    async def close_connection(self) -> None:
+        await self._ws.close()
+
+    async def _send(self, message: str) -> None:
+        frames.log_frame("->", self.id, message, self._secrets)
+        try:
+            await self._ws.send(message)
+        except ConnectionClosed as exc:
+            raise ConnectionError("CSMS connection closed") from exc
+        self.last_exchange = time.monotonic()
+
+    async def _await_response(self, unique_id: str) -> Any:
+        """The library's wait for the answer, cut short when the connection closes."""
+        answer = asyncio.ensure_future(
+            self._get_specific_response(unique_id, self._response_timeout))
+        closed = asyncio.ensure_future(self._ws.wait_closed())
+        try:
+            done, _ = await asyncio.wait({answer, closed}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            closed.cancel()
+            if not answer.done():
+                answer.cancel()
+        if answer not in done:
+            raise ConnectionError("CSMS connection closed while waiting for an answer")
+        return answer.result()
+
+    async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send one CALL and return the CALLRESULT payload (see the module docstring)."""
+        call = Call(unique_id=str(self._unique_id_generator()), action=action, payload=payload)
+        await validate_payload(call, VERSION)
+        async with self._turns.turn(urgent=action in URGENT):
+            while not self._response_queue.empty():  # answers to CALLs that timed out
+                self._response_queue.get_nowait()
+            await self._send(call.to_json())
+            response = await self._await_response(call.unique_id)
+        if response.message_type_id == MessageType.CallError:
+            assert isinstance(response, CallError)
+            raise CallFailed(str(response.error_code), str(response.error_description))
+        response.action = action
+        try:
+            await validate_payload(response, VERSION)
+        except OCPPError as exc:
+            raise CallFailed("FormatViolation", f"invalid {action} response: {exc}") from exc
+        result: dict[str, Any] = response.payload
+        return result

@@ -1,0 +1,167 @@
+"""A 2.0.1 test CSMS on 127.0.0.1 (port 0) built on ``ocpp.v201.ChargePoint`` (the library
+validates every frame against the 2.0.1 schemas on its side too).
+
+``Csms201`` records every frame both ways (``frames``), answers the station's CALLs
+(``boot_status``, ``interval``, ``token_status``), can go offline and come back on the same
+port, and sends requests to the station (``send``). Await with ``wait_for``, never sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ocpp.routing import on
+from ocpp.v201 import ChargePoint, call_result
+from websockets.asyncio.server import Server, ServerConnection, serve
+
+
+@dataclass
+class Frame:
+    direction: str  # "in" (station -> CSMS) or "out"
+    kind: int
+    unique_id: str
+    action: str | None
+    payload: Any
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class _Peer(ChargePoint):
+    def __init__(self, csms: Csms201, ws: ServerConnection, station: str) -> None:
+        super().__init__(station, ws, response_timeout=5)
+        self.csms = csms
+        self.ws = ws
+
+    async def route_message(self, raw_msg: str) -> None:
+        self.csms.record("in", raw_msg)
+        await super().route_message(raw_msg)
+
+    async def _send(self, message: str) -> None:
+        self.csms.record("out", message)
+        await self.ws.send(message)
+
+    @on("BootNotification")
+    def on_boot(self, **kw: Any) -> call_result.BootNotification:
+        return call_result.BootNotification(current_time=now_iso(), interval=self.csms.interval,
+                                            status=self.csms.boot_status)
+
+    @on("Heartbeat")
+    def on_heartbeat(self, **kw: Any) -> call_result.Heartbeat:
+        return call_result.Heartbeat(current_time=now_iso())
+
+    @on("StatusNotification")
+    def on_status(self, **kw: Any) -> call_result.StatusNotification:
+        return call_result.StatusNotification()
+
+    @on("Authorize")
+    def on_authorize(self, id_token: dict[str, Any], **kw: Any) -> call_result.Authorize:
+        status = self.csms.token_status.get(id_token["id_token"], "Accepted")
+        return call_result.Authorize(id_token_info={"status": status})
+
+    @on("TransactionEvent")
+    def on_transaction_event(self, **kw: Any) -> call_result.TransactionEvent:
+        return call_result.TransactionEvent()
+
+    @on("NotifyReport")
+    def on_notify_report(self, **kw: Any) -> call_result.NotifyReport:
+        return call_result.NotifyReport()
+
+
+@dataclass
+class Csms201:
+    boot_status: str = "Accepted"
+    interval: int = 300
+    token_status: dict[str, str] = field(default_factory=dict)  # default Accepted
+    frames: list[Frame] = field(default_factory=list)
+    subprotocols: list[str | None] = field(default_factory=list)
+    port: int = 0
+    peer: _Peer | None = None
+
+    def __post_init__(self) -> None:
+        self._changed = asyncio.Condition()
+        self._server: Server | None = None
+        self._connected = asyncio.Event()
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ocpp"
+
+    async def start(self) -> None:
+        self._server = await serve(self._handler, "127.0.0.1", self.port,
+                                   subprotocols=["ocpp2.0.1"])  # type: ignore[list-item]
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            for ws in list(self._server.connections):
+                ws.transport.abort()
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        self.peer = None
+        self._connected.clear()
+
+    async def _handler(self, ws: ServerConnection) -> None:
+        self.subprotocols.append(ws.subprotocol)
+        peer = _Peer(self, ws, (ws.request.path if ws.request else "").rsplit("/", 1)[-1])
+        self.peer = peer
+        self._connected.set()
+        try:
+            await peer.start()
+        except Exception:
+            pass
+        finally:
+            if self.peer is peer:
+                self.peer = None
+                self._connected.clear()
+
+    def record(self, direction: str, raw: str) -> None:
+        msg = json.loads(raw)
+        action = msg[2] if msg[0] == 2 else None
+        payload = msg[3] if msg[0] == 2 else msg[2] if msg[0] == 3 else msg[2:]
+        self.frames.append(Frame(direction, msg[0], str(msg[1]), action, payload))
+        asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    def calls(self, action: str | None = None) -> list[Frame]:
+        return [f for f in self.frames if f.direction == "in" and f.kind == 2
+                and (action is None or f.action == action)]
+
+    def events(self) -> list[dict[str, Any]]:
+        """The TransactionEvent payloads the station sent, in order."""
+        return [f.payload for f in self.calls("TransactionEvent")]
+
+    def errors_sent(self) -> list[Frame]:
+        return [f for f in self.frames if f.direction == "out" and f.kind == 4]
+
+    async def wait_until(self, pred: Callable[[], Any], timeout: float = 10) -> Any:
+        async def waiter() -> Any:
+            async with self._changed:
+                while not (result := pred()):
+                    await self._changed.wait()
+                return result
+        return await asyncio.wait_for(waiter(), timeout)
+
+    async def wait_for(self, action: str, count: int = 1, timeout: float = 10) -> list[Frame]:
+        return await self.wait_until(  # type: ignore[no-any-return]
+            lambda: (c := self.calls(action)) and len(c) >= count and c, timeout)
+
+    async def connected(self, timeout: float = 10) -> _Peer:
+        await asyncio.wait_for(self._connected.wait(), timeout)
+        assert self.peer is not None
+        return self.peer
+
+    async def send(self, request: Any) -> Any:
+        """Send a request (an ``ocpp.v201.call`` dataclass); return the CALLRESULT."""
+        peer = await self.connected()
+        return await peer.call(request, suppress=False)
