@@ -340,4 +340,7 @@ class Transactions:
                 connector, conversions.auth_status(str(info.get("status")))))
         if msg.payload.get("eventType") == "Ended" and msg.tx_local_id is not None:
             await asyncio.to_thread(self._s.port.store.kv_set, seq_key(msg.tx_local_id), None)
+        # Off the durable queue (ocppj.outbox: the link removes what it confirmed; the
+        # transaction's id is the station's own, nothing else to record with it)
+        await asyncio.to_thread(self._s.port.store.confirm, msg.seq, msg.tx_local_id)
 

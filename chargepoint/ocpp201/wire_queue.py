@@ -18,12 +18,20 @@ class WireQueue:
 
     def queue_head(self) -> QueuedMessage | None:
         head = self._store.queue_head()
-        if head is None or head.action not in _KINDS:
-            return head
-        return dataclasses.replace(head, action="TransactionEvent")
+        return None if head is None else _on_the_wire(head)
+
+    def queue_peek(self, after_seq: int, limit: int) -> list[QueuedMessage]:
+        return [_on_the_wire(m) for m in self._store.queue_peek(after_seq, limit)]
 
     def mark_attempt(self, seq: int) -> int:
         return self._store.mark_attempt(seq)
 
     def dequeue(self, seq: int) -> None:
         self._store.dequeue(seq)
+
+
+def _on_the_wire(msg: QueuedMessage) -> QueuedMessage:
+    """A transaction's message is a TransactionEvent; any other keeps its queued name."""
+    if msg.action not in _KINDS:
+        return msg
+    return dataclasses.replace(msg, action="TransactionEvent")
