@@ -182,8 +182,10 @@ class Controller:
 
     async def run(self) -> None:
         """Start the station and run until ``stop()``."""
-        now = self._clock()
         await self._persistence.load()
+        if self._stopping:  # stop() came while the store was read
+            return
+        now = self._clock()
         self._performer.perform(self._station.startup(now), now)
         self._tasks = [asyncio.create_task(self._control_loop(), name="control-loop")]
         self._tasks.append(asyncio.create_task(self._persistence.run(), name="store-writer"))
@@ -204,12 +206,13 @@ class Controller:
         if self._stopping:
             return
         self._stopping = True
-        if not self.restart:
+        started = bool(self._tasks)  # stopped before run(): the core has no session to stop
+        if started and not self.restart:
             self.submit(ev.StopRequested(0, StopReason.REBOOT))
         deadline = self._clock() + safe_stop_timeout_s
-        while self._clock() < deadline and self._any_closed():
+        while started and self._clock() < deadline and self._any_closed():
             await asyncio.sleep(self._tick_s)
-        if self._any_closed():  # out of time: the core opens at once, keeping each reason
+        if started and self._any_closed():  # out of time: the core opens at once
             self.submit(ev.StopRequested(0, StopReason.EMERGENCY_STOP))
         now = self._clock()
         for hw in self._hw.connectors:  # whatever happened: leave the station safe

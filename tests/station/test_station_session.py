@@ -179,3 +179,11 @@ async def test_meter_values_report_the_offered_current(
     offered = [v for v in values if v.get("measurand") == "Current.Offered"]
     assert offered and float(offered[0]["value"]) == 32.0  # the station offers its limit
     assert offered[0]["unit"] == "A"
+
+
+async def test_a_station_stopped_at_once_stops_cleanly(make_cp: CpMaker) -> None:
+    """Repro: stop() right after start, while the controller still read its store, raised
+    "call startup() before handle()" (the core was asked to stop sessions it never began)."""
+    station = await make_cp()
+    await station.stop()
+    assert all(not station.controller.hardware_of(c).contactor.commanded_closed for c in (1,))
