@@ -8,12 +8,9 @@
   that did not refuse the request, to their ``@after`` method (as a task). A handler or
   follow-up that raises is logged through ``failures`` (rate-limited) and answered with
   InternalError; it never ends ``serve()``.
-- ``request(action, payload) -> dict`` sends one CALL with a camelCase payload (as stored in
-  the outbox) and returns the CALLRESULT payload. One CALL in flight, a driver's Authorize
-  ahead of the others (``call_turns``); timeout = the library's ``response_timeout``.
-  Raises ``CallFailed`` on a CALLERROR, ``asyncio.TimeoutError`` on no answer,
-  ``ConnectionError`` when the link is gone. An answer with a number the station cannot store
-  (``bounds.unstorable``) is a ``CallFailed``.
+- ``request(action, payload) -> dict`` sends one CALL (``ocppj.session.CallSession``, shared
+  with 2.0.1: one CALL in flight, a driver's Authorize first). An answer with a number the
+  station cannot store (``bounds.unstorable``) is a ``CallFailed`` (``refuse_answer``).
 - ``last_exchange``: monotonic time of the last frame sent or received (heartbeat logic).
 """
 
@@ -50,9 +47,10 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from chargepoint.ocppj import bounds, frames
-from chargepoint.ocppj.call_turns import URGENT, CallTurns
+from chargepoint.ocppj.call_turns import CallTurns
 from chargepoint.ocppj.connection import set_ping_interval
 from chargepoint.ocppj.rpc_errors import CallFailed as CallFailed  # also for importers
+from chargepoint.ocppj.session import CallSession
 from chargepoint.ocppj.supervise import FailureLog
 
 LOG = logging.getLogger("chargepoint.ocpp")
@@ -98,7 +96,11 @@ class FrameSecurity(Protocol):
         """True: this CALL id was already used on the connection (AttemptedReplayAttacks)."""
 
 
-class OcppClient(ChargePoint):  # type: ignore[misc]  # the library is untyped
+class OcppClient(CallSession, ChargePoint):  # type: ignore[misc]  # the library is untyped
+    version = "1.6"
+    invalid_answer_code = "FormationViolation"
+    answer_name = "{action}.conf"
+
     def __init__(
         self,
         station_id: str,
@@ -276,56 +278,11 @@ class OcppClient(ChargePoint):  # type: ignore[misc]  # the library is untyped
         """Apply a new WebSocketPingInterval (0 disables) to this connection at once."""
         set_ping_interval(self._ws, interval)
 
-    async def close_connection(self) -> None:
-        """Close the WebSocket (``serve()`` returns)."""
-        await self._ws.close()
-
-    async def _send(self, message: str) -> None:
-        frames.log_frame("->", self.id, message, self._secrets)
-        try:
-            await self._ws.send(message)
-        except ConnectionClosed as exc:
-            raise ConnectionError("CSMS connection closed") from exc
-        self.last_exchange = time.monotonic()
-
-    async def _await_response(self, unique_id: str) -> Any:
-        """The library's wait for the answer, cut short when the connection closes."""
-        answer = asyncio.ensure_future(
-            self._get_specific_response(unique_id, self._response_timeout))
-        closed = asyncio.ensure_future(self._ws.wait_closed())
-        try:
-            done, _ = await asyncio.wait({answer, closed}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            closed.cancel()
-            if not answer.done():
-                answer.cancel()
-        if answer not in done:
-            raise ConnectionError("CSMS connection closed while waiting for an answer")
-        return answer.result()
-
-    async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Send one CALL and return the CALLRESULT payload (see the module docstring)."""
-        call = Call(unique_id=str(self._unique_id_generator()), action=action, payload=payload)
-        await validate_payload(call, "1.6")  # our own bug must not reach the CSMS
-        async with self._turns.turn(urgent=action in URGENT):
-            # Drop answers to earlier CALLs that timed out (they would misorder responses).
-            while not self._response_queue.empty():
-                self._response_queue.get_nowait()
-            await self._send(call.to_json())
-            response = await self._await_response(call.unique_id)
-        if response.message_type_id == MessageType.CallError:
-            assert isinstance(response, CallError)
-            raise CallFailed(str(response.error_code), str(response.error_description))
-        response.action = action
-        try:
-            await validate_payload(response, "1.6")
-        except OCPPError as exc:
-            raise CallFailed("FormationViolation", f"invalid {action}.conf: {exc}") from exc
-        out_of_bounds = bounds.unstorable(response.payload)
-        if out_of_bounds is not None:
-            # E.g. a transactionId beyond 32 bit: the station cannot store it, so the answer
-            # counts as a failed confirmation (the outbox retries, then gives up, logged).
-            LOG.error("%s: %s.conf refused: %s", self.id, action, out_of_bounds[1])
-            raise CallFailed(out_of_bounds[0], f"invalid {action}.conf: {out_of_bounds[1]}")
-        result: dict[str, Any] = response.payload
-        return result
+    def refuse_answer(self, action: str, payload: dict[str, Any]) -> CallFailed | None:
+        out_of_bounds = bounds.unstorable(payload)
+        if out_of_bounds is None:
+            return None
+        # E.g. a transactionId beyond 32 bit: the station cannot store it, so the answer
+        # counts as a failed confirmation (the outbox retries, then gives up, logged).
+        LOG.error("%s: %s.conf refused: %s", self.id, action, out_of_bounds[1])
+        return CallFailed(out_of_bounds[0], f"invalid {action}.conf: {out_of_bounds[1]}")

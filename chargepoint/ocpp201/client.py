@@ -7,11 +7,8 @@
   validates them against the 2.0.1 schemas and answers a bad one with the 2.0.1 RPC error
   (FormatViolation, OccurrenceConstraintViolation, TypeConstraintViolation ...). A handler
   that raises is answered with InternalError. The connection stays up.
-- ``request(action, payload) -> dict`` sends one CALL (camelCase payload, validated against the
-  2.0.1 schema first: our own bug must not reach the CSMS) and returns the CALLRESULT payload.
-  One CALL in flight, Authorize ahead of the others (``call_turns``). Raises ``CallFailed`` on
-  a CALLERROR or an invalid answer, ``TimeoutError`` on no answer, ``ConnectionError`` when
-  the link is gone.
+- ``request(action, payload) -> dict`` sends one CALL (``ocppj.session.CallSession``, shared
+  with 1.6: validated against the 2.0.1 schema first, one CALL in flight, Authorize first).
 - ``last_exchange``: monotonic time of the last frame sent or received (Heartbeat logic).
 """
 
@@ -24,8 +21,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
-from ocpp.exceptions import OCPPError  # type: ignore[import-untyped]
-from ocpp.messages import Call, CallError, MessageType, validate_payload  # type: ignore[import-untyped]
 from ocpp.routing import create_route_map  # type: ignore[import-untyped]
 from ocpp.routing import on as _on
 from ocpp.v201 import ChargePoint  # type: ignore[import-untyped]
@@ -34,8 +29,8 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from chargepoint.ocppj import frames
-from chargepoint.ocppj.call_turns import URGENT, CallTurns
-from chargepoint.ocppj.rpc_errors import CallFailed
+from chargepoint.ocppj.call_turns import CallTurns
+from chargepoint.ocppj.session import CallSession
 
 LOG = logging.getLogger("chargepoint.ocpp")
 VERSION = "2.0.1"
@@ -79,7 +74,11 @@ def triage(text: str, route_map: Mapping[str, Any]) -> str | None:
     return _error(unique_id, "NotImplemented", f"{action} is not a 2.0.1 action")
 
 
-class Ocpp201Client(ChargePoint):  # type: ignore[misc]  # the library is untyped
+class Ocpp201Client(CallSession, ChargePoint):  # type: ignore[misc]  # the library is untyped
+    version = VERSION
+    invalid_answer_code = "FormatViolation"
+    answer_name = "{action} response"
+
     def __init__(self, station_id: str, ws: ClientConnection, response_timeout: float,
                  handlers: Sequence[object] = (), secrets: frozenset[str] = frozenset()) -> None:
         super().__init__(station_id, ws, response_timeout=response_timeout,
@@ -116,49 +115,3 @@ class Ocpp201Client(ChargePoint):  # type: ignore[misc]  # the library is untype
         finally:
             for task in list(self._handling):
                 task.cancel()
-
-    async def close_connection(self) -> None:
-        await self._ws.close()
-
-    async def _send(self, message: str) -> None:
-        frames.log_frame("->", self.id, message, self._secrets)
-        try:
-            await self._ws.send(message)
-        except ConnectionClosed as exc:
-            raise ConnectionError("CSMS connection closed") from exc
-        self.last_exchange = time.monotonic()
-
-    async def _await_response(self, unique_id: str) -> Any:
-        """The library's wait for the answer, cut short when the connection closes."""
-        answer = asyncio.ensure_future(
-            self._get_specific_response(unique_id, self._response_timeout))
-        closed = asyncio.ensure_future(self._ws.wait_closed())
-        try:
-            done, _ = await asyncio.wait({answer, closed}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            closed.cancel()
-            if not answer.done():
-                answer.cancel()
-        if answer not in done:
-            raise ConnectionError("CSMS connection closed while waiting for an answer")
-        return answer.result()
-
-    async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Send one CALL and return the CALLRESULT payload (see the module docstring)."""
-        call = Call(unique_id=str(self._unique_id_generator()), action=action, payload=payload)
-        await validate_payload(call, VERSION)
-        async with self._turns.turn(urgent=action in URGENT):
-            while not self._response_queue.empty():  # answers to CALLs that timed out
-                self._response_queue.get_nowait()
-            await self._send(call.to_json())
-            response = await self._await_response(call.unique_id)
-        if response.message_type_id == MessageType.CallError:
-            assert isinstance(response, CallError)
-            raise CallFailed(str(response.error_code), str(response.error_description))
-        response.action = action
-        try:
-            await validate_payload(response, VERSION)
-        except OCPPError as exc:
-            raise CallFailed("FormatViolation", f"invalid {action} response: {exc}") from exc
-        result: dict[str, Any] = response.payload
-        return result
