@@ -35,7 +35,7 @@ from chargepoint.ocpp16.client import after, on
 from chargepoint.ocpp16.config_keys import Configuration
 from chargepoint.ocpp16.options import Ocpp16Options
 from chargepoint.ocpp16.reservations import StoredReservations
-from chargepoint.ocpp16.triggers import TriggerFollowUps
+from chargepoint.ocpp16.triggers import TriggerFollowUps, known_statuses, send_shared
 from chargepoint.ocppj.timestamps import Clock, parse_utc
 from chargepoint.ports import StationPort
 from chargepoint.store.api import ReservationRecord, StoreAPI
@@ -295,13 +295,11 @@ class CoreHandlers:
         sampler = self._services.sampler
         if requested_message == "MeterValues" and not sampler.can_trigger(connector_id):
             return call_result.TriggerMessage(status="Rejected")
-        if requested_message == "StatusNotification" and not self._statuses(connector_id):
+        statuses = self._services.transactions.statuses
+        if requested_message == "StatusNotification" and not known_statuses(statuses,
+                                                                            connector_id):
             return call_result.TriggerMessage(status="Rejected")
         return call_result.TriggerMessage(status="Accepted")
-
-    def _statuses(self, connector: int | None) -> list[int]:
-        known = self._services.transactions.statuses
-        return sorted(known) if connector is None else [c for c in known if c == connector]
 
     @after("TriggerMessage")
     async def after_trigger(self, requested_message: str, connector_id: int | None = None,
@@ -312,22 +310,9 @@ class CoreHandlers:
 
     async def _send_triggered(self, requested_message: str, connector_id: int | None) -> None:
         a = self._services
-        if requested_message == "BootNotification":
-            if a.registered.is_set():
-                await a.trigger_boot()
-            else:
-                a.wake_boot()
-        elif requested_message == "Heartbeat":
-            try:
-                await a.heartbeat()
-            except Exception as exc:
-                LOG.warning("triggered Heartbeat failed: %s", exc)
-        elif requested_message == "StatusNotification":
-            for connector in self._statuses(connector_id):
-                a.post_status(a.transactions.statuses[connector], triggered=True)
-        elif requested_message == "MeterValues":
-            await a.sampler.trigger(connector_id)
-        elif requested_message == "FirmwareStatusNotification":
+        if await send_shared(a, a.transactions.statuses, requested_message, connector_id):
+            return
+        if requested_message == "FirmwareStatusNotification":
             await a.send_when_registered("FirmwareStatusNotification",
                                          {"status": a.hooks.firmware_status()})
         elif requested_message == "DiagnosticsStatusNotification":

@@ -31,6 +31,7 @@ from ocpp.v16 import call_result  # type: ignore[import-untyped]
 
 from chargepoint.ocpp16.client import CallFailed, after, on
 from chargepoint.ocpp16.security_link import SecurityLink
+from chargepoint.ocpp16.triggers import known_statuses, send_shared
 from chargepoint.security import events as ev
 from chargepoint.security.certificates import CertificateHash, CertificateStore, CertUse
 from chargepoint.security.events import SecurityEvent, SecurityEvents
@@ -193,7 +194,9 @@ class SecurityHandlers:
             return call_result.ExtendedTriggerMessage(status="Rejected")
         if requested_message == "MeterValues" and not a.sampler.can_trigger(connector_id):
             return call_result.ExtendedTriggerMessage(status="Rejected")
-        if requested_message == "StatusNotification" and not self._statuses(connector_id):
+        statuses = a.transactions.statuses
+        if requested_message == "StatusNotification" and not known_statuses(statuses,
+                                                                            connector_id):
             return call_result.ExtendedTriggerMessage(status="Rejected")
         if requested_message == "SignChargePointCertificate" and not self._cpo_name():
             LOG.warning("SignChargePointCertificate rejected: CpoName is not set (A02)")
@@ -209,20 +212,9 @@ class SecurityHandlers:
 
     async def _send_triggered(self, requested_message: str, connector_id: int | None) -> None:
         a = self._a
-        if requested_message == "BootNotification":
-            if a.registered.is_set():
-                await a.trigger_boot()
-            else:
-                a.wake_boot()
-        elif requested_message == "Heartbeat":
-            with contextlib.suppress(ConnectionError, CallFailed, TimeoutError):
-                await a.heartbeat()
-        elif requested_message == "StatusNotification":
-            for connector in self._statuses(connector_id):
-                a.post_status(a.transactions.statuses[connector], triggered=True)
-        elif requested_message == "MeterValues":
-            await a.sampler.trigger(connector_id)
-        elif requested_message == "FirmwareStatusNotification":
+        if await send_shared(a, a.transactions.statuses, requested_message, connector_id):
+            return
+        if requested_message == "FirmwareStatusNotification":
             await a.send_when_registered("SignedFirmwareStatusNotification",
                                          {"status": self.firmware_status()})
         elif requested_message == "LogStatusNotification":
@@ -233,10 +225,6 @@ class SecurityHandlers:
             await a.send_when_registered("LogStatusNotification", payload)
         elif requested_message == "SignChargePointCertificate":
             await self.request_certificate("ExtendedTriggerMessage")
-
-    def _statuses(self, connector: int | None) -> list[int]:
-        known = self._a.transactions.statuses
-        return [c for c in sorted(known) if connector is None or c == connector]
 
     # -- A02 / A03: the station's certificate
     def _cpo_name(self) -> str | None:
