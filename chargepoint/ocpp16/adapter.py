@@ -53,6 +53,7 @@ from chargepoint.ocpp16.transactions import Transactions
 from chargepoint.ocpp16.triggers import TriggerFollowUps
 from chargepoint.ocpp16.wire_queue import WireQueue
 from chargepoint.ocppj.connection import Backoff, connect
+from chargepoint.ocppj.heartbeat import heartbeat_loop
 from chargepoint.ocppj.outbox import Outbox
 from chargepoint.ocppj.supervise import FailureLog, Supervisor
 from chargepoint.ocppj.timestamps import Clock, ClockUnknown, read_boot_id
@@ -425,19 +426,8 @@ class Ocpp16Adapter:
 
     async def _heartbeat_loop(self, client: OcppClient) -> None:
         """Heartbeat only when nothing else was exchanged for HeartbeatInterval (4.6)."""
-        while True:
-            self._heartbeat_wake.clear()
-            interval = self.config.get_int("HeartbeatInterval")
-            delay = client.last_exchange + interval - time.monotonic()
-            if interval <= 0 or delay > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._heartbeat_wake.wait(),
-                                           delay if interval > 0 else None)
-                continue
-            try:
-                await self.heartbeat()
-            except (CallFailed, TimeoutError) as exc:
-                LOG.warning("Heartbeat failed: %s", exc)
+        await heartbeat_loop(client, lambda: self.config.get_int("HeartbeatInterval"),
+                             self._heartbeat_wake, self.heartbeat)
 
     def _set_clock(self, current_time: object) -> None:
         if not isinstance(current_time, str):

@@ -40,6 +40,7 @@ from chargepoint.ocpp201.handlers import Handlers
 from chargepoint.ocpp201.transactions import Transactions
 from chargepoint.ocpp201.wire_queue import WireQueue
 from chargepoint.ocppj.connection import Backoff, connect
+from chargepoint.ocppj.heartbeat import heartbeat_loop
 from chargepoint.ocppj.outbox import Outbox
 from chargepoint.ocppj.rpc_errors import CallFailed
 from chargepoint.ocppj.supervise import FailureLog, Supervisor
@@ -313,19 +314,9 @@ class Ocpp201Adapter:
             await asyncio.sleep(interval if interval > 0 else _DEFAULT_RETRY_S)
 
     async def _heartbeat_loop(self, client: Ocpp201Client) -> None:
-        while True:
-            self._heartbeat_wake.clear()
-            interval = self.model.get_int("OCPPCommCtrlr.HeartbeatInterval")
-            delay = client.last_exchange + interval - time.monotonic()
-            if interval <= 0 or delay > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._heartbeat_wake.wait(),
-                                           delay if interval > 0 else None)
-                continue
-            try:
-                await self.heartbeat()
-            except (CallFailed, TimeoutError) as exc:
-                LOG.warning("Heartbeat failed: %s", exc)
+        await heartbeat_loop(client,
+                             lambda: self.model.get_int("OCPPCommCtrlr.HeartbeatInterval"),
+                             self._heartbeat_wake, self.heartbeat)
 
     def _set_clock(self, current_time: object) -> None:
         if not isinstance(current_time, str):
