@@ -85,11 +85,7 @@ class Handlers:
                          **_: Any) -> call_result.GetVariables:
         results = []
         for item in get_variable_data:
-            component, variable = item["component"], item["variable"]
-            attribute = item.get("attribute_type", "Actual")
-            result: dict[str, Any] = {"attributeType": attribute,
-                                      "component": {"name": component["name"]},
-                                      "variable": {"name": variable["name"]}}
+            component, variable, attribute, result = _addressed(item)
             try:
                 found = self._s.model.lookup(component["name"], variable["name"])
             except SetRefused as exc:
@@ -110,11 +106,7 @@ class Handlers:
                                **_: Any) -> call_result.SetVariables:
         results = []
         for item in set_variable_data:
-            component, variable = item["component"], item["variable"]
-            attribute = item.get("attribute_type", "Actual")
-            result: dict[str, Any] = {"attributeType": attribute,
-                                      "component": {"name": component["name"]},
-                                      "variable": {"name": variable["name"]}}
+            component, variable, attribute, result = _addressed(item)
             try:
                 if attribute != "Actual":
                     self._s.model.lookup(component["name"], variable["name"])
@@ -240,3 +232,15 @@ class Handlers:
         status = _reply(self._s.port.submit(RemoteStopRequested(record.connector)))
         return call_result.RequestStopTransaction(
             status="Accepted" if status == "Accepted" else "Rejected")
+
+
+def _addressed(item: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], str,
+                                                 dict[str, Any]]:
+    """A Get/SetVariables item's component, variable and attribute type, and the head of
+    its result (what it addressed, named as the CSMS named it)."""
+    component, variable = item["component"], item["variable"]
+    attribute = str(item.get("attribute_type", "Actual"))
+    result: dict[str, Any] = {"attributeType": attribute,
+                              "component": {"name": component["name"]},
+                              "variable": {"name": variable["name"]}}
+    return component, variable, attribute, result
