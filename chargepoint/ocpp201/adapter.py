@@ -34,6 +34,7 @@ from chargepoint.core.settings import ProtocolSettings, StationWiring, build_set
 from chargepoint.core.types import AuthStatus
 from chargepoint.limit_timer import LimitTimer
 from chargepoint.ocpp201 import conversions
+from chargepoint.ocpp201.aligned import AlignedSampler
 from chargepoint.ocpp201.client import Ocpp201Client
 from chargepoint.ocpp201.device_model import DeviceModel
 from chargepoint.ocpp201.handlers import Handlers
@@ -53,8 +54,6 @@ LOG = logging.getLogger("chargepoint.ocpp")
 SUBPROTOCOL = Subprotocol("ocpp2.0.1")
 BOOT_REASON_KEY = "ocpp201.boot_reason"  # kv: the reason of the next BootNotification
 _DEFAULT_RETRY_S = 60.0  # BootNotification retry when the CSMS gave interval 0
-_ATTEMPTS = 3  # TransactionEvent attempts (MessageAttempts is not a variable yet)
-_RETRY_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +101,8 @@ class Ocpp201Adapter:
         self.registration = "Unknown"
         self.outbox = Outbox(WireQueue(port.store), self)
         self.transactions = Transactions(self)
+        self.aligned = AlignedSampler(self, self.transactions)
+        self._unobserve = port.observe(self.transactions.observe)
         self.handlers = Handlers(self)
         self._client: Ocpp201Client | None = None
         self._boot_done = False
@@ -123,6 +124,7 @@ class Ocpp201Adapter:
         self.supervise("OCPP connection", self._connection_loop)
         self.supervise("OCPP outbox", self.outbox.run)
         self.supervise("OCPP persist worker", self.transactions.run)
+        self.supervise("OCPP aligned meter values", self.aligned.run)
         await self._closed.wait()
 
     def perform(self, action: ProtocolAction) -> None:
@@ -130,6 +132,7 @@ class Ocpp201Adapter:
             self.transactions.perform(action)
         elif isinstance(action, ReportStatus):
             self.post_status(action)
+            self.transactions.perform(action)  # chargingState, TxStart/StopPoint
         elif isinstance(action, RequestAuthorization):
             self.spawn(self.authorize(action))
         elif isinstance(action, ClearReservation):
@@ -149,6 +152,7 @@ class Ocpp201Adapter:
 
     async def close(self) -> None:
         self._closed.set()
+        self._unobserve()
         await self.transactions.close()
         await self._supervisor.close()
         await cancel_all(list(self._tasks))
@@ -346,8 +350,10 @@ class Ocpp201Adapter:
     def _variable_changed(self, key: str, value: str) -> None:
         if key == "OCPPCommCtrlr.HeartbeatInterval":
             self._heartbeat_wake.set()
-        elif key == "SampledDataCtrlr.TxUpdatedInterval":
+        elif key in ("SampledDataCtrlr.TxUpdatedInterval", "SampledDataCtrlr.TxEndedInterval"):
             self.transactions.interval_changed()
+        elif key in ("AlignedDataCtrlr.Interval", "AlignedDataCtrlr.TxEndedInterval"):
+            self.aligned.interval_changed()
         elif key == "TxCtrlr.EVConnectionTimeOut":
             self.port.submit(SettingsChanged(build_settings(
                 protocol_settings(self.model),
@@ -357,10 +363,10 @@ class Ocpp201Adapter:
 
     # -- for the outbox (OutboxLink)
     def attempts(self) -> int:
-        return _ATTEMPTS
+        return self.model.get_int("OCPPCommCtrlr.MessageAttempts")
 
     def retry_interval(self) -> float:
-        return _RETRY_S
+        return float(self.model.get_int("OCPPCommCtrlr.MessageAttemptInterval"))
 
     async def prepare(self, msg: QueuedMessage) -> dict[str, Any] | None:
         return await self.transactions.prepare(msg)

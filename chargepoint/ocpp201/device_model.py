@@ -65,6 +65,20 @@ VARIABLES: dict[str, Variable] = {v.key: v for v in (
              "Energy.Active.Import.Register", members=_MEASURANDS),
     Variable("AuthCtrlr", "AuthorizeRemoteStart", "boolean", "true"),
     Variable("AuthCtrlr", "LocalPreAuthorize", "boolean", "false"),
+    # Transactions and meter values (E, J): chargepoint/ocpp201/tx_points.py, meter_values.py
+    Variable("OCPPCommCtrlr", "MessageAttempts", "integer", "3", minimum=1),
+    Variable("OCPPCommCtrlr", "MessageAttemptInterval", "integer", "10", minimum=1, unit="s"),
+    Variable("SampledDataCtrlr", "TxStartedMeasurands", "MemberList",
+             "Energy.Active.Import.Register", members=_MEASURANDS),
+    Variable("SampledDataCtrlr", "TxEndedMeasurands", "MemberList",
+             "Energy.Active.Import.Register", members=_MEASURANDS),
+    Variable("SampledDataCtrlr", "TxEndedInterval", "integer", "0", unit="s"),
+    Variable("AlignedDataCtrlr", "Interval", "integer", "0", unit="s"),
+    Variable("AlignedDataCtrlr", "Measurands", "MemberList", "Energy.Active.Import.Register",
+             members=_MEASURANDS),
+    Variable("AlignedDataCtrlr", "TxEndedInterval", "integer", "0", unit="s"),
+    Variable("AlignedDataCtrlr", "TxEndedMeasurands", "MemberList",
+             "Energy.Active.Import.Register", members=_MEASURANDS),
 )}
 
 
