@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ocpp.exceptions import InternalError
 from ocpp.routing import on
 from ocpp.v201 import ChargePoint, call_result
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -67,7 +68,14 @@ class _Peer(ChargePoint):
 
     @on("TransactionEvent")
     def on_transaction_event(self, **kw: Any) -> call_result.TransactionEvent:
+        if self.csms.refuse_events > 0:  # answer with a CALLERROR (a failed attempt)
+            self.csms.refuse_events -= 1
+            raise InternalError(description="refused by the test")
         return call_result.TransactionEvent()
+
+    @on("MeterValues")
+    def on_meter_values(self, **kw: Any) -> call_result.MeterValues:
+        return call_result.MeterValues()
 
     @on("NotifyReport")
     def on_notify_report(self, **kw: Any) -> call_result.NotifyReport:
@@ -79,6 +87,7 @@ class Csms201:
     boot_status: str = "Accepted"
     interval: int = 300
     token_status: dict[str, str] = field(default_factory=dict)  # default Accepted
+    refuse_events: int = 0  # TransactionEvents still to answer with a CALLERROR
     frames: list[Frame] = field(default_factory=list)
     subprotocols: list[str | None] = field(default_factory=list)
     port: int = 0

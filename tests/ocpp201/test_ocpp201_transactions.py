@@ -51,7 +51,7 @@ async def test_card_session_plug_tap_unplug(csms201: Csms201, make_cp201: Cp201M
     assert isinstance(tx_id, str) and tx_id
     assert started["eventType"] == "Started"
     assert started["seqNo"] == 0
-    assert started["triggerReason"] == "Authorized"
+    assert started["triggerReason"] == "ChargingStateChanged"  # TxStartPoint PowerPathClosed
     assert started["offline"] is False
     assert started["evse"] == {"id": 1, "connectorId": 1}
     assert started["idToken"] == {"idToken": TAG, "type": "ISO14443"}
