@@ -333,6 +333,7 @@ class Ocpp201Adapter:
             return
         if not was_known and self.clock.known:
             self.outbox.wake()
+            self.aligned.interval_changed()  # the wall clock is known: boundaries now
 
     def _set_registered(self) -> None:
         self.registration = "Accepted"
