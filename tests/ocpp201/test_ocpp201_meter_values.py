@@ -74,16 +74,17 @@ async def test_j02_clock_aligned_inside_a_transaction_is_an_updated(
     (value,) = updated["meterValue"]
     assert contexts(value) == {"Sample.Clock"}
     assert whole_second(value["timestamp"])
-    # from Started on, the aligned values of EVSE 1 come as Updated, not as MeterValues
-    frames = csms201.frames
-    started_at = next(i for i, f in enumerate(frames) if f.action == "TransactionEvent")
-    clock_at = next(i for i, f in enumerate(frames) if f.action == "TransactionEvent"
-                    and f.payload["triggerReason"] == "MeterValueClock")
-    assert not [f for f in frames[started_at:clock_at + 1] if f.action == "MeterValues"]
+    await csms201.wait_until(lambda: len([e for e in csms201.events()
+                                          if e["triggerReason"] == "MeterValueClock"]) >= 2)
     cp.bench.unplug(1)
     await csms201.wait_until(lambda: csms201.events()[-1]["eventType"] == "Ended")
     events = csms201.events()
     assert [e["seqNo"] for e in events] == list(range(len(events)))
+    # while the transaction ran, the aligned values of EVSE 1 came as Updated only
+    begin, end = events[0]["timestamp"], events[-1]["timestamp"]
+    during = [f for f in csms201.calls("MeterValues")
+              if begin < f.payload["meterValue"][0]["timestamp"] < end]
+    assert during == []
 
 
 async def test_j02_tx_started_measurands_with_current_offered(
