@@ -365,7 +365,9 @@ class TxPoints:
         suspension (StoppedByEV / Other)."""
         e = self._evses[connector]
         assert e.tx is not None
-        id_tag = name = None
+        id_tag: str | None = None
+        name: str | None = None
+        stopped = "Other"
         if e.stop is not None:
             stopped, _, id_tag, name = e.stop
         if trigger == "EVCommunicationLost":
