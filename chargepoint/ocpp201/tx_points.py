@@ -86,6 +86,7 @@ class _Tx:
     transaction_id: str
     auth_reported: bool
     state: str  # the chargingState last reported
+    had_ev: bool = False  # an EV was connected during it (EVConnected can stop holding)
 
 
 @dataclass(slots=True)
@@ -159,6 +160,8 @@ class TxPoints:
         if e.ev:
             return []
         e.ev = True
+        if e.tx is not None:
+            e.tx.had_ev = True
         out = self._evaluate(connector, "CablePluggedIn", now)
         if e.tx is not None and not out and e.tx.state != e.state:
             out.append(self._updated(connector, "CablePluggedIn", now))
@@ -300,7 +303,7 @@ class TxPoints:
     def _stop_due(self, e: _Evse) -> bool:
         if not e.ev and e.auth is None and not e.core_tx:
             return True  # nothing of the session is left
-        gone = not e.ev
+        gone = not e.ev and e.tx is not None and e.tx.had_ev
         deauthorized = e.deauthorized and e.auth is None
         for point in self._stop_points():
             if point == EV_CONNECTED and gone:
@@ -329,7 +332,7 @@ class TxPoints:
             remote = e.auth is not None and e.auth.remote
             if remote and trigger in ("Authorized", "ChargingStateChanged"):
                 trigger = "RemoteStart"
-            e.tx = _Tx(self._new_id(), e.auth is not None, e.state)
+            e.tx = _Tx(self._new_id(), e.auth is not None, e.state, e.ev)
             started = TxMessage(
                 "Started", connector, e.tx.transaction_id, trigger, e.state, now, e.energy_wh,
                 id_tag=None if e.auth is None else e.auth.id_tag,
