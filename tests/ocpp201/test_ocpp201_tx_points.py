@@ -97,6 +97,9 @@ async def test_e01_ev_connected_start_then_authorized_and_charging_updates(
     started = (await event_count(csms201, 1))[0]
     assert brief([started]) == [("Started", "CablePluggedIn", "EVConnected")]
     assert "idToken" not in started
+    # the store's record of the transaction, opened by Started (no core transaction yet)
+    await until(lambda: [r.csms_id for r in cp.store.open_transactions()] == [
+        started["transactionInfo"]["transactionId"]])
     status = await cp.status()
     assert status["connectors"][0]["transaction"]["id"] == (
         started["transactionInfo"]["transactionId"])
@@ -163,6 +166,7 @@ async def test_e02_authorized_start_with_ev_connected_first(
     await registered(cp, csms201)
     assert cp.bench is not None
     cp.bench.plug(1)
+    await until(lambda: connector(cp).status.value == "Preparing")  # the core saw the EV
     cp.bench.tap(TAG)
     events = await event_count(csms201, 2)
     assert brief(events[:2]) == [("Started", "Authorized", "EVConnected"),
