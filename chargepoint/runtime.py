@@ -35,8 +35,8 @@ from chargepoint.aio import cancel_all
 from chargepoint.core import actions as act
 from chargepoint.core import events as ev
 from chargepoint.core.station import Station
-from chargepoint.core.view import ConnectorView
 from chargepoint.core.types import FaultKind, StopReason
+from chargepoint.core.view import ConnectorView
 from chargepoint.inputs import CONNECTOR_INPUTS, InputTracker
 from chargepoint.logs import context
 from chargepoint.performer import ActionPerformer
