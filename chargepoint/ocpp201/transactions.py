@@ -133,6 +133,7 @@ class Transactions:
             asyncio.Queue())
         self._open: dict[str, _Open] = {}  # transactionId -> in the store
         self._wake = asyncio.Event()
+        self._ended = asyncio.Event()
 
     # -- from perform() and observe() (synchronous, in the core's order)
     def expect_remote_start(self, connector: int, remote_start_id: int) -> None:
@@ -185,6 +186,18 @@ class Transactions:
                 self._queue(points.power_path(c, False, now))
             case _ if not isinstance(item, Action):
                 points.event_seen()
+
+    def running(self) -> set[str]:
+        """The transactionIds of the 2.0.1 transactions open now (decided or stored)."""
+        ids = {self.points.open_transaction(c)
+               for c in range(1, self._s.port.connector_count + 1)}
+        return {i for i in ids if i is not None} | set(self._open)
+
+    async def ended(self, transaction_ids: set[str]) -> None:
+        """Returns once none of ``transaction_ids`` is open any more (Reset OnIdle)."""
+        while transaction_ids & self.running():
+            self._ended.clear()
+            await self._ended.wait()
 
     def clock_sample(self, connector: int, stamp: str) -> bool:
         """AlignedDataCtrlr.Interval boundary: an Updated (MeterValueClock, Sample.Clock) if
@@ -376,6 +389,7 @@ class Transactions:
 
         seq = await asyncio.to_thread(write)
         s.outbox.persisted(ticket, ACTION, seq)
+        self._ended.set()
 
     # -- the samplers of an open transaction (periodic Updated, TxEnded samples)
     def _opened(self, transaction_id: str, tx: _Open) -> None:

@@ -274,3 +274,19 @@ async def test_f01_remote_start_after_ev_connected_start_is_an_updated(
     assert (updated["eventType"], updated["triggerReason"]) == ("Updated", "RemoteStart")
     assert updated["transactionInfo"]["remoteStartId"] == 9
     assert updated["idToken"]["idToken"] == TAG
+
+
+async def test_b12_on_idle_reset_waits_for_an_ev_connected_transaction(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201(**{"TxCtrlr.TxStartPoint": "EVConnected"})
+    await registered(cp, csms201)
+    assert cp.bench is not None
+    cp.bench.plug(1)  # a 2.0.1 transaction, none of the core's (no authorization)
+    await event_count(csms201, 1)
+    result = await csms201.send(call.Reset(type="OnIdle"))
+    assert result.status == "Scheduled"
+    assert cp.controller.restart is None
+    cp.bench.unplug(1)
+    await until(lambda: cp.controller.restart == "soft")
+    assert cp.store.open_transactions() == []  # Ended was stored before the restart
+    await csms201.wait_until(lambda: csms201.events()[-1]["eventType"] == "Ended")
