@@ -491,7 +491,9 @@ class Transactions:
 
     async def confirmed(self, msg: QueuedMessage, result: dict[str, Any]) -> None:
         info = result.get("idTokenInfo")
-        if msg.payload.get("eventType") == "Started" and isinstance(info, dict):
+        # the CSMS's word on the idToken of a Started, or of the Updated that brought it
+        if "idToken" in msg.payload and msg.payload.get("eventType") != "Ended" \
+                and isinstance(info, dict):
             connector = int(msg.payload["evse"]["id"])
             self._s.port.submit(TransactionConfirmed(
                 connector, conversions.auth_status(str(info.get("status")))))
