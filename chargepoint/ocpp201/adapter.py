@@ -103,6 +103,7 @@ class Ocpp201Adapter:
         self.outbox = Outbox(WireQueue(port.store), self)
         self.transactions = Transactions(self)
         self.handlers = Handlers(self)
+        self.extra_handlers: list[object] = []  # more ``@on`` objects (add_handlers)
         self._client: Ocpp201Client | None = None
         self._boot_done = False
         self._heartbeat_wake = asyncio.Event()
@@ -181,6 +182,10 @@ class Ocpp201Adapter:
     def supervise(self, name: str, factory: Callable[[], Awaitable[None]]) -> None:
         self._supervisor.start(name, factory)
 
+    def add_handlers(self, *handlers: object) -> None:
+        """More ``@on`` handler objects (firmware ...); they apply from the next connection."""
+        self.extra_handlers.extend(handlers)
+
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and (exc := task.exception()) is not None:
@@ -249,7 +254,8 @@ class Ocpp201Adapter:
             backoff.reset()
             secrets = frozenset(p for p in (self.options.password,) if p)
             client = Ocpp201Client(self.options.station_id, ws,
-                                   self.options.response_timeout_s, [self.handlers], secrets)
+                                   self.options.response_timeout_s,
+                                   [self.handlers, *self.extra_handlers], secrets)
             self._client = client
             session = asyncio.ensure_future(self._session(client))
             try:
