@@ -22,7 +22,6 @@ from websockets.typing import Subprotocol
 
 from chargepoint.aio import cancel_all
 from chargepoint.core.actions import (
-    ClearReservation,
     ReportStatus,
     RequestAuthorization,
     StartTransaction,
@@ -37,6 +36,7 @@ from chargepoint.ocpp201 import conversions
 from chargepoint.ocpp201.client import Ocpp201Client
 from chargepoint.ocpp201.device_model import DeviceModel
 from chargepoint.ocpp201.handlers import Handlers
+from chargepoint.ocpp201.reservations import Reservations
 from chargepoint.ocpp201.transactions import Transactions
 from chargepoint.ocpp201.wire_queue import WireQueue
 from chargepoint.ocppj.connection import Backoff, connect
@@ -103,7 +103,9 @@ class Ocpp201Adapter:
         self.outbox = Outbox(WireQueue(port.store), self)
         self.transactions = Transactions(self)
         self.handlers = Handlers(self)
-        self.extra_handlers: list[object] = []  # more ``@on`` objects (add_handlers)
+        self.reservations = Reservations(self)
+        # the ``@on`` objects besides ``handlers`` (more join through add_handlers)
+        self.extra_handlers: list[object] = [self.reservations]
         self._client: Ocpp201Client | None = None
         self._boot_done = False
         self._heartbeat_wake = asyncio.Event()
@@ -120,6 +122,7 @@ class Ocpp201Adapter:
     async def run(self) -> None:
         await self.transactions.recover()
         await self.transactions.resume()
+        await self.reservations.restore()  # a reboot keeps them
         self.supervise("OCPP limit timer", self._limit_timer.run)
         self.supervise("OCPP connection", self._connection_loop)
         self.supervise("OCPP outbox", self.outbox.run)
@@ -127,14 +130,13 @@ class Ocpp201Adapter:
         await self._closed.wait()
 
     def perform(self, action: ProtocolAction) -> None:
+        self.reservations.perform(action)  # sees every action first (ClearReservation: its own)
         if isinstance(action, StartTransaction | StopTransaction):
             self.transactions.perform(action)
         elif isinstance(action, ReportStatus):
             self.post_status(action)
         elif isinstance(action, RequestAuthorization):
             self.spawn(self.authorize(action))
-        elif isinstance(action, ClearReservation):
-            pass  # reservations are not part of the 2.0.1 slice yet
 
     def link_state(self) -> LinkState:
         return LinkState("2.0.1", self._client is not None, self.registration,
@@ -210,7 +212,7 @@ class Ocpp201Adapter:
 
     async def authorize(self, action: RequestAuthorization) -> None:
         """Authorize (C01) while registered; offline the card is refused (no cache yet)."""
-        status = AuthStatus.INVALID
+        status, group = AuthStatus.INVALID, None
         if self.registered.is_set():
             try:
                 result = await self.request(
@@ -219,7 +221,8 @@ class Ocpp201Adapter:
                 LOG.warning("Authorize for %s failed: %s", action.id_tag, exc)
             else:
                 status = conversions.auth_status(str(result["idTokenInfo"]["status"]))
-        self.port.submit(AuthorizationResult(action.request_id, action.id_tag, status))
+                group = conversions.group_id(result["idTokenInfo"])
+        self.port.submit(AuthorizationResult(action.request_id, action.id_tag, status, group))
 
     def post_status(self, action: ReportStatus) -> None:
         """StatusNotification of EVSE ``connector`` (connector 1); the station-wide one

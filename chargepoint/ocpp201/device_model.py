@@ -65,6 +65,8 @@ VARIABLES: dict[str, Variable] = {v.key: v for v in (
              "Energy.Active.Import.Register", members=_MEASURANDS),
     Variable("AuthCtrlr", "AuthorizeRemoteStart", "boolean", "true"),
     Variable("AuthCtrlr", "LocalPreAuthorize", "boolean", "false"),
+    Variable("ReservationCtrlr", "Enabled", "boolean", "true"),
+    Variable("ReservationCtrlr", "NonEvseSpecific", "boolean", "true", read_only=True),
 )}
 
 

@@ -156,6 +156,8 @@ class Transactions:
                              action.at, 0, transaction_id, action.connector, "Charging")
         if remote is not None:
             payload["transactionInfo"]["remoteStartId"] = remote
+        if action.reservation_id is not None:
+            payload["reservationId"] = action.reservation_id  # H01.FR.15: it is used
         # Free vend: the core starts with [charging] free_vend_id_tag; 2.0.1 has a type for it
         free = action.id_tag == s.free_vend_id_tag
         id_tag = "" if free else action.id_tag
