@@ -219,6 +219,8 @@ class Handlers:
         self._s.transactions.expect_remote_start(evse_id, remote_start_id)
         status = _reply(self._s.port.submit(RemoteStartRequested(
             evse_id, str(id_token["id_token"]), authorized=not authorize)))
+        if status != "Accepted":
+            self._s.transactions.forget_remote_start(evse_id)
         return call_result.RequestStartTransaction(
             status="Accepted" if status == "Accepted" else "Rejected")
 

@@ -118,6 +118,10 @@ class Transactions:
         """The next transaction on ``connector`` answers RequestStartTransaction."""
         self._remote_starts[connector] = remote_start_id
 
+    def forget_remote_start(self, connector: int) -> None:
+        """The core refused that RequestStartTransaction: the next start is not its."""
+        self._remote_starts.pop(connector, None)
+
     def perform(self, action: StartTransaction | StopTransaction) -> None:
         ticket = self._s.outbox.ticket()
         if isinstance(action, StartTransaction):
