@@ -2,6 +2,8 @@
 
 It accepts every BootNotification, authorizes every idTag, numbers transactions from 1 and
 feeds every frame in both directions to a ``Timeline``. It listens on 127.0.0.1 only.
+``DemoCsms`` is the server; its ``subprotocol`` and ``session_class`` say which version it
+speaks (``chargepoint.demo.csms201.DemoCsms201`` is the 2.0.1 one).
 """
 
 from __future__ import annotations
@@ -34,34 +36,40 @@ def on(action: str) -> Callable[[_F], _F]:
     return cast(Callable[[_F], _F], _on(action))
 
 
-def _now() -> str:
+def now_utc() -> str:
+    """The CSMS's clock as an OCPP timestamp."""
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-class _StationSession(_OcppPeer):  # type: ignore[misc]
-    """The CSMS side of one station's connection."""
+class Recorded:
+    """Mixed into an ``ocpp`` library ChargePoint (either version): every frame both ways goes
+    to the CSMS's timeline."""
 
     def __init__(self, ident: str, connection: ServerConnection, csms: DemoCsms) -> None:
-        super().__init__(ident, connection)
+        super().__init__(ident, connection)  # type: ignore[call-arg]
         self.csms = csms
 
     async def route_message(self, raw_msg: str) -> None:
         self.csms.timeline.frame(TO_CSMS, raw_msg)
-        await super().route_message(raw_msg)
+        await super().route_message(raw_msg)  # type: ignore[misc]
 
     async def _send(self, message: str) -> None:
         self.csms.timeline.frame(TO_CP, message)
-        await super()._send(message)
+        await super()._send(message)  # type: ignore[misc]
+
+
+class _StationSession(Recorded, _OcppPeer):  # type: ignore[misc]
+    """The CSMS side of one station's connection."""
 
     @on(Action.boot_notification)
     def on_boot(self, **_: Any) -> call_result.BootNotification:
-        return call_result.BootNotification(current_time=_now(),
+        return call_result.BootNotification(current_time=now_utc(),
                                             interval=self.csms.heartbeat_interval_s,
                                             status=RegistrationStatus.accepted)
 
     @on(Action.heartbeat)
     def on_heartbeat(self, **_: Any) -> call_result.Heartbeat:
-        return call_result.Heartbeat(current_time=_now())
+        return call_result.Heartbeat(current_time=now_utc())
 
     @on(Action.status_notification)
     def on_status(self, **_: Any) -> call_result.StatusNotification:
@@ -106,11 +114,14 @@ class _StationSession(_OcppPeer):  # type: ignore[misc]
 class DemoCsms:
     """``async with DemoCsms(timeline) as csms:`` then point a station at ``csms.url``."""
 
+    subprotocol = SUBPROTOCOL
+    session_class: type[Recorded] = _StationSession
+
     def __init__(self, timeline: Timeline, *, heartbeat_interval_s: int = 300) -> None:
         self.timeline = timeline
         self.heartbeat_interval_s = heartbeat_interval_s
         self.transaction_ids = itertools.count(1)
-        self.stations: dict[str, _StationSession] = {}
+        self.stations: dict[str, Any] = {}
         self._server: Server | None = None
         self.port = 0
 
@@ -121,7 +132,7 @@ class DemoCsms:
 
     async def start(self) -> None:
         self._server = await serve(self._handler, "127.0.0.1", 0,
-                                   subprotocols=[SUBPROTOCOL])  # type: ignore[list-item]
+                                   subprotocols=[self.subprotocol])  # type: ignore[list-item]
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
@@ -140,7 +151,7 @@ class DemoCsms:
     async def _handler(self, connection: ServerConnection) -> None:
         path = connection.request.path if connection.request is not None else "/"
         ident = path.rstrip("/").rsplit("/", 1)[-1] or "unknown"
-        session = _StationSession(ident, connection, self)
+        session = self.session_class(ident, connection, self)
         self.stations[ident] = session
         try:
             await session.start()
