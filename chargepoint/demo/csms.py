@@ -115,7 +115,7 @@ class DemoCsms:
     """``async with DemoCsms(timeline) as csms:`` then point a station at ``csms.url``."""
 
     subprotocol = SUBPROTOCOL
-    session_class: type[Recorded] = _StationSession
+    session_class: type[Any] = _StationSession  # a Recorded ocpp ChargePoint
 
     def __init__(self, timeline: Timeline, *, heartbeat_interval_s: int = 300) -> None:
         self.timeline = timeline
