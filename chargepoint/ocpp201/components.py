@@ -185,7 +185,10 @@ class Components:
 
 
 def _describe(instance: Instance) -> str:
-    where = "" if instance.evse is None else f" on EVSE {instance.evse}"
+    """``EVSE (evse 3)``, ``Connector (evse 1, connector 2)``."""
+    if instance.evse is None:
+        return instance.name
+    where = f"evse {instance.evse}"
     if instance.connector is not None:
-        where += f" connector {instance.connector}"
-    return instance.name + where
+        where += f", connector {instance.connector}"
+    return f"{instance.name} ({where})"

@@ -30,6 +30,13 @@ from chargepoint.ocppj.timestamps import Clock
 
 LOG = logging.getLogger("chargepoint.ocpp")
 
+# attributeStatusInfo.reasonCode (at most 20 characters) of a refused SetVariables item
+_REASON = {"Rejected": "InvalidValue", "NotSupportedAttributeType": "UnsupportedAttribute"}
+
+
+class _ReadOnly(SetRefused):
+    """A SetVariables value for a read-only variable (reasonCode ReadOnly)."""
+
 
 class DeviceServices(Protocol):
     @property
@@ -77,17 +84,18 @@ class DeviceModelRequests:
             attribute, result = _addressed(item)
             value = str(item["attribute_value"])
             try:
-                _, found = self._s.components.resolve(item["component"], item["variable"])
+                found = self._s.components.resolve(item["component"], item["variable"])[1]
                 if attribute != "Actual":
                     raise SetRefused("NotSupportedAttributeType", f"{attribute} not supported")
                 if found.read_only:
-                    raise SetRefused("Rejected", f"{found.key} is read-only")
+                    raise _ReadOnly("Rejected", f"{found.key} is read-only")
                 self._s.model.check(found.component, found.name, value)
             except SetRefused as exc:
                 result["attributeStatus"] = exc.status
-                result["attributeStatusInfo"] = {"reasonCode": "InvalidValue"
-                                                 if exc.status == "Rejected" else exc.status,
-                                                 "additionalInfo": str(exc)[:512]}
+                result["attributeStatusInfo"] = {
+                    "reasonCode": "ReadOnly" if isinstance(exc, _ReadOnly)
+                    else _REASON.get(exc.status, exc.status),
+                    "additionalInfo": str(exc)[:512]}
             else:
                 await asyncio.to_thread(self._s.model.persist, found.key, value)
                 self._s.model.apply(found.key, value)

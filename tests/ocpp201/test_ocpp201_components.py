@@ -110,8 +110,8 @@ async def test_b06_set_variables_of_the_hardware_are_refused(csms201: Csms201,
         ref("OCPPCommCtrlr", "HeartbeatInterval", attributeValue="60")]))
     assert [(r["attribute_status"], (r.get("attribute_status_info") or {}).get("reason_code"))
             for r in result.set_variable_result] == [
-        ("Rejected", "InvalidValue"), ("Rejected", "InvalidValue"),
+        ("Rejected", "ReadOnly"), ("Rejected", "ReadOnly"),
         ("UnknownComponent", "UnknownComponent"),
-        ("NotSupportedAttributeType", "NotSupportedAttributeType"), ("Accepted", None)]
+        ("NotSupportedAttributeType", "UnsupportedAttribute"), ("Accepted", None)]
     assert await get_all(csms201, ref("Connector", "ConnectorType", 1, 1)) == [
         ("Accepted", "sType2")]

@@ -41,10 +41,9 @@ def where(entry: dict[str, Any]) -> tuple[str, int | None, int | None, str]:
             entry["variable"]["name"])
 
 
-def value(entries: list[dict[str, Any]], component: str, evse: int | None,
+def entry_at(entries: list[dict[str, Any]], component: str, evse: int | None,
           connector: int | None, variable: str) -> dict[str, Any]:
-    entry = next(e for e in entries if where(e) == (component, evse, connector, variable))
-    return entry  # type: ignore[no-any-return]
+    return next(e for e in entries if where(e) == (component, evse, connector, variable))
 
 
 HARDWARE_2 = {  # ChargingStation, EVSE 1-2 and their connectors
@@ -79,19 +78,19 @@ async def test_b07_full_inventory_adds_evses_and_connectors(
     assert result.status == "Accepted"
     entries = await report(csms201, 12)
     places = {where(e) for e in entries}
-    assert HARDWARE_2 <= places
+    assert places >= HARDWARE_2
     assert {f"{n}.{v}" for n, e, c, v in places if n not in (
         "ChargingStation", "EVSE", "Connector")} == set(VARIABLES)
-    power = value(entries, "EVSE", 1, None, "Power")
+    power = entry_at(entries, "EVSE", 1, None, "Power")
     assert power["variableCharacteristics"]["unit"] == "W"
     assert power["variableCharacteristics"]["maxLimit"] == 32.0 * 230 * 3
     assert power["variableAttribute"][0]["mutability"] == "ReadOnly"
-    kind = value(entries, "Connector", 2, 1, "ConnectorType")
+    kind = entry_at(entries, "Connector", 2, 1, "ConnectorType")
     assert kind["variableAttribute"][0]["value"] == "sType2"  # the station has a lock
     assert kind["variableCharacteristics"]["dataType"] == "OptionList"
-    phases = value(entries, "Connector", 1, 1, "SupplyPhases")
+    phases = entry_at(entries, "Connector", 1, 1, "SupplyPhases")
     assert phases["variableAttribute"][0]["value"] == "3"
-    state = value(entries, "EVSE", 2, None, "AvailabilityState")
+    state = entry_at(entries, "EVSE", 2, None, "AvailabilityState")
     assert state["variableAttribute"][0]["value"] == "Available"
 
 
@@ -115,7 +114,7 @@ async def test_b07_summary_inventory_is_availability_and_problems(
     assert states == {("ChargingStation", None): "Available", ("EVSE", 1): "Available",
                       ("Connector", 1): "Available", ("EVSE", 2): "Occupied",
                       ("Connector", 2): "Occupied"}
-    assert {value(entries, "EVSE", 2, None, "Problem")["variableAttribute"][0]["value"]} == {
+    assert {entry_at(entries, "EVSE", 2, None, "Problem")["variableAttribute"][0]["value"]} == {
         "false"}
 
 
@@ -170,7 +169,7 @@ async def test_b08_a_faulted_evse_meets_the_problem_criterion(csms201: Csms201,
     entries = await report(csms201, 24)
     assert {where(e)[:3] for e in entries if where(e)[0] != "ChargingStation"} == {
         ("EVSE", 1, None), ("Connector", 1, 1)}
-    assert value(entries, "EVSE", 1, None, "AvailabilityState")["variableAttribute"][0][
+    assert entry_at(entries, "EVSE", 1, None, "AvailabilityState")["variableAttribute"][0][
         "value"] == "Faulted"
 
 
