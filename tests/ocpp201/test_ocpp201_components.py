@@ -115,3 +115,11 @@ async def test_b06_set_variables_of_the_hardware_are_refused(csms201: Csms201,
         ("NotSupportedAttributeType", "UnsupportedAttribute"), ("Accepted", None)]
     assert await get_all(csms201, ref("Connector", "ConnectorType", 1, 1)) == [
         ("Accepted", "sType2")]
+
+
+async def test_b05_a_fixed_cable_station_has_a_ctype2_connector(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201(extra="has_lock = false")  # lands in [hardware]
+    await ready(cp, csms201)
+    assert await get_all(csms201, ref("Connector", "ConnectorType", 1, 1)) == [
+        ("Accepted", "cType2")]
