@@ -12,7 +12,7 @@ from typing import Any
 from ocpp.v201 import ChargePoint as _OcppPeer  # type: ignore[import-untyped]
 from ocpp.v201 import call_result
 
-from chargepoint.demo.csms import DemoCsms, Recorded, now_utc, on
+from chargepoint.demo.server import CsmsServer, Recorded, now_utc, on
 
 SUBPROTOCOL = "ocpp2.0.1"
 _ACCEPTED = {"status": "Accepted"}
@@ -74,8 +74,8 @@ class _StationSession201(Recorded, _OcppPeer):  # type: ignore[misc]
         return call_result.DataTransfer(status="UnknownVendorId")
 
 
-class DemoCsms201(DemoCsms):
-    """``async with DemoCsms201(timeline) as csms:``: the 2.0.1 ``DemoCsms``."""
+class DemoCsms201(CsmsServer):
+    """``async with DemoCsms201(timeline) as csms:``: the 2.0.1 demo CSMS."""
 
     subprotocol = SUBPROTOCOL
     session_class = _StationSession201

@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from chargepoint.config import Config, load_config
-from chargepoint.demo.csms import DemoCsms
-from chargepoint.demo.csms201 import DemoCsms201
+from chargepoint.demo.server import CsmsServer
 from chargepoint.demo.timeline import TO_CP, TO_CSMS, Entry, Timeline, format_summary
 
 STATION_ID = "DEMO-CP-1"
@@ -195,7 +194,7 @@ async def demo(out: TextIO, *, keep: bool = False, charge_s: float = 4.0,
     directory = Path(tempfile.mkdtemp(prefix="chargepoint-demo-"))
     tl = Timeline(out)
     try:
-        csms_class = DemoCsms201 if version == "2.0.1" else DemoCsms
+        csms_class = _csms_class(version)
         session = run_session_201 if version == "2.0.1" else run_session
         async with csms_class(tl) as csms:
             config_path = write_config(directory, csms.url, version)
@@ -221,6 +220,17 @@ async def demo(out: TextIO, *, keep: bool = False, charge_s: float = 4.0,
     finally:
         with contextlib.suppress(OSError):
             shutil.rmtree(directory)
+
+
+def _csms_class(version: str) -> type[CsmsServer]:
+    """The demo CSMS of ``version``; only that version's ``ocpp`` classes are imported."""
+    if version == "2.0.1":
+        from chargepoint.demo.csms201 import DemoCsms201
+
+        return DemoCsms201
+    from chargepoint.demo.csms import DemoCsms
+
+    return DemoCsms
 
 
 def _keep_text(config_path: Path, config: Config) -> str:

@@ -114,3 +114,14 @@ def test_demo_defaults_to_1_6_and_refuses_other_versions() -> None:
     err = io.StringIO()
     assert main(["demo", "--ocpp", "2.1"], stdout=io.StringIO(), stderr=err) == 2
     assert "invalid choice" in err.getvalue()
+
+
+@pytest.mark.parametrize(("version", "unwanted"), [("1.6", "ocpp.v201"), ("2.0.1", "ocpp.v16")])
+def test_the_demo_loads_only_its_versions_csms(version: str, unwanted: str) -> None:
+    import subprocess
+
+    probe = ("import sys; from chargepoint.demo import session; "
+             f"session._csms_class({version!r}); print({unwanted!r} in sys.modules)")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True, cwd=REPO).stdout.strip()
+    assert loaded == "False"
