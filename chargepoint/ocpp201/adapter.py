@@ -34,7 +34,9 @@ from chargepoint.core.types import AuthStatus
 from chargepoint.limit_timer import LimitTimer
 from chargepoint.ocpp201 import conversions
 from chargepoint.ocpp201.client import Ocpp201Client
+from chargepoint.ocpp201.components import Components
 from chargepoint.ocpp201.device_model import DeviceModel
+from chargepoint.ocpp201.device_requests import DeviceModelRequests
 from chargepoint.ocpp201.handlers import Handlers
 from chargepoint.ocpp201.reservations import Reservations
 from chargepoint.ocpp201.transactions import Transactions
@@ -103,6 +105,9 @@ class Ocpp201Adapter:
         self.outbox = Outbox(WireQueue(port.store), self)
         self.transactions = Transactions(self)
         self.handlers = Handlers(self)
+        self.components = Components(port, model, has_lock=options.has_lock,
+                                     max_current_a=options.max_current_a)
+        self.device_requests = DeviceModelRequests(self)
         self.reservations = Reservations(self)
         # the ``@on`` objects besides ``handlers`` (more join through add_handlers)
         self.extra_handlers: list[object] = [self.reservations]
@@ -134,6 +139,7 @@ class Ocpp201Adapter:
         if isinstance(action, StartTransaction | StopTransaction):
             self.transactions.perform(action)
         elif isinstance(action, ReportStatus):
+            self.components.seen(action)
             self.post_status(action)
         elif isinstance(action, RequestAuthorization):
             self.spawn(self.authorize(action))
@@ -258,7 +264,8 @@ class Ocpp201Adapter:
             secrets = frozenset(p for p in (self.options.password,) if p)
             client = Ocpp201Client(self.options.station_id, ws,
                                    self.options.response_timeout_s,
-                                   [self.handlers, *self.extra_handlers], secrets)
+                                   [self.handlers, self.device_requests,
+                                    *self.extra_handlers], secrets)
             self._client = client
             session = asyncio.ensure_future(self._session(client))
             try:
