@@ -22,7 +22,6 @@ from websockets.typing import Subprotocol
 
 from chargepoint.aio import cancel_all
 from chargepoint.core.actions import (
-    ClearReservation,
     ReportStatus,
     RequestAuthorization,
     StartTransaction,
@@ -36,8 +35,11 @@ from chargepoint.limit_timer import LimitTimer
 from chargepoint.ocpp201 import conversions
 from chargepoint.ocpp201.aligned import AlignedSampler
 from chargepoint.ocpp201.client import Ocpp201Client
+from chargepoint.ocpp201.components import Components
 from chargepoint.ocpp201.device_model import DeviceModel
+from chargepoint.ocpp201.device_requests import DeviceModelRequests
 from chargepoint.ocpp201.handlers import Handlers
+from chargepoint.ocpp201.reservations import Reservations
 from chargepoint.ocpp201.transactions import Transactions
 from chargepoint.ocpp201.wire_queue import WireQueue
 from chargepoint.ocppj.connection import Backoff, connect
@@ -104,6 +106,12 @@ class Ocpp201Adapter:
         self.aligned = AlignedSampler(self, self.transactions)
         self._unobserve = port.observe(self.transactions.observe)
         self.handlers = Handlers(self)
+        self.components = Components(port, model, has_lock=options.has_lock,
+                                     max_current_a=options.max_current_a)
+        self.device_requests = DeviceModelRequests(self)
+        self.reservations = Reservations(self)
+        # the ``@on`` objects besides ``handlers`` (more join through add_handlers)
+        self.extra_handlers: list[object] = [self.reservations]
         self._client: Ocpp201Client | None = None
         self._boot_done = False
         self._heartbeat_wake = asyncio.Event()
@@ -120,6 +128,7 @@ class Ocpp201Adapter:
     async def run(self) -> None:
         await self.transactions.recover()
         await self.transactions.resume()
+        await self.reservations.restore()  # a reboot keeps them
         self.supervise("OCPP limit timer", self._limit_timer.run)
         self.supervise("OCPP connection", self._connection_loop)
         self.supervise("OCPP outbox", self.outbox.run)
@@ -128,15 +137,15 @@ class Ocpp201Adapter:
         await self._closed.wait()
 
     def perform(self, action: ProtocolAction) -> None:
+        self.reservations.perform(action)  # sees every action first (ClearReservation: its own)
         if isinstance(action, StartTransaction | StopTransaction):
             self.transactions.perform(action)
         elif isinstance(action, ReportStatus):
+            self.components.seen(action)
             self.post_status(action)
             self.transactions.perform(action)  # chargingState, TxStart/StopPoint
         elif isinstance(action, RequestAuthorization):
             self.spawn(self.authorize(action))
-        elif isinstance(action, ClearReservation):
-            pass  # reservations are not part of the 2.0.1 slice yet
 
     def link_state(self) -> LinkState:
         return LinkState("2.0.1", self._client is not None, self.registration,
@@ -185,6 +194,10 @@ class Ocpp201Adapter:
     def supervise(self, name: str, factory: Callable[[], Awaitable[None]]) -> None:
         self._supervisor.start(name, factory)
 
+    def add_handlers(self, *handlers: object) -> None:
+        """More ``@on`` handler objects (firmware ...); they apply from the next connection."""
+        self.extra_handlers.extend(handlers)
+
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and (exc := task.exception()) is not None:
@@ -209,7 +222,7 @@ class Ocpp201Adapter:
 
     async def authorize(self, action: RequestAuthorization) -> None:
         """Authorize (C01) while registered; offline the card is refused (no cache yet)."""
-        status = AuthStatus.INVALID
+        status, group = AuthStatus.INVALID, None
         if self.registered.is_set():
             try:
                 result = await self.request(
@@ -218,7 +231,8 @@ class Ocpp201Adapter:
                 LOG.warning("Authorize for %s failed: %s", action.id_tag, exc)
             else:
                 status = conversions.auth_status(str(result["idTokenInfo"]["status"]))
-        self.port.submit(AuthorizationResult(action.request_id, action.id_tag, status))
+                group = conversions.group_id(result["idTokenInfo"])
+        self.port.submit(AuthorizationResult(action.request_id, action.id_tag, status, group))
 
     def post_status(self, action: ReportStatus) -> None:
         """StatusNotification of EVSE ``connector`` (connector 1); the station-wide one
@@ -253,7 +267,9 @@ class Ocpp201Adapter:
             backoff.reset()
             secrets = frozenset(p for p in (self.options.password,) if p)
             client = Ocpp201Client(self.options.station_id, ws,
-                                   self.options.response_timeout_s, [self.handlers], secrets)
+                                   self.options.response_timeout_s,
+                                   [self.handlers, self.device_requests,
+                                    *self.extra_handlers], secrets)
             self._client = client
             session = asyncio.ensure_future(self._session(client))
             try:

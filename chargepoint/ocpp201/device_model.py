@@ -79,6 +79,8 @@ VARIABLES: dict[str, Variable] = {v.key: v for v in (
     Variable("AlignedDataCtrlr", "TxEndedInterval", "integer", "0", unit="s"),
     Variable("AlignedDataCtrlr", "TxEndedMeasurands", "MemberList",
              "Energy.Active.Import.Register", members=_MEASURANDS),
+    Variable("ReservationCtrlr", "Enabled", "boolean", "true"),
+    Variable("ReservationCtrlr", "NonEvseSpecific", "boolean", "true", read_only=True),
 )}
 
 

@@ -140,6 +140,10 @@ class Transactions:
         """The next transaction on ``connector`` answers RequestStartTransaction."""
         self.points.expect_remote_start(connector, remote_start_id)
 
+    def forget_remote_start(self, connector: int) -> None:
+        """The core refused that RequestStartTransaction: the next start is not its."""
+        self.points.forget_remote_start(connector)
+
     def perform(self, action: StartTransaction | StopTransaction | ReportStatus) -> None:
         port, points = self._s.port, self.points
         if isinstance(action, StartTransaction):
@@ -265,6 +269,8 @@ class Transactions:
         payload = self._base(message, 0)
         if message.remote_start_id is not None:
             payload["transactionInfo"]["remoteStartId"] = message.remote_start_id
+        if message.reservation_id is not None:
+            payload["reservationId"] = message.reservation_id  # H01.FR.15: it is used
         if message.id_tag is not None:
             payload["idToken"] = conversions.id_token(message.id_tag)
         begin = self._value(message.connector, "SampledDataCtrlr.TxStartedMeasurands",

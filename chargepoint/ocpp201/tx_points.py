@@ -177,6 +177,9 @@ class TxPoints:
     def expect_remote_start(self, connector: int, remote_start_id: int) -> None:
         self._evses[connector].remote_start_id = remote_start_id
 
+    def forget_remote_start(self, connector: int) -> None:
+        self._evses[connector].remote_start_id = None
+
     def authorized(self, connector: int, id_tag: str, remote: bool,
                    now: float) -> list[TxMessage]:
         """An accepted authorization now waits for the EV on ``connector``."""
@@ -324,6 +327,7 @@ class TxPoints:
                 e.spent = False
                 e.stop = None
                 e.deauthorized = False
+                e.reservation_id = None
                 return []
             if e.spent or e.deauthorized:
                 return []

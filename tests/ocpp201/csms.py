@@ -2,8 +2,9 @@
 validates every frame against the 2.0.1 schemas on its side too).
 
 ``Csms201`` records every frame both ways (``frames``), answers the station's CALLs
-(``boot_status``, ``interval``, ``token_status``), can go offline and come back on the same
-port, and sends requests to the station (``send``). Await with ``wait_for``, never sleep.
+(``boot_status``, ``interval``, ``token_status``, ``token_groups``), can go offline and come
+back on the same port, and sends requests to the station (``send``). Await with ``wait_for``,
+never sleep.
 """
 
 from __future__ import annotations
@@ -64,7 +65,10 @@ class _Peer(ChargePoint):
     @on("Authorize")
     def on_authorize(self, id_token: dict[str, Any], **kw: Any) -> call_result.Authorize:
         status = self.csms.token_status.get(id_token["id_token"], "Accepted")
-        return call_result.Authorize(id_token_info={"status": status})
+        info: dict[str, Any] = {"status": status}
+        if (group := self.csms.token_groups.get(id_token["id_token"])) is not None:
+            info["groupIdToken"] = {"idToken": group, "type": "Central"}
+        return call_result.Authorize(id_token_info=info)
 
     @on("TransactionEvent")
     def on_transaction_event(self, **kw: Any) -> call_result.TransactionEvent:
@@ -81,6 +85,18 @@ class _Peer(ChargePoint):
     def on_notify_report(self, **kw: Any) -> call_result.NotifyReport:
         return call_result.NotifyReport()
 
+    @on("FirmwareStatusNotification")
+    def on_firmware_status(self, **kw: Any) -> call_result.FirmwareStatusNotification:
+        return call_result.FirmwareStatusNotification()
+
+    @on("LogStatusNotification")
+    def on_log_status(self, **kw: Any) -> call_result.LogStatusNotification:
+        return call_result.LogStatusNotification()
+
+    @on("ReservationStatusUpdate")
+    def on_reservation_status_update(self, **kw: Any) -> call_result.ReservationStatusUpdate:
+        return call_result.ReservationStatusUpdate()
+
 
 @dataclass
 class Csms201:
@@ -88,6 +104,7 @@ class Csms201:
     interval: int = 300
     token_status: dict[str, str] = field(default_factory=dict)  # default Accepted
     refuse_events: int = 0  # TransactionEvents still to answer with a CALLERROR
+    token_groups: dict[str, str] = field(default_factory=dict)  # Authorize's groupIdToken
     frames: list[Frame] = field(default_factory=list)
     subprotocols: list[str | None] = field(default_factory=list)
     port: int = 0
