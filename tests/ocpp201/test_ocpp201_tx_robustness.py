@@ -28,6 +28,7 @@ async def test_e_offline_session_events_queued_in_order_and_sent_once(
         csms201: Csms201, make_cp201: Cp201Maker) -> None:
     cp = await make_cp201()
     await until(lambda: cp.adapter.link_state().registration == "Accepted")
+    await csms201.wait_for("StatusNotification")  # the station's loops run
     assert cp.bench is not None
     cp.bench.plug(1)
     cp.bench.tap(TAG)
