@@ -4,7 +4,8 @@ What runs (each a supervised task, as for 1.6): the connection loop (connect wit
 ``ocpp2.0.1`` subprotocol, BootNotification until Accepted, Heartbeat when nothing else was
 exchanged for ``OCPPCommCtrlr.HeartbeatInterval``, reconnect with backoff), the persist worker
 of ``transactions`` and the shared sender (``ocppj.outbox.Outbox``) for TransactionEvent and
-StatusNotification. Station connector N is EVSE N with connector 1.
+StatusNotification. Station connector N is EVSE N with connector 1. Authorization (cache,
+local list, offline rules) is ``authorization``'s, its CSMS requests ``auth_handlers``'.
 """
 
 from __future__ import annotations
@@ -28,12 +29,13 @@ from chargepoint.core.actions import (
     StartTransaction,
     StopTransaction,
 )
-from chargepoint.core.events import AuthorizationResult, CsmsLinkChanged, Link, SettingsChanged
+from chargepoint.core.events import CsmsLinkChanged, Link, SettingsChanged
 from chargepoint.core.schedule import Circuit, Schedule
 from chargepoint.core.settings import ProtocolSettings, StationWiring, build_settings
-from chargepoint.core.types import AuthStatus
 from chargepoint.limit_timer import LimitTimer
 from chargepoint.ocpp201 import conversions
+from chargepoint.ocpp201.auth_handlers import AuthHandlers
+from chargepoint.ocpp201.authorization import Authorization
 from chargepoint.ocpp201.client import Ocpp201Client
 from chargepoint.ocpp201.device_model import DeviceModel
 from chargepoint.ocpp201.handlers import Handlers
@@ -103,6 +105,8 @@ class Ocpp201Adapter:
         self.outbox = Outbox(WireQueue(port.store), self)
         self.transactions = Transactions(self)
         self.handlers = Handlers(self)
+        self.authorization = Authorization(self)
+        self.auth_handlers = AuthHandlers(self)
         self._client: Ocpp201Client | None = None
         self._boot_done = False
         self._heartbeat_wake = asyncio.Event()
@@ -119,6 +123,7 @@ class Ocpp201Adapter:
     async def run(self) -> None:
         await self.transactions.recover()
         await self.transactions.resume()
+        await self.authorization.refresh()
         self.supervise("OCPP limit timer", self._limit_timer.run)
         self.supervise("OCPP connection", self._connection_loop)
         self.supervise("OCPP outbox", self.outbox.run)
@@ -131,7 +136,7 @@ class Ocpp201Adapter:
         elif isinstance(action, ReportStatus):
             self.post_status(action)
         elif isinstance(action, RequestAuthorization):
-            self.spawn(self.authorize(action))
+            self.spawn(self.authorization.authorize(action))
         elif isinstance(action, ClearReservation):
             pass  # reservations are not part of the 2.0.1 slice yet
 
@@ -203,19 +208,6 @@ class Ocpp201Adapter:
         self.port.store.kv_set(BOOT_REASON_KEY, "RemoteReset")
         self.port.request_restart(hard)
 
-    async def authorize(self, action: RequestAuthorization) -> None:
-        """Authorize (C01) while registered; offline the card is refused (no cache yet)."""
-        status = AuthStatus.INVALID
-        if self.registered.is_set():
-            try:
-                result = await self.request(
-                    "Authorize", {"idToken": conversions.id_token(action.id_tag)})
-            except (ConnectionError, CallFailed, TimeoutError) as exc:
-                LOG.warning("Authorize for %s failed: %s", action.id_tag, exc)
-            else:
-                status = conversions.auth_status(str(result["idTokenInfo"]["status"]))
-        self.port.submit(AuthorizationResult(action.request_id, action.id_tag, status))
-
     def post_status(self, action: ReportStatus) -> None:
         """StatusNotification of EVSE ``connector`` (connector 1); the station-wide one
         (connector 0) has no 2.0.1 counterpart and is not sent."""
@@ -249,7 +241,8 @@ class Ocpp201Adapter:
             backoff.reset()
             secrets = frozenset(p for p in (self.options.password,) if p)
             client = Ocpp201Client(self.options.station_id, ws,
-                                   self.options.response_timeout_s, [self.handlers], secrets)
+                                   self.options.response_timeout_s,
+                                   [self.handlers, self.auth_handlers], secrets)
             self._client = client
             session = asyncio.ensure_future(self._session(client))
             try:

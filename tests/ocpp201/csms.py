@@ -67,6 +67,10 @@ class _Peer(ChargePoint):
 
     @on("TransactionEvent")
     def on_transaction_event(self, **kw: Any) -> call_result.TransactionEvent:
+        token = (kw.get("id_token") or {}).get("id_token")
+        if token in self.csms.event_token_status:
+            return call_result.TransactionEvent(
+                id_token_info={"status": self.csms.event_token_status[token]})
         return call_result.TransactionEvent()
 
     @on("NotifyReport")
@@ -79,6 +83,8 @@ class Csms201:
     boot_status: str = "Accepted"
     interval: int = 300
     token_status: dict[str, str] = field(default_factory=dict)  # default Accepted
+    # idTokenInfo status in TransactionEventResponse for these idTokens (others: none)
+    event_token_status: dict[str, str] = field(default_factory=dict)
     frames: list[Frame] = field(default_factory=list)
     subprotocols: list[str | None] = field(default_factory=list)
     port: int = 0
