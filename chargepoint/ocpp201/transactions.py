@@ -348,4 +348,6 @@ class Transactions:
         entry = self._s.authorization.cache_entry(msg.payload.get("idToken"), info)
         await asyncio.to_thread(self._s.port.store.confirm, msg.seq, msg.tx_local_id, None,
                                 entry)
+        if entry is not None:
+            await self._s.authorization.refresh()
 
