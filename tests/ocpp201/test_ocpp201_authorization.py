@@ -83,12 +83,18 @@ async def session(cp: RunningStation, tag: str) -> None:
     cp.bench.plug(1)
     cp.bench.tap(tag)
     await charging(cp)
+    await until(lambda: cp.store.open_transactions())  # stored (the contactor may be first)
+
+
+def idle(cp: RunningStation) -> bool:
+    return (cp.controller.station.snapshot().connectors[0].session is None
+            and not cp.store.open_transactions())
 
 
 async def end_session(cp: RunningStation) -> None:
     assert cp.bench is not None
     cp.bench.unplug(1)
-    await until(lambda: not cp.store.open_transactions())
+    await until(lambda: idle(cp))
 
 
 async def refused(cp: RunningStation, tag: str) -> AuthorizationResult:
