@@ -5,7 +5,7 @@ What runs (each a supervised task, as for 1.6): the connection loop (connect wit
 exchanged for ``OCPPCommCtrlr.HeartbeatInterval``, reconnect with backoff), the persist worker
 of ``transactions`` and the shared sender (``ocppj.outbox.Outbox``) for TransactionEvent and
 StatusNotification. Station connector N is EVSE N with connector 1. Authorization (cache,
-local list, offline rules) is ``authorization``'s, its CSMS requests ``auth_handlers``'.
+local list, offline rules) is ``authorization``'s; its CSMS requests go to ``auth_handlers``.
 """
 
 from __future__ import annotations
@@ -105,8 +105,9 @@ class Ocpp201Adapter:
         self.outbox = Outbox(WireQueue(port.store), self)
         self.transactions = Transactions(self)
         self.handlers = Handlers(self)
+        self.extra_handlers: list[object] = []  # more ``@on`` objects (add_handlers)
         self.authorization = Authorization(self)
-        self.auth_handlers = AuthHandlers(self)
+        self.add_handlers(AuthHandlers(self))
         self._client: Ocpp201Client | None = None
         self._boot_done = False
         self._heartbeat_wake = asyncio.Event()
@@ -186,6 +187,10 @@ class Ocpp201Adapter:
     def supervise(self, name: str, factory: Callable[[], Awaitable[None]]) -> None:
         self._supervisor.start(name, factory)
 
+    def add_handlers(self, *handlers: object) -> None:
+        """More ``@on`` handler objects (firmware ...); they apply from the next connection."""
+        self.extra_handlers.extend(handlers)
+
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and (exc := task.exception()) is not None:
@@ -242,7 +247,7 @@ class Ocpp201Adapter:
             secrets = frozenset(p for p in (self.options.password,) if p)
             client = Ocpp201Client(self.options.station_id, ws,
                                    self.options.response_timeout_s,
-                                   [self.handlers, self.auth_handlers], secrets)
+                                   [self.handlers, *self.extra_handlers], secrets)
             self._client = client
             session = asyncio.ensure_future(self._session(client))
             try:

@@ -77,6 +77,14 @@ class _Peer(ChargePoint):
     def on_notify_report(self, **kw: Any) -> call_result.NotifyReport:
         return call_result.NotifyReport()
 
+    @on("FirmwareStatusNotification")
+    def on_firmware_status(self, **kw: Any) -> call_result.FirmwareStatusNotification:
+        return call_result.FirmwareStatusNotification()
+
+    @on("LogStatusNotification")
+    def on_log_status(self, **kw: Any) -> call_result.LogStatusNotification:
+        return call_result.LogStatusNotification()
+
 
 @dataclass
 class Csms201:
