@@ -148,6 +148,23 @@ async def test_c11_clear_cache_then_the_card_is_unknown_offline(
     assert verdict.status is AuthStatus.INVALID
 
 
+async def test_c12_without_local_authorize_offline_a_cached_card_is_unknown(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201()
+    await registered(cp, csms201)
+    await session(cp, TAG)
+    await end_session(cp)
+    await set_variable(csms201, "AuthCtrlr", "LocalAuthorizeOffline", "false")
+    assert await variable(csms201, "AuthCacheCtrlr", "Policy") == "LRU"
+    refusal = await csms201.send(call.SetVariables(set_variable_data=[
+        {**ref("LocalAuthListCtrlr", "Entries"), "attributeValue": "5"}]))
+    assert refusal.set_variable_result[0]["attribute_status"] == "Rejected"  # read-only
+    await offline(cp, csms201)
+    verdict = await refused(cp, TAG)
+    assert verdict.status is AuthStatus.INVALID
+    assert cp.store.cache_get(CARD_KEY) is not None
+
+
 async def test_c11_clear_cache_rejected_while_the_cache_is_disabled(
         csms201: Csms201, make_cp201: Cp201Maker) -> None:
     cp = await make_cp201()
