@@ -4,7 +4,8 @@ What runs (each a supervised task, as for 1.6): the connection loop (connect wit
 ``ocpp2.0.1`` subprotocol, BootNotification until Accepted, Heartbeat when nothing else was
 exchanged for ``OCPPCommCtrlr.HeartbeatInterval``, reconnect with backoff), the persist worker
 of ``transactions`` and the shared sender (``ocppj.outbox.Outbox``) for TransactionEvent and
-StatusNotification. Station connector N is EVSE N with connector 1.
+StatusNotification. Station connector N is EVSE N with connector 1. Authorization (cache,
+local list, offline rules) is ``authorization``'s; its CSMS requests go to ``auth_handlers``.
 """
 
 from __future__ import annotations
@@ -27,12 +28,13 @@ from chargepoint.core.actions import (
     StartTransaction,
     StopTransaction,
 )
-from chargepoint.core.events import AuthorizationResult, CsmsLinkChanged, Link, SettingsChanged
+from chargepoint.core.events import CsmsLinkChanged, Link, SettingsChanged
 from chargepoint.core.schedule import Circuit, Schedule
 from chargepoint.core.settings import ProtocolSettings, StationWiring, build_settings
-from chargepoint.core.types import AuthStatus
 from chargepoint.limit_timer import LimitTimer
 from chargepoint.ocpp201 import conversions
+from chargepoint.ocpp201.auth_handlers import AuthHandlers
+from chargepoint.ocpp201.authorization import Authorization
 from chargepoint.ocpp201.client import Ocpp201Client
 from chargepoint.ocpp201.components import Components
 from chargepoint.ocpp201.device_model import DeviceModel
@@ -111,6 +113,8 @@ class Ocpp201Adapter:
         self.reservations = Reservations(self)
         # the ``@on`` objects besides ``handlers`` (more join through add_handlers)
         self.extra_handlers: list[object] = [self.reservations]
+        self.authorization = Authorization(self)
+        self.add_handlers(AuthHandlers(self))
         self._client: Ocpp201Client | None = None
         self._boot_done = False
         self._heartbeat_wake = asyncio.Event()
@@ -128,6 +132,7 @@ class Ocpp201Adapter:
         await self.transactions.recover()
         await self.transactions.resume()
         await self.reservations.restore()  # a reboot keeps them
+        await self.authorization.refresh()
         self.supervise("OCPP limit timer", self._limit_timer.run)
         self.supervise("OCPP connection", self._connection_loop)
         self.supervise("OCPP outbox", self.outbox.run)
@@ -142,7 +147,7 @@ class Ocpp201Adapter:
             self.components.seen(action)
             self.post_status(action)
         elif isinstance(action, RequestAuthorization):
-            self.spawn(self.authorize(action))
+            self.spawn(self.authorization.authorize(action))
 
     def link_state(self) -> LinkState:
         return LinkState("2.0.1", self._client is not None, self.registration,
@@ -215,20 +220,6 @@ class Ocpp201Adapter:
         """Reset from the CSMS: the next BootNotification says RemoteReset."""
         self.port.store.kv_set(BOOT_REASON_KEY, "RemoteReset")
         self.port.request_restart(hard)
-
-    async def authorize(self, action: RequestAuthorization) -> None:
-        """Authorize (C01) while registered; offline the card is refused (no cache yet)."""
-        status, group = AuthStatus.INVALID, None
-        if self.registered.is_set():
-            try:
-                result = await self.request(
-                    "Authorize", {"idToken": conversions.id_token(action.id_tag)})
-            except (ConnectionError, CallFailed, TimeoutError) as exc:
-                LOG.warning("Authorize for %s failed: %s", action.id_tag, exc)
-            else:
-                status = conversions.auth_status(str(result["idTokenInfo"]["status"]))
-                group = conversions.group_id(result["idTokenInfo"])
-        self.port.submit(AuthorizationResult(action.request_id, action.id_tag, status, group))
 
     def post_status(self, action: ReportStatus) -> None:
         """StatusNotification of EVSE ``connector`` (connector 1); the station-wide one

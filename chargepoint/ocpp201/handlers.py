@@ -18,6 +18,7 @@ from chargepoint.core.events import (
     RemoteStartRequested,
     RemoteStopRequested,
 )
+from chargepoint.ocpp201.authorization import Authorization
 from chargepoint.ocpp201.client import on
 from chargepoint.ocpp201.device_model import DeviceModel
 from chargepoint.ocpp201.transactions import Transactions
@@ -42,6 +43,8 @@ class HandlerServices(Protocol):
     def clock(self) -> Clock: ...
     @property
     def transactions(self) -> Transactions: ...
+    @property
+    def authorization(self) -> Authorization: ...
 
     async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]: ...
 
@@ -127,6 +130,7 @@ class Handlers:
         if evse_id is None or not 1 <= evse_id <= self._s.port.connector_count:
             return call_result.RequestStartTransaction(status="Rejected")
         authorize = self._s.model.get_bool("AuthCtrlr.AuthorizeRemoteStart")
+        self._s.authorization.remember_type(str(id_token["id_token"]), str(id_token["type"]))
         self._s.transactions.expect_remote_start(evse_id, remote_start_id)
         status = _reply(self._s.port.submit(RemoteStartRequested(
             evse_id, str(id_token["id_token"]), authorized=not authorize)))
