@@ -1,9 +1,10 @@
 """OCPP 2.0.1 smart charging (block K) on the version-neutral schedule.
 
-``SmartCharging(services, circuit)`` is a handler object of the 2.0.1 client and the owner of
-the installed charging profiles (in memory and in the store's profiles table, written before
-an answer says Accepted; restored by ``restore()`` at start, TxProfiles dropped: a restart
-ended their transaction). EVSE N is station connector N; evseId 0 is the station.
+``SmartCharging(services, circuit)`` is a handler object of the 2.0.1 client. The installed
+profiles live in its version-neutral ``book`` (``chargepoint.profile_book.ProfileBook``: in
+memory and in the store's profiles table, written before an answer says Accepted; restored by
+``restore()`` at start, TxProfiles dropped: a restart ended their transaction; a TxProfile
+ends with its transaction). EVSE N is station connector N; evseId 0 is the station.
 
 - **SetChargingProfile** (K01): the profile's own rules (``profile_conversions``), then
   ``SmartChargingCtrlr``: ProfileStackLevel (the highest stackLevel), PeriodsPerSchedule,
@@ -35,33 +36,23 @@ ended their transaction). EVSE N is station connector N; evseId 0 is the station
   is meant) and ``expect_remote_start``: installed on that EVSE when its transaction for the
   idToken starts (within EVConnectionTimeOut + a minute).
 
-Enforcement: every change rebuilds the ``Schedule`` for the ``LimitTimer``, which gives the
-core each connector's limit now and at every period boundary (local load management's offers
-go through the same timer).
+Enforcement: every change rebuilds the ``Schedule`` for the book's ``LimitTimer``, which gives
+the core each connector's limit now and at every period boundary (local load management's
+offers go through the same timer).
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
-from collections.abc import Awaitable, Iterable
-from datetime import UTC, datetime
+from collections.abc import Awaitable
+from datetime import datetime
 from typing import Any, Protocol
 
 from ocpp.v201 import call_result  # type: ignore[import-untyped]
 
-from chargepoint.core.actions import Action, StartTransaction, StopTransaction
-from chargepoint.core.events import Event
-from chargepoint.core.schedule import (
-    ChargingProfile,
-    Circuit,
-    Purpose,
-    RateUnit,
-    Schedule,
-    Transaction,
-)
-from chargepoint.limit_timer import LimitTimer
+from chargepoint.core.actions import StartTransaction
+from chargepoint.core.schedule import ChargingProfile, Circuit, Purpose, RateUnit
 from chargepoint.ocpp201.client import on
 from chargepoint.ocpp201.device_model import DeviceModel
 from chargepoint.ocpp201.handlers import after
@@ -73,13 +64,14 @@ from chargepoint.ocpp201.profile_conversions import (
     profile_to_wire,
 )
 from chargepoint.ocppj.charging_profiles import plain
-from chargepoint.ocppj.timestamps import Clock, format_utc, parse_utc
+from chargepoint.ocppj.timestamps import Clock, parse_utc
 from chargepoint.ports import StationPort
+from chargepoint.profile_book import Installed, ProfileBook
 
 LOG = logging.getLogger("chargepoint.ocpp")
 
 MAX_PROFILES = 32  # installed at once (the maxLimit of EntriesChargingProfiles)
-MAX_COMPOSITE_S = 7 * 86_400  # GetCompositeSchedule covers at most a week (computed on the loop)
+MAX_COMPOSITE_S = 7 * 86_400  # GetCompositeSchedule: at most a week (computed on the loop)
 REPORT_PAGE = 4  # profiles per ReportChargingProfiles
 REMOTE_START_GRACE_S = 60.0
 SOURCE = "CSO"  # every profile here was set by the CSMS
@@ -101,21 +93,6 @@ class SmartChargingServices(Protocol):
     def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]: ...
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Installed:
-    """One installed profile: the core's value and the wire data (snake_case, decimals as
-    float) the store keeps and ReportChargingProfiles reports."""
-
-    profile: ChargingProfile
-    data: dict[str, Any]
-
-    def record(self) -> dict[str, Any]:
-        installed_at = self.profile.installed_at
-        assert installed_at is not None
-        return {"ocpp": RECORD_VERSION, "charging_profile": self.data,
-                "installed_at": format_utc(installed_at)}
-
-
 def _overlap(a: ChargingProfile, b: ChargingProfile) -> bool:
     """Whether the validity periods of ``a`` and ``b`` overlap (absent edges: open)."""
     a_from, a_to, b_from, b_to = a.valid_from, a.valid_to, b.valid_from, b.valid_to
@@ -126,73 +103,46 @@ def _overlap(a: ChargingProfile, b: ChargingProfile) -> bool:
 class SmartCharging:
     def __init__(self, services: SmartChargingServices, circuit: Circuit) -> None:
         self._s = services
-        self._circuits = {c: circuit for c in range(1, services.port.connector_count + 1)}
-        self._installed: dict[int, Installed] = {}
+        self.book = ProfileBook(
+            services, {c: circuit for c in range(1, services.port.connector_count + 1)},
+            record_tag={"ocpp": RECORD_VERSION}, same_level_replaces=False,
+            enabled=self._enabled)
+        self.book.on_start = self._remote_profile
+        self.book.on_change(self._count)
+        self.timer = self.book.timer
         # evse -> (idToken, profile data, monotonic deadline) of an accepted remote start
         self._remote: dict[int, tuple[str, dict[str, Any], float]] = {}
-        self._running: dict[int, Transaction] = {}
         self._reports: dict[int, list[Installed]] = {}  # requestId -> what to report
-        self._lock = asyncio.Lock()  # one change of the installed profiles at a time
-        self.timer = LimitTimer(services.port.submit, self.wall_now, self._schedule())
-        services.port.observe(self._observed)
         services.model.on_change(self._variable_changed)
 
     # -- queries
     def wall_now(self) -> datetime:
         """The CSMS's wall clock (the system clock until the CSMS told the time)."""
-        return self._s.clock.wall_now() or datetime.now(UTC)
+        return self.book.wall_now()
 
     @property
     def installed(self) -> list[ChargingProfile]:
-        return [i.profile for i in self._installed.values()]
+        return [i.profile for i in self.book.items()]
 
     def _enabled(self) -> bool:
         return self._s.model.get_bool("SmartChargingCtrlr.Enabled")
 
-    def _schedule(self, installed: Iterable[Installed] | None = None) -> Schedule:
-        # A TxProfile is only ever installed for the transaction running on its EVSE and
-        # removed when it ends: in the schedule it applies to whatever runs there.
-        if installed is None:
-            installed = self._installed.values() if self._enabled() else ()
-        profiles = tuple(dataclasses.replace(i.profile, transaction_id=None) for i in installed)
-        return Schedule(self._circuits, profiles)
-
-    def _changed(self) -> None:
-        """The installed profiles or transactions changed: new limits now (one update for
-        both), and the count in the model."""
-        self.timer.update(schedule=self._schedule(), transactions=self._running)
-        self._s.model.apply("SmartChargingCtrlr.EntriesChargingProfiles",
-                            str(len(self._installed)))
+    def _count(self) -> None:
+        self._s.model.apply("SmartChargingCtrlr.EntriesChargingProfiles", str(len(self.book)))
 
     def _variable_changed(self, key: str, value: str) -> None:
         if key == "SmartChargingCtrlr.Enabled":
-            self.timer.update(schedule=self._schedule())
+            self.book.changed()
 
     # -- start-up
     async def restore(self) -> None:
         """Install the profiles the store kept (call once, before ``timer.run``)."""
-        rows = await asyncio.to_thread(self._s.port.store.profiles)
-        dropped: list[int] = []
-        for profile_id, evse, record in rows:
-            try:
-                if record.get("ocpp") != RECORD_VERSION:
-                    raise ValueError("not a 2.0.1 profile")
-                data = record["charging_profile"]
-                profile = profile_from_wire(evse, data, parse_utc(record["installed_at"]))
-                self._schedule([Installed(profile, data)])  # the EVSE still exists
-            except (AttributeError, KeyError, TypeError, ValueError) as exc:
-                LOG.warning("stored charging profile %d dropped: %s", profile_id, exc)
-                dropped.append(profile_id)
-                continue
-            if profile.purpose is Purpose.TX:
-                dropped.append(profile_id)  # its transaction ended with the restart
-                continue
-            self._installed[profile_id] = Installed(profile, data)
-        for profile_id in dropped:
-            await asyncio.to_thread(self._s.port.store.profile_remove, profile_id)
-        if self._installed:
-            LOG.info("%d charging profile(s) restored", len(self._installed))
-        self._changed()
+        def parse(evse: int, record: dict[str, Any]) -> Installed:
+            data = record["charging_profile"]
+            return Installed(profile_from_wire(evse, data, parse_utc(record["installed_at"])),
+                             data)
+
+        await self.book.restore(parse)
 
     # -- checks shared by SetChargingProfile and RequestStartTransaction
     def _check(self, evse: int, data: dict[str, Any]) -> Installed:
@@ -206,12 +156,13 @@ class SmartCharging:
         if profile.stack_level > model.get_int("SmartChargingCtrlr.ProfileStackLevel"):
             raise Refusal("InvalidStackLevel",
                           f"stackLevel {profile.stack_level} above ProfileStackLevel")
-        if len(profile.schedule.periods) > model.get_int("SmartChargingCtrlr.PeriodsPerSchedule"):
+        periods = model.get_int("SmartChargingCtrlr.PeriodsPerSchedule")
+        if len(profile.schedule.periods) > periods:
             raise Refusal("InvalidSchedule", "more periods than PeriodsPerSchedule")
         unit = profile.schedule.rate_unit.value
         if unit not in model.members("SmartChargingCtrlr.RateUnit"):
             raise Refusal("UnsupportedRateUnit", f"{unit} not in RateUnit (K01.FR.26)")
-        others = [i.profile for i in self._installed.values() if i.profile.id != profile.id]
+        others = [i.profile for i in self.book.items() if i.profile.id != profile.id]
         self._check_conflicts(profile, others)
         if len(others) + 1 > MAX_PROFILES:
             raise Refusal("InvalidValue", f"{MAX_PROFILES} profiles installed already")
@@ -245,55 +196,24 @@ class SmartCharging:
             raise Refusal("TxNotFound", f"transaction {p.transaction_id} is not the one "
                           f"running on EVSE {p.connector}")
 
-    # -- installing and removing
-    async def _persist(self, item: Installed) -> bool:
-        p = item.profile
-        try:
-            await asyncio.to_thread(self._s.port.store.profile_put, p.id, p.connector,
-                                    p.stack_level, p.purpose.value, item.record(),
-                                    same_level_replaces=False)
-        except Exception:
-            LOG.exception("charging profile %d not persisted", p.id)
-            return False
-        return True
-
-    def _apply(self, item: Installed, *, update: bool = True) -> None:
-        """Install in memory (replacing the same id) and (``update``) apply; no await."""
-        p = item.profile
-        self._installed[p.id] = item
-        LOG.info("charging profile %d installed: %s on EVSE %d, stack level %d", p.id,
-                 WIRE_PURPOSE[p.purpose], p.connector, p.stack_level)
-        if update:
-            self._changed()
-
-    def _forget(self, ids: list[int], *, update: bool = True) -> None:
-        for profile_id in ids:
-            self._installed.pop(profile_id, None)
-        if update:
-            self._changed()
-
-    async def _unpersist(self, ids: list[int]) -> None:
-        for profile_id in ids:
-            await asyncio.to_thread(self._s.port.store.profile_remove, profile_id)
-
     # -- SetChargingProfile (K01)
     @on("SetChargingProfile")
     async def on_set_charging_profile(self, evse_id: int, charging_profile: dict[str, Any],
                                       **_: Any) -> call_result.SetChargingProfile:
-        async with self._lock:
+        async with self.book.lock:
             try:
                 if not self._enabled():
                     raise Refusal("NotEnabled", "SmartChargingCtrlr.Enabled is false")
                 item = self._check(evse_id, charging_profile)
                 if item.profile.purpose is Purpose.TX:
                     await self._check_transaction(item)
-                if not await self._persist(item):
+                if not await self.book.persist(item):
                     raise Refusal("InternalError", "the profile could not be stored")
             except Refusal as refusal:
                 LOG.info("SetChargingProfile on EVSE %d rejected: %s", evse_id, refusal)
                 return call_result.SetChargingProfile(status="Rejected",
                                                       status_info=refusal.status_info())
-            self._apply(item)
+            self.book.install(item)
         return call_result.SetChargingProfile(status="Accepted")
 
     # -- GetChargingProfiles -> ReportChargingProfiles (K09)
@@ -304,7 +224,7 @@ class SmartCharging:
         sources = criteria.get("charging_limit_source")
         if sources is not None and SOURCE not in sources:
             return []
-        return [i for i in self._installed.values()
+        return [i for i in self.book.items()
                 if (evse_id is None or i.profile.connector == evse_id)
                 and (ids is None or i.profile.id in ids)
                 and (purpose is None or WIRE_PURPOSE[i.profile.purpose] == purpose)
@@ -366,21 +286,21 @@ class SmartCharging:
             charging_profile_criteria: dict[str, Any] | None = None,
             **_: Any) -> call_result.ClearChargingProfile:
         criteria = charging_profile_criteria or {}
-        async with self._lock:
+        async with self.book.lock:
             if charging_profile_id is not None:
-                matches = [charging_profile_id] if charging_profile_id in self._installed else []
+                matches = [charging_profile_id] if charging_profile_id in self.book else []
             else:
                 evse = criteria.get("evse_id")
                 purpose = criteria.get("charging_profile_purpose")
                 stack_level = criteria.get("stack_level")
-                matches = [i.profile.id for i in self._installed.values()
+                matches = [i.profile.id for i in self.book.items()
                            if (evse is None or i.profile.connector == evse)
                            and (purpose is None or WIRE_PURPOSE[i.profile.purpose] == purpose)
                            and (stack_level is None or i.profile.stack_level == stack_level)]
             if not matches:
                 return call_result.ClearChargingProfile(status="Unknown")
-            self._forget(matches)
-            await self._unpersist(matches)
+            self.book.forget(matches)
+            await self.book.unpersist(matches)
         LOG.info("charging profile(s) %s cleared", matches)
         return call_result.ClearChargingProfile(status="Accepted")
 
@@ -398,7 +318,7 @@ class SmartCharging:
                 raise Refusal("UnsupportedRateUnit", f"{unit} not in RateUnit")
             composite = self.timer.schedule.composite_schedule(
                 evse_id, self.wall_now(), min(duration, MAX_COMPOSITE_S), RateUnit(unit),
-                transaction=self._running.get(evse_id))
+                transaction=self.book.running.get(evse_id))
         except (Refusal, ValueError) as exc:
             LOG.info("GetCompositeSchedule rejected: %s", exc)
             info = exc.status_info() if isinstance(exc, Refusal) else {
@@ -432,48 +352,13 @@ class SmartCharging:
         profile = {k: v for k, v in plain(data).items() if k != "transaction_id"}
         self._remote[evse] = (id_token, profile, self._s.port.now() + wait_s)
 
-    # -- transactions (observed from the core's actions)
-    def _observed(self, item: Event | Action) -> None:
-        if isinstance(item, StartTransaction | StopTransaction):
-            # Not from inside the core's action loop: a limit event now would overtake the
-            # actions still being performed.
-            asyncio.get_running_loop().call_soon(self._transaction_changed, item)
-
-    def _transaction_changed(self, action: StartTransaction | StopTransaction) -> None:
-        # Memory first, in this turn of the loop (the EV gets the profile's limit from the
-        # transaction's first moments); the store follows in a task.
-        c = action.connector
-        if isinstance(action, StartTransaction):
-            started = self._s.clock.wall_at(action.at) or self.wall_now()
-            self._running[c] = Transaction(c, started)
-            remote = self._remote.pop(c, None)
-            if remote is not None and remote[0] == action.id_tag and action.at <= remote[2]:
-                self._install_remote(c, remote[1])
-            self._changed()
-            return
-        self._running.pop(c, None)
-        ended = [i.profile.id for i in self._installed.values()
-                 if i.profile.purpose is Purpose.TX and i.profile.connector == c]
-        self._forget(ended, update=False)
-        self._changed()
-        if ended:
-            LOG.info("transaction on EVSE %d ended: TxProfile(s) %s removed", c, ended)
-            self._s.spawn(self._unpersist_locked(ended))
-
-    def _install_remote(self, evse: int, data: dict[str, Any]) -> None:
+    def _remote_profile(self, action: StartTransaction) -> Installed | None:
+        """The profile of the RequestStartTransaction this transaction answers, if any."""
+        remote = self._remote.pop(action.connector, None)
+        if remote is None or remote[0] != action.id_tag or action.at > remote[2]:
+            return None
         try:
-            item = self._check(evse, data)
+            return self._check(action.connector, remote[1])
         except Refusal as refusal:
             LOG.warning("RequestStartTransaction profile not installed: %s", refusal)
-            return
-        self._apply(item, update=False)
-        self._s.spawn(self._persist_locked(item))
-
-    async def _persist_locked(self, item: Installed) -> None:
-        async with self._lock:
-            if item.profile.id in self._installed:  # not cleared meanwhile
-                await self._persist(item)
-
-    async def _unpersist_locked(self, ids: list[int]) -> None:
-        async with self._lock:
-            await self._unpersist(ids)
+            return None
