@@ -274,9 +274,9 @@ class SmartCharging:
     @staticmethod
     def _reported(item: Installed, running: dict[int, str]) -> dict[str, Any]:
         data = dict(item.data)
-        if item.profile.purpose is Purpose.TX and "transaction_id" not in data:
-            if item.profile.connector in running:
-                data["transaction_id"] = running[item.profile.connector]
+        evse = item.profile.connector
+        if item.profile.purpose is Purpose.TX and "transaction_id" not in data and evse in running:
+            data["transaction_id"] = running[evse]
         return profile_to_wire(data)
 
     # -- ClearChargingProfile (K10)

@@ -33,12 +33,12 @@ def profile(profile_id: int, purpose: str, periods: list[tuple[int, float]] | fl
             valid_from: str | None = None, valid_to: str | None = None,
             **extra: Any) -> dict[str, Any]:
     """A ChargingProfileType; ``periods`` is [(startPeriod, limit)] or one limit from 0 s. An
-    Absolute profile starts a second ago unless ``start`` says otherwise."""
+    Absolute or Recurring profile starts a second ago unless ``start`` says otherwise."""
     if isinstance(periods, int | float):
         periods = [(0, float(periods))]
     schedule: dict[str, Any] = {"id": 1, "chargingRateUnit": unit, "chargingSchedulePeriod": [
         {"startPeriod": s, "limit": float(limit)} for s, limit in periods]}
-    if kind != "Relative":
+    if kind != "Relative" or start is not None:
         schedule["startSchedule"] = start or iso(-1)
     data: dict[str, Any] = {"id": profile_id, "stackLevel": stack,
                             "chargingProfilePurpose": purpose, "chargingProfileKind": kind,
