@@ -162,6 +162,7 @@ async def test_k01_refusals_carry_a_reason_and_change_nothing(
         (1, profile(14, "TxDefaultProfile", 8.0, stack=9), "InvalidStackLevel"),
         (1, profile(15, "TxDefaultProfile", 8000.0, unit="W"), "UnsupportedRateUnit"),  # FR.26
         (1, profile(16, "TxDefaultProfile", 8.0, recurrencyKind="Daily"), "InvalidValue"),
+        (1, profile(19, "TxDefaultProfile", 8.0, kind="Recurring"), "InvalidValue"),
         (1, profile(17, "TxDefaultProfile", 8.0, valid_from=iso(), valid_to=iso()),
          "InvalidValue"),
     ]
@@ -262,6 +263,14 @@ async def test_k08_composite_schedule(csms201: Csms201, make_cp201: Cp201Maker) 
     assert [p["limit"] for p in station.schedule["charging_schedule_period"]] == [20.0, 10.0]
     other = await csms201.send(call.GetCompositeSchedule(duration=60, evse_id=2))
     assert [p["limit"] for p in other.schedule["charging_schedule_period"]] == [20.0]
+    daily = profile(3, "TxDefaultProfile", [(0, 8.0), (3600, 16.0)], kind="Recurring",
+                    start=start, recurrencyKind="Daily")
+    assert (await set_profile(csms201, 2, daily))[0] == "Accepted"
+    two_days = await csms201.send(call.GetCompositeSchedule(duration=2 * 86_400 - 60,
+                                                             evse_id=2))
+    assert [p["limit"] for p in two_days.schedule["charging_schedule_period"]] == [
+        8.0, 10.0, 8.0, 10.0]  # the station maximum is 10 A after 600 s
+    assert 86_395 <= two_days.schedule["charging_schedule_period"][2]["start_period"] <= 86_400
     unknown = await csms201.send(call.GetCompositeSchedule(duration=60, evse_id=3))
     assert unknown.status == "Rejected" and unknown.status_info["reason_code"] == "UnknownEVSE"
     assert not csms201.errors_sent()
