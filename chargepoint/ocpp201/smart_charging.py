@@ -73,6 +73,7 @@ LOG = logging.getLogger("chargepoint.ocpp")
 MAX_PROFILES = 32  # installed at once (the maxLimit of EntriesChargingProfiles)
 MAX_COMPOSITE_S = 7 * 86_400  # GetCompositeSchedule: at most a week (computed on the loop)
 REPORT_PAGE = 4  # profiles per ReportChargingProfiles
+MAX_PENDING_REPORTS = 8
 REMOTE_START_GRACE_S = 60.0
 SOURCE = "CSO"  # every profile here was set by the CSMS
 RECORD_VERSION = "2.0.1"  # the store's profiles table is shared with 1.6: whose row is it
@@ -237,7 +238,9 @@ class SmartCharging:
         found = self._matching(evse_id, charging_profile)
         if not found:
             return call_result.GetChargingProfiles(status="NoProfiles")
-        self._reports[request_id] = found
+        self._reports[request_id] = found  # for send_reports, right after the answer
+        while len(self._reports) > MAX_PENDING_REPORTS:  # answers that never went out
+            del self._reports[next(iter(self._reports))]
         return call_result.GetChargingProfiles(status="Accepted")
 
     @after("GetChargingProfiles")
