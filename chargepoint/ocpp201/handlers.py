@@ -67,11 +67,14 @@ def report_entry(variable: Variable, value: str) -> dict[str, Any]:
         characteristics["unit"] = variable.unit
     if variable.members:
         characteristics["valuesList"] = ",".join(variable.members)
+    attribute: dict[str, Any] = {"type": "Actual", "value": value, "persistent": True,
+                                 "mutability": "ReadOnly" if variable.read_only else "ReadWrite"}
+    if variable.write_only:  # a secret (BasicAuthPassword): no value
+        del attribute["value"]
+        attribute["mutability"] = "WriteOnly"
     return {"component": {"name": variable.component},
             "variable": {"name": variable.name},
-            "variableAttribute": [{"type": "Actual", "value": value,
-                                   "mutability": "ReadOnly" if variable.read_only
-                                   else "ReadWrite", "persistent": True}],
+            "variableAttribute": [attribute],
             "variableCharacteristics": characteristics}
 
 
@@ -95,6 +98,8 @@ class Handlers:
                     result["attributeStatus"] = "NotSupportedAttributeType"
                 elif "instance" in component or "instance" in variable or "evse" in component:
                     result["attributeStatus"] = "UnknownComponent"  # component-level only
+                elif found.write_only:
+                    result["attributeStatus"] = "Rejected"  # never read back
                 else:
                     result["attributeStatus"] = "Accepted"
                     result["attributeValue"] = self._s.model.value(found.key)
