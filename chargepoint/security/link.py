@@ -10,7 +10,8 @@ is the adapter (``LinkHost``: its configured ``options``, ``spawn``, ``reconnect
 - ``connect_options(options)``: a copy of the adapter's options (a dataclass) with the profile
   to connect with (``ProfileLink.effective``: the one in use or the one being tried) and its
   credentials: wss:// (``tls_url``) with the CSMS roots bundle for 2/3, the password for 1/2,
-  the installed client certificate (else the configured one) for 3. Profile 1 over ws:// is logged as a warning once.
+  the installed client certificate (else the configured one) for 3. Profile 1 over ws:// is
+  logged as a warning once.
 - ``connect_failed(exc)``: the security event the failure stands for
   (``chargepoint.security.tls.failure_event``); a profile or certificate being tried is
   abandoned after ``ProfileLink.max_attempts`` failures: back to the previous one, with a
