@@ -4,7 +4,8 @@ What runs (each a supervised task, as for 1.6): the connection loop (connect wit
 ``ocpp2.0.1`` subprotocol, BootNotification until Accepted, Heartbeat when nothing else was
 exchanged for ``OCPPCommCtrlr.HeartbeatInterval``, reconnect with backoff), the persist worker
 of ``transactions`` and the shared sender (``ocppj.outbox.Outbox``) for TransactionEvent and
-StatusNotification. Station connector N is EVSE N with connector 1.
+StatusNotification. Station connector N is EVSE N with connector 1. Authorization (cache,
+local list, offline rules) is ``authorization``'s; its CSMS requests go to ``auth_handlers``.
 """
 
 from __future__ import annotations
@@ -22,21 +23,24 @@ from websockets.typing import Subprotocol
 
 from chargepoint.aio import cancel_all
 from chargepoint.core.actions import (
-    ClearReservation,
     ReportStatus,
     RequestAuthorization,
     StartTransaction,
     StopTransaction,
 )
-from chargepoint.core.events import AuthorizationResult, CsmsLinkChanged, Link, SettingsChanged
+from chargepoint.core.events import CsmsLinkChanged, Link, SettingsChanged
 from chargepoint.core.schedule import Circuit, Schedule
 from chargepoint.core.settings import ProtocolSettings, StationWiring, build_settings
-from chargepoint.core.types import AuthStatus
 from chargepoint.limit_timer import LimitTimer
 from chargepoint.ocpp201 import conversions
+from chargepoint.ocpp201.auth_handlers import AuthHandlers
+from chargepoint.ocpp201.authorization import Authorization
 from chargepoint.ocpp201.client import Ocpp201Client
+from chargepoint.ocpp201.components import Components
 from chargepoint.ocpp201.device_model import DeviceModel
+from chargepoint.ocpp201.device_requests import DeviceModelRequests
 from chargepoint.ocpp201.handlers import Handlers
+from chargepoint.ocpp201.reservations import Reservations
 from chargepoint.ocpp201.transactions import Transactions
 from chargepoint.ocpp201.wire_queue import WireQueue
 from chargepoint.ocppj.connection import Backoff, connect
@@ -105,7 +109,14 @@ class Ocpp201Adapter:
         self.outbox = Outbox(WireQueue(port.store), self)
         self.transactions = Transactions(self)
         self.handlers = Handlers(self)
-        self.handler_objects: list[object] = [self.handlers]  # the CSMS requests' handlers
+        self.components = Components(port, model, has_lock=options.has_lock,
+                                     max_current_a=options.max_current_a)
+        self.device_requests = DeviceModelRequests(self)
+        self.reservations = Reservations(self)
+        # the ``@on`` objects besides ``handlers`` (more join through add_handlers)
+        self.extra_handlers: list[object] = [self.reservations]
+        self.authorization = Authorization(self)
+        self.add_handlers(AuthHandlers(self))
         self.link_security: SecurityLink | None = None  # set by ocpp201.security
         self._client: Ocpp201Client | None = None
         self._boot_done = False
@@ -123,6 +134,8 @@ class Ocpp201Adapter:
     async def run(self) -> None:
         await self.transactions.recover()
         await self.transactions.resume()
+        await self.reservations.restore()  # a reboot keeps them
+        await self.authorization.refresh()
         self.supervise("OCPP limit timer", self._limit_timer.run)
         self.supervise("OCPP connection", self._connection_loop)
         self.supervise("OCPP outbox", self.outbox.run)
@@ -130,14 +143,14 @@ class Ocpp201Adapter:
         await self._closed.wait()
 
     def perform(self, action: ProtocolAction) -> None:
+        self.reservations.perform(action)  # sees every action first (ClearReservation: its own)
         if isinstance(action, StartTransaction | StopTransaction):
             self.transactions.perform(action)
         elif isinstance(action, ReportStatus):
+            self.components.seen(action)
             self.post_status(action)
         elif isinstance(action, RequestAuthorization):
-            self.spawn(self.authorize(action))
-        elif isinstance(action, ClearReservation):
-            pass  # reservations are not part of the 2.0.1 slice yet
+            self.spawn(self.authorization.authorize(action))
 
     def link_state(self) -> LinkState:
         return LinkState("2.0.1", self._client is not None, self.registration,
@@ -185,6 +198,10 @@ class Ocpp201Adapter:
     def supervise(self, name: str, factory: Callable[[], Awaitable[None]]) -> None:
         self._supervisor.start(name, factory)
 
+    def add_handlers(self, *handlers: object) -> None:
+        """More ``@on`` handler objects (firmware ...); they apply from the next connection."""
+        self.extra_handlers.extend(handlers)
+
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and (exc := task.exception()) is not None:
@@ -206,19 +223,6 @@ class Ocpp201Adapter:
         """Reset from the CSMS: the next BootNotification says RemoteReset."""
         self.port.store.kv_set(BOOT_REASON_KEY, "RemoteReset")
         self.port.request_restart(hard)
-
-    async def authorize(self, action: RequestAuthorization) -> None:
-        """Authorize (C01) while registered; offline the card is refused (no cache yet)."""
-        status = AuthStatus.INVALID
-        if self.registered.is_set():
-            try:
-                result = await self.request(
-                    "Authorize", {"idToken": conversions.id_token(action.id_tag)})
-            except (ConnectionError, CallFailed, TimeoutError) as exc:
-                LOG.warning("Authorize for %s failed: %s", action.id_tag, exc)
-            else:
-                status = conversions.auth_status(str(result["idTokenInfo"]["status"]))
-        self.port.submit(AuthorizationResult(action.request_id, action.id_tag, status))
 
     def post_status(self, action: ReportStatus) -> None:
         """StatusNotification of EVSE ``connector`` (connector 1); the station-wide one
@@ -261,8 +265,9 @@ class Ocpp201Adapter:
                 security.connected(ws)
             secrets = frozenset(p for p in (self.options.password, options.password) if p)
             client = Ocpp201Client(self.options.station_id, ws,
-                                   self.options.response_timeout_s, self.handler_objects,
-                                   secrets)
+                                   self.options.response_timeout_s,
+                                   [self.handlers, self.device_requests,
+                                    *self.extra_handlers], secrets)
             self._client = client
             session = asyncio.ensure_future(self._session(client))
             try:

@@ -370,7 +370,8 @@ class SecurityHost(SecurityServices, Protocol):
     """``setup_security``'s view: the services plus the slots it fills."""
 
     link_security: SecurityLink | None
-    handler_objects: list[object]
+
+    def add_handlers(self, *handlers: object) -> None: ...
 
 
 async def setup_security(adapter: SecurityHost, settings: SecuritySettings, *,
@@ -404,7 +405,7 @@ async def setup_security(adapter: SecurityHost, settings: SecuritySettings, *,
                         roots_of_issuer=roots_of_issuer)
     handlers = SecurityHandlers(adapter, settings, events, certificates, identity, link)
     await handlers.refresh()
-    adapter.handler_objects.append(handlers)
+    adapter.add_handlers(handlers)
     adapter.link_security = link
     adapter.model.apply(PROFILE, str(profile.active))
     adapter.model.apply(IDENTITY, o.station_id)

@@ -99,7 +99,7 @@ def basic(password: str) -> str:
 
 def security(cp: RunningStation) -> SecurityHandlers:
     assert isinstance(cp.adapter, Ocpp201Adapter)
-    return next(h for h in cp.adapter.handler_objects if isinstance(h, SecurityHandlers))
+    return next(h for h in cp.adapter.extra_handlers if isinstance(h, SecurityHandlers))
 
 
 async def get(csms: Csms201, variable: str) -> dict[str, Any]:
@@ -189,8 +189,8 @@ async def test_a01_new_basic_auth_password_is_used_at_once(
     entries = [e for f in csms201.calls("NotifyReport") for e in f.payload["reportData"]
                if e["component"]["name"] == "SecurityCtrlr"]
     (secret,) = [e for e in entries if e["variable"]["name"] == "BasicAuthPassword"]
-    assert secret["variableAttribute"] == [{"type": "Actual", "persistent": True,
-                                            "mutability": "WriteOnly"}]
+    (attribute,) = secret["variableAttribute"]
+    assert attribute["mutability"] == "WriteOnly" and "value" not in attribute
     names = {e["variable"]["name"] for e in entries}
     assert {"SecurityProfile", "Identity", "OrganizationName", "CertSigningWaitMinimum",
             "CertSigningRepeatTimes"} <= names
