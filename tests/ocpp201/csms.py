@@ -95,6 +95,10 @@ class _Peer(ChargePoint):
     def on_reservation_status_update(self, **kw: Any) -> call_result.ReservationStatusUpdate:
         return call_result.ReservationStatusUpdate()
 
+    @on("ReportChargingProfiles")
+    def on_report_charging_profiles(self, **kw: Any) -> call_result.ReportChargingProfiles:
+        return call_result.ReportChargingProfiles()
+
     @on("SecurityEventNotification")
     def on_security_event(self, **kw: Any) -> call_result.SecurityEventNotification:
         return call_result.SecurityEventNotification()
