@@ -51,6 +51,7 @@ from chargepoint.ocppj.rpc_errors import CallFailed
 from chargepoint.ocppj.supervise import FailureLog, Supervisor
 from chargepoint.ocppj.timestamps import Clock, ClockUnknown, format_utc
 from chargepoint.ports import LinkState, ProtocolAction, StationPort
+from chargepoint.security.link import SecurityLink
 from chargepoint.store.api import QueuedMessage
 
 LOG = logging.getLogger("chargepoint.ocpp")
@@ -60,6 +61,7 @@ BOOT_REASON_KEY = "ocpp201.boot_reason"  # kv: the reason of the next BootNotifi
 _DEFAULT_RETRY_S = 60.0  # BootNotification retry when the CSMS gave interval 0
 _ATTEMPTS = 3  # TransactionEvent attempts (MessageAttempts is not a variable yet)
 _RETRY_S = 10.0
+ANSWER_GRACE_S = 0.5  # before a reconnect that follows an answer (the CSMS reads it first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,7 @@ class Ocpp201Adapter:
         self.extra_handlers: list[object] = [self.reservations]
         self.authorization = Authorization(self)
         self.add_handlers(AuthHandlers(self))
+        self.link_security: SecurityLink | None = None  # set by ocpp201.security
         self._client: Ocpp201Client | None = None
         self._boot_done = False
         self._heartbeat_wake = asyncio.Event()
@@ -239,15 +242,23 @@ class Ocpp201Adapter:
         backoff = Backoff(self.options.reconnect_min_s, self.options.reconnect_max_s,
                           self.options.reconnect_jitter)
         while True:
+            security = self.link_security
+            options = self.options
             try:
-                ws = await connect(self.options, 0, SUBPROTOCOL)
+                if security is not None:  # the profile's URL and credentials (A00)
+                    options = security.connect_options(options)
+                ws = await connect(options, 0, SUBPROTOCOL)
             except Exception as exc:
+                if security is not None:
+                    security.connect_failed(exc)
                 delay = backoff.next_delay()
                 LOG.warning("CSMS connection failed (%s): retry in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
                 continue
             backoff.reset()
-            secrets = frozenset(p for p in (self.options.password,) if p)
+            if security is not None:
+                security.connected(ws)
+            secrets = frozenset(p for p in (self.options.password, options.password) if p)
             client = Ocpp201Client(self.options.station_id, ws,
                                    self.options.response_timeout_s,
                                    [self.handlers, self.device_requests, self.smart_charging,
@@ -266,6 +277,14 @@ class Ocpp201Adapter:
             delay = backoff.next_delay()
             LOG.warning("CSMS connection lost: reconnect in %.1f s", delay)
             await asyncio.sleep(delay)
+
+    async def reconnect(self) -> None:
+        """Close the connection after ``ANSWER_GRACE_S``; the loop reconnects (a new password
+        or client certificate applies from the next connection)."""
+        await asyncio.sleep(ANSWER_GRACE_S)
+        client = self._client
+        if client is not None:
+            await client.close_connection()
 
     async def _session(self, client: Ocpp201Client) -> None:
         try:
