@@ -134,5 +134,7 @@ async def run(*, messages: int, workdir: Path, pings: int = 200) -> Figure:
         "store_only_ms_per_message": round(store_s * 1000, 3),
         "store_only_note": f"the sender's store calls alone on {extra} more messages, "
                            "one thread, no network, no asyncio.to_thread hops",
+        "store_commits_per_message": "Started: 1 (confirm); Ended: 2 (its seqNo counter "
+                                     "dropped, then confirm); 1.6: 1 each",
     }
     return fig
