@@ -4,7 +4,8 @@ What runs (each a supervised task, as for 1.6): the connection loop (connect wit
 ``ocpp2.0.1`` subprotocol, BootNotification until Accepted, Heartbeat when nothing else was
 exchanged for ``OCPPCommCtrlr.HeartbeatInterval``, reconnect with backoff), the persist worker
 of ``transactions`` and the shared sender (``ocppj.outbox.Outbox``) for TransactionEvent and
-StatusNotification. Station connector N is EVSE N with connector 1.
+StatusNotification. Station connector N is EVSE N with connector 1. Authorization (cache,
+local list, offline rules) is ``authorization``'s; its CSMS requests go to ``auth_handlers``.
 """
 
 from __future__ import annotations
@@ -27,18 +28,20 @@ from chargepoint.core.actions import (
     StartTransaction,
     StopTransaction,
 )
-from chargepoint.core.events import AuthorizationResult, CsmsLinkChanged, Link, SettingsChanged
-from chargepoint.core.schedule import Circuit, Schedule
+from chargepoint.core.events import CsmsLinkChanged, Link, SettingsChanged
+from chargepoint.core.schedule import Circuit
 from chargepoint.core.settings import ProtocolSettings, StationWiring, build_settings
-from chargepoint.core.types import AuthStatus
 from chargepoint.limit_timer import LimitTimer
 from chargepoint.ocpp201 import conversions
+from chargepoint.ocpp201.auth_handlers import AuthHandlers
+from chargepoint.ocpp201.authorization import Authorization
 from chargepoint.ocpp201.client import Ocpp201Client
 from chargepoint.ocpp201.components import Components
 from chargepoint.ocpp201.device_model import DeviceModel
 from chargepoint.ocpp201.device_requests import DeviceModelRequests
 from chargepoint.ocpp201.handlers import Handlers
 from chargepoint.ocpp201.reservations import Reservations
+from chargepoint.ocpp201.smart_charging import SmartCharging
 from chargepoint.ocpp201.transactions import Transactions
 from chargepoint.ocpp201.wire_queue import WireQueue
 from chargepoint.ocppj.connection import Backoff, connect
@@ -104,6 +107,7 @@ class Ocpp201Adapter:
         self.registration = "Unknown"
         self.outbox = Outbox(WireQueue(port.store), self)
         self.transactions = Transactions(self)
+        self.smart_charging = SmartCharging(self, Circuit(options.max_current_a))
         self.handlers = Handlers(self)
         self.components = Components(port, model, has_lock=options.has_lock,
                                      max_current_a=options.max_current_a)
@@ -111,16 +115,13 @@ class Ocpp201Adapter:
         self.reservations = Reservations(self)
         # the ``@on`` objects besides ``handlers`` (more join through add_handlers)
         self.extra_handlers: list[object] = [self.reservations]
+        self.authorization = Authorization(self)
+        self.add_handlers(AuthHandlers(self))
         self._client: Ocpp201Client | None = None
         self._boot_done = False
         self._heartbeat_wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = asyncio.Event()
-        # No charging profiles under 2.0.1 yet: the timer carries local load management's
-        # offers (chargepoint.site) to the core, on an empty schedule.
-        circuit = Circuit(options.max_current_a)
-        self._limit_timer = LimitTimer(port.submit, self._wall_or_system, Schedule(
-            {c: circuit for c in range(1, port.connector_count + 1)}))
         model.on_change(self._variable_changed)
 
     # -- ProtocolAdapter
@@ -128,7 +129,9 @@ class Ocpp201Adapter:
         await self.transactions.recover()
         await self.transactions.resume()
         await self.reservations.restore()  # a reboot keeps them
-        self.supervise("OCPP limit timer", self._limit_timer.run)
+        await self.authorization.refresh()
+        await self.smart_charging.restore()  # the charging profiles (K01)
+        self.supervise("OCPP limit timer", self.smart_charging.timer.run)
         self.supervise("OCPP connection", self._connection_loop)
         self.supervise("OCPP outbox", self.outbox.run)
         self.supervise("OCPP persist worker", self.transactions.run)
@@ -142,7 +145,7 @@ class Ocpp201Adapter:
             self.components.seen(action)
             self.post_status(action)
         elif isinstance(action, RequestAuthorization):
-            self.spawn(self.authorize(action))
+            self.spawn(self.authorization.authorize(action))
 
     def link_state(self) -> LinkState:
         return LinkState("2.0.1", self._client is not None, self.registration,
@@ -175,10 +178,7 @@ class Ocpp201Adapter:
 
     @property
     def limit_timer(self) -> LimitTimer:
-        return self._limit_timer
-
-    def _wall_or_system(self) -> datetime:
-        return self.clock.wall_now() or datetime.now(UTC)
+        return self.smart_charging.timer  # profiles and local load management's offers
 
     # -- services
     def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
@@ -216,20 +216,6 @@ class Ocpp201Adapter:
         self.port.store.kv_set(BOOT_REASON_KEY, "RemoteReset")
         self.port.request_restart(hard)
 
-    async def authorize(self, action: RequestAuthorization) -> None:
-        """Authorize (C01) while registered; offline the card is refused (no cache yet)."""
-        status, group = AuthStatus.INVALID, None
-        if self.registered.is_set():
-            try:
-                result = await self.request(
-                    "Authorize", {"idToken": conversions.id_token(action.id_tag)})
-            except (ConnectionError, CallFailed, TimeoutError) as exc:
-                LOG.warning("Authorize for %s failed: %s", action.id_tag, exc)
-            else:
-                status = conversions.auth_status(str(result["idTokenInfo"]["status"]))
-                group = conversions.group_id(result["idTokenInfo"])
-        self.port.submit(AuthorizationResult(action.request_id, action.id_tag, status, group))
-
     def post_status(self, action: ReportStatus) -> None:
         """StatusNotification of EVSE ``connector`` (connector 1); the station-wide one
         (connector 0) has no 2.0.1 counterpart and is not sent."""
@@ -264,7 +250,7 @@ class Ocpp201Adapter:
             secrets = frozenset(p for p in (self.options.password,) if p)
             client = Ocpp201Client(self.options.station_id, ws,
                                    self.options.response_timeout_s,
-                                   [self.handlers, self.device_requests,
+                                   [self.handlers, self.device_requests, self.smart_charging,
                                     *self.extra_handlers], secrets)
             self._client = client
             session = asyncio.ensure_future(self._session(client))
@@ -343,6 +329,7 @@ class Ocpp201Adapter:
         except ValueError as exc:
             LOG.warning("CSMS currentTime %r refused: %s", current_time[:40], exc)
             return
+        self.smart_charging.timer.poke()  # period boundaries are on the CSMS's clock
         if not was_known and self.clock.known:
             self.outbox.wake()
 

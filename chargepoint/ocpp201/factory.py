@@ -45,7 +45,8 @@ def check_variables(initial: Mapping[str, str]) -> list[str]:
 
 def initial_variables(config: Config) -> dict[str, str]:
     """``[ocpp.variables]`` plus the values the rest of the config file implies."""
-    initial = {"OCPPCommCtrlr.MessageTimeout": str(round(config.ocpp.response_timeout_s))}
+    initial = {"OCPPCommCtrlr.MessageTimeout": str(round(config.ocpp.response_timeout_s)),
+               "LocalAuthListCtrlr.BytesPerMessage": str(config.ocpp.max_frame_bytes)}
     initial.update(config.ocpp.variables)
     return initial
 

@@ -71,6 +71,10 @@ class _Peer(ChargePoint):
 
     @on("TransactionEvent")
     def on_transaction_event(self, **kw: Any) -> call_result.TransactionEvent:
+        token = (kw.get("id_token") or {}).get("id_token")
+        if token in self.csms.event_token_status:
+            return call_result.TransactionEvent(
+                id_token_info={"status": self.csms.event_token_status[token]})
         return call_result.TransactionEvent()
 
     @on("NotifyReport")
@@ -89,6 +93,10 @@ class _Peer(ChargePoint):
     def on_reservation_status_update(self, **kw: Any) -> call_result.ReservationStatusUpdate:
         return call_result.ReservationStatusUpdate()
 
+    @on("ReportChargingProfiles")
+    def on_report_charging_profiles(self, **kw: Any) -> call_result.ReportChargingProfiles:
+        return call_result.ReportChargingProfiles()
+
 
 @dataclass
 class Csms201:
@@ -96,6 +104,8 @@ class Csms201:
     interval: int = 300
     token_status: dict[str, str] = field(default_factory=dict)  # default Accepted
     token_groups: dict[str, str] = field(default_factory=dict)  # Authorize's groupIdToken
+    # idTokenInfo status in TransactionEventResponse for these idTokens (others: none)
+    event_token_status: dict[str, str] = field(default_factory=dict)
     frames: list[Frame] = field(default_factory=list)
     subprotocols: list[str | None] = field(default_factory=list)
     port: int = 0
