@@ -49,3 +49,6 @@ class QuietPort:
 
     def offered_current(self, connector: int) -> float | None:
         return None
+
+    async def durable(self) -> None:
+        return None  # no core: no durable facts of its own to wait for
