@@ -37,7 +37,10 @@ from chargepoint.ocpp201 import conversions
 from chargepoint.ocpp201.client import Ocpp201Client
 from chargepoint.ocpp201.device_model import DeviceModel
 from chargepoint.ocpp201.handlers import Handlers
+from chargepoint.ocpp201.problems import ProblemReports
+from chargepoint.ocpp201.remote import RemoteControl
 from chargepoint.ocpp201.transactions import Transactions
+from chargepoint.ocpp201.triggers import TriggerHooks, Triggers
 from chargepoint.ocpp201.wire_queue import WireQueue
 from chargepoint.ocppj.connection import Backoff, connect
 from chargepoint.ocppj.heartbeat import heartbeat_loop
@@ -103,8 +106,14 @@ class Ocpp201Adapter:
         self.outbox = Outbox(WireQueue(port.store), self)
         self.transactions = Transactions(self)
         self.handlers = Handlers(self)
+        self.trigger_hooks = TriggerHooks()  # TriggerMessage of other blocks' messages
+        self.triggers = Triggers(self)
+        self.remote = RemoteControl(self)  # UnlockConnector, DataTransfer
+        self.problems = ProblemReports(self)  # NotifyEvent of the station's faults
         self._client: Ocpp201Client | None = None
         self._boot_done = False
+        self._boot_wake = asyncio.Event()  # TriggerMessage(BootNotification) while not Accepted
+        self._boot_triggered = False
         self._heartbeat_wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = asyncio.Event()
@@ -123,6 +132,7 @@ class Ocpp201Adapter:
         self.supervise("OCPP connection", self._connection_loop)
         self.supervise("OCPP outbox", self.outbox.run)
         self.supervise("OCPP persist worker", self.transactions.run)
+        self.supervise("OCPP NotifyEvent", self.problems.run)
         await self._closed.wait()
 
     def perform(self, action: ProtocolAction) -> None:
@@ -216,9 +226,10 @@ class Ocpp201Adapter:
                 status = conversions.auth_status(str(result["idTokenInfo"]["status"]))
         self.port.submit(AuthorizationResult(action.request_id, action.id_tag, status))
 
-    def post_status(self, action: ReportStatus) -> None:
+    def post_status(self, action: ReportStatus, triggered: bool = False) -> None:
         """StatusNotification of EVSE ``connector`` (connector 1); the station-wide one
-        (connector 0) has no 2.0.1 counterpart and is not sent."""
+        (connector 0) has no 2.0.1 counterpart and is not sent. ``triggered``: by
+        TriggerMessage, not queued twice (``Outbox.post_status``)."""
         if action.connector == 0:
             return
         at = action.at or None
@@ -232,7 +243,7 @@ class Ocpp201Adapter:
                     "connectorStatus": conversions.connector_status(action.status),
                     "evseId": action.connector, "connectorId": 1}
 
-        self.outbox.post_status(action.connector, payload)
+        self.outbox.post_status(action.connector, payload, triggered)
 
     # -- the connection
     async def _connection_loop(self) -> None:
@@ -249,7 +260,8 @@ class Ocpp201Adapter:
             backoff.reset()
             secrets = frozenset(p for p in (self.options.password,) if p)
             client = Ocpp201Client(self.options.station_id, ws,
-                                   self.options.response_timeout_s, [self.handlers], secrets)
+                                   self.options.response_timeout_s,
+                                   [self.handlers, self.triggers, self.remote], secrets)
             self._client = client
             session = asyncio.ensure_future(self._session(client))
             try:
@@ -291,8 +303,12 @@ class Ocpp201Adapter:
         backoff = Backoff(self.options.reconnect_min_s, self.options.reconnect_max_s,
                           self.options.reconnect_jitter)
         while True:
+            payload = self._boot_payload()
+            if self._boot_triggered:
+                self._boot_triggered = False
+                payload["reason"] = "Triggered"
             try:
-                result = await client.request("BootNotification", self._boot_payload())
+                result = await client.request("BootNotification", payload)
             except (CallFailed, TimeoutError) as exc:
                 LOG.warning("BootNotification failed: %s", exc)
                 await asyncio.sleep(backoff.next_delay())
@@ -311,7 +327,15 @@ class Ocpp201Adapter:
                 self._boot_done = True
                 return
             LOG.warning("BootNotification %s: retry in %d s", status, interval)
-            await asyncio.sleep(interval if interval > 0 else _DEFAULT_RETRY_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._boot_wake.wait(),
+                                       interval if interval > 0 else _DEFAULT_RETRY_S)
+            self._boot_wake.clear()
+
+    def trigger_boot(self) -> None:
+        """TriggerMessage(BootNotification) before Accepted: the next one now (Triggered)."""
+        self._boot_triggered = True
+        self._boot_wake.set()
 
     async def _heartbeat_loop(self, client: Ocpp201Client) -> None:
         await heartbeat_loop(client,

@@ -35,7 +35,7 @@ def now_iso() -> str:
 
 class _Peer(ChargePoint):
     def __init__(self, csms: Csms201, ws: ServerConnection, station: str) -> None:
-        super().__init__(station, ws, response_timeout=5)
+        super().__init__(station, ws, response_timeout=csms.call_timeout)
         self.csms = csms
         self.ws = ws
 
@@ -73,12 +73,27 @@ class _Peer(ChargePoint):
     def on_notify_report(self, **kw: Any) -> call_result.NotifyReport:
         return call_result.NotifyReport()
 
+    @on("MeterValues")
+    def on_meter_values(self, **kw: Any) -> call_result.MeterValues:
+        return call_result.MeterValues()
+
+    @on("NotifyEvent")
+    def on_notify_event(self, **kw: Any) -> call_result.NotifyEvent:
+        return call_result.NotifyEvent()
+
+    @on("DataTransfer")
+    def on_data_transfer(self, vendor_id: str, data: Any = None,
+                         **kw: Any) -> call_result.DataTransfer:
+        return call_result.DataTransfer(status=self.csms.data_transfer_status, data=data)
+
 
 @dataclass
 class Csms201:
     boot_status: str = "Accepted"
     interval: int = 300
     token_status: dict[str, str] = field(default_factory=dict)  # default Accepted
+    data_transfer_status: str = "Accepted"  # DataTransfer from the station (data echoed)
+    call_timeout: float = 5.0  # how long ``send`` waits for the station's answer
     frames: list[Frame] = field(default_factory=list)
     subprotocols: list[str | None] = field(default_factory=list)
     port: int = 0
