@@ -4,7 +4,10 @@ What runs (each a supervised task, as for 1.6): the connection loop (connect wit
 ``ocpp2.0.1`` subprotocol, BootNotification until Accepted, Heartbeat when nothing else was
 exchanged for ``OCPPCommCtrlr.HeartbeatInterval``, reconnect with backoff), the persist worker
 of ``transactions`` and the shared sender (``ocppj.outbox.Outbox``) for TransactionEvent and
-StatusNotification. Station connector N is EVSE N with connector 1.
+StatusNotification, and the NotifyEvent sender of ``problems``. The CSMS's requests go to
+the handler objects ``handlers``, ``triggers`` (TriggerMessage; other blocks register their
+triggerable messages in ``trigger_hooks``) and ``remote`` (UnlockConnector, DataTransfer).
+Station connector N is EVSE N with connector 1.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from ocpp.v201 import call_result  # type: ignore[import-untyped]
 
-from chargepoint.core.actions import Reply, StartTransaction, StopTransaction
+from chargepoint.core.actions import Reply
 from chargepoint.core.events import UnlockRequested
 from chargepoint.ocpp201.client import on
 from chargepoint.ocpp201.transactions import Transactions
@@ -50,18 +50,6 @@ class RemoteServices(Protocol):
 class RemoteControl:
     def __init__(self, services: RemoteServices) -> None:
         self._s = services
-        # The core's word on whether a transaction runs (before its message is stored)
-        self._in_transaction: dict[int, bool] = {}
-        services.port.observe(self._seen)
-
-    def _seen(self, item: object) -> None:
-        if isinstance(item, StartTransaction):
-            self._in_transaction[item.connector] = True
-        elif isinstance(item, StopTransaction):
-            self._in_transaction[item.connector] = False
-
-    def in_transaction(self, evse_id: int) -> bool:
-        return self._in_transaction.get(evse_id, self._s.transactions.running(evse_id))
 
     # -- F05
     @on("UnlockConnector")
@@ -69,7 +57,7 @@ class RemoteControl:
                         **_: Any) -> call_result.UnlockConnector:
         if not 1 <= evse_id <= self._s.port.connector_count or connector_id != 1:
             return call_result.UnlockConnector(status="UnknownConnector")
-        if self.in_transaction(evse_id):
+        if self._s.transactions.running(evse_id):
             return call_result.UnlockConnector(status="OngoingAuthorizedTransaction")
         status = await self._unlock(evse_id)
         if status == "NotSupported":  # no lock: a fixed cable

@@ -113,6 +113,7 @@ class Transactions:
         self._remote_starts: dict[int, int] = {}  # connector -> remoteStartId to report
         self._updaters: dict[int, asyncio.Task[None]] = {}  # connector -> periodic Updated
         self._running: dict[int, _Update] = {}  # connector -> its transaction (Started stored)
+        self._core_running: dict[int, bool] = {}  # connector -> the core's word (perform())
         self._updater_wake = asyncio.Event()
 
     # -- from perform() (synchronous)
@@ -121,6 +122,7 @@ class Transactions:
         self._remote_starts[connector] = remote_start_id
 
     def perform(self, action: StartTransaction | StopTransaction) -> None:
+        self._core_running[action.connector] = isinstance(action, StartTransaction)
         ticket = self._s.outbox.ticket()
         if isinstance(action, StartTransaction):
             self._work.put_nowait((ticket, lambda t: self._start(t, action)))
@@ -296,8 +298,9 @@ class Transactions:
 
     # -- TriggerMessage(TransactionEvent) (F06.FR.07)
     def running(self, connector: int) -> bool:
-        """A transaction runs on ``connector`` (its Started is stored, its Ended is not)."""
-        return connector in self._running
+        """A transaction runs on ``connector``: the core started one and has not stopped it
+        (before a restart: its Started is stored, its Ended is not)."""
+        return self._core_running.get(connector, connector in self._running)
 
     async def trigger_update(self, connector: int) -> None:
         """Queue an Updated with triggerReason Trigger (meter values context Trigger) for the

@@ -57,7 +57,7 @@ HOOKED = frozenset({"LogStatusNotification", "FirmwareStatusNotification",
                     "PublishFirmwareStatusNotification", "SignChargingStationCertificate",
                     "SignV2GCertificate", "SignCombinedCertificate"})
 METER_MEASURANDS = ["Power.Active.Import", "Current.Import", "Voltage"]  # energy always
-_PLANS_KEPT = 64  # answered triggers whose follow-up has not started yet
+_PLANS_KEPT = 1024  # answered triggers whose follow-up has not started yet
 
 
 @dataclass(frozen=True, slots=True)
