@@ -3,17 +3,19 @@
 The one module outside a protocol package that imports one (``tests/test_layering.py`` checks
 it): ``chargepoint.app`` asks ``package(version)`` for the package and sees only the ports of
 ``chargepoint.ports``. A new OCPP version is a package beside ``chargepoint/ocpp16/`` with a
-``check_config`` and a ``setup`` like ``chargepoint.ocpp16.factory``, and one line here.
+``check_config`` and a ``setup`` like ``chargepoint.ocpp16.factory``, and a loader here.
+
+A package is imported when its version is first asked for: a 1.6 station never loads the
+2.0.1 schemas and message classes (about half a second and several MiB), nor the reverse.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING
 
-from chargepoint.ocpp16 import factory as ocpp16
-from chargepoint.ocpp201 import factory as ocpp201
 from chargepoint.ports import ProtocolSetup
 from chargepoint.store.api import StoreAPI
 
@@ -32,22 +34,39 @@ class ProtocolPackage:
     version has no such table."""
 
 
-PACKAGES: dict[str, ProtocolPackage] = {
-    "1.6": ProtocolPackage(check_config=ocpp16.check_config, setup=ocpp16.setup),
-    "2.0.1": ProtocolPackage(check_config=ocpp201.check_config, setup=ocpp201.setup,
-                             check_variables=ocpp201.check_variables),
-}
+def _ocpp16() -> ProtocolPackage:
+    from chargepoint.ocpp16 import factory
+
+    return ProtocolPackage(check_config=factory.check_config, setup=factory.setup)
+
+
+def _ocpp201() -> ProtocolPackage:
+    from chargepoint.ocpp201 import factory
+
+    return ProtocolPackage(check_config=factory.check_config, setup=factory.setup,
+                           check_variables=factory.check_variables)
+
+
+_LOADERS: dict[str, Callable[[], ProtocolPackage]] = {"1.6": _ocpp16, "2.0.1": _ocpp201}
+VERSIONS = tuple(_LOADERS)
 
 
 class UnsupportedVersion(ValueError):
     """``[ocpp] version`` names a version no package implements (yet)."""
 
 
+@cache
+def find(version: str) -> ProtocolPackage | None:
+    """The package for ``version`` (imported now if it was not yet), None if there is none."""
+    loader = _LOADERS.get(version)
+    return loader() if loader is not None else None
+
+
 def package(version: str) -> ProtocolPackage:
     """The package for ``version``; ``UnsupportedVersion`` says which versions there are."""
-    try:
-        return PACKAGES[version]
-    except KeyError:
-        supported = ", ".join(sorted(PACKAGES))
+    found = find(version)
+    if found is None:
+        supported = ", ".join(sorted(VERSIONS))
         raise UnsupportedVersion(
-            f"ocpp.version {version!r} is not supported yet (supported: {supported})") from None
+            f"ocpp.version {version!r} is not supported yet (supported: {supported})")
+    return found

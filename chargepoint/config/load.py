@@ -171,9 +171,9 @@ def _ocpp(t: Table | None, ctx: Context) -> OcppConfig:
 def _check_protocol_keys(table: Table, version: str, wire: dict[str, str]) -> None:
     """Unknown, read-only or invalid keys are errors (the station would refuse them); the
     protocol package of ``version`` knows its keys (none yet: nothing to check)."""
-    from chargepoint.protocols import PACKAGES  # imports the packages: only when needed
+    from chargepoint.protocols import find  # imports the package: only when needed
 
-    known = PACKAGES.get(version)
+    known = find(version)
     if known is None:
         return
     for message in known.check_config(wire):
@@ -184,12 +184,12 @@ def _check_protocol_keys(table: Table, version: str, wire: dict[str, str]) -> No
 def _variables(table: Table | None, version: str) -> dict[str, str]:
     """``[ocpp.variables]`` (2.0.1 device-model variables) as wire strings, checked by the
     protocol package; a config error under any other version."""
-    from chargepoint.protocols import PACKAGES
+    from chargepoint.protocols import find
 
     values: dict[str, str] = {}
     if table is None:
         return values
-    check = getattr(PACKAGES.get(version), "check_variables", None)
+    check = getattr(find(version), "check_variables", None)
     for name in table.data:
         if check is None:
             table.error(name, f"[ocpp.variables] is for OCPP 2.0.1, not {version}")

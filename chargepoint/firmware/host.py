@@ -1,8 +1,8 @@
 """What the firmware and diagnostics managers need from the running station.
 
-``FirmwareHost`` is implemented over the OCPP adapter by ``chargepoint.ocpp16.
-firmware_handlers`` and by a recording fake in tests. Every method returns at once except
-``restart`` (which first lets queued notifications reach the CSMS).
+``FirmwareHost`` is implemented over an OCPP adapter of either version by
+``chargepoint.ocppj.firmware_host.AdapterHost`` and by a recording fake in tests. Every method
+returns at once except ``restart`` (which first lets queued notifications reach the CSMS).
 """
 
 from __future__ import annotations

@@ -18,7 +18,9 @@ event InvalidFirmwareSignature.
 Contract: ``FirmwareManager(store, host, settings, installer)``; ``await boot()`` once at
 start-up; ``await registered()`` after every BootNotification Accepted; ``check_signing(...)``
 answers SignedUpdateFirmware; ``start(request)`` launches the job and returns at once;
-``status`` is what TriggerMessage(FirmwareStatusNotification) reports ("Idle" when no job).
+``status`` is what TriggerMessage(FirmwareStatusNotification) reports ("Idle" when no job),
+``request_id`` the running job's requestId. The signature is checked when the request has
+one (``UpdateRequest.signed``); 2.0.1 requests always carry a requestId, signed or not.
 """
 
 from __future__ import annotations
@@ -134,6 +136,7 @@ class FirmwareManager:
         self.guard = BootGuard(store, host, self.slots, installer, settings.running_version,
                                wall=wall)
         self.status = "Idle"
+        self.request_id: int | None = None  # requestId of the running job (None: none / 1.6)
         self._job: asyncio.Task[None] | None = None
         self._installing = False
         self._planned: UpdateRequest | None = None
@@ -203,15 +206,16 @@ class FirmwareManager:
             return "InvalidCertificate"
         return "Accepted"
 
-    def start(self, request: UpdateRequest) -> str:
+    def start(self, request: UpdateRequest, *, report_refusal: bool = True) -> str:
         """Accept a request; ``launch()`` runs it (call it once the .conf is sent, so that no
         notification overtakes it). Returns "Accepted", "AcceptedCanceled" (an earlier job
         that had not started installing is cancelled) or "Rejected" (installation under way,
         or a request without signature while ``allow_unsigned`` is off: ``launch()`` then
-        reports the refusal, and a running job goes on).
+        reports the refusal unless ``report_refusal`` is False, and a running job goes on).
         """
         if self._refuse_unsigned(request):
-            self._refused = request
+            if report_refusal:
+                self._refused = request
             return "Rejected"
         if self._installing:
             LOG.warning("update request ignored: an installation is under way")
@@ -259,6 +263,7 @@ class FirmwareManager:
         # Persisted until the job ends, so that a restart does not lose it (see ``boot``).
         await asyncio.to_thread(self._store.kv_set, KV_JOB,
                                 json.dumps({**asdict(request), "resumes": resumes}))
+        self.request_id = request.request_id
         try:
             await self._steps(request)
         except asyncio.CancelledError:
@@ -270,6 +275,7 @@ class FirmwareManager:
         finally:
             self._installing = False
             self.status = "Idle"
+            self.request_id = None
         await asyncio.to_thread(self._store.kv_set, KV_JOB, None)
 
     async def _steps(self, r: UpdateRequest) -> None:
@@ -293,7 +299,7 @@ class FirmwareManager:
             self._report(r, "DownloadFailed")
             return
         self._report(r, "Downloaded")
-        if r.request_id is not None and not self._signature_ok(r, file):
+        if r.signed and not self._signature_ok(r, file):
             return
         if r.install_at is not None and r.install_at > self._wall():
             self._report(r, "InstallScheduled")

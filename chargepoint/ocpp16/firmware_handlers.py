@@ -7,7 +7,9 @@ Plug-in (no change to ``adapter.py`` needed)::
     diag = DiagnosticsManager(host, sources, diag_settings)
     handlers = attach(adapter, fw, diag, host)  # in the running loop, before adapter.run()
 
-where ``host = AdapterHost(adapter)`` is built first (the managers report through it).
+where ``host = AdapterHost(adapter)`` is built first (the managers report through it;
+``AdapterHost``, the boot check and the managers' defaults are version-neutral and live in
+``chargepoint.ocppj.firmware_host``, shared with 2.0.1).
 ``attach`` registers the ``@on`` handlers, points the adapter's TriggerMessage hooks
 (``hooks.firmware_status`` / ``hooks.diagnostics_status``) at the managers, and starts two
 tasks owned by the adapter: the ordered notification sender and the boot check
@@ -21,38 +23,29 @@ notification, and ``call()`` inside ``@on`` would deadlock the library).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from ocpp.v16 import call_result  # type: ignore[import-untyped]
 
-from chargepoint.core.events import AvailabilityChanged
-from chargepoint.diagnostics.bundle import BundleSources, SecurityLogSource
-from chargepoint.diagnostics.manager import DiagnosticsManager, DiagnosticsSettings
-from chargepoint.diagnostics.sources import SecurityLog, default_log_provider
+from chargepoint.diagnostics.manager import DiagnosticsManager
 from chargepoint.firmware.download import TransferPolicy
-from chargepoint.firmware.installer import Installer, VenvInstaller
-from chargepoint.firmware.manager import (
-    FirmwareManager,
-    FirmwareSettings,
-    UpdateRequest,
-    parse_time,
-)
-from chargepoint.ocpp16.client import CallFailed, after, on
+from chargepoint.firmware.installer import Installer
+from chargepoint.firmware.manager import FirmwareManager, UpdateRequest
+from chargepoint.ocpp16.client import after, on
 from chargepoint.ocpp16.handlers_core import Hooks
 from chargepoint.ocppj.bounds import clamp_transfer
+from chargepoint.ocppj.firmware_host import AdapterHost as AdapterHost  # also for importers
+from chargepoint.ocppj.firmware_host import boot_check, build_managers
+from chargepoint.ocppj.firmware_host import epoch as _epoch
 from chargepoint.ocppj.timestamps import Clock
 from chargepoint.ports import StationPort
 from chargepoint.security.events import SecurityEvents
 from chargepoint.store.api import StoreAPI
-from chargepoint.store.writebehind import WriteBehind
 
 LOG = logging.getLogger("chargepoint.ocpp")
-_FLUSH_BEFORE_RESTART_S = 30.0
 # FirmwareStatusNotification (1.6 core) knows fewer statuses than the signed variant.
 _CORE_STATUS = {"DownloadScheduled": "Idle", "DownloadPaused": "Downloading",
                 "SignatureVerified": "Downloaded", "InstallScheduled": "Downloaded",
@@ -83,91 +76,6 @@ class FirmwareServices(Protocol):
     def supervise(self, name: str, factory: Callable[[], Awaitable[None]]) -> None: ...
 
     def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]: ...
-
-
-class AdapterHost:
-    """``chargepoint.firmware.host.FirmwareHost`` over a running ``Ocpp16Adapter``.
-
-    Notifications are kept in order in memory and sent once registered (a CALLERROR or a
-    timeout drops one, a lost connection keeps it). Security events also go to the
-    persistent ``SecurityLog`` (store kv) served by GetLog SecurityLog.
-    """
-
-    def __init__(self, adapter: FirmwareServices, security: SecurityEvents | None = None) -> None:
-        self._adapter = adapter
-        self.security = security  # None: the older store-kv log and an in-memory notification
-        self.security_log: SecurityLogSource = security or SecurityLog(
-            adapter.store, writer=WriteBehind("security-log"))
-        self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
-        self._inoperative_before: set[int] | None = None
-
-    def report(self, action: str, payload: dict[str, object]) -> None:
-        self._queue.put_nowait((action, dict(payload)))
-
-    def _now_iso(self) -> str:
-        now = self._adapter.clock.wall_now() or datetime.now(UTC)
-        return now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-    def security_event(self, kind: str, tech_info: str) -> None:
-        if self.security is not None:  # durable (chargepoint.security)
-            self.security.raise_event(kind, tech_info)
-            return
-        at = self._now_iso()
-        assert isinstance(self.security_log, SecurityLog)
-        self.security_log.append(kind, tech_info, at)
-        self.report("SecurityEventNotification",
-                    {"type": kind, "timestamp": at, "techInfo": tech_info[:255]})
-
-    def transactions_running(self) -> bool:
-        return bool(self._adapter.store.open_transactions())
-
-    def set_operative(self, operative: bool) -> None:
-        port = self._adapter.port
-        if not operative:
-            # from the store's memory (never waits on its lock)
-            self._inoperative_before = {c for c, ok in self._adapter.store.availability().items()
-                                        if not ok}
-            for connector in range(1, port.connector_count + 1):
-                port.submit(AvailabilityChanged(connector, False))
-            return
-        keep = self._inoperative_before or set()
-        self._inoperative_before = None
-        for connector in range(1, port.connector_count + 1):
-            if connector not in keep:
-                port.submit(AvailabilityChanged(connector, True))
-
-    async def restart(self) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._queue.join(), _FLUSH_BEFORE_RESTART_S)
-        self._adapter.port.request_restart(False)
-
-    async def run_sender(self) -> None:
-        """The notification sender task (one CALL at a time, in order)."""
-        while True:
-            action, payload = await self._queue.get()
-            try:
-                await self._send(action, payload)
-            finally:
-                self._queue.task_done()
-
-    async def _send(self, action: str, payload: dict[str, Any]) -> None:
-        while True:
-            await self._adapter.registered.wait()
-            try:
-                await self._adapter.request(action, payload)
-                return
-            except ConnectionError:
-                await self._adapter.offline.wait()
-            except (CallFailed, TimeoutError) as exc:
-                LOG.warning("%s %s not confirmed: %s", action, payload.get("status"), exc)
-                return
-
-
-def _epoch(text: str | None) -> float | None:
-    try:
-        return parse_time(text)
-    except ValueError:
-        return None
 
 
 class FirmwareHandlers:
@@ -253,12 +161,6 @@ class FirmwareHandlers:
         return self.diagnostics.diagnostics_status
 
 
-async def _boot_check(adapter: FirmwareServices, firmware: FirmwareManager) -> None:
-    await firmware.boot()
-    await adapter.registered.wait()
-    await firmware.registered()
-
-
 def setup_firmware(
     adapter: FirmwareServices,
     *,
@@ -282,16 +184,11 @@ def setup_firmware(
     ``allow_unsigned`` (lab setting) lets plain UpdateFirmware install releases; ``security``
     takes the security events (log, durable notifications) of ``chargepoint.security``."""
     host = AdapterHost(adapter, security)
-    pol = policy or TransferPolicy()
-    firmware = FirmwareManager(adapter.store, host, FirmwareSettings(
-        releases_dir=releases_dir, work_dir=work_dir / "firmware", roots_dir=roots_dir,
-        running_version=running_version, health_timeout_s=health_timeout_s, policy=pol,
-        allow_unsigned=allow_unsigned),
-        installer or VenvInstaller())
-    sources = BundleSources(adapter.store, station_id, default_log_provider(log_file), config,
-                            selftest, host.security_log)
-    diagnostics = DiagnosticsManager(host, sources, DiagnosticsSettings(
-        work_dir / "diagnostics", policy=pol))
+    firmware, diagnostics = build_managers(
+        adapter.store, host, releases_dir=releases_dir, work_dir=work_dir, roots_dir=roots_dir,
+        running_version=running_version, station_id=station_id, installer=installer,
+        log_file=log_file, config=config, selftest=selftest, health_timeout_s=health_timeout_s,
+        policy=policy, allow_unsigned=allow_unsigned)
     return attach(adapter, firmware, diagnostics, host)
 
 
@@ -304,6 +201,6 @@ def attach(adapter: FirmwareServices, firmware: FirmwareManager, diagnostics: Di
     adapter.hooks.firmware_status = handlers.firmware_status
     adapter.hooks.diagnostics_status = handlers.diagnostics_status
     adapter.supervise("firmware notification sender", host.run_sender)
-    adapter.spawn(_boot_check(adapter, firmware))
+    adapter.spawn(boot_check(adapter.registered, firmware))
     adapter.clock.security_event = host.security_event  # SettingSystemTime (clock jumps)
     return handlers

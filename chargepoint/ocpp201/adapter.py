@@ -4,10 +4,11 @@ What runs (each a supervised task, as for 1.6): the connection loop (connect wit
 ``ocpp2.0.1`` subprotocol, BootNotification until Accepted, Heartbeat when nothing else was
 exchanged for ``OCPPCommCtrlr.HeartbeatInterval``, reconnect with backoff), the persist worker
 of ``transactions`` and the shared sender (``ocppj.outbox.Outbox``) for TransactionEvent and
-StatusNotification, and the NotifyEvent sender of ``problems``. The CSMS's requests go to
-the handler objects ``handlers``, ``triggers`` (TriggerMessage; other blocks register their
-triggerable messages in ``trigger_hooks``) and ``remote`` (UnlockConnector, DataTransfer).
-Station connector N is EVSE N with connector 1.
+StatusNotification, and the NotifyEvent sender of ``problems``. Station connector N is EVSE N
+with connector 1. Authorization (cache, local list, offline rules) is ``authorization``'s; its
+CSMS requests go to ``auth_handlers``. TriggerMessage is ``triggers``' (other blocks register
+their triggerable messages in ``trigger_hooks``), UnlockConnector and DataTransfer
+``remote``'s.
 """
 
 from __future__ import annotations
@@ -25,23 +26,26 @@ from websockets.typing import Subprotocol
 
 from chargepoint.aio import cancel_all
 from chargepoint.core.actions import (
-    ClearReservation,
     ReportStatus,
     RequestAuthorization,
     StartTransaction,
     StopTransaction,
 )
-from chargepoint.core.events import AuthorizationResult, CsmsLinkChanged, Link, SettingsChanged
+from chargepoint.core.events import CsmsLinkChanged, Link, SettingsChanged
 from chargepoint.core.schedule import Circuit, Schedule
 from chargepoint.core.settings import ProtocolSettings, StationWiring, build_settings
-from chargepoint.core.types import AuthStatus
 from chargepoint.limit_timer import LimitTimer
 from chargepoint.ocpp201 import conversions
+from chargepoint.ocpp201.auth_handlers import AuthHandlers
+from chargepoint.ocpp201.authorization import Authorization
 from chargepoint.ocpp201.client import Ocpp201Client
+from chargepoint.ocpp201.components import Components
 from chargepoint.ocpp201.device_model import DeviceModel
+from chargepoint.ocpp201.device_requests import DeviceModelRequests
 from chargepoint.ocpp201.handlers import Handlers
 from chargepoint.ocpp201.problems import ProblemReports
 from chargepoint.ocpp201.remote import RemoteControl
+from chargepoint.ocpp201.reservations import Reservations
 from chargepoint.ocpp201.transactions import Transactions
 from chargepoint.ocpp201.triggers import TriggerHooks, Triggers
 from chargepoint.ocpp201.wire_queue import WireQueue
@@ -109,9 +113,18 @@ class Ocpp201Adapter:
         self.outbox = Outbox(WireQueue(port.store), self)
         self.transactions = Transactions(self)
         self.handlers = Handlers(self)
+        self.components = Components(port, model, has_lock=options.has_lock,
+                                     max_current_a=options.max_current_a)
+        self.device_requests = DeviceModelRequests(self)
+        self.reservations = Reservations(self)
+        # the ``@on`` objects besides ``handlers`` (more join through add_handlers)
+        self.extra_handlers: list[object] = [self.reservations]
+        self.authorization = Authorization(self)
+        self.add_handlers(AuthHandlers(self))
         self.trigger_hooks = TriggerHooks()  # TriggerMessage of other blocks' messages
         self.triggers = Triggers(self)
         self.remote = RemoteControl(self)  # UnlockConnector, DataTransfer
+        self.add_handlers(self.triggers, self.remote)
         self.problems = ProblemReports(self)  # NotifyEvent of the station's faults
         self._client: Ocpp201Client | None = None
         self._boot_done = False
@@ -131,6 +144,8 @@ class Ocpp201Adapter:
     async def run(self) -> None:
         await self.transactions.recover()
         await self.transactions.resume()
+        await self.reservations.restore()  # a reboot keeps them
+        await self.authorization.refresh()
         self.supervise("OCPP limit timer", self._limit_timer.run)
         self.supervise("OCPP connection", self._connection_loop)
         self.supervise("OCPP outbox", self.outbox.run)
@@ -139,14 +154,14 @@ class Ocpp201Adapter:
         await self._closed.wait()
 
     def perform(self, action: ProtocolAction) -> None:
+        self.reservations.perform(action)  # sees every action first (ClearReservation: its own)
         if isinstance(action, StartTransaction | StopTransaction):
             self.transactions.perform(action)
         elif isinstance(action, ReportStatus):
+            self.components.seen(action)
             self.post_status(action)
         elif isinstance(action, RequestAuthorization):
-            self.spawn(self.authorize(action))
-        elif isinstance(action, ClearReservation):
-            pass  # reservations are not part of the 2.0.1 slice yet
+            self.spawn(self.authorization.authorize(action))
 
     def link_state(self) -> LinkState:
         return LinkState("2.0.1", self._client is not None, self.registration,
@@ -194,6 +209,10 @@ class Ocpp201Adapter:
     def supervise(self, name: str, factory: Callable[[], Awaitable[None]]) -> None:
         self._supervisor.start(name, factory)
 
+    def add_handlers(self, *handlers: object) -> None:
+        """More ``@on`` handler objects (firmware ...); they apply from the next connection."""
+        self.extra_handlers.extend(handlers)
+
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and (exc := task.exception()) is not None:
@@ -215,19 +234,6 @@ class Ocpp201Adapter:
         """Reset from the CSMS: the next BootNotification says RemoteReset."""
         self.port.store.kv_set(BOOT_REASON_KEY, "RemoteReset")
         self.port.request_restart(hard)
-
-    async def authorize(self, action: RequestAuthorization) -> None:
-        """Authorize (C01) while registered; offline the card is refused (no cache yet)."""
-        status = AuthStatus.INVALID
-        if self.registered.is_set():
-            try:
-                result = await self.request(
-                    "Authorize", {"idToken": conversions.id_token(action.id_tag)})
-            except (ConnectionError, CallFailed, TimeoutError) as exc:
-                LOG.warning("Authorize for %s failed: %s", action.id_tag, exc)
-            else:
-                status = conversions.auth_status(str(result["idTokenInfo"]["status"]))
-        self.port.submit(AuthorizationResult(action.request_id, action.id_tag, status))
 
     def post_status(self, action: ReportStatus, triggered: bool = False) -> None:
         """StatusNotification of EVSE ``connector`` (connector 1); the station-wide one
@@ -264,7 +270,8 @@ class Ocpp201Adapter:
             secrets = frozenset(p for p in (self.options.password,) if p)
             client = Ocpp201Client(self.options.station_id, ws,
                                    self.options.response_timeout_s,
-                                   [self.handlers, self.triggers, self.remote], secrets)
+                                   [self.handlers, self.device_requests,
+                                    *self.extra_handlers], secrets)
             self._client = client
             session = asyncio.ensure_future(self._session(client))
             try:

@@ -24,7 +24,7 @@ _MEASURANDS = ("Energy.Active.Import.Register", "Power.Active.Import", "Current.
 class Variable:
     component: str
     name: str
-    data_type: str  # "integer", "boolean", "MemberList" (comma separated)
+    data_type: str  # "integer", "boolean", "MemberList" (comma separated), "OptionList" (one)
     default: str
     read_only: bool = False
     minimum: int = 0
@@ -46,6 +46,8 @@ class Variable:
         if self.data_type == "boolean":
             return None if value in ("true", "false") else f"must be true or false, not {value!r}"
         items = [v.strip() for v in value.split(",") if v.strip()]
+        if self.data_type == "OptionList" and len(items) != 1:
+            return f"must be one of {', '.join(self.members)}"
         unknown = [v for v in items if v not in self.members]
         if unknown:
             return f"unknown value(s) {', '.join(unknown)} (allowed: {', '.join(self.members)})"
@@ -65,6 +67,24 @@ VARIABLES: dict[str, Variable] = {v.key: v for v in (
              "Energy.Active.Import.Register", members=_MEASURANDS),
     Variable("AuthCtrlr", "AuthorizeRemoteStart", "boolean", "true"),
     Variable("AuthCtrlr", "LocalPreAuthorize", "boolean", "false"),
+    Variable("ReservationCtrlr", "Enabled", "boolean", "true"),
+    Variable("ReservationCtrlr", "NonEvseSpecific", "boolean", "true", read_only=True),
+    # authorization cache and local list (chargepoint.ocpp201.authorization)
+    Variable("AuthCtrlr", "LocalAuthorizeOffline", "boolean", "true"),
+    Variable("AuthCtrlr", "OfflineTxForUnknownIdEnabled", "boolean", "false"),
+    Variable("AuthCacheCtrlr", "Available", "boolean", "true", read_only=True),
+    Variable("AuthCacheCtrlr", "Enabled", "boolean", "true"),
+    Variable("AuthCacheCtrlr", "LifeTime", "integer", "86400", unit="s"),
+    Variable("AuthCacheCtrlr", "Policy", "OptionList", "LRU", read_only=True, members=("LRU",)),
+    Variable("AuthCacheCtrlr", "Storage", "integer", "0", read_only=True, unit="B"),
+    Variable("LocalAuthListCtrlr", "Available", "boolean", "true", read_only=True),
+    Variable("LocalAuthListCtrlr", "Enabled", "boolean", "true"),
+    Variable("LocalAuthListCtrlr", "Entries", "integer", "0", read_only=True),
+    Variable("LocalAuthListCtrlr", "ItemsPerMessage", "integer", "500", read_only=True,
+             minimum=1),
+    Variable("LocalAuthListCtrlr", "BytesPerMessage", "integer", "4194304", read_only=True,
+             minimum=1, unit="B"),
+    Variable("LocalAuthListCtrlr", "Storage", "integer", "0", read_only=True, unit="B"),
 )}
 
 

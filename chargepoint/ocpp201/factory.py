@@ -22,6 +22,7 @@ from chargepoint.ocpp201.adapter import (
     protocol_settings,
 )
 from chargepoint.ocpp201.device_model import DeviceModel, check_initial
+from chargepoint.ocpp201.firmware import setup_firmware
 from chargepoint.ocppj.timestamps import Clock, read_boot_id
 from chargepoint.ports import StationPort, StationServices
 from chargepoint.store.api import StoreAPI
@@ -44,7 +45,8 @@ def check_variables(initial: Mapping[str, str]) -> list[str]:
 
 def initial_variables(config: Config) -> dict[str, str]:
     """``[ocpp.variables]`` plus the values the rest of the config file implies."""
-    initial = {"OCPPCommCtrlr.MessageTimeout": str(round(config.ocpp.response_timeout_s))}
+    initial = {"OCPPCommCtrlr.MessageTimeout": str(round(config.ocpp.response_timeout_s)),
+               "LocalAuthListCtrlr.BytesPerMessage": str(config.ocpp.max_frame_bytes)}
     initial.update(config.ocpp.variables)
     return initial
 
@@ -75,7 +77,9 @@ class Ocpp201Setup:
             max_frame_bytes=c.ocpp.max_frame_bytes, has_lock=c.hardware.has_lock,
             max_current_a=c.station.max_current_a, boot_reason=self._boot_reason,
             free_vend_id_tag=c.charging.free_vend_tag())
-        return Ocpp201Adapter(port, options, self._model, self._clock)
+        adapter = Ocpp201Adapter(port, options, self._model, self._clock)
+        setup_firmware(adapter, c, services)  # blocks L and N01
+        return adapter
 
 
 async def setup(config: Config, store: StoreAPI) -> Ocpp201Setup:

@@ -1,6 +1,6 @@
-"""The CSMS's requests of the 2.0.1 slice: device model (GetVariables, SetVariables,
-GetBaseReport -> NotifyReport), provisioning (Reset, ChangeAvailability) and remote control
-(RequestStartTransaction, RequestStopTransaction). Payloads arrive validated, in snake_case."""
+"""The CSMS's requests of the 2.0.1 slice: provisioning (Reset, ChangeAvailability) and remote
+control (RequestStartTransaction, RequestStopTransaction); the device model's requests are in
+``device_requests``. Payloads arrive validated, in snake_case."""
 
 from __future__ import annotations
 
@@ -18,16 +18,14 @@ from chargepoint.core.events import (
     RemoteStartRequested,
     RemoteStopRequested,
 )
+from chargepoint.ocpp201.authorization import Authorization
 from chargepoint.ocpp201.client import on
-from chargepoint.ocpp201.device_model import DeviceModel, SetRefused, Variable
+from chargepoint.ocpp201.device_model import DeviceModel
 from chargepoint.ocpp201.transactions import Transactions
 from chargepoint.ocppj.timestamps import Clock
 from chargepoint.ports import StationPort
 
 LOG = logging.getLogger("chargepoint.ocpp")
-
-REPORT_PAGE = 4  # variables per NotifyReport (B07: a report may span several messages)
-_REPORTS = frozenset({"ConfigurationInventory", "FullInventory"})
 
 
 def after(action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -45,6 +43,8 @@ class HandlerServices(Protocol):
     def clock(self) -> Clock: ...
     @property
     def transactions(self) -> Transactions: ...
+    @property
+    def authorization(self) -> Authorization: ...
 
     async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]: ...
 
@@ -59,95 +59,9 @@ def _reply(actions: list[Action]) -> str:
     return next((a.status for a in actions if isinstance(a, Reply)), "Rejected")
 
 
-def report_entry(variable: Variable, value: str) -> dict[str, Any]:
-    """One ReportDataType of NotifyReport."""
-    characteristics: dict[str, Any] = {"dataType": variable.data_type,
-                                       "supportsMonitoring": False}
-    if variable.unit:
-        characteristics["unit"] = variable.unit
-    if variable.members:
-        characteristics["valuesList"] = ",".join(variable.members)
-    return {"component": {"name": variable.component},
-            "variable": {"name": variable.name},
-            "variableAttribute": [{"type": "Actual", "value": value,
-                                   "mutability": "ReadOnly" if variable.read_only
-                                   else "ReadWrite", "persistent": True}],
-            "variableCharacteristics": characteristics}
-
-
 class Handlers:
     def __init__(self, services: HandlerServices) -> None:
         self._s = services
-
-    # -- device model (B05, B06, B07)
-    @on("GetVariables")
-    def on_get_variables(self, get_variable_data: list[dict[str, Any]],
-                         **_: Any) -> call_result.GetVariables:
-        results = []
-        for item in get_variable_data:
-            component, variable, attribute, result = _addressed(item)
-            try:
-                found = self._s.model.lookup(component["name"], variable["name"])
-            except SetRefused as exc:
-                result["attributeStatus"] = exc.status
-            else:
-                if attribute != "Actual":
-                    result["attributeStatus"] = "NotSupportedAttributeType"
-                elif "instance" in component or "instance" in variable or "evse" in component:
-                    result["attributeStatus"] = "UnknownComponent"  # component-level only
-                else:
-                    result["attributeStatus"] = "Accepted"
-                    result["attributeValue"] = self._s.model.value(found.key)
-            results.append(result)
-        return call_result.GetVariables(get_variable_result=results)
-
-    @on("SetVariables")
-    async def on_set_variables(self, set_variable_data: list[dict[str, Any]],
-                               **_: Any) -> call_result.SetVariables:
-        results = []
-        for item in set_variable_data:
-            component, variable, attribute, result = _addressed(item)
-            try:
-                if attribute != "Actual":
-                    self._s.model.lookup(component["name"], variable["name"])
-                    raise SetRefused("NotSupportedAttributeType", f"{attribute} not supported")
-                found = self._s.model.check(component["name"], variable["name"],
-                                            str(item["attribute_value"]))
-            except SetRefused as exc:
-                result["attributeStatus"] = exc.status
-                result["attributeStatusInfo"] = {"reasonCode": "InvalidValue"
-                                                 if exc.status == "Rejected" else exc.status,
-                                                 "additionalInfo": str(exc)[:512]}
-            else:
-                value = str(item["attribute_value"])
-                await asyncio.to_thread(self._s.model.persist, found.key, value)
-                self._s.model.apply(found.key, value)
-                result["attributeStatus"] = "Accepted"
-            results.append(result)
-        return call_result.SetVariables(set_variable_result=results)
-
-    @on("GetBaseReport")
-    def on_get_base_report(self, request_id: int, report_base: str,
-                           **_: Any) -> call_result.GetBaseReport:
-        status = "Accepted" if report_base in _REPORTS else "NotSupported"
-        return call_result.GetBaseReport(status=status)
-
-    @after("GetBaseReport")
-    async def send_report(self, request_id: int, report_base: str, **_: Any) -> None:
-        if report_base not in _REPORTS:
-            return
-        entries = [report_entry(v, value) for v, value in self._s.model.items()]
-        generated = self._s.clock.resolve(self._s.clock.stamp())
-        pages = [entries[i:i + REPORT_PAGE] for i in range(0, len(entries), REPORT_PAGE)]
-        for seq_no, page in enumerate(pages):
-            payload = {"requestId": request_id, "generatedAt": generated, "seqNo": seq_no,
-                       "tbc": seq_no < len(pages) - 1, "reportData": page}
-            try:
-                await self._s.request("NotifyReport", payload)
-            except (ConnectionError, TimeoutError, Exception) as exc:
-                LOG.warning("NotifyReport %d of request %d not confirmed: %s", seq_no,
-                            request_id, exc)
-                return
 
     # -- provisioning (B11, B12, G03, G04)
     @on("Reset")
@@ -216,9 +130,12 @@ class Handlers:
         if evse_id is None or not 1 <= evse_id <= self._s.port.connector_count:
             return call_result.RequestStartTransaction(status="Rejected")
         authorize = self._s.model.get_bool("AuthCtrlr.AuthorizeRemoteStart")
+        self._s.authorization.remember_type(str(id_token["id_token"]), str(id_token["type"]))
         self._s.transactions.expect_remote_start(evse_id, remote_start_id)
         status = _reply(self._s.port.submit(RemoteStartRequested(
             evse_id, str(id_token["id_token"]), authorized=not authorize)))
+        if status != "Accepted":
+            self._s.transactions.forget_remote_start(evse_id)
         return call_result.RequestStartTransaction(
             status="Accepted" if status == "Accepted" else "Rejected")
 
@@ -232,15 +149,3 @@ class Handlers:
         status = _reply(self._s.port.submit(RemoteStopRequested(record.connector)))
         return call_result.RequestStopTransaction(
             status="Accepted" if status == "Accepted" else "Rejected")
-
-
-def _addressed(item: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], str,
-                                                 dict[str, Any]]:
-    """A Get/SetVariables item's component, variable and attribute type, and the head of
-    its result (what it addressed, named as the CSMS named it)."""
-    component, variable = item["component"], item["variable"]
-    attribute = str(item.get("attribute_type", "Actual"))
-    result: dict[str, Any] = {"attributeType": attribute,
-                              "component": {"name": component["name"]},
-                              "variable": {"name": variable["name"]}}
-    return component, variable, attribute, result

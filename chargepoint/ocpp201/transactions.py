@@ -30,6 +30,7 @@ from typing import Any, Protocol
 from chargepoint.core.actions import StartTransaction, StopTransaction
 from chargepoint.core.events import TransactionConfirmed
 from chargepoint.ocpp201 import conversions
+from chargepoint.ocpp201.authorization import Authorization
 from chargepoint.ocpp201.device_model import DeviceModel
 from chargepoint.ocppj.outbox import Outbox
 from chargepoint.ocppj.timestamps import Clock, ClockUnknown
@@ -71,6 +72,8 @@ class TransactionServices(Protocol):
     def registered(self) -> asyncio.Event: ...
     @property
     def free_vend_id_tag(self) -> str | None: ...
+    @property
+    def authorization(self) -> Authorization: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +124,10 @@ class Transactions:
         """The next transaction on ``connector`` answers RequestStartTransaction."""
         self._remote_starts[connector] = remote_start_id
 
+    def forget_remote_start(self, connector: int) -> None:
+        """The core refused that RequestStartTransaction: the next start is not its."""
+        self._remote_starts.pop(connector, None)
+
     def perform(self, action: StartTransaction | StopTransaction) -> None:
         self._core_running[action.connector] = isinstance(action, StartTransaction)
         ticket = self._s.outbox.ticket()
@@ -160,10 +167,12 @@ class Transactions:
                              action.at, 0, transaction_id, action.connector, "Charging")
         if remote is not None:
             payload["transactionInfo"]["remoteStartId"] = remote
+        if action.reservation_id is not None:
+            payload["reservationId"] = action.reservation_id  # H01.FR.15: it is used
         # Free vend: the core starts with [charging] free_vend_id_tag; 2.0.1 has a type for it
         free = action.id_tag == s.free_vend_id_tag
         id_tag = "" if free else action.id_tag
-        payload["idToken"] = conversions.id_token(id_tag)
+        payload["idToken"] = s.authorization.id_token(id_tag)
         payload["meterValue"] = [{"timestamp": payload["timestamp"], "sampledValue":
                                   sampled_values(None, action.meter_start_wh,
                                                  "Transaction.Begin", [])}]
@@ -214,7 +223,7 @@ class Transactions:
                              action.connector, state)
         payload["transactionInfo"]["stoppedReason"] = stopped
         if action.id_tag is not None:
-            payload["idToken"] = conversions.id_token(
+            payload["idToken"] = s.authorization.id_token(
                 "" if action.id_tag == s.free_vend_id_tag else action.id_tag)
         payload["meterValue"] = [{"timestamp": payload["timestamp"], "sampledValue":
                                   sampled_values(None, action.meter_stop_wh,
@@ -385,6 +394,10 @@ class Transactions:
         if msg.payload.get("eventType") == "Ended" and msg.tx_local_id is not None:
             await asyncio.to_thread(self._s.port.store.kv_set, seq_key(msg.tx_local_id), None)
         # Off the durable queue (ocppj.outbox: the link removes what it confirmed; the
-        # transaction's id is the station's own, nothing else to record with it)
-        await asyncio.to_thread(self._s.port.store.confirm, msg.seq, msg.tx_local_id)
+        # transaction's id is the station's own), with the idTokenInfo's cache entry (C10)
+        entry = self._s.authorization.cache_entry(msg.payload.get("idToken"), info)
+        await asyncio.to_thread(self._s.port.store.confirm, msg.seq, msg.tx_local_id, None,
+                                entry)
+        if entry is not None:
+            await self._s.authorization.refresh()
 

@@ -27,7 +27,6 @@ from jsonschema import FormatChecker  # type: ignore[import-untyped]
 from jsonschema.exceptions import ValidationError as SchemaValidationError  # type: ignore[import-untyped]
 from ocpp.charge_point import camel_to_snake_case  # type: ignore[import-untyped]
 from ocpp.messages import MessageType, get_validator  # type: ignore[import-untyped]
-from ocpp.v16.enums import Action  # type: ignore[import-untyped]
 
 from chargepoint import logs
 from chargepoint.logs import FRAME_LOGGER
@@ -67,7 +66,16 @@ LIBRARY_TO_16 = {
 }
 
 _DECIMAL_ACTIONS = frozenset({"SetChargingProfile", "RemoteStartTransaction"})
-_KNOWN_ACTIONS = frozenset(a.value for a in Action)
+
+
+@functools.cache
+def _known_actions() -> frozenset[str]:
+    """The 1.6 actions (imported on first use: a 2.0.1 station never loads the 1.6 classes)."""
+    from ocpp.v16.enums import Action  # type: ignore[import-untyped]
+
+    return frozenset(a.value for a in Action)
+
+
 _REDACT_KEYS = frozenset({"password", "authorizationkey"})
 
 
@@ -132,7 +140,7 @@ def parse_frame(raw: str | bytes) -> list[Any] | FrameProblem:
                 "CALL payload is not an object",
                 call_error(unique_id, FORMATION_VIOLATION, "Payload must be a JSON object"),
             )
-        if msg[2] not in _KNOWN_ACTIONS:
+        if msg[2] not in _known_actions():
             # 4.2.3: NotImplemented = "Requested Action is not known by receiver".
             return FrameProblem(
                 f"unknown action {msg[2][:40]!r}",

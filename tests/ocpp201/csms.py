@@ -2,8 +2,9 @@
 validates every frame against the 2.0.1 schemas on its side too).
 
 ``Csms201`` records every frame both ways (``frames``), answers the station's CALLs
-(``boot_status``, ``interval``, ``token_status``), can go offline and come back on the same
-port, and sends requests to the station (``send``). Await with ``wait_for``, never sleep.
+(``boot_status``, ``interval``, ``token_status``, ``token_groups``), can go offline and come
+back on the same port, and sends requests to the station (``send``). Await with ``wait_for``,
+never sleep.
 """
 
 from __future__ import annotations
@@ -63,15 +64,34 @@ class _Peer(ChargePoint):
     @on("Authorize")
     def on_authorize(self, id_token: dict[str, Any], **kw: Any) -> call_result.Authorize:
         status = self.csms.token_status.get(id_token["id_token"], "Accepted")
-        return call_result.Authorize(id_token_info={"status": status})
+        info: dict[str, Any] = {"status": status}
+        if (group := self.csms.token_groups.get(id_token["id_token"])) is not None:
+            info["groupIdToken"] = {"idToken": group, "type": "Central"}
+        return call_result.Authorize(id_token_info=info)
 
     @on("TransactionEvent")
     def on_transaction_event(self, **kw: Any) -> call_result.TransactionEvent:
+        token = (kw.get("id_token") or {}).get("id_token")
+        if token in self.csms.event_token_status:
+            return call_result.TransactionEvent(
+                id_token_info={"status": self.csms.event_token_status[token]})
         return call_result.TransactionEvent()
 
     @on("NotifyReport")
     def on_notify_report(self, **kw: Any) -> call_result.NotifyReport:
         return call_result.NotifyReport()
+
+    @on("FirmwareStatusNotification")
+    def on_firmware_status(self, **kw: Any) -> call_result.FirmwareStatusNotification:
+        return call_result.FirmwareStatusNotification()
+
+    @on("LogStatusNotification")
+    def on_log_status(self, **kw: Any) -> call_result.LogStatusNotification:
+        return call_result.LogStatusNotification()
+
+    @on("ReservationStatusUpdate")
+    def on_reservation_status_update(self, **kw: Any) -> call_result.ReservationStatusUpdate:
+        return call_result.ReservationStatusUpdate()
 
     @on("MeterValues")
     def on_meter_values(self, **kw: Any) -> call_result.MeterValues:
@@ -92,6 +112,9 @@ class Csms201:
     boot_status: str = "Accepted"
     interval: int = 300
     token_status: dict[str, str] = field(default_factory=dict)  # default Accepted
+    token_groups: dict[str, str] = field(default_factory=dict)  # Authorize's groupIdToken
+    # idTokenInfo status in TransactionEventResponse for these idTokens (others: none)
+    event_token_status: dict[str, str] = field(default_factory=dict)
     data_transfer_status: str = "Accepted"  # DataTransfer from the station (data echoed)
     call_timeout: float = 5.0  # how long ``send`` waits for the station's answer
     frames: list[Frame] = field(default_factory=list)

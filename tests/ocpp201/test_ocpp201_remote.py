@@ -154,26 +154,38 @@ async def test_f06_trigger_storm_queues_few_messages(csms201: Csms201,
     assert len(statuses) <= 20  # 150 triggers answered
 
 
+async def test_f06_trigger_firmware_and_log_status(csms201: Csms201,
+                                                   make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201()
+    await registered(cp, csms201)
+    assert await trigger(csms201, "FirmwareStatusNotification") == "Accepted"
+    firmware = (await csms201.wait_for("FirmwareStatusNotification"))[0].payload
+    assert firmware == {"status": "Idle"}
+    assert await trigger(csms201, "LogStatusNotification") == "Accepted"
+    log = (await csms201.wait_for("LogStatusNotification"))[0].payload
+    assert log == {"status": "Idle"}
+
+
 async def test_f06_trigger_hooks_of_other_blocks(csms201: Csms201,
                                                  make_cp201: Cp201Maker) -> None:
     cp = await make_cp201()
     await registered(cp, csms201)
-    assert await trigger(csms201, "LogStatusNotification") == "NotImplemented"
-    assert await trigger(csms201, "SignChargingStationCertificate") == "NotImplemented"
+    assert await trigger(csms201, "SignCombinedCertificate") == "NotImplemented"
+    assert await trigger(csms201, "PublishFirmwareStatusNotification") == "NotImplemented"
     sent = asyncio.Event()
 
-    async def firmware_status() -> None:
+    async def send() -> None:
         sent.set()
 
     hooks = adapter201(cp).trigger_hooks
-    hooks.register("FirmwareStatusNotification", firmware_status)
-    hooks.register("LogStatusNotification", firmware_status, accepts=lambda evse: False)
-    assert await trigger(csms201, "FirmwareStatusNotification") == "Accepted"
+    hooks.register("SignCombinedCertificate", send)
+    hooks.register("PublishFirmwareStatusNotification", send, accepts=lambda evse: False)
+    assert await trigger(csms201, "SignCombinedCertificate") == "Accepted"
     await asyncio.wait_for(sent.wait(), 10)
-    assert await trigger(csms201, "LogStatusNotification") == "Rejected"
-    assert await trigger(csms201, "FirmwareStatusNotification", {"id": 2}) == "Rejected"
+    assert await trigger(csms201, "PublishFirmwareStatusNotification") == "Rejected"
+    assert await trigger(csms201, "SignCombinedCertificate", {"id": 2}) == "Rejected"
     with pytest.raises(ValueError):
-        hooks.register("Heartbeat", firmware_status)
+        hooks.register("Heartbeat", send)
 
 
 # -- F05 UnlockConnector ----------------------------------------------------------------------
