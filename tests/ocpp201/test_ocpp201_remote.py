@@ -206,6 +206,15 @@ async def test_f05_unlock_connector_answers(csms201: Csms201, make_cp201: Cp201M
     assert [e["eventType"] for e in csms201.events()] == ["Started"]
 
 
+async def test_f05_unlock_on_a_fixed_cable_fails_with_no_lock(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201(extra="has_lock = false\n")  # in [hardware]
+    await registered(cp, csms201)
+    result = await csms201.send(call.UnlockConnector(evse_id=1, connector_id=1))
+    assert result.status == "UnlockFailed"
+    assert result.status_info["reason_code"] == "NoLock"
+
+
 async def test_f05_unlock_failed_and_n07_lock_problem(csms201: Csms201,
                                                       make_cp201: Cp201Maker) -> None:
     csms201.call_timeout = 20.0  # the answer waits for the lock's time limit
@@ -261,6 +270,20 @@ async def test_n07_notify_event_when_a_fault_appears_and_clears(
     assert reader["eventId"] > cleared["eventId"]
     for frame in csms201.calls("NotifyEvent"):
         assert frame.payload["seqNo"] == 0 and frame.payload["tbc"] is False
+
+
+async def test_n07_meter_problem(csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201()
+    await registered(cp, csms201)
+    assert cp.bench is not None
+    cp.bench.fault(1, "meter")  # the meter stops answering
+    await csms201.wait_until(lambda: problems(csms201, "FiscalMetering"))
+    meter = next(d for d in event_data(csms201) if d["component"]["name"] == "FiscalMetering")
+    assert meter["component"]["evse"] == {"id": 1}
+    assert meter["variable"] == {"name": "Problem"}
+    assert meter["techCode"] == "PowerMeterFailure"
+    cp.bench.fault(1, "none")
+    await csms201.wait_until(lambda: problems(csms201, "FiscalMetering") == ["true", "false"])
 
 
 async def test_n07_offline_the_current_state_is_sent_after_reconnect(
