@@ -32,7 +32,7 @@ from chargepoint.core.actions import (
     StopTransaction,
 )
 from chargepoint.core.events import CsmsLinkChanged, Link, SettingsChanged
-from chargepoint.core.schedule import Circuit, Schedule
+from chargepoint.core.schedule import Circuit
 from chargepoint.core.settings import ProtocolSettings, StationWiring, build_settings
 from chargepoint.limit_timer import LimitTimer
 from chargepoint.ocpp201 import conversions
@@ -46,6 +46,7 @@ from chargepoint.ocpp201.handlers import Handlers
 from chargepoint.ocpp201.problems import ProblemReports
 from chargepoint.ocpp201.remote import RemoteControl
 from chargepoint.ocpp201.reservations import Reservations
+from chargepoint.ocpp201.smart_charging import SmartCharging
 from chargepoint.ocpp201.transactions import Transactions
 from chargepoint.ocpp201.triggers import TriggerHooks, Triggers
 from chargepoint.ocpp201.wire_queue import WireQueue
@@ -112,6 +113,7 @@ class Ocpp201Adapter:
         self.registration = "Unknown"
         self.outbox = Outbox(WireQueue(port.store), self)
         self.transactions = Transactions(self)
+        self.smart_charging = SmartCharging(self, Circuit(options.max_current_a))
         self.handlers = Handlers(self)
         self.components = Components(port, model, has_lock=options.has_lock,
                                      max_current_a=options.max_current_a)
@@ -133,11 +135,6 @@ class Ocpp201Adapter:
         self._heartbeat_wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = asyncio.Event()
-        # No charging profiles under 2.0.1 yet: the timer carries local load management's
-        # offers (chargepoint.site) to the core, on an empty schedule.
-        circuit = Circuit(options.max_current_a)
-        self._limit_timer = LimitTimer(port.submit, self._wall_or_system, Schedule(
-            {c: circuit for c in range(1, port.connector_count + 1)}))
         model.on_change(self._variable_changed)
 
     # -- ProtocolAdapter
@@ -146,7 +143,8 @@ class Ocpp201Adapter:
         await self.transactions.resume()
         await self.reservations.restore()  # a reboot keeps them
         await self.authorization.refresh()
-        self.supervise("OCPP limit timer", self._limit_timer.run)
+        await self.smart_charging.restore()  # the charging profiles (K01)
+        self.supervise("OCPP limit timer", self.smart_charging.timer.run)
         self.supervise("OCPP connection", self._connection_loop)
         self.supervise("OCPP outbox", self.outbox.run)
         self.supervise("OCPP persist worker", self.transactions.run)
@@ -194,10 +192,7 @@ class Ocpp201Adapter:
 
     @property
     def limit_timer(self) -> LimitTimer:
-        return self._limit_timer
-
-    def _wall_or_system(self) -> datetime:
-        return self.clock.wall_now() or datetime.now(UTC)
+        return self.smart_charging.timer  # profiles and local load management's offers
 
     # -- services
     def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
@@ -270,7 +265,7 @@ class Ocpp201Adapter:
             secrets = frozenset(p for p in (self.options.password,) if p)
             client = Ocpp201Client(self.options.station_id, ws,
                                    self.options.response_timeout_s,
-                                   [self.handlers, self.device_requests,
+                                   [self.handlers, self.device_requests, self.smart_charging,
                                     *self.extra_handlers], secrets)
             self._client = client
             session = asyncio.ensure_future(self._session(client))
@@ -361,6 +356,7 @@ class Ocpp201Adapter:
         except ValueError as exc:
             LOG.warning("CSMS currentTime %r refused: %s", current_time[:40], exc)
             return
+        self.smart_charging.timer.poke()  # period boundaries are on the CSMS's clock
         if not was_known and self.clock.known:
             self.outbox.wake()
 

@@ -85,6 +85,16 @@ VARIABLES: dict[str, Variable] = {v.key: v for v in (
     Variable("LocalAuthListCtrlr", "BytesPerMessage", "integer", "4194304", read_only=True,
              minimum=1, unit="B"),
     Variable("LocalAuthListCtrlr", "Storage", "integer", "0", read_only=True, unit="B"),
+    # smart charging (K01-K10, chargepoint.ocpp201.smart_charging)
+    Variable("SmartChargingCtrlr", "Enabled", "boolean", "true"),
+    Variable("SmartChargingCtrlr", "Available", "boolean", "true", read_only=True),
+    Variable("SmartChargingCtrlr", "ProfileStackLevel", "integer", "8", read_only=True),
+    Variable("SmartChargingCtrlr", "PeriodsPerSchedule", "integer", "24", read_only=True,
+             minimum=1),
+    Variable("SmartChargingCtrlr", "RateUnit", "MemberList", "A,W", read_only=True,
+             members=("A", "W")),
+    Variable("SmartChargingCtrlr", "EntriesChargingProfiles", "integer", "0", read_only=True),
+    Variable("SmartChargingCtrlr", "LimitChangeSignificance", "integer", "10", unit="Percent"),
 )}
 
 

@@ -93,6 +93,10 @@ class _Peer(ChargePoint):
     def on_reservation_status_update(self, **kw: Any) -> call_result.ReservationStatusUpdate:
         return call_result.ReservationStatusUpdate()
 
+    @on("ReportChargingProfiles")
+    def on_report_charging_profiles(self, **kw: Any) -> call_result.ReportChargingProfiles:
+        return call_result.ReportChargingProfiles()
+
     @on("MeterValues")
     def on_meter_values(self, **kw: Any) -> call_result.MeterValues:
         return call_result.MeterValues()
