@@ -4,8 +4,11 @@ What runs (each a supervised task, as for 1.6): the connection loop (connect wit
 ``ocpp2.0.1`` subprotocol, BootNotification until Accepted, Heartbeat when nothing else was
 exchanged for ``OCPPCommCtrlr.HeartbeatInterval``, reconnect with backoff), the persist worker
 of ``transactions`` and the shared sender (``ocppj.outbox.Outbox``) for TransactionEvent and
-StatusNotification. Station connector N is EVSE N with connector 1. Authorization (cache,
-local list, offline rules) is ``authorization``'s; its CSMS requests go to ``auth_handlers``.
+StatusNotification, and the NotifyEvent sender of ``problems``. Station connector N is EVSE N
+with connector 1. Authorization (cache, local list, offline rules) is ``authorization``'s; its
+CSMS requests go to ``auth_handlers``. TriggerMessage is ``triggers``' (other blocks register
+their triggerable messages in ``trigger_hooks``), UnlockConnector and DataTransfer
+``remote``'s.
 """
 
 from __future__ import annotations
@@ -40,9 +43,12 @@ from chargepoint.ocpp201.components import Components
 from chargepoint.ocpp201.device_model import DeviceModel
 from chargepoint.ocpp201.device_requests import DeviceModelRequests
 from chargepoint.ocpp201.handlers import Handlers
+from chargepoint.ocpp201.problems import ProblemReports
+from chargepoint.ocpp201.remote import RemoteControl
 from chargepoint.ocpp201.reservations import Reservations
 from chargepoint.ocpp201.smart_charging import SmartCharging
 from chargepoint.ocpp201.transactions import Transactions
+from chargepoint.ocpp201.triggers import TriggerHooks, Triggers
 from chargepoint.ocpp201.wire_queue import WireQueue
 from chargepoint.ocppj.connection import Backoff, connect
 from chargepoint.ocppj.heartbeat import heartbeat_loop
@@ -120,8 +126,15 @@ class Ocpp201Adapter:
         self.authorization = Authorization(self)
         self.add_handlers(AuthHandlers(self))
         self.link_security: SecurityLink | None = None  # set by ocpp201.security
+        self.trigger_hooks = TriggerHooks()  # TriggerMessage of other blocks' messages
+        self.triggers = Triggers(self)
+        self.remote = RemoteControl(self)  # UnlockConnector, DataTransfer
+        self.add_handlers(self.triggers, self.remote)
+        self.problems = ProblemReports(self)  # NotifyEvent of the station's faults
         self._client: Ocpp201Client | None = None
         self._boot_done = False
+        self._boot_wake = asyncio.Event()  # TriggerMessage(BootNotification) while not Accepted
+        self._boot_triggered = False
         self._heartbeat_wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = asyncio.Event()
@@ -138,6 +151,7 @@ class Ocpp201Adapter:
         self.supervise("OCPP connection", self._connection_loop)
         self.supervise("OCPP outbox", self.outbox.run)
         self.supervise("OCPP persist worker", self.transactions.run)
+        self.supervise("OCPP NotifyEvent", self.problems.run)
         await self._closed.wait()
 
     def perform(self, action: ProtocolAction) -> None:
@@ -219,9 +233,10 @@ class Ocpp201Adapter:
         self.port.store.kv_set(BOOT_REASON_KEY, "RemoteReset")
         self.port.request_restart(hard)
 
-    def post_status(self, action: ReportStatus) -> None:
+    def post_status(self, action: ReportStatus, triggered: bool = False) -> None:
         """StatusNotification of EVSE ``connector`` (connector 1); the station-wide one
-        (connector 0) has no 2.0.1 counterpart and is not sent."""
+        (connector 0) has no 2.0.1 counterpart and is not sent. ``triggered``: by
+        TriggerMessage, not queued twice (``Outbox.post_status``)."""
         if action.connector == 0:
             return
         at = action.at or None
@@ -235,7 +250,7 @@ class Ocpp201Adapter:
                     "connectorStatus": conversions.connector_status(action.status),
                     "evseId": action.connector, "connectorId": 1}
 
-        self.outbox.post_status(action.connector, payload)
+        self.outbox.post_status(action.connector, payload, triggered)
 
     # -- the connection
     async def _connection_loop(self) -> None:
@@ -312,8 +327,12 @@ class Ocpp201Adapter:
         backoff = Backoff(self.options.reconnect_min_s, self.options.reconnect_max_s,
                           self.options.reconnect_jitter)
         while True:
+            payload = self._boot_payload()
+            if self._boot_triggered:
+                self._boot_triggered = False
+                payload["reason"] = "Triggered"
             try:
-                result = await client.request("BootNotification", self._boot_payload())
+                result = await client.request("BootNotification", payload)
             except (CallFailed, TimeoutError) as exc:
                 LOG.warning("BootNotification failed: %s", exc)
                 await asyncio.sleep(backoff.next_delay())
@@ -332,7 +351,15 @@ class Ocpp201Adapter:
                 self._boot_done = True
                 return
             LOG.warning("BootNotification %s: retry in %d s", status, interval)
-            await asyncio.sleep(interval if interval > 0 else _DEFAULT_RETRY_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._boot_wake.wait(),
+                                       interval if interval > 0 else _DEFAULT_RETRY_S)
+            self._boot_wake.clear()
+
+    def trigger_boot(self) -> None:
+        """TriggerMessage(BootNotification) before Accepted: the next one now (Triggered)."""
+        self._boot_triggered = True
+        self._boot_wake.set()
 
     async def _heartbeat_loop(self, client: Ocpp201Client) -> None:
         await heartbeat_loop(client,

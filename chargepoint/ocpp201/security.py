@@ -58,6 +58,7 @@ from ocpp.v201 import call_result  # type: ignore[import-untyped]
 from chargepoint.ocpp201.client import on
 from chargepoint.ocpp201.device_model import DeviceModel
 from chargepoint.ocpp201.handlers import after
+from chargepoint.ocpp201.triggers import TriggerHooks
 from chargepoint.ocppj.outbox import Outbox
 from chargepoint.ocppj.rpc_errors import CallFailed
 from chargepoint.ocppj.timestamps import Clock
@@ -371,6 +372,9 @@ class SecurityHost(SecurityServices, Protocol):
 
     link_security: SecurityLink | None
 
+    @property
+    def trigger_hooks(self) -> TriggerHooks: ...
+
     def add_handlers(self, *handlers: object) -> None: ...
 
 
@@ -407,6 +411,12 @@ async def setup_security(adapter: SecurityHost, settings: SecuritySettings, *,
     await handlers.refresh()
     adapter.add_handlers(handlers)
     adapter.link_security = link
+
+    async def sign() -> None:
+        await handlers.trigger_sign_certificate()
+
+    adapter.trigger_hooks.register("SignChargingStationCertificate", sign,
+                                   lambda _evse: handlers.can_sign())
     adapter.model.apply(PROFILE, str(profile.active))
     adapter.model.apply(IDENTITY, o.station_id)
     adapter.model.on_change(handlers.variable_changed)

@@ -14,6 +14,7 @@ values of a running transaction, as durable 2.0.1 messages (E01-E07, J02).
   PowerLoss (the store's ``recover_after_crash`` is atomic per transaction).
 - Updated: every ``SampledDataCtrlr.TxUpdatedInterval`` seconds (0: never) while a
   transaction runs, with the measurands of ``TxUpdatedMeasurands`` that the meter has.
+- ``trigger_update``: an Updated with triggerReason Trigger (TriggerMessage, F06.FR.07).
 """
 
 from __future__ import annotations
@@ -114,6 +115,8 @@ class Transactions:
         self._work: asyncio.Queue[tuple[int, Callable[[int], Any]]] = asyncio.Queue()
         self._remote_starts: dict[int, int] = {}  # connector -> remoteStartId to report
         self._updaters: dict[int, asyncio.Task[None]] = {}  # connector -> periodic Updated
+        self._running: dict[int, _Update] = {}  # connector -> its transaction (Started stored)
+        self._core_running: dict[int, bool] = {}  # connector -> the core's word (perform())
         self._updater_wake = asyncio.Event()
 
     # -- from perform() (synchronous)
@@ -126,6 +129,7 @@ class Transactions:
         self._remote_starts.pop(connector, None)
 
     def perform(self, action: StartTransaction | StopTransaction) -> None:
+        self._core_running[action.connector] = isinstance(action, StartTransaction)
         ticket = self._s.outbox.ticket()
         if isinstance(action, StartTransaction):
             self._work.put_nowait((ticket, lambda t: self._start(t, action)))
@@ -245,15 +249,17 @@ class Transactions:
             s.outbox.stalled(ticket)  # never holds the line: this sample is lost, logged
             raise
 
-    async def _queue_update(self, ticket: int, update: _Update, reading: MeterReading) -> None:
+    async def _queue_update(self, ticket: int, update: _Update, reading: MeterReading | None,
+                            trigger: str = "MeterValuePeriodic",
+                            context: str = "Sample.Periodic") -> None:
         s = self._s
         seq_no = await self._next_seq(update.local_id)
-        payload = self._base("Updated", "MeterValuePeriodic", None, seq_no,
+        payload = self._base("Updated", trigger, None, seq_no,
                              update.transaction_id, update.connector, "Charging")
-        payload["meterValue"] = [{"timestamp": payload["timestamp"], "sampledValue":
-                                  sampled_values(reading, None, "Sample.Periodic",
-                                                 s.model.members(
-                                                     "SampledDataCtrlr.TxUpdatedMeasurands"))}]
+        values = sampled_values(reading, None, context,
+                                s.model.members("SampledDataCtrlr.TxUpdatedMeasurands"))
+        if values:
+            payload["meterValue"] = [{"timestamp": payload["timestamp"], "sampledValue": values}]
         store = s.port.store
         seq = await asyncio.to_thread(store.enqueue, MessageKind.TRANSACTION_UPDATE.value,
                                       payload, update.local_id)
@@ -262,9 +268,11 @@ class Transactions:
     # -- periodic Updated
     def _start_updater(self, update: _Update) -> None:
         self._stop_updater(update.connector)
+        self._running[update.connector] = update
         self._updaters[update.connector] = asyncio.ensure_future(self._periodic(update))
 
     def _stop_updater(self, connector: int) -> None:
+        self._running.pop(connector, None)
         task = self._updaters.pop(connector, None)
         if task is not None:
             task.cancel()
@@ -296,6 +304,42 @@ class Transactions:
     async def close(self) -> None:
         for connector in list(self._updaters):
             self._stop_updater(connector)
+
+    # -- TriggerMessage(TransactionEvent) (F06.FR.07)
+    def running(self, connector: int) -> bool:
+        """A transaction runs on ``connector``: the core started one and has not stopped it
+        (before a restart: its Started is stored, its Ended is not)."""
+        return self._core_running.get(connector, connector in self._running)
+
+    async def trigger_update(self, connector: int) -> None:
+        """Queue an Updated with triggerReason Trigger (meter values context Trigger) for the
+        transaction on ``connector``, in line behind what the core asked for before (after an
+        Ended queued first: nothing). Not while an earlier triggered one of the transaction
+        is still queued (a TriggerMessage storm queues one). Returns once decided."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._work.put_nowait((self._s.outbox.ticket(),
+                               lambda t: self._triggered(t, connector, done)))
+        await done
+
+    async def _triggered(self, ticket: int, connector: int, done: asyncio.Future[None]) -> None:
+        s = self._s
+        try:
+            update = self._running.get(connector)
+            if update is None or await asyncio.to_thread(self._trigger_queued, update.local_id):
+                s.outbox.stalled(ticket)
+                return
+            await self._queue_update(ticket, update, s.port.meter_reading(connector),
+                                     "Trigger", "Trigger")
+        except Exception as exc:  # never retried by run(): this one is lost, logged
+            LOG.error("triggered TransactionEvent on EVSE %d not queued: %s", connector, exc)
+            s.outbox.stalled(ticket)
+        finally:
+            if not done.done():
+                done.set_result(None)
+
+    def _trigger_queued(self, local_id: int) -> bool:
+        return any(m.payload.get("triggerReason") == "Trigger"
+                   for m in self._s.port.store.queued_for_transaction(local_id))
 
     # -- recovery
     async def recover(self) -> list[TransactionRecord]:

@@ -43,6 +43,8 @@ const answers201 = {
     NotifyReport: () => ({}),
     SecurityEventNotification: () => ({}),
     SignCertificate: () => accepted,
+    MeterValues: () => ({}),
+    NotifyEvent: () => ({}),
 };
 
 const answers = version === '2.0.1' ? answers201 : answers16;

@@ -38,7 +38,7 @@ def now_iso() -> str:
 
 class _Peer(ChargePoint):
     def __init__(self, csms: Csms201, ws: ServerConnection, station: str) -> None:
-        super().__init__(station, ws, response_timeout=5)
+        super().__init__(station, ws, response_timeout=csms.call_timeout)
         self.csms = csms
         self.ws = ws
 
@@ -107,6 +107,19 @@ class _Peer(ChargePoint):
     def on_sign_certificate(self, csr: str, **kw: Any) -> call_result.SignCertificate:
         return call_result.SignCertificate(status=self.csms.sign_status)
 
+    @on("MeterValues")
+    def on_meter_values(self, **kw: Any) -> call_result.MeterValues:
+        return call_result.MeterValues()
+
+    @on("NotifyEvent")
+    def on_notify_event(self, **kw: Any) -> call_result.NotifyEvent:
+        return call_result.NotifyEvent()
+
+    @on("DataTransfer")
+    def on_data_transfer(self, vendor_id: str, data: Any = None,
+                         **kw: Any) -> call_result.DataTransfer:
+        return call_result.DataTransfer(status=self.csms.data_transfer_status, data=data)
+
 
 @dataclass
 class Csms201:
@@ -116,6 +129,8 @@ class Csms201:
     token_groups: dict[str, str] = field(default_factory=dict)  # Authorize's groupIdToken
     # idTokenInfo status in TransactionEventResponse for these idTokens (others: none)
     event_token_status: dict[str, str] = field(default_factory=dict)
+    data_transfer_status: str = "Accepted"  # DataTransfer from the station (data echoed)
+    call_timeout: float = 5.0  # how long ``send`` waits for the station's answer
     frames: list[Frame] = field(default_factory=list)
     subprotocols: list[str | None] = field(default_factory=list)
     port: int = 0

@@ -451,3 +451,21 @@ async def test_a04_security_events_survive_offline_and_a_restart(
     for frame in csms201.calls("SecurityEventNotification"):
         assert frame.payload["timestamp"].endswith("Z")
         assert frame.payload.get("techInfo")
+
+
+async def test_f06_trigger_sign_charging_station_certificate(
+        csms201: Csms201, start: Start) -> None:
+    """TriggerMessage SignChargingStationCertificate (F06 / A02): Rejected while
+    SecurityCtrlr.OrganizationName is not set, else Accepted and a SignCertificate follows."""
+    cp = await start(csms201.url)
+    await csms201.wait_for("BootNotification")
+    refused = await csms201.send(call.TriggerMessage(
+        requested_message="SignChargingStationCertificate"))
+    assert refused.status == "Rejected"
+    assert await set_variable(csms201, "OrganizationName", "Test CPO") == "Accepted"
+    accepted = await csms201.send(call.TriggerMessage(
+        requested_message="SignChargingStationCertificate"))
+    assert accepted.status == "Accepted"
+    (sign,) = await csms201.wait_for("SignCertificate")
+    assert sign.payload["certificateType"] == "ChargingStationCertificate"
+    assert security(cp).can_sign()
