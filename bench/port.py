@@ -52,4 +52,7 @@ class QuietPort:
         return None
 
     def connector_view(self, connector: int) -> ConnectorView:
-        raise NotImplementedError("the 1.6 adapter does not read connector views")
+        raise NotImplementedError("no core: no connector views")
+
+    async def durable(self) -> None:
+        return None  # no core: no durable facts of its own to wait for

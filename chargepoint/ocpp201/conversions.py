@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chargepoint.core.types import AuthStatus, ConnectorStatus, StopReason
 
 _CONNECTOR_STATUS = {
@@ -57,12 +55,6 @@ def stop_reasons_by_name(reason: str | None) -> tuple[str, str]:
 def auth_status(status: str) -> AuthStatus:
     """The station's authorization status of a 2.0.1 AuthorizationStatusEnumType value."""
     return _AUTH.get(status, AuthStatus.INVALID)
-
-
-def group_id(id_token_info: dict[str, Any]) -> str | None:
-    """The ``groupIdToken`` value of an IdTokenInfoType (the core's parent id tag), if any."""
-    group = id_token_info.get("groupIdToken")
-    return str(group["idToken"]) if isinstance(group, dict) and "idToken" in group else None
 
 
 def id_token(id_tag: str) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """The CSMS's requests of the 2.0.1 slice: provisioning (Reset, ChangeAvailability) and remote
-control (RequestStartTransaction, RequestStopTransaction); the device model's requests are in
-``device_requests``. Payloads arrive validated, in snake_case."""
+control (RequestStartTransaction, with a chargingProfile through ``smart_charging``;
+RequestStopTransaction); the device model's requests are in ``device_requests``. Payloads
+arrive validated, in snake_case."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ from chargepoint.core.events import (
     RemoteStartRequested,
     RemoteStopRequested,
 )
+from chargepoint.ocpp201.authorization import Authorization
 from chargepoint.ocpp201.client import on
 from chargepoint.ocpp201.device_model import DeviceModel
+from chargepoint.ocpp201.profile_conversions import Refusal
 from chargepoint.ocpp201.transactions import Transactions
 from chargepoint.ocppj.timestamps import Clock
 from chargepoint.ports import StationPort
@@ -33,6 +36,15 @@ def after(action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return decorator
 
 
+class RemoteStartProfiles(Protocol):
+    """A RequestStartTransaction's chargingProfile (``smart_charging.SmartCharging``)."""
+
+    def remote_profile_refusal(self, evse: int, data: dict[str, Any]) -> Refusal | None:
+        """Why the profile is refused (None: it is not)."""
+
+    def expect_remote_start(self, evse: int, id_token: str, data: dict[str, Any]) -> None: ...
+
+
 class HandlerServices(Protocol):
     @property
     def port(self) -> StationPort: ...
@@ -42,6 +54,10 @@ class HandlerServices(Protocol):
     def clock(self) -> Clock: ...
     @property
     def transactions(self) -> Transactions: ...
+    @property
+    def authorization(self) -> Authorization: ...
+    @property
+    def smart_charging(self) -> RemoteStartProfiles: ...
 
     async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]: ...
 
@@ -66,7 +82,7 @@ class Handlers:
                        **_: Any) -> call_result.Reset:
         if evse_id is not None:
             return call_result.Reset(status="Rejected")  # resetting one EVSE: not supported
-        if type == "Immediate" or not self._s.transactions.running():
+        if type == "Immediate" or not self._s.transactions.open_transactions():
             return call_result.Reset(status="Accepted")
         return call_result.Reset(status="Scheduled")
 
@@ -80,7 +96,7 @@ class Handlers:
 
     async def _idle(self) -> None:
         """Returns once the 2.0.1 transactions that ran at the request have ended (OnIdle)."""
-        await self._s.transactions.ended(self._s.transactions.running())
+        await self._s.transactions.ended(self._s.transactions.open_transactions())
 
     @on("ChangeAvailability")
     async def on_change_availability(self, operational_status: str,
@@ -100,17 +116,27 @@ class Handlers:
     @on("RequestStartTransaction")
     def on_request_start(self, id_token: dict[str, Any], remote_start_id: int,
                          evse_id: int | None = None,
+                         charging_profile: dict[str, Any] | None = None,
                          **_: Any) -> call_result.RequestStartTransaction:
         if evse_id is None and self._s.port.connector_count == 1:
             evse_id = 1
         if evse_id is None or not 1 <= evse_id <= self._s.port.connector_count:
             return call_result.RequestStartTransaction(status="Rejected")
+        if charging_profile is not None:  # F01.FR.08ff, K05: a TxProfile for the new one
+            refusal = self._s.smart_charging.remote_profile_refusal(evse_id, charging_profile)
+            if refusal is not None:
+                return call_result.RequestStartTransaction(
+                    status="Rejected", status_info=refusal.status_info())
         authorize = self._s.model.get_bool("AuthCtrlr.AuthorizeRemoteStart")
+        token = str(id_token["id_token"])
+        self._s.authorization.remember_type(token, str(id_token["type"]))
         self._s.transactions.expect_remote_start(evse_id, remote_start_id)
         status = _reply(self._s.port.submit(RemoteStartRequested(
-            evse_id, str(id_token["id_token"]), authorized=not authorize)))
+            evse_id, token, authorized=not authorize)))
         if status != "Accepted":
             self._s.transactions.forget_remote_start(evse_id)
+        elif charging_profile is not None:
+            self._s.smart_charging.expect_remote_start(evse_id, token, charging_profile)
         return call_result.RequestStartTransaction(
             status="Accepted" if status == "Accepted" else "Rejected")
 

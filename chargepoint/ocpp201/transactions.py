@@ -29,6 +29,7 @@ J02), started and ended where TxStartPoint / TxStopPoint say (``tx_points.TxPoin
   ``AlignedDataCtrlr.TxEndedInterval`` boundary (AlignedDataCtrlr.TxEndedMeasurands), then
   Transaction.End. The TxEnded samples are kept in memory (at most ``ENDED_VALUES``, thinned
   evenly): a crash loses them, the PowerLoss Ended carries the last stored reading only.
+- ``trigger_update``: an Updated with triggerReason Trigger (TriggerMessage, F06.FR.07).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ from chargepoint.core.events import (
 )
 from chargepoint.core.types import AuthStatus, PilotState
 from chargepoint.ocpp201 import conversions
+from chargepoint.ocpp201.authorization import Authorization
 from chargepoint.ocpp201.device_model import DeviceModel
 from chargepoint.ocpp201.meter_values import ENERGY, meter_value
 from chargepoint.ocpp201.tx_points import TxMessage, TxPoints
@@ -66,6 +68,7 @@ from chargepoint.ocppj.outbox import Outbox
 from chargepoint.ocppj.timestamps import Clock, ClockUnknown
 from chargepoint.ports import StationPort
 from chargepoint.store.api import MessageKind, QueuedMessage, StoreAPI, TransactionRecord
+from hardware.interfaces import MeterReading
 
 LOG = logging.getLogger("chargepoint.ocpp")
 
@@ -103,6 +106,16 @@ class TransactionServices(Protocol):
     def registered(self) -> asyncio.Event: ...
     @property
     def free_vend_id_tag(self) -> str | None: ...
+    @property
+    def authorization(self) -> Authorization: ...
+
+
+def sampled_values(reading: MeterReading | None, energy_wh: float | None, context: str,
+                   measurands: list[str]) -> list[dict[str, Any]]:
+    """The sampledValue list of one meterValue: the energy register always (``energy_wh``
+    without a reading), the other ``measurands`` when the reading has them."""
+    value = meter_value(reading, [ENERGY, *measurands], context, "", None, energy_wh)
+    return [] if value is None else list(value["sampledValue"])
 
 
 class _Open:
@@ -191,7 +204,7 @@ class Transactions:
             case _ if not isinstance(item, Action):
                 points.event_seen()
 
-    def running(self) -> set[str]:
+    def open_transactions(self) -> set[str]:
         """The transactionIds of the 2.0.1 transactions open now (decided or stored)."""
         ids = {self.points.open_transaction(c)
                for c in range(1, self._s.port.connector_count + 1)}
@@ -199,7 +212,7 @@ class Transactions:
 
     async def ended(self, transaction_ids: set[str]) -> None:
         """Returns once none of ``transaction_ids`` is open any more (Reset OnIdle)."""
-        while transaction_ids & self.running():
+        while transaction_ids & self.open_transactions():
             self._ended.clear()
             await self._ended.wait()
 
@@ -272,7 +285,7 @@ class Transactions:
         if message.reservation_id is not None:
             payload["reservationId"] = message.reservation_id  # H01.FR.15: it is used
         if message.id_tag is not None:
-            payload["idToken"] = conversions.id_token(message.id_tag)
+            payload["idToken"] = self._s.authorization.id_token(message.id_tag)
         begin = self._value(message.connector, "SampledDataCtrlr.TxStartedMeasurands",
                             "Transaction.Begin", payload["timestamp"], message.energy_wh)
         if begin is not None:
@@ -334,7 +347,7 @@ class Transactions:
             return
         payload = self._base(message, await self._next_seq(tx.local_id))
         if message.id_tag is not None:
-            payload["idToken"] = conversions.id_token(message.id_tag)
+            payload["idToken"] = self._s.authorization.id_token(message.id_tag)
         if message.remote_start_id is not None:
             payload["transactionInfo"]["remoteStartId"] = message.remote_start_id
         await self._enqueue(ticket, tx.local_id, payload)
@@ -373,7 +386,7 @@ class Transactions:
         payload = self._base(message, await self._next_seq(tx.local_id))
         payload["transactionInfo"]["stoppedReason"] = message.stopped_reason
         if message.id_tag is not None:
-            payload["idToken"] = conversions.id_token(message.id_tag)
+            payload["idToken"] = self._s.authorization.id_token(message.id_tag)
         values = list(tx.ended_values)
         end = self._value(message.connector, "SampledDataCtrlr.TxEndedMeasurands",
                           "Transaction.End", payload["timestamp"], message.energy_wh)
@@ -451,6 +464,51 @@ class Transactions:
         for transaction_id in list(self._open):
             self._closed(transaction_id)
 
+    # -- TriggerMessage(TransactionEvent) (F06.FR.07), UnlockConnector
+    def running(self, connector: int) -> bool:
+        """A transaction runs on ``connector``: the core's (from its StartTransaction to its
+        StopTransaction) or a 2.0.1 one (from the Started decided to the Ended decided)."""
+        return self.points.core_running(connector) or (
+            self.points.open_transaction(connector) is not None)
+
+    async def trigger_update(self, connector: int) -> None:
+        """Queue an Updated with triggerReason Trigger (meter values context Trigger) for the
+        2.0.1 transaction on ``connector``, in line behind what was decided before (after an
+        Ended queued first: nothing). Not while an earlier triggered one of the transaction
+        is still queued (a TriggerMessage storm queues one). Returns once decided."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        transaction_id = self.points.open_transaction(connector)
+        self._job(lambda t: self._triggered(t, transaction_id, done))
+        await done
+
+    async def _triggered(self, ticket: int, transaction_id: str | None,
+                         done: asyncio.Future[None]) -> None:
+        s = self._s
+        try:
+            tx = None if transaction_id is None else self._open.get(transaction_id)
+            if tx is None or transaction_id is None or await asyncio.to_thread(
+                    self._trigger_queued, tx.local_id):
+                s.outbox.stalled(ticket)
+                return
+            message = TxMessage("Updated", tx.connector, transaction_id, "Trigger",
+                                self.points.charging_state(tx.connector), s.port.now(), None)
+            payload = self._base(message, await self._next_seq(tx.local_id))
+            value = self._value(tx.connector, "SampledDataCtrlr.TxUpdatedMeasurands",
+                                "Trigger", payload["timestamp"])
+            if value is not None:
+                payload["meterValue"] = [value]
+            await self._enqueue(ticket, tx.local_id, payload)
+        except Exception as exc:  # never retried by run(): this one is lost, logged
+            LOG.error("triggered TransactionEvent %s not queued: %s", transaction_id, exc)
+            s.outbox.stalled(ticket)
+        finally:
+            if not done.done():
+                done.set_result(None)
+
+    def _trigger_queued(self, local_id: int) -> bool:
+        return any(m.payload.get("triggerReason") == "Trigger"
+                   for m in self._s.port.store.queued_for_transaction(local_id))
+
     # -- recovery
     async def recover(self) -> list[TransactionRecord]:
         """End the transactions a crash left open, once each (stoppedReason PowerLoss)."""
@@ -506,6 +564,10 @@ class Transactions:
         if msg.payload.get("eventType") == "Ended" and msg.tx_local_id is not None:
             await asyncio.to_thread(self._s.port.store.kv_set, seq_key(msg.tx_local_id), None)
         # Off the durable queue (ocppj.outbox: the link removes what it confirmed; the
-        # transaction's id is the station's own, nothing else to record with it)
-        await asyncio.to_thread(self._s.port.store.confirm, msg.seq, msg.tx_local_id)
+        # transaction's id is the station's own), with the idTokenInfo's cache entry (C10)
+        entry = self._s.authorization.cache_entry(msg.payload.get("idToken"), info)
+        await asyncio.to_thread(self._s.port.store.confirm, msg.seq, msg.tx_local_id, None,
+                                entry)
+        if entry is not None:
+            await self._s.authorization.refresh()
 

@@ -136,6 +136,10 @@ class TxPoints:
         tx = self._evses[connector].tx
         return None if tx is None else tx.transaction_id
 
+    def core_running(self, connector: int) -> bool:
+        """The core's transaction runs (its StartTransaction came, its StopTransaction not)."""
+        return self._evses[connector].core_tx
+
     def charging_state(self, connector: int) -> str:
         return self._evses[connector].state
 
