@@ -344,8 +344,7 @@ class Ocpp201Adapter:
             status = str(result["status"])
             self._set_clock(result.get("currentTime"))
             interval = int(result.get("interval", 0))
-            self.registration = status
-            if status == "Accepted":
+            if status == "Accepted":  # "Accepted" once registered (_set_registered), not before
                 if interval > 0 and interval != self.model.get_int(
                         "OCPPCommCtrlr.HeartbeatInterval"):
                     await asyncio.to_thread(self.model.persist,
@@ -354,6 +353,7 @@ class Ocpp201Adapter:
                 await asyncio.to_thread(self.port.store.kv_set, BOOT_REASON_KEY, None)
                 self._boot_done = True
                 return
+            self.registration = status
             LOG.warning("BootNotification %s: retry in %d s", status, interval)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._boot_wake.wait(),
