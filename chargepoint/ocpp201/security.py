@@ -18,7 +18,9 @@ CSMS requests:
 - InstallCertificate (M05): CSMSRootCertificate, ManufacturerRootCertificate
   (``CertificateStore.install``); V2GRootCertificate, MORootCertificate: Rejected.
 - DeleteCertificate (M04): Accepted / NotFound / Failed; the CSMS root that validated this
-  connection, the last one while TLS is in use, and the ``[ocpp] ca_file`` roots are Failed.
+  connection, the last one while TLS is in use, the ``[ocpp] ca_file`` roots and the
+  station's own ChargingStationCertificate (the one CertificateSigned installed, or
+  ``[ocpp] cert_file``; matched by issuer name hash and serial number) are Failed.
 - CertificateSigned (A02/A03): the chain is checked (``StationIdentity.check_chain``: the key
   of the last CSR, CN = the station id, valid now, leading to a CSMS root, at most
   MaxCertificateChainSize characters); Accepted installs it (the previous pair is kept) and,
@@ -64,7 +66,13 @@ from chargepoint.ocppj.rpc_errors import CallFailed
 from chargepoint.ocppj.timestamps import Clock
 from chargepoint.ports import StationPort
 from chargepoint.security import events as ev
-from chargepoint.security.certificates import CertificateHash, CertificateStore, CertUse
+from chargepoint.security.certificates import (
+    HASH_ALGORITHMS,
+    CertificateHash,
+    CertificateStore,
+    CertUse,
+    hash_data,
+)
 from chargepoint.security.durable import DurableEvents
 from chargepoint.security.events import SecurityEvents
 from chargepoint.security.guards import MemoryWatch
@@ -240,6 +248,9 @@ class SecurityHandlers:
                                  certificate_hash_data["issuer_name_hash"],
                                  certificate_hash_data["issuer_key_hash"],
                                  certificate_hash_data["serial_number"])
+        if await asyncio.to_thread(self._names_own_certificate, wanted):
+            LOG.warning("DeleteCertificate refused: the ChargingStationCertificate")
+            return call_result.DeleteCertificate(status="Failed")
         in_use = set(self.link.roots_in_use)
         if self.link.link.effective >= 2 and len(self.csms_roots) <= 1:
             # Never the last CSMS root while TLS needs one.
@@ -250,6 +261,27 @@ class SecurityHandlers:
             self.events.raise_event(ev.RECONFIGURATION_OF_SECURITY_PARAMETERS,
                                     f"certificate {wanted.serial_number} deleted")
         return call_result.DeleteCertificate(status=status)
+
+    def _names_own_certificate(self, wanted: CertificateHash) -> bool:
+        """Whether ``wanted`` is the station's client certificate (issuer name and serial
+        number name a certificate; its issuer's key need not be at hand). Blocking I/O."""
+        if wanted.hash_algorithm not in HASH_ALGORITHMS:
+            return False
+        pair = self.identity.client_pair()
+        paths = [pair[0]] if pair is not None else []
+        if self._s.options.cert_file:
+            paths.append(Path(self._s.options.cert_file))
+        for path in paths:
+            try:
+                leaf = x509.load_pem_x509_certificates(path.read_bytes())[0]
+            except (OSError, ValueError, IndexError):
+                continue
+            own = hash_data(leaf, leaf.public_key(), wanted.hash_algorithm)
+            if own.issuer_name_hash.lower() == wanted.issuer_name_hash.lower() and \
+                    own.serial_number.lower().lstrip("0") == \
+                    wanted.serial_number.lower().lstrip("0"):
+                return True
+        return False
 
     # -- A02 / A03: the station's certificate
     def _organization(self) -> str | None:

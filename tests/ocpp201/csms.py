@@ -2,7 +2,8 @@
 validates every frame against the 2.0.1 schemas on its side too).
 
 ``Csms201`` records every frame both ways (``frames``), answers the station's CALLs
-(``boot_status``, ``interval``, ``token_status``, ``token_groups``, ``sign_status``), can go
+(``boot_status``, ``interval``, ``token_status``, ``token_groups``, ``sign_status``; leaves
+``drop_events`` TransactionEvents unanswered), can go
 offline and come back on the same port, and sends requests to the station (``send``). With
 ``ssl`` it serves wss:// and records each connection's Basic auth header and client
 certificate. Await with ``wait_for``, never sleep.
@@ -45,6 +46,9 @@ class _Peer(ChargePoint):
 
     async def route_message(self, raw_msg: str) -> None:
         self.csms.record("in", raw_msg)
+        if self.csms.drop_events > 0 and json.loads(raw_msg)[:3:2] == [2, "TransactionEvent"]:
+            self.csms.drop_events -= 1  # never answered: the station's attempt times out
+            return
         await super().route_message(raw_msg)
 
     async def _send(self, message: str) -> None:
@@ -131,6 +135,7 @@ class Csms201:
     interval: int = 300
     token_status: dict[str, str] = field(default_factory=dict)  # default Accepted
     refuse_events: int = 0  # TransactionEvents still to answer with a CALLERROR
+    drop_events: int = 0  # TransactionEvents still to leave unanswered (recorded only)
     token_groups: dict[str, str] = field(default_factory=dict)  # Authorize's groupIdToken
     # idTokenInfo status in TransactionEventResponse for these idTokens (others: none)
     event_token_status: dict[str, str] = field(default_factory=dict)
