@@ -6,7 +6,9 @@ Each test follows the main steps of its case and checks what the case checks."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
+import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,8 @@ from tests.firmware.fw_helpers import Route, http_peer, iso, make_release, refus
 from tests.fullstack import charging, until
 from tests.ocpp201.conftest import Cp201Maker, toml201
 from tests.ocpp201.csms import Csms201
+from tests.ocpp201.test_ocpp201_security import profile, raised
+from tests.security.peers import tls_server
 from tests.security.pki import Ca
 
 TAG = "04A1B2C3"
@@ -108,6 +112,29 @@ async def quick(csms201: Csms201, tmp_path: Path) -> AsyncIterator[Cp201Maker]:
     yield make
     for running in started:
         await running.stop()
+
+
+# -- A: security --------------------------------------------------------------------------
+
+async def test_tc_a_06_tls_version_too_low(tmp_path: Path) -> None:
+    """A06 (security profile 2): a CSMS that speaks at most TLS 1.1 is refused in the
+    handshake (TLS 1.2 at least): security event InvalidTLSVersion, no WebSocket."""
+    ca = Ca.make()
+    context = ca.server_context(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = ssl.TLSVersion.TLSv1
+        context.maximum_version = ssl.TLSVersion.TLSv1_1
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")
+    with tls_server(context) as port:
+        cp = await start_station(config_from_toml(toml201(
+            f"wss://127.0.0.1:{port}/ocpp", tmp_path, 1, {}, ocpp=profile(2, tmp_path, ca))))
+        try:
+            assert cp.security_events is not None
+            await raised(cp.security_events, "InvalidTLSVersion")
+            assert not cp.adapter.link_state().connected
+        finally:
+            await cp.stop()
 
 
 # -- E: transactions -------------------------------------------------------------------------
@@ -373,6 +400,34 @@ async def test_tc_e_44_stop_transaction_during_an_offline_period(
     assert len(csms201.calls("Authorize")) == 1  # the start's only
 
 
+async def test_tc_e_45_stop_offline_with_the_same_group_id(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    """E45: started online by a card of group G; offline another card of the local list
+    with the same groupIdToken stops it: Ended (StopAuthorized, Local, offline true) with
+    that card's idToken."""
+    other = "0A0B0C0D"
+    csms201.token_groups[TAG] = "GROUP-45"
+    cp = await make_cp201()
+    await registered(cp, csms201)
+    result = await csms201.send(call.SendLocalList(version_number=1, update_type="Full",
+                                                   local_authorization_list=[{
+        "idToken": {"idToken": other, "type": "ISO14443"},
+        "idTokenInfo": {"status": "Accepted",
+                        "groupIdToken": {"idToken": "GROUP-45", "type": "Central"}}}]))
+    assert result.status == "Accepted"
+    await charging_session(cp, csms201)
+    await offline(cp, csms201)
+    assert cp.bench is not None
+    cp.bench.tap(other)
+    await until(lambda: not cp.controller.hardware_of(1).contactor.commanded_closed)
+    await csms201.start()
+    last = await ended(csms201)
+    assert stop_reasons(last) == ("StopAuthorized", "Local")
+    assert last["offline"] is True
+    assert last["idToken"] == {"idToken": other, "type": "ISO14443"}
+    one_transaction(csms201.events())
+
+
 # -- F: remote control ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("authorize", [True, False])
@@ -568,6 +623,21 @@ async def test_tc_m_12_to_m_19_installed_certificate_ids_by_type(
     for kind in ("V2GRootCertificate", "MORootCertificate", "V2GCertificateChain"):
         result = await csms201.send(call.GetInstalledCertificateIds(certificate_type=[kind]))
         assert result.status == "NotFound", kind
+
+
+async def test_tc_m_07_install_an_invalid_root_is_rejected(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    """M07: an expired root certificate is Rejected and not installed (a leaf or no
+    certificate at all: test_ocpp201_security.py::test_m05_install_certificate)."""
+    cp = await make_cp201()
+    await registered(cp, csms201)
+    expired = Ca.make("Expired Root", days=-1)
+    result = await csms201.send(call.InstallCertificate(
+        certificate_type="CSMSRootCertificate", certificate=expired.pem))
+    assert result.status == "Rejected"
+    result = await csms201.send(call.GetInstalledCertificateIds(
+        certificate_type=["CSMSRootCertificate"]))
+    assert result.status == "NotFound"
 
 
 def _security(cp: RunningStation) -> SecurityHandlers:
