@@ -197,12 +197,13 @@ async def test_tc_e_07_e_08_e_15_local_stop_with_the_stop_point(
     await until(lambda: not cp.controller.hardware_of(1).contactor.commanded_closed)
 
 
-@pytest.mark.parametrize("stop_point", ["EVConnected", "PowerPathClosed"])
-async def test_tc_e_14_e_37_unplugged_with_the_stop_point(
+@pytest.mark.parametrize("stop_point", ["EVConnected", "PowerPathClosed", "Authorized"])
+async def test_tc_e_14_e_17_e_20_e_37_unplugged_with_the_stop_point(
         csms201: Csms201, make_cp201: Cp201Maker, stop_point: str) -> None:
-    """E14 (TxStopPoint EVConnected), E37 (PowerPathClosed): the cable is pulled while
-    charging: Ended with triggerReason EVCommunicationLost, stoppedReason EVDisconnected,
-    then the EVSE is Available."""
+    """E14, E20 (TxStopPoint EVConnected), E37 (PowerPathClosed), E17 (Authorized): the cable
+    is pulled while charging (the station sees either end of the cable leave as the same
+    pilot change): Ended with triggerReason EVCommunicationLost, stoppedReason
+    EVDisconnected, then the EVSE is Available."""
     cp = await make_cp201(**{"TxCtrlr.TxStopPoint": stop_point})
     await registered(cp, csms201)
     await charging_session(cp, csms201)
@@ -213,6 +214,31 @@ async def test_tc_e_14_e_37_unplugged_with_the_stop_point(
     assert last["transactionInfo"]["chargingState"] == "Idle"
     one_transaction(csms201.events())
     await csms201.wait_until(lambda: connector_statuses(csms201)[-1] == "Available")
+
+
+@pytest.mark.parametrize("start_point", ["PowerPathClosed", "EnergyTransfer"])
+async def test_tc_e_38_ev_not_ready(csms201: Csms201, make_cp201: Cp201Maker,
+                                    start_point: str) -> None:
+    """E38: cable in and authorized, but the EV does not ask for energy: the pilot offers
+    current, no transaction starts (TxStartPoint PowerPathClosed / EnergyTransfer); once the
+    EV is ready the contactor closes and Started follows (ChargingStateChanged, Charging)."""
+    cp = await make_cp201(**{"TxCtrlr.TxStartPoint": start_point})
+    await registered(cp, csms201)
+    assert cp.bench is not None
+    cp.bench.plug(1)
+    cp.bench.ev(1, "pause")
+    cp.bench.tap(TAG)
+    await csms201.wait_for("Authorize")
+    await until(lambda: cp.controller.station.snapshot().connectors[0].session is not None
+                and cp.controller.station.snapshot().connectors[0].pwm_a is not None)
+    await until(lambda: cp.store.queue_length() == 0)
+    assert csms201.events() == []
+    assert not cp.controller.hardware_of(1).contactor.commanded_closed
+    cp.bench.ev(1, "charge")
+    await charging(cp)
+    started = (await event_count(csms201, 1))[0]
+    assert brief([started]) == [("Started", "ChargingStateChanged", "Charging")]
+    assert started["idToken"] == CARD
 
 
 async def test_tc_e_13_authorized_remote_start(csms201: Csms201,
