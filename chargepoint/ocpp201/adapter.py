@@ -96,7 +96,10 @@ class Ocpp201Options:
 def protocol_settings(model: DeviceModel) -> ProtocolSettings:
     """The core's protocol-dependent values from the device model."""
     return ProtocolSettings(
-        connection_timeout_s=float(model.get_int("TxCtrlr.EVConnectionTimeOut")))
+        connection_timeout_s=float(model.get_int("TxCtrlr.EVConnectionTimeOut")),
+        stop_transaction_on_ev_side_disconnect=model.get_bool("TxCtrlr.StopTxOnEVSideDisconnect"),
+        unlock_connector_on_ev_side_disconnect=model.get_bool(
+            "OCPPCommCtrlr.UnlockOnEVSideDisconnect"))
 
 
 class Ocpp201Adapter:
@@ -404,7 +407,8 @@ class Ocpp201Adapter:
             self.transactions.interval_changed()
         elif key in ("AlignedDataCtrlr.Interval", "AlignedDataCtrlr.TxEndedInterval"):
             self.aligned.interval_changed()
-        elif key == "TxCtrlr.EVConnectionTimeOut":
+        elif key in ("TxCtrlr.EVConnectionTimeOut", "TxCtrlr.StopTxOnEVSideDisconnect",
+                     "OCPPCommCtrlr.UnlockOnEVSideDisconnect"):
             self.port.submit(SettingsChanged(build_settings(
                 protocol_settings(self.model),
                 StationWiring(has_lock=self.options.has_lock,

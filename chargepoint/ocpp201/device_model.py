@@ -69,6 +69,9 @@ VARIABLES: dict[str, Variable] = {v.key: v for v in (
     Variable("TxCtrlr", "TxStartPoint", "MemberList", "PowerPathClosed", members=_TX_POINTS),
     Variable("TxCtrlr", "TxStopPoint", "MemberList", "EVConnected,Authorized",
              members=_TX_POINTS),
+    # E24-E27: the core's StopTransactionOnEVSideDisconnect / UnlockConnectorOnEVSideDisconnect
+    Variable("TxCtrlr", "StopTxOnEVSideDisconnect", "boolean", "true"),
+    Variable("OCPPCommCtrlr", "UnlockOnEVSideDisconnect", "boolean", "true"),
     Variable("SampledDataCtrlr", "TxUpdatedInterval", "integer", "0", unit="s"),
     Variable("SampledDataCtrlr", "TxUpdatedMeasurands", "MemberList",
              "Energy.Active.Import.Register", members=_MEASURANDS),

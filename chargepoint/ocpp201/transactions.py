@@ -141,7 +141,9 @@ class Transactions:
         model = services.model
         self.points = TxPoints(services.port.connector_count,
                                lambda: model.members("TxCtrlr.TxStartPoint"),
-                               lambda: model.members("TxCtrlr.TxStopPoint"))
+                               lambda: model.members("TxCtrlr.TxStopPoint"),
+                               ev_side_stops=lambda: model.get_bool(
+                                   "TxCtrlr.StopTxOnEVSideDisconnect"))
         self._work: asyncio.Queue[tuple[int, Callable[[int], Awaitable[None]]]] = (
             asyncio.Queue())
         self._open: dict[str, _Open] = {}  # transactionId -> in the store

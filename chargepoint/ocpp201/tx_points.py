@@ -21,8 +21,10 @@ Rules:
   ChargingStateChanged (RemoteStart when a remote start's authorization was not reported yet).
   Its idToken is the authorization known by then, its chargingState the current one.
 - Ended when a configured stop point no longer holds (E06.FR.xx): EVConnected - the EV left;
-  Authorized and PowerPathClosed - the EV left or the authorization ended (the core stopped,
-  the waiting authorization was dropped); EnergyTransfer - also when charging suspends. It
+  Authorized and PowerPathClosed - the EV left (unless ``ev_side_stops()``, i.e.
+  TxCtrlr.StopTxOnEVSideDisconnect, is false while the core's transaction runs: it waits for
+  the EV, suspended) or the authorization ended (the core stopped, the waiting authorization
+  was dropped); EnergyTransfer - also when charging suspends. It
   always ends when nothing of the session is left (no EV, no authorization). Reasons: the
   core's stop reason when it stopped, else EVDisconnected (EVCommunicationLost), Timeout
   (EVConnectTimeout), StoppedByEV / Other (ChargingStateChanged) for a suspension.
@@ -123,11 +125,13 @@ class TxPoints:
 
     def __init__(self, connectors: int, start_points: Callable[[], list[str]],
                  stop_points: Callable[[], list[str]],
-                 new_id: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
+                 new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+                 ev_side_stops: Callable[[], bool] = lambda: True) -> None:
         self._evses = {c: _Evse() for c in range(1, connectors + 1)}
         self._start_points = start_points
         self._stop_points = stop_points
         self._new_id = new_id
+        self._ev_side_stops = ev_side_stops
         self._seen: _Auth | None = None
         self._timer_seen = False
 
@@ -312,10 +316,13 @@ class TxPoints:
             return True  # nothing of the session is left
         gone = not e.ev and e.tx is not None and e.tx.had_ev
         deauthorized = e.deauthorized and e.auth is None
+        # StopTxOnEVSideDisconnect false: the core's transaction waits for the EV to return
+        waits = e.core_tx and not self._ev_side_stops()
         for point in self._stop_points():
             if point == EV_CONNECTED and gone:
                 return True
-            if point in (AUTHORIZED, POWER_PATH_CLOSED) and (gone or deauthorized):
+            if point in (AUTHORIZED, POWER_PATH_CLOSED) and ((gone and not waits)
+                                                              or deauthorized):
                 return True
             if point == ENERGY_TRANSFER and (gone or deauthorized or e.suspended is not None):
                 return True

@@ -216,6 +216,75 @@ async def test_tc_e_14_e_17_e_20_e_37_unplugged_with_the_stop_point(
     await csms201.wait_until(lambda: connector_statuses(csms201)[-1] == "Available")
 
 
+def lock_locked(cp: RunningStation) -> bool:
+    return bool(cp.controller.station.snapshot().connectors[0].lock_locked)
+
+
+async def test_tc_e_24_ev_side_disconnect_ends_and_unlocks(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    """E24 (TxCtrlr.StopTxOnEVSideDisconnect and OCPPCommCtrlr.UnlockOnEVSideDisconnect
+    true, the defaults): the EV leaves while the cable is locked in the socket: Ended
+    (EVCommunicationLost, EVDisconnected) and the cable is unlocked."""
+    cp = await make_cp201()
+    await registered(cp, csms201)
+    await charging_session(cp, csms201)
+    assert lock_locked(cp)
+    assert cp.bench is not None
+    cp.bench.unplug(1)
+    last = await ended(csms201)
+    assert stop_reasons(last) == ("EVCommunicationLost", "EVDisconnected")
+    await until(lambda: not lock_locked(cp))
+
+
+async def test_tc_e_25_ev_side_disconnect_suspends_the_transaction(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    """E25 (StopTxOnEVSideDisconnect false, TxStopPoint Authorized): the EV leaves: the
+    transaction goes on without energy (no Ended, the contactor opens, the cable stays
+    locked); the EV comes back and charges in the same transaction; the card ends it."""
+    cp = await make_cp201(**{"TxCtrlr.StopTxOnEVSideDisconnect": False,
+                             "TxCtrlr.TxStopPoint": "Authorized"})
+    await registered(cp, csms201)
+    await charging_session(cp, csms201)
+    assert cp.bench is not None
+    cp.bench.unplug(1)
+    await until(lambda: not cp.controller.hardware_of(1).contactor.commanded_closed)
+    away = await csms201.wait_until(lambda: [
+        e for e in csms201.events()[1:] if e["triggerReason"] == "ChargingStateChanged"])
+    assert away[0]["eventType"] == "Updated"
+    assert lock_locked(cp)
+    cp.bench.plug(1)
+    await charging(cp)
+    await csms201.wait_until(lambda: csms201.events()[-1]["transactionInfo"][
+        "chargingState"] == "Charging" and len(csms201.events()) >= 3)
+    cp.bench.tap(TAG)
+    last = await ended(csms201)
+    assert stop_reasons(last) == ("StopAuthorized", "Local")
+    events = csms201.events()
+    assert [e["eventType"] for e in events].count("Ended") == 1
+    one_transaction(events)
+
+
+async def test_tc_e_26_ev_side_disconnect_keeps_the_cable_locked(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    """E26 (OCPPCommCtrlr.UnlockOnEVSideDisconnect false): the EV leaves: Ended
+    (EVDisconnected), the cable stays locked in the socket (Occupied) until UnlockConnector
+    frees it (Available)."""
+    cp = await make_cp201(**{"OCPPCommCtrlr.UnlockOnEVSideDisconnect": False})
+    await registered(cp, csms201)
+    await charging_session(cp, csms201)
+    assert cp.bench is not None
+    cp.bench.unplug(1)
+    last = await ended(csms201)
+    assert stop_reasons(last) == ("EVCommunicationLost", "EVDisconnected")
+    await until(lambda: cp.controller.station.snapshot().connectors[0].session is None)
+    assert lock_locked(cp)
+    assert connector_statuses(csms201)[-1] == "Occupied"  # the cable is still in the socket
+    result = await csms201.send(call.UnlockConnector(evse_id=1, connector_id=1))
+    assert result.status == "Unlocked"
+    await until(lambda: not lock_locked(cp))
+    await csms201.wait_until(lambda: connector_statuses(csms201)[-1] == "Available")
+
+
 @pytest.mark.parametrize("start_point", ["PowerPathClosed", "EnergyTransfer"])
 async def test_tc_e_38_ev_not_ready(csms201: Csms201, make_cp201: Cp201Maker,
                                     start_point: str) -> None:

@@ -89,3 +89,22 @@ def test_e07_stopping_core_shows_no_suspended_evse_blip() -> None:
     ended = tx.core_stopped(1, "Local", "StopAuthorized", "TAG", "Local", 3, 1.0)
     assert brief(ended) == [("Ended", "StopAuthorized", "EVConnected")]
     assert ended[0].id_tag == "TAG"
+
+
+def test_e25_ev_side_disconnect_kept_waits_for_the_ev() -> None:
+    """StopTxOnEVSideDisconnect false, TxStopPoint Authorized: the EV leaving does not end the
+    transaction while the core's one runs; the core's stop does."""
+    ids = (f"tx{i}" for i in itertools.count(1))
+    tx = TxPoints(1, lambda: ["PowerPathClosed"], lambda: ["Authorized"], lambda: next(ids),
+                  ev_side_stops=lambda: False)
+    tx.plugged(1, 0)
+    tx.core_started(1, "TAG", False, None, 1, 10.0)
+    assert brief(tx.power_path(1, True, 2)) == [("Started", "ChargingStateChanged", "Charging")]
+    tx.status(1, ConnectorStatus.CHARGING, 2)
+    assert tx.power_path(1, False, 3) == []
+    assert tx.unplugged(1, 3) == []  # (ends it when ev_side_stops() is true)
+    assert brief(tx.status(1, ConnectorStatus.SUSPENDED_EV, 3)) == [
+        ("Updated", "ChargingStateChanged", "SuspendedEV")]
+    assert tx.open_transaction(1) == "tx1"
+    ended = tx.core_stopped(1, "Local", "StopAuthorized", "TAG", "Local", 4, 11.0)
+    assert brief(ended) == [("Ended", "StopAuthorized", "Idle")]
