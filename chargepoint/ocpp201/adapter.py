@@ -97,7 +97,10 @@ def protocol_settings(model: DeviceModel) -> ProtocolSettings:
     """The core's protocol-dependent values from the device model."""
     return ProtocolSettings(
         connection_timeout_s=float(model.get_int("TxCtrlr.EVConnectionTimeOut")),
-        stop_transaction_on_ev_side_disconnect=model.get_bool("TxCtrlr.StopTxOnEVSideDisconnect"),
+        # TxStopPoint EVConnected ends the transaction when the EV leaves: the core's too, so no
+        # energy flows outside a transaction when the EV comes back
+        stop_transaction_on_ev_side_disconnect=model.get_bool("TxCtrlr.StopTxOnEVSideDisconnect")
+        or "EVConnected" in model.members("TxCtrlr.TxStopPoint"),
         unlock_connector_on_ev_side_disconnect=model.get_bool(
             "OCPPCommCtrlr.UnlockOnEVSideDisconnect"))
 
@@ -408,7 +411,7 @@ class Ocpp201Adapter:
         elif key in ("AlignedDataCtrlr.Interval", "AlignedDataCtrlr.TxEndedInterval"):
             self.aligned.interval_changed()
         elif key in ("TxCtrlr.EVConnectionTimeOut", "TxCtrlr.StopTxOnEVSideDisconnect",
-                     "OCPPCommCtrlr.UnlockOnEVSideDisconnect"):
+                     "TxCtrlr.TxStopPoint", "OCPPCommCtrlr.UnlockOnEVSideDisconnect"):
             self.port.submit(SettingsChanged(build_settings(
                 protocol_settings(self.model),
                 StationWiring(has_lock=self.options.has_lock,

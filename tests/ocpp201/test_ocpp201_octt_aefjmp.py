@@ -264,6 +264,25 @@ async def test_tc_e_25_ev_side_disconnect_suspends_the_transaction(
     one_transaction(events)
 
 
+async def test_tc_e_25_with_stop_point_ev_connected_the_ev_leaving_ends_both(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    """StopTxOnEVSideDisconnect false but TxStopPoint EVConnected (the default stop points):
+    the EV leaving ends the 2.0.1 transaction and the core's, so the EV coming back gets no
+    energy outside a transaction."""
+    cp = await make_cp201(**{"TxCtrlr.StopTxOnEVSideDisconnect": False})
+    await registered(cp, csms201)
+    await charging_session(cp, csms201)
+    assert cp.bench is not None
+    cp.bench.unplug(1)
+    last = await ended(csms201)
+    assert stop_reasons(last) == ("EVCommunicationLost", "EVDisconnected")
+    await until(lambda: cp.controller.station.snapshot().connectors[0].session is None)
+    cp.bench.plug(1)
+    await until(lambda: status(cp) == "Preparing")
+    assert not cp.controller.hardware_of(1).contactor.commanded_closed
+    assert len(csms201.events()) == 2
+
+
 async def test_tc_e_26_ev_side_disconnect_keeps_the_cable_locked(
         csms201: Csms201, make_cp201: Cp201Maker) -> None:
     """E26 (OCPPCommCtrlr.UnlockOnEVSideDisconnect false): the EV leaves: Ended
