@@ -50,6 +50,7 @@ from chargepoint.ocpp201.reservations import Reservations
 from chargepoint.ocpp201.smart_charging import SmartCharging
 from chargepoint.ocpp201.transactions import Transactions
 from chargepoint.ocpp201.triggers import TriggerHooks, Triggers
+from chargepoint.ocpp201.tx_status import TransactionStatus
 from chargepoint.ocpp201.wire_queue import WireQueue
 from chargepoint.ocppj.connection import Backoff, connect
 from chargepoint.ocppj.heartbeat import heartbeat_loop
@@ -137,6 +138,7 @@ class Ocpp201Adapter:
         self.triggers = Triggers(self)
         self.remote = RemoteControl(self)  # UnlockConnector, DataTransfer
         self.add_handlers(self.triggers, self.remote)
+        self.add_handlers(TransactionStatus(self))  # GetTransactionStatus (E14)
         self.problems = ProblemReports(self)  # NotifyEvent of the station's faults
         self._client: Ocpp201Client | None = None
         self._boot_done = False

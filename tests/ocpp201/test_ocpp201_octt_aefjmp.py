@@ -384,6 +384,53 @@ async def test_tc_e_21_e_35_remote_stop_with_the_stop_point(
     await until(lambda: not cp.controller.hardware_of(1).contactor.commanded_closed)
 
 
+async def transaction_status(csms: Csms201, transaction_id: str | None = None
+                             ) -> tuple[bool, bool | None]:
+    result = await csms.send(call.GetTransactionStatus(transaction_id=transaction_id))
+    return result.messages_in_queue, result.ongoing_indicator
+
+
+async def test_tc_e_28_to_e_34_get_transaction_status_confirmed_messages(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    """E28-E34 with every message confirmed: no transaction (no id: nothing queued, no
+    ongoingIndicator), an unknown id, an ongoing transaction, an ended one."""
+    cp = await make_cp201()
+    await registered(cp, csms201)
+    assert await transaction_status(csms201) == (False, None)
+    assert await transaction_status(csms201, "unknown-tx") == (False, False)
+    started = await charging_session(cp, csms201)
+    tx_id = started["transactionInfo"]["transactionId"]
+    await until(lambda: cp.store.queue_length() == 0)
+    assert await transaction_status(csms201, tx_id) == (False, True)
+    assert await transaction_status(csms201) == (False, None)
+    assert cp.bench is not None
+    cp.bench.unplug(1)
+    await ended(csms201)
+    await until(lambda: cp.store.queue_length() == 0)
+    assert await transaction_status(csms201, tx_id) == (False, False)
+
+
+async def test_tc_e_28_to_e_34_get_transaction_status_with_messages_in_queue(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    """E28-E34 while a TransactionEvent waits for its confirmation: messagesInQueue true for
+    the transaction (ongoing, then ended) and without an id."""
+    cp = await make_cp201()
+    await registered(cp, csms201)
+    csms201.drop_events = 1  # the Started waits (3 s timeout, then 10 s to the retry)
+    started = await charging_session(cp, csms201)
+    tx_id = started["transactionInfo"]["transactionId"]
+    assert await transaction_status(csms201, tx_id) == (True, True)
+    assert await transaction_status(csms201) == (True, None)
+    await until(lambda: cp.store.queue_length() == 0, timeout=20)  # the retry is confirmed
+    assert await transaction_status(csms201, tx_id) == (False, True)
+    csms201.drop_events = 1  # now the Ended waits
+    assert cp.bench is not None
+    cp.bench.unplug(1)
+    await ended(csms201)
+    assert await transaction_status(csms201, tx_id) == (True, False)
+    assert await transaction_status(csms201) == (True, None)
+
+
 async def test_tc_e_41_no_answer_retried_until_message_attempts(
         csms201: Csms201, quick: Cp201Maker) -> None:
     """E41: the CSMS never answers the Started: it is sent MessageAttempts times (the same
