@@ -5,7 +5,8 @@ TransactionEvent Updated (triggerReason MeterValueClock, durable, ``Transactions
 outside one as a MeterValuesRequest, sent while registered (J01: not queued offline; a
 boundary passed offline is lost). At every ``AlignedDataCtrlr.TxEndedInterval`` boundary a
 transaction keeps ``AlignedDataCtrlr.TxEndedMeasurands`` for its Ended. 0: off. Nothing is
-sampled while the wall clock is unknown.
+sampled while the wall clock is unknown. ``AlignedDataCtrlr.SendDuringIdle`` true: no
+Interval sample at all while a transaction runs on any EVSE (the TxEnded samples go on).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class ClockSamples(Protocol):
 
     def clock_sample(self, connector: int, stamp: str) -> bool: ...
     def clock_ended_sample(self, connector: int, stamp: str) -> None: ...
+    def running(self, connector: int) -> bool: ...
 
 
 class AlignedServices(Protocol):
@@ -73,10 +75,13 @@ class AlignedSampler:
             if await self._wait((boundary - wall).total_seconds()):
                 continue  # reconfigured: compute the boundaries again
             stamp = format_utc(boundary)
-            for connector in range(1, self._s.port.connector_count + 1):
+            connectors = range(1, self._s.port.connector_count + 1)
+            idle_only = self._s.model.get_bool("AlignedDataCtrlr.SendDuringIdle") and any(
+                self._transactions.running(c) for c in connectors)
+            for connector in connectors:
                 if due.get("AlignedDataCtrlr.TxEndedInterval") == boundary:
                     self._transactions.clock_ended_sample(connector, stamp)
-                if due.get("AlignedDataCtrlr.Interval") == boundary:
+                if due.get("AlignedDataCtrlr.Interval") == boundary and not idle_only:
                     self._sample(connector, stamp)
 
     async def _wait(self, timeout: float | None) -> bool:

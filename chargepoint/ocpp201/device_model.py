@@ -89,6 +89,7 @@ VARIABLES: dict[str, Variable] = {v.key: v for v in (
     Variable("AlignedDataCtrlr", "Measurands", "MemberList", "Energy.Active.Import.Register",
              members=_MEASURANDS),
     Variable("AlignedDataCtrlr", "TxEndedInterval", "integer", "0", unit="s"),
+    Variable("AlignedDataCtrlr", "SendDuringIdle", "boolean", "false"),  # J06
     Variable("AlignedDataCtrlr", "TxEndedMeasurands", "MemberList",
              "Energy.Active.Import.Register", members=_MEASURANDS),
     Variable("ReservationCtrlr", "Enabled", "boolean", "true"),

@@ -718,6 +718,29 @@ allow_unsigned = true
 
 # -- J: meter values --------------------------------------------------------------------------
 
+async def test_tc_j_06_no_aligned_values_during_a_transaction(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    """J06 (AlignedDataCtrlr.SendDuringIdle true): clock-aligned MeterValues while idle, none
+    (no MeterValues, no MeterValueClock Updated) while the transaction runs, again after."""
+    cp = await make_cp201(**{"AlignedDataCtrlr.Interval": 1,
+                             "AlignedDataCtrlr.SendDuringIdle": True,
+                             "SampledDataCtrlr.TxUpdatedInterval": 1})
+    await registered(cp, csms201)
+    await csms201.wait_for("MeterValues")
+    started = await charging_session(cp, csms201)
+    await event_count(csms201, 4)  # Started and 3 periodic Updated: 3 boundaries passed
+    assert cp.bench is not None
+    cp.bench.unplug(1)
+    last = await ended(csms201)
+    after = len(csms201.calls("MeterValues")) + 1
+    await csms201.wait_for("MeterValues", after)
+    during = [f for f in csms201.calls("MeterValues")
+              if started["timestamp"] <= f.payload["meterValue"][0]["timestamp"]
+              <= last["timestamp"]]
+    assert during == []
+    assert not [e for e in csms201.events() if e["triggerReason"] == "MeterValueClock"]
+
+
 @pytest.mark.xfail(strict=True, reason="an authorization before the EV (TxStartPoint "
                    "Authorized) on a station with several EVSEs opens its transaction on "
                    "EVSE 1; the EV plugged into another EVSE ends it (Deauthorized) and a "
