@@ -1,7 +1,8 @@
-"""OCTT 2.0.1 charging-station cases of blocks E (transactions), F (remote control) and M
-(certificate management) that no other 2.0.1 test covers, named ``test_tc_<block>_<nn>``:
-the full station on the simulated bench against the loopback 2.0.1 CSMS (tests/ocpp201).
-Each test follows the main steps of its case and checks what the case checks."""
+"""OCTT 2.0.1 charging-station cases of blocks A (security), E (transactions), F (remote
+control), J (meter values) and M (certificate management) that no other 2.0.1 test covers,
+named ``test_tc_<block>_<nn>``: the full station on the simulated bench against the loopback
+2.0.1 CSMS (tests/ocpp201). Each test follows the main steps of its case and checks what the
+case checks; J08 is a strict xfail describing where the station deviates."""
 
 from __future__ import annotations
 
