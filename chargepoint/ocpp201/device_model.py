@@ -25,7 +25,7 @@ class Variable:
     component: str
     name: str
     data_type: str  # "integer", "boolean", "string", "MemberList" (comma separated),
-    # "OptionList" (one of members)
+    # "OptionList" (one of members), "SequenceList" (ordered members, each once)
     default: str
     read_only: bool = False
     minimum: int = 0  # integer: the smallest value; string: the shortest length
@@ -33,6 +33,7 @@ class Variable:
     unit: str | None = None
     write_only: bool = False  # never read back (GetVariables: Rejected; reports: no value)
     max_length: int = 1000  # string: the longest
+    reboot_required: bool = False  # SetVariables answers RebootRequired (used after a reboot)
 
     @property
     def key(self) -> str:
@@ -55,6 +56,8 @@ class Variable:
         items = [v.strip() for v in value.split(",") if v.strip()]
         if self.data_type == "OptionList" and len(items) != 1:
             return f"must be one of {', '.join(self.members)}"
+        if self.data_type == "SequenceList" and len(set(items)) != len(items):
+            return "lists a value twice"
         unknown = [v for v in items if v not in self.members]
         if unknown:
             return f"unknown value(s) {', '.join(unknown)} (allowed: {', '.join(self.members)})"
@@ -111,6 +114,10 @@ VARIABLES: dict[str, Variable] = {v.key: v for v in (
     Variable("SecurityCtrlr", "CertSigningWaitMinimum", "integer", "60", minimum=1, unit="s"),
     Variable("SecurityCtrlr", "CertSigningRepeatTimes", "integer", "3"),
     Variable("SecurityCtrlr", "MaxCertificateChainSize", "integer", "10000", read_only=True),
+    # B09 / B10 network connection profiles (chargepoint.ocpp201.network_profiles)
+    Variable("OCPPCommCtrlr", "NetworkConfigurationPriority", "SequenceList", "",
+             members=("1", "2", "3"), reboot_required=True),
+    Variable("OCPPCommCtrlr", "NetworkProfileConnectionAttempts", "integer", "3", minimum=1),
 )}
 
 

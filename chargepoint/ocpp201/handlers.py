@@ -1,7 +1,13 @@
 """The CSMS's requests of the 2.0.1 slice: provisioning (Reset, ChangeAvailability) and remote
 control (RequestStartTransaction, with a chargingProfile through ``smart_charging``;
 RequestStopTransaction); the device model's requests are in ``device_requests``. Payloads
-arrive validated, in snake_case."""
+arrive validated, in snake_case.
+
+Reset (B11, B12): of the station: Immediate ends the transactions and restarts, OnIdle waits
+for them first (Scheduled). Of one EVSE (``evseId``; unknown: Rejected): an EVSE has nothing of
+its own to reboot here, so Immediate (Accepted) ends its transaction with stoppedReason
+ImmediateReset and the EVSE stays in service; OnIdle answers Scheduled while a transaction runs
+on it and then does nothing more (Accepted when none runs)."""
 
 from __future__ import annotations
 
@@ -18,7 +24,9 @@ from chargepoint.core.events import (
     AvailabilityChanged,
     RemoteStartRequested,
     RemoteStopRequested,
+    StopRequested,
 )
+from chargepoint.core.types import StopReason
 from chargepoint.ocpp201.authorization import Authorization
 from chargepoint.ocpp201.client import on
 from chargepoint.ocpp201.device_model import DeviceModel
@@ -80,26 +88,36 @@ class Handlers:
     @on("Reset")
     async def on_reset(self, type: str, evse_id: int | None = None,
                        **_: Any) -> call_result.Reset:
-        if evse_id is not None:
-            return call_result.Reset(status="Rejected")  # resetting one EVSE: not supported
-        if type == "Immediate" or not await asyncio.to_thread(self._busy):
+        if evse_id is not None and not 1 <= evse_id <= self._s.port.connector_count:
+            return call_result.Reset(status="Rejected")
+        if type == "Immediate" or not await asyncio.to_thread(self._busy, evse_id):
             return call_result.Reset(status="Accepted")
         return call_result.Reset(status="Scheduled")
 
     @after("Reset")
     async def do_reset(self, type: str, evse_id: int | None = None, **_: Any) -> None:
-        if evse_id is not None:
+        if evse_id is not None and not 1 <= evse_id <= self._s.port.connector_count:
+            return
+        if evse_id is not None:  # B11/B12 one EVSE: it has nothing of its own to reboot
+            if type == "Immediate":  # its transaction ends (ImmediateReset), no restart
+                self._s.port.submit(StopRequested(evse_id, StopReason.HARD_RESET))
+            else:
+                await self._idle(evse_id)
+            LOG.info("EVSE %d reset (%s): its transaction ended, the station runs on",
+                     evse_id, type)
             return
         if type != "Immediate":
             await self._idle()
         self._s.restart(hard=type == "Immediate")
 
-    def _busy(self) -> bool:
+    def _busy(self, evse_id: int | None = None) -> bool:
         store = self._s.port.store
-        return any(not r.stopped for r in store.open_transactions())
+        return any(not r.stopped and evse_id in (None, r.connector)
+                   for r in store.open_transactions())
 
-    async def _idle(self) -> None:
-        """Returns once the transactions that ran at the request have stopped (OnIdle)."""
+    async def _idle(self, evse_id: int | None = None) -> None:
+        """Returns once the transactions that ran at the request (on ``evse_id`` if given)
+        have stopped (OnIdle)."""
         stopped = asyncio.Event()
         waiting: set[int] = set()
 
@@ -113,7 +131,8 @@ class Handlers:
         try:
             store = self._s.port.store
             records = await asyncio.to_thread(store.open_transactions)
-            waiting.update(r.connector for r in records if not r.stopped)
+            waiting.update(r.connector for r in records
+                           if not r.stopped and evse_id in (None, r.connector))
             if waiting:
                 await stopped.wait()
         finally:
