@@ -281,8 +281,8 @@ class Ocpp201Adapter:
             backoff.reset()
             if security is not None:
                 security.connected(ws)
-            if network is not None:
-                network.connected()
+            if network is not None and network.connected():
+                self._boot_done = False  # another network profile: register again (B10.FR.10)
             secrets = frozenset(p for p in (self.options.password, options.password) if p)
             client = Ocpp201Client(self.options.station_id, ws,
                                    self.options.response_timeout_s,

@@ -4,8 +4,9 @@ Each variable (``VARIABLES``, keyed "Component.Variable") has a data type, a mut
 default, and for list-valued ones the values allowed. ``DeviceModel(store, initial)`` starts
 from the defaults, applies ``[ocpp.variables]`` (``initial``, wire strings), then the values
 the CSMS set before (persisted in the store's configuration table under the same keys, so they
-win after the first boot). A SetVariables value is ``check``-ed, ``persist``-ed (blocking, off
-the loop) and ``apply``-ed; ``on_change`` callbacks see every change. Construct off the loop.
+win after the first boot). A SetVariables value is ``check``-ed (the variable's type and range,
+then any rule a block added with ``add_check``), ``persist``-ed (blocking, off the loop) and
+``apply``-ed; ``on_change`` callbacks see every change. Construct off the loop.
 """
 
 from __future__ import annotations
@@ -156,6 +157,7 @@ class DeviceModel:
             if stored is not None and VARIABLES[key].problem(stored) is None:
                 self._values[key] = stored
         self._listeners: list[Callable[[str, str], None]] = []
+        self._checks: dict[str, Callable[[str], str | None]] = {}
 
     def value(self, key: str) -> str:
         return self._values[key]
@@ -175,6 +177,11 @@ class DeviceModel:
     def on_change(self, listener: Callable[[str, str], None]) -> None:
         self._listeners.append(listener)
 
+    def add_check(self, key: str, check: Callable[[str], str | None]) -> None:
+        """One more rule for SetVariables values of ``key``: ``check(value)`` says why a value
+        is refused (None: it is not). Runs on the loop: in-memory state only."""
+        self._checks[key] = check
+
     def lookup(self, component: str, name: str) -> Variable:
         """The variable; ``SetRefused`` with UnknownComponent / UnknownVariable if none."""
         variable = VARIABLES.get(f"{component}.{name}")
@@ -190,6 +197,8 @@ class DeviceModel:
         if variable.read_only:
             raise SetRefused("Rejected", f"{variable.key} is read-only")
         problem = variable.problem(value)
+        if problem is None and (check := self._checks.get(variable.key)) is not None:
+            problem = check(value)
         if problem is not None:
             raise SetRefused("Rejected", f"{variable.key} {problem}")
         return variable

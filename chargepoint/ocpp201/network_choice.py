@@ -19,7 +19,9 @@ connection loop calls:
   itself, the next entry (B10.FR.03); a trial of the entry left is abandoned (A05.FR.08: the
   previous profile stays, event ReconfigurationOfSecurityParameters). After the configured
   entry the list starts over.
-- ``connected()``: the entry worked (``SecurityLink.connected`` commits its trial, A05.FR.07).
+- ``connected() -> bool``: the entry worked (``SecurityLink.connected`` commits its trial,
+  A05.FR.07); True when it is another entry than the one of the last connection of this run:
+  the station registers again with a BootNotification (B10.FR.10).
 Call on the event loop only.
 """
 
@@ -82,6 +84,8 @@ class NetworkChoice:
         self._failures = 0
         self._trial = False  # the current entry asked ProfileLink for a trial
         self._fresh = True  # start from the top at the next prepare()
+        self._has_connected = False  # in this run
+        self._last_good: NetworkProfile | None = None  # the entry of the last connection
 
     @property
     def current(self) -> NetworkProfile | None:
@@ -116,13 +120,16 @@ class NetworkChoice:
                     self._failures, _name(self._order[following]))
         self._enter(following)
 
-    def connected(self) -> None:
+    def connected(self) -> bool:
+        switched = self._has_connected and self._last_good != self.current
+        self._has_connected, self._last_good = True, self.current
         self._failures = 0
         self._trial = False
         self._fresh = True  # a lost connection starts from the highest priority again
         if self._link.active != self._reported:
             self._reported = self._link.active
             self._profile_changed(self._reported)
+        return switched
 
     def _enter(self, index: int) -> None:
         entry = self._order[index]

@@ -45,6 +45,8 @@ def url(made: NetworkChoice, link: ProfileLink) -> str:
 
 
 def test_b10_slots_in_priority_order_then_the_configured_url_then_again() -> None:
+    """B10.FR.03/04/08: NetworkProfileConnectionAttempts per entry, in priority order, the
+    configured url last, then the list again; after a lost connection from the top."""
     link = ProfileLink(Kv(), 1)
     made, _, _ = choice([slot(2, 1), slot(1, 1)], link)
     seen: list[Any] = []
@@ -53,8 +55,12 @@ def test_b10_slots_in_priority_order_then_the_configured_url_then_again() -> Non
         made.failed()
     assert seen == ["ws://slot2/ocpp"] * 2 + ["ws://slot1/ocpp"] * 2 + \
         ["ws://configured/ocpp"] * 2 + ["ws://slot2/ocpp"]
-    made.connected()
+    assert made.connected() is False  # the first connection of the run
     assert url(made, link) == "ws://slot2/ocpp"  # after a drop: from the top
+    made.failed()
+    made.failed()
+    assert url(made, link) == "ws://slot1/ocpp"
+    assert made.connected() is True  # another profile: BootNotification again (B10.FR.10)
 
 
 def test_a05_higher_slot_is_a_trial_committed_on_connect_and_lower_ones_skipped() -> None:

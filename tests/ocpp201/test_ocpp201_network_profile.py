@@ -102,16 +102,16 @@ async def test_b09_set_network_profile_accepted_and_stored_or_rejected(
     stored = await asyncio.to_thread(kv, cp, KV_PREFIX + "1")
     assert stored is not None and csms201.url in stored
     refused = [
-        (network_profile(4, csms201.url, 1), "InvalidValue"),
-        (network_profile(0, csms201.url, 1), "InvalidValue"),
-        (network_profile(2, csms201.url, 1, ocpp_version="OCPP16"), "InvalidValue"),
-        (network_profile(2, csms201.url, 1, ocpp_transport="SOAP"), "InvalidValue"),
-        (network_profile(2, "http://127.0.0.1:1/ocpp", 1), "InvalidValue"),
+        (network_profile(4, csms201.url, 1), "InvalidConfSlot"),
+        (network_profile(0, csms201.url, 1), "InvalidConfSlot"),
+        (network_profile(2, csms201.url, 1, ocpp_version="OCPP16"), "InvalidNetworkConf"),
+        (network_profile(2, csms201.url, 1, ocpp_transport="SOAP"), "InvalidNetworkConf"),
+        (network_profile(2, "http://127.0.0.1:1/ocpp", 1), "InvalidNetworkConf"),
         (network_profile(2, csms201.url, 1, vpn={
             "server": "vpn", "user": "u", "password": "p", "key": "k", "type": "IPSec"}),
          "UnsupportedParam"),
         (network_profile(2, csms201.url, 0), "NoSecurityDowngrade"),
-        (network_profile(2, csms201.url, 2), "InvalidValue"),  # no CSMS root (A05.FR.03)
+        (network_profile(2, csms201.url, 2), "InvalidNetworkConf"),  # no CSMS root
     ]
     for request, reason in refused:
         result = await csms201.send(request)
@@ -128,18 +128,21 @@ async def test_b09_set_network_profile_accepted_and_stored_or_rejected(
 
 async def test_b09_network_configuration_priority_is_reboot_required(
         csms201: Csms201, start: Start, tmp_path: Path) -> None:
-    """NetworkConfigurationPriority: a list of slots 1-3, each once, answered RebootRequired
-    and kept; NetworkProfileConnectionAttempts at least 1."""
+    """NetworkConfigurationPriority: a list of slots 1-3 that hold a profile, each once,
+    answered RebootRequired and kept; NetworkProfileConnectionAttempts at least 1."""
     cp = await start(csms201.url)
     await csms201.wait_for("BootNotification")
     assert await set_comm(csms201, "NetworkConfigurationPriority", "4") == "Rejected"
+    assert await set_comm(csms201, "NetworkConfigurationPriority", "2,1") == "Rejected"  # empty
+    for slot in (1, 2):
+        assert (await csms201.send(network_profile(slot, csms201.url, 0))).status == "Accepted"
     assert await set_comm(csms201, "NetworkConfigurationPriority", "1,1") == "Rejected"
     assert await set_comm(csms201, "NetworkConfigurationPriority", "2,1") == "RebootRequired"
     assert await get_variable(csms201, COMM, "NetworkConfigurationPriority") == "2,1"
     assert await set_comm(csms201, "NetworkProfileConnectionAttempts", "0") == "Rejected"
     assert await set_comm(csms201, "NetworkProfileConnectionAttempts", "2") == "Accepted"
     await reboot(cp, start, csms201.url)
-    await csms201.wait_for("BootNotification", 2)  # slots 2, 1 are empty: the [ocpp] url
+    await csms201.wait_for("BootNotification", 2)  # through slot 2, the same CSMS
     assert await get_variable(csms201, COMM, "NetworkConfigurationPriority") == "2,1"
 
 
@@ -150,7 +153,8 @@ async def test_b10_falls_back_over_the_slots_to_the_configured_url(
         csms201: Csms201, other_csms: Csms201, start: Start) -> None:
     """B10: after a reboot the station connects with the highest-priority slot that works
     (slot 1 unreachable, NetworkProfileConnectionAttempts = 2: slot 2); when that one goes
-    away too it falls back to the configured [ocpp] url."""
+    away too it falls back to the configured [ocpp] url and registers there again with a
+    BootNotification (B10.FR.10)."""
     cp = await start(csms201.url, **{f"{COMM}.NetworkProfileConnectionAttempts": 2})
     await csms201.wait_for("BootNotification")
     assert (await csms201.send(network_profile(1, await dead_url(), 0))).status == "Accepted"
@@ -162,8 +166,8 @@ async def test_b10_falls_back_over_the_slots_to_the_configured_url(
     assert len(csms201.subprotocols) == 1  # only before the reboot
     await other_csms.stop()
     await connections(csms201, 2)
-    await csms201.send(call.GetVariables(get_variable_data=[
-        {"component": {"name": COMM}, "variable": {"name": "HeartbeatInterval"}}]))
+    boots = await csms201.wait_for("BootNotification", 2)
+    assert boots[1].payload["reason"] == "PowerUp"  # the reason of this run's boot
 
 
 # -- A05
@@ -173,15 +177,18 @@ async def test_a05_upgrade_security_profile_with_network_profile_and_reset(
         csms201: Csms201, ca: Ca, tls_server: Server, start: Start, tmp_path: Path) -> None:
     """A05: with a CSMS root installed, SetNetworkProfile for profile 2 on a wss:// CSMS,
     NetworkConfigurationPriority and Reset: the station comes back over TLS with Basic auth,
-    SecurityProfile 2 (kept: ReconfigurationOfSecurityParameters, A05.FR.07)."""
+    SecurityProfile 2 (kept: ReconfigurationOfSecurityParameters, A05.FR.07); from then on a
+    priority listing a profile-1 slot (A05.FR.10) and a profile-1 SetNetworkProfile (B09.FR.04)
+    are Rejected."""
     tls = await tls_server(ca)
     cp = await start(csms201.url, profile(1, tmp_path))
     await csms201.wait_for("BootNotification")
     assert (await csms201.send(call.InstallCertificate(
         certificate_type="CSMSRootCertificate", certificate=ca.pem))).status == "Accepted"
     assert (await csms201.send(network_profile(1, tls.url, 2))).status == "Accepted"
-    assert await set_comm(csms201, "NetworkConfigurationPriority", "1") == "RebootRequired"
-    assert (await csms201.send(call.Reset(type="Immediate"))).status == "Accepted"
+    assert (await csms201.send(network_profile(2, csms201.url, 1))).status == "Accepted"
+    assert await set_comm(csms201, "NetworkConfigurationPriority", "1,2") == "RebootRequired"
+    assert (await csms201.send(call.Reset(type="OnIdle"))).status == "Accepted"
     await until(lambda: cp.controller.restart is not None)
     cp = await reboot(cp, start, csms201.url, profile(1, tmp_path))
     boot = (await tls.wait_for("BootNotification"))[0]
@@ -192,7 +199,9 @@ async def test_a05_upgrade_security_profile_with_network_profile_and_reset(
     event = await wait_event(tls, "ReconfigurationOfSecurityParameters")
     assert "1 -> 2" in event["techInfo"]
     # no downgrade afterwards (A00.FR.005)
-    result = await tls.send(network_profile(2, csms201.url, 1))
+    assert await set_comm(tls, "NetworkConfigurationPriority", "1,2") == "Rejected"
+    assert await set_comm(tls, "NetworkConfigurationPriority", "1") == "RebootRequired"
+    result = await tls.send(network_profile(3, csms201.url, 1))
     assert result.status == "Rejected"
     assert result.status_info["reason_code"] == "NoSecurityDowngrade"
 
