@@ -228,21 +228,21 @@ async def start_station(
     one ``[firmware] installer`` selects (tests)."""
     protocol = package(config.ocpp.version)  # UnsupportedVersion (a ValueError) at once
     logs = LogBuffer.attach()
-    # The island first: its interpreter starts and imports on the other CPU while this
-    # process opens the store and sets the protocol up (start-up time).
+    try:
+        opened = await asyncio.to_thread(open_store, config.storage.path)
+    except (OSError, StoreError) as exc:
+        logs.detach()
+        raise StationStartError(f"store {config.storage.path}: {exc}") from exc
+    # The island now: its interpreter starts and imports on the other CPU while this process
+    # sets the protocol up (start-up time); it is awaited after.
     try:
         island = await IslandLink.launch(config, island_options(config, island_tick_s),
                                          lease_s=config.hardware.island.lease_s)
-    except OSError as exc:
-        logs.detach()
-        raise StationStartError(f"hardware: {exc}") from exc
-    try:
-        opened = await asyncio.to_thread(open_store, config.storage.path)
     except BaseException as exc:
-        await island.close()
+        await asyncio.to_thread(opened.store.close)
         logs.detach()
-        if isinstance(exc, OSError | StoreError):
-            raise StationStartError(f"store {config.storage.path}: {exc}") from exc
+        if isinstance(exc, OSError):
+            raise StationStartError(f"hardware: {exc}") from exc
         raise
     store = opened.store
     try:
