@@ -53,8 +53,10 @@ def __getattr__(name: str) -> Any:
     home = _HOME.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-    # kept: importing the submodule ``probe`` bound the module to that name here, and the
-    # package's ``probe`` is the function
-    globals()[name] = value
-    return value
+    module = importlib.import_module(f"{__name__}.{home}")
+    # Every name of that module at once: importing the submodule ``probe`` bound the module
+    # to that name here, and the package's ``probe`` is the function.
+    for other, where in _HOME.items():
+        if where == home:
+            globals()[other] = getattr(module, other)
+    return globals()[name]
