@@ -86,7 +86,8 @@ class StationControl:
             transaction = None if source is None else {
                 "id": (r.adapter.transaction_id(tx.csms_id)
                        if tx is not None and tx.csms_id is not None else None),
-                "id_tag": source.id_tag,
+                # the stored tag is the one on the wire (2.0.1 free vend: "")
+                "id_tag": tx.id_tag if tx is not None else source.id_tag,
                 "meter_start_wh": source.meter_start_wh,
             }
             faults = sorted({kind.error_code for kind in (*conn.faults, *view.faults)})

@@ -41,7 +41,8 @@ def cmd_run(args: argparse.Namespace, out: Output) -> int:
 
 def cmd_demo(args: argparse.Namespace, out: Output) -> int:
     demo = importlib.import_module("chargepoint.demo")
-    return int(demo.run_demo(keep=args.keep, out=out.out, charge_s=args.seconds))
+    return int(demo.run_demo(keep=args.keep, out=out.out, charge_s=args.seconds,
+                             version=args.ocpp))
 
 
 def cmd_config_check(args: argparse.Namespace, out: Output) -> int:

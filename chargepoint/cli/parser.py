@@ -145,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true",
                    help="leave the CSMS and the station running afterwards (Ctrl-C ends)")
     p.add_argument("--seconds", type=_seconds, default=4.0, help="how long to charge (4)")
+    p.add_argument("--ocpp", choices=("1.6", "2.0.1"), default="1.6",
+                   help="OCPP version of the CSMS and the station (1.6)")
     p.set_defaults(func=local.cmd_demo)
 
     p = sub.add_parser("config", help="configuration file tools")

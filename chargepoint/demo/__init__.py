@@ -9,9 +9,11 @@ from typing import TextIO
 from chargepoint.demo.session import demo
 
 
-def run_demo(*, keep: bool = False, out: TextIO | None = None, charge_s: float = 4.0) -> int:
-    """Run the demo (blocking); prints the timeline and a summary; returns the exit status."""
-    return asyncio.run(demo(out or sys.stdout, keep=keep, charge_s=charge_s))
+def run_demo(*, keep: bool = False, out: TextIO | None = None, charge_s: float = 4.0,
+             version: str = "1.6") -> int:
+    """Run the demo (blocking) under OCPP ``version`` ("1.6" or "2.0.1"); prints the
+    timeline and a summary; returns the exit status."""
+    return asyncio.run(demo(out or sys.stdout, keep=keep, charge_s=charge_s, version=version))
 
 
 __all__ = ["demo", "run_demo"]

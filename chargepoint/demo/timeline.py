@@ -34,15 +34,34 @@ class Entry:
     unique_id: str = ""  # OCPP-J message id (a result carries its call's)
 
 
+def _energy_wh(payload: dict[str, Any]) -> float | None:
+    """The energy register (Wh) of a message's meter values, None if it has none."""
+    for mv in payload.get("meterValue", []):
+        for sv in mv.get("sampledValue", []):
+            if (sv.get("measurand", "Energy.Active.Import.Register")
+                    == "Energy.Active.Import.Register" and not sv.get("phase")):
+                try:
+                    value = float(sv.get("value"))
+                except (TypeError, ValueError):
+                    continue
+                return value * 1000 if _unit(sv, "Wh") == "kWh" else value
+    return None
+
+
+def _unit(sv: dict[str, Any], default: str) -> str:
+    """A sampled value's unit: 1.6 ``unit``, 2.0.1 ``unitOfMeasure.unit``."""
+    return str(sv.get("unit") or (sv.get("unitOfMeasure") or {}).get("unit") or default)
+
+
 def _sampled(payload: dict[str, Any]) -> str:
-    """The key meter values of a MeterValues.req: energy register and power."""
+    """The key meter values of a MeterValues.req or TransactionEvent: energy and power."""
     parts = []
     for mv in payload.get("meterValue", []):
         for sv in mv.get("sampledValue", []):
             measurand = sv.get("measurand", "Energy.Active.Import.Register")
             if sv.get("phase"):
                 continue
-            unit = sv.get("unit", "Wh")
+            unit = _unit(sv, "Wh")
             try:
                 value = float(sv.get("value"))
             except (TypeError, ValueError):
@@ -56,11 +75,48 @@ def _sampled(payload: dict[str, Any]) -> str:
     return ", ".join(parts) or "no energy/power sample"
 
 
+def _transaction_event(p: dict[str, Any]) -> str:
+    """A 2.0.1 TransactionEvent: its type, transaction, trigger, token and energy."""
+    info = p.get("transactionInfo") or {}
+    parts = [f"{p.get('eventType')} #{p.get('seqNo')}",
+             f"EVSE {(p.get('evse') or {}).get('id', '?')}",
+             f"transaction {str(info.get('transactionId', '?'))[:8]}",
+             f"trigger {p.get('triggerReason')}"]
+    if "idToken" in p:
+        parts.append(f"idToken {(p.get('idToken') or {}).get('idToken') or '-'}")
+    if info.get("stoppedReason"):
+        parts.append(f"reason {info['stoppedReason']}")
+    return ", ".join(parts) + f": {_sampled(p)}"
+
+
+def _summarize_201(kind: str, action: str, p: dict[str, Any]) -> str | None:
+    """The 2.0.1 frames whose payloads differ from 1.6's; None for any other."""
+    if kind == "call":
+        match action:
+            case "BootNotification" if "chargingStation" in p:
+                station = p["chargingStation"]
+                return (f"{station.get('vendorName')} {station.get('model')}, firmware "
+                        f"{station.get('firmwareVersion', '?')}, reason {p.get('reason')}")
+            case "StatusNotification" if "evseId" in p:
+                return f"EVSE {p.get('evseId')}: {p.get('connectorStatus')}"
+            case "Authorize" if "idToken" in p:
+                return f"idToken {(p.get('idToken') or {}).get('idToken')}"
+            case "TransactionEvent":
+                return _transaction_event(p)
+    elif kind == "result" and "idTokenInfo" in p:
+        return str((p.get("idTokenInfo") or {}).get("status"))
+    elif kind == "result" and action == "TransactionEvent":
+        return "ok"
+    return None
+
+
 def summarize(kind: str, action: str, p: dict[str, Any]) -> str:
-    """Key fields of one frame, for humans."""
+    """Key fields of one frame (either version), for humans."""
     tag_status = (p.get("idTagInfo") or {}).get("status")
     if kind == "error":
         return f"{p.get('code')}: {p.get('description')}"
+    if (text := _summarize_201(kind, action, p)) is not None:
+        return text
     if kind == "call":
         match action:
             case "BootNotification":
@@ -168,6 +224,40 @@ class Timeline:
 
     def summary(self) -> dict[str, Any]:
         """Energy and duration of the last stopped transaction; message counts."""
+        energy, duration = self._transaction_201()
+        if energy is None:
+            energy, duration = self._transaction_16()
+        frames = [e for e in self.entries if e.direction != BENCH]
+        return {
+            "energy_wh": energy,
+            "duration_s": None if duration is None else round(duration, 1),
+            "messages": len(frames),
+            "to_csms": sum(1 for e in frames if e.direction == TO_CSMS),
+            "to_cp": sum(1 for e in frames if e.direction == TO_CP),
+            "meter_values": sum(1 for e in frames
+                                if e.kind == "call" and e.action == "MeterValues"),
+            "transaction_updates": sum(1 for e in frames if e.kind == "call"
+                                       and e.action == "TransactionEvent"
+                                       and e.payload.get("eventType") == "Updated"),
+        }
+
+    def _transaction_201(self) -> tuple[float | None, float | None]:
+        """(energy Wh, duration s) of the last Ended TransactionEvent and its Started."""
+        calls = [e for e in self.entries if e.kind == "call" and e.action == "TransactionEvent"]
+        ended = next((e for e in reversed(calls) if e.payload.get("eventType") == "Ended"), None)
+        if ended is None:
+            return None, None
+        tx = (ended.payload.get("transactionInfo") or {}).get("transactionId")
+        started = next((e for e in calls if e.payload.get("eventType") == "Started"
+                        and (e.payload.get("transactionInfo") or {}).get("transactionId") == tx),
+                       None)
+        begin, end = _energy_wh(started.payload) if started else None, _energy_wh(ended.payload)
+        if started is None or begin is None or end is None:
+            return None, None
+        return end - begin, ended.t - started.t
+
+    def _transaction_16(self) -> tuple[float | None, float | None]:
+        """(energy Wh, duration s) of the last StopTransaction and its StartTransaction."""
         energy = duration = None
         stop = next((e for e in reversed(self.entries)
                      if e.kind == "call" and e.action == "StopTransaction"), None)
@@ -183,16 +273,7 @@ class Timeline:
                 energy = float(stop.payload.get("meterStop", 0)) - float(
                     start.payload.get("meterStart", 0))
                 duration = stop.t - start.t
-        frames = [e for e in self.entries if e.direction != BENCH]
-        return {
-            "energy_wh": energy,
-            "duration_s": None if duration is None else round(duration, 1),
-            "messages": len(frames),
-            "to_csms": sum(1 for e in frames if e.direction == TO_CSMS),
-            "to_cp": sum(1 for e in frames if e.direction == TO_CP),
-            "meter_values": sum(1 for e in frames
-                                if e.kind == "call" and e.action == "MeterValues"),
-        }
+        return energy, duration
 
 
 def format_entry(entry: Entry) -> str:
@@ -206,6 +287,8 @@ def format_entry(entry: Entry) -> str:
 def format_summary(s: dict[str, Any]) -> str:
     energy = "-" if s["energy_wh"] is None else f"{s['energy_wh']:.1f} Wh"
     duration = "-" if s["duration_s"] is None else f"{s['duration_s']:.1f} s"
+    samples = (f"{s['transaction_updates']} TransactionEvent Updated"
+               if s.get("transaction_updates") else f"{s['meter_values']} MeterValues")
     return (f"Summary: {energy} charged, transaction lasted {duration}; {s['messages']} OCPP "
             f"messages ({s['to_csms']} to the CSMS, {s['to_cp']} to the station, "
-            f"{s['meter_values']} MeterValues)")
+            f"{samples})")

@@ -46,15 +46,15 @@ from chargepoint.ocpp16.config_keys import Configuration, protocol_settings
 from chargepoint.ocpp16.handlers_core import CoreHandlers, Hooks
 from chargepoint.ocpp16.handlers_local import LocalListHandlers
 from chargepoint.ocpp16.options import Ocpp16Options
-from chargepoint.ocpp16.reservations import StoredReservations
 from chargepoint.ocpp16.sampler import Sampler
 from chargepoint.ocpp16.smart_charging import SmartCharging
 from chargepoint.ocpp16.transactions import Transactions
-from chargepoint.ocpp16.triggers import TriggerFollowUps
 from chargepoint.ocpp16.wire_queue import WireQueue
 from chargepoint.ocppj.connection import Backoff, connect
+from chargepoint.ocppj.follow_ups import TriggerFollowUps
 from chargepoint.ocppj.heartbeat import heartbeat_loop
 from chargepoint.ocppj.outbox import Outbox
+from chargepoint.ocppj.reservations import StoredReservations
 from chargepoint.ocppj.supervise import FailureLog, Supervisor
 from chargepoint.ocppj.timestamps import Clock, ClockUnknown, read_boot_id
 from chargepoint.ports import LinkState, ProtocolAction, StationPort

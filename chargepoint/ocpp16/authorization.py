@@ -1,11 +1,11 @@
-"""Authorization of id tags: local list, authorization cache and the offline rules.
+"""Authorization of id tags under OCPP 1.6: the 1.6 face of ``chargepoint.authorization``.
 
 API (for the adapter's handling of ``RequestAuthorization`` and of Authorize / StartTransaction /
 StopTransaction confirmations):
 
-- ``auth = Authorizer(store, config)``; ``store``: anything with ``cache_get / cache_put /
-  cache_clear / local_list_get`` (the store; blocking sqlite, so call from a worker thread or
-  accept one small query); ``config``: ``config_keys.Configuration``.
+- ``auth = Authorizer(store, config)``; ``store``: ``authorization.authorizer.AuthStore`` (the
+  store; blocking sqlite, so call from a worker thread); ``config``:
+  ``config_keys.Configuration``.
 - ``auth.decide_local(id_tag, online=..., now_wall=clock.wall_now()) -> Decision``:
   ``Decision.kind`` is ``ACCEPT`` (start now; ``status`` Accepted, ``parent_id_tag``),
   ``REJECT`` (``status`` says why: Invalid / Blocked / Expired / ConcurrentTx), or ``ASK``
@@ -21,80 +21,38 @@ StopTransaction confirmations):
 - ``normalize_id_tag(tag)``: the key used in cache and list (IdToken is CiString20:
   case-insensitive, so keys are upper case; the original tag is what goes on the wire).
 
-Rules (OCPP 1.6 sections 3.5.1 Authorization Cache, 3.5.2 Local Authorization List, 3.5.3
-Unknown offline authorization, 9.1 keys):
-
-- Lookup order: the local list (only while LocalAuthListEnabled), then the cache (only while
-  AuthorizationCacheEnabled). The first source holding the tag decides; its "effective" status
-  is Expired when an Accepted entry's expiryDate has passed (a cache entry found so is rewritten
-  as Expired, 3.5.1).
-- Online: with LocalPreAuthorize an effective Accepted entry starts at once (OCTT 007_x, 008_x);
-  everything else asks the CSMS.
-- Offline: a known tag with an effective status other than Accepted is rejected, whatever
-  AllowOfflineTxForUnknownId says (3.5.3). A known Accepted tag starts when
-  LocalAuthorizeOffline (037_1). Otherwise the tag counts as unknown: it starts when
-  AllowOfflineTxForUnknownId (037_2/037_3; the CSMS's later verdict in StartTransaction.conf and
-  StopTransactionOnInvalidId are the core's business), else it is rejected as Invalid.
-- Wall clock unknown (``now_wall`` None): an expiry date cannot be checked. Online such an entry
-  is not trusted for pre-authorization (ask the CSMS); offline it is taken at its stored status,
-  so a station that boots without network still serves its known cards.
+The rules (lookup order, expiry, online / offline) are the version-neutral ones of
+``chargepoint.authorization.authorizer`` (OCPP 1.6 sections 3.5.1-3.5.3), over these keys:
+LocalAuthListEnabled and AuthorizationCacheEnabled (each off too when the station does not offer
+the key), LocalPreAuthorize, LocalAuthorizeOffline, AllowOfflineTxForUnknownId. 1.6 has no
+cache lifetime.
 """
 
 from __future__ import annotations
 
-import enum
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
+from chargepoint.authorization import authorizer as neutral
+from chargepoint.authorization.authorizer import (
+    AuthStore,
+    Decision,
+    DecisionKind,
+    Source,
+    effective_status,
+)
 from chargepoint.core.types import AuthStatus
 from chargepoint.ocpp16.config_keys import Configuration
 from chargepoint.ocpp16.conversions import auth_status
-from chargepoint.ocppj.timestamps import parse_utc
 from chargepoint.store.api import AuthEntry
 
+__all__ = ["AuthStore", "Authorizer", "Decision", "DecisionKind", "Recorded", "Source",
+           "effective_status", "id_tag_info_fields", "normalize_id_tag", "parse_status"]
+
 log = logging.getLogger(__name__)
-
-
-class AuthStore(Protocol):
-    """The part of ``chargepoint.store.api.StoreAPI`` the authorizer uses."""
-
-    def cache_put(self, entry: AuthEntry) -> None: ...
-
-    def cache_get(self, id_tag: str) -> AuthEntry | None: ...
-
-    def cache_clear(self) -> None: ...
-
-    def local_list_get(self, id_tag: str) -> AuthEntry | None: ...
-
-
-class DecisionKind(enum.Enum):
-    ACCEPT = "accept"  # start now
-    REJECT = "reject"  # refuse now
-    ASK = "ask"  # send Authorize.req and wait for the CSMS
-
-
-class Source(enum.Enum):
-    LOCAL_LIST = "local_list"
-    CACHE = "cache"
-    OFFLINE_UNKNOWN = "offline_unknown"  # AllowOfflineTxForUnknownId (or its refusal)
-    NONE = "none"  # nothing local decided: ask the CSMS
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """What to do with an id tag now. ``status`` is None only for ``ASK``."""
-
-    kind: DecisionKind
-    status: AuthStatus | None
-    parent_id_tag: str | None
-    source: Source
-
-    @property
-    def accepted(self) -> bool:
-        return self.kind is DecisionKind.ACCEPT
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,12 +64,9 @@ class Recorded:
     local_list_conflict: bool
 
 
-_ASK = Decision(DecisionKind.ASK, None, None, Source.NONE)
-
-
 def normalize_id_tag(id_tag: str) -> str:
     """IdToken is CiString20 (case-insensitive): the key under which tags are stored."""
-    return id_tag.strip().upper()
+    return neutral.normalize(id_tag)
 
 
 def parse_status(value: object) -> AuthStatus:
@@ -135,73 +90,47 @@ def id_tag_info_fields(info: Mapping[str, Any]) -> tuple[AuthStatus, str | None,
     )
 
 
-def effective_status(entry: AuthEntry, now_wall: datetime | None) -> AuthStatus | None:
-    """The entry's status with its expiry applied; None when that cannot be told (no clock)."""
-    status = parse_status(entry.status)
-    if status is not AuthStatus.ACCEPTED or entry.expiry is None:
-        return status
-    try:
-        expiry = parse_utc(entry.expiry)
-    except ValueError:
-        return AuthStatus.EXPIRED  # an unreadable expiry is not a licence to charge
-    if now_wall is None:
+class ConfigAuthSettings:
+    """``authorization.authorizer.AuthSettings`` from the 1.6 configuration keys."""
+
+    def __init__(self, config: Configuration) -> None:
+        self._cfg = config
+
+    def _offered(self, key: str) -> bool:
+        return self._cfg.lookup(key) is not None and self._cfg.get_bool(key)
+
+    def list_enabled(self) -> bool:
+        return self._offered("LocalAuthListEnabled")
+
+    def cache_enabled(self) -> bool:
+        return self._offered("AuthorizationCacheEnabled")
+
+    def pre_authorize(self) -> bool:
+        return self._cfg.get_bool("LocalPreAuthorize")
+
+    def authorize_offline(self) -> bool:
+        return self._cfg.get_bool("LocalAuthorizeOffline")
+
+    def offline_unknown_allowed(self) -> bool:
+        return self._cfg.get_bool("AllowOfflineTxForUnknownId")
+
+    def cache_lifetime_s(self) -> int | None:
         return None
-    return AuthStatus.EXPIRED if expiry <= now_wall else AuthStatus.ACCEPTED
 
 
 class Authorizer:
-    """Local authorization decisions over the store (see the module docstring)."""
+    """Local authorization decisions for 1.6 id tags (see the module docstring)."""
 
     def __init__(self, store: AuthStore, config: Configuration) -> None:
+        self._rules = neutral.Authorizer(store, ConfigAuthSettings(config))
         self._store = store
-        self._cfg = config
-
-    def _enabled(self, key: str) -> bool:
-        return self._cfg.lookup(key) is not None and self._cfg.get_bool(key)
-
-    def _lookup(
-        self, id_tag: str, now_wall: datetime | None
-    ) -> tuple[Source, AuthEntry, AuthStatus | None] | None:
-        key = normalize_id_tag(id_tag)
-        if self._enabled("LocalAuthListEnabled"):
-            entry = self._store.local_list_get(key)
-            if entry is not None:
-                return Source.LOCAL_LIST, entry, effective_status(entry, now_wall)
-        if self._enabled("AuthorizationCacheEnabled"):
-            entry = self._store.cache_get(key)
-            if entry is not None:
-                status = effective_status(entry, now_wall)
-                if status is AuthStatus.EXPIRED and entry.status != AuthStatus.EXPIRED.value:
-                    # 3.5.1: an entry whose validity ran out is changed to Expired in the cache.
-                    self._store.cache_put(AuthEntry(key, AuthStatus.EXPIRED.value,
-                                                    entry.expiry, entry.parent_id_tag))
-                return Source.CACHE, entry, status
-        return None
 
     def decide_local(
         self, id_tag: str, *, online: bool, now_wall: datetime | None
     ) -> Decision:
-        """Decide what can be decided without the CSMS (rules in the module docstring)."""
-        found = self._lookup(id_tag, now_wall)
-        if online:
-            if not self._cfg.get_bool("LocalPreAuthorize") or found is None:
-                return _ASK
-            source, entry, status = found
-            if status is AuthStatus.ACCEPTED:
-                return Decision(DecisionKind.ACCEPT, status, entry.parent_id_tag, source)
-            return _ASK
-        if found is not None:
-            source, entry, status = found
-            if status is None:  # no wall clock: take the stored status (see docstring)
-                status = parse_status(entry.status)
-            if status is not AuthStatus.ACCEPTED:
-                return Decision(DecisionKind.REJECT, status, entry.parent_id_tag, source)
-            if self._cfg.get_bool("LocalAuthorizeOffline"):
-                return Decision(DecisionKind.ACCEPT, status, entry.parent_id_tag, source)
-        if self._cfg.get_bool("AllowOfflineTxForUnknownId"):
-            return Decision(DecisionKind.ACCEPT, AuthStatus.ACCEPTED, None,
-                            Source.OFFLINE_UNKNOWN)
-        return Decision(DecisionKind.REJECT, AuthStatus.INVALID, None, Source.OFFLINE_UNKNOWN)
+        """Decide what can be decided without the CSMS (``authorization.authorizer``)."""
+        return self._rules.decide_local(normalize_id_tag(id_tag), online=online,
+                                        now_wall=now_wall)
 
     def record(
         self, id_tag: str, id_tag_info: Mapping[str, Any], now_wall: datetime | None = None
@@ -219,25 +148,10 @@ class Authorizer:
         for the caller to commit with its own change (``store.confirm``)."""
         status, expiry, parent = id_tag_info_fields(id_tag_info)
         key = normalize_id_tag(id_tag)
-        entry = None
-        if self._enabled("AuthorizationCacheEnabled"):
-            entry = AuthEntry(key, status.value, expiry, parent)
-        conflict = False
-        if self._enabled("LocalAuthListEnabled"):
-            listed = self._store.local_list_get(key)
-            if listed is not None:
-                local = effective_status(listed, now_wall)
-                conflict = local is not None and local is not status
-                if conflict:
-                    log.warning("local list conflict for %s: list %s, CSMS %s",
-                                key, local.value if local else None, status.value)
+        entry = self._rules.cache_entry(key, status, expiry, parent, now_wall)
+        conflict = self._rules.list_conflict(key, status, now_wall)
         return entry, Recorded(status, parent, conflict)
 
     def clear_cache(self) -> Literal["Accepted", "Rejected"]:
         """ClearCache.req: empty the authorization cache (the local list is untouched)."""
-        try:
-            self._store.cache_clear()
-        except Exception:
-            log.exception("clearing the authorization cache failed")
-            return "Rejected"
-        return "Accepted"
+        return self._rules.clear_cache()

@@ -31,44 +31,37 @@ Rules:
   changed when the answer is not Accepted.
 - Tags are stored under ``authorization.normalize_id_tag`` (upper case; IdToken is
   case-insensitive).
+
+The version, size and update rules are the version-neutral ones of
+``chargepoint.authorization.local_list``; this module parses 1.6 entries and adds
+NotSupported and GetLocalListVersion -1.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
+from chargepoint.authorization.local_list import (
+    BadEntry,
+    ListChange,
+    LocalListStore,
+    apply_update,
+    list_version,
+)
 from chargepoint.ocpp16.authorization import id_tag_info_fields, normalize_id_tag
 from chargepoint.ocpp16.config_keys import Configuration
 from chargepoint.ocpp16.conversions import auth_status
 from chargepoint.ocppj.timestamps import parse_utc
 from chargepoint.store.api import AuthEntry
 
+__all__ = ["LocalListStore", "UpdateStatus", "get_local_list_version", "send_local_list"]
+
 log = logging.getLogger(__name__)
 
 UpdateStatus = Literal["Accepted", "Failed", "NotSupported", "VersionMismatch"]
 ID_TOKEN_MAX = 20  # IdToken = CiString20Type
-
-
-class LocalListStore(Protocol):
-    """The part of ``chargepoint.store.api.StoreAPI`` the local list uses."""
-
-    def local_list_version(self) -> int: ...
-
-    def local_list_get(self, id_tag: str) -> AuthEntry | None: ...
-
-    def local_list_size(self) -> int: ...
-
-    def local_list_replace(self, version: int, entries: list[AuthEntry]) -> None: ...
-
-    def local_list_update(
-        self, version: int, upserts: list[AuthEntry], removals: list[str]
-    ) -> None: ...
-
-
-class _Invalid(ValueError):
-    pass
 
 
 def _enabled(config: Configuration) -> bool:
@@ -81,42 +74,40 @@ def get_local_list_version(store: LocalListStore, config: Configuration) -> int:
     """GetLocalListVersion.conf listVersion: -1 unsupported/disabled, 0 empty, else the version."""
     if not _enabled(config):
         return -1
-    if store.local_list_size() == 0:
-        return 0
-    return store.local_list_version()
+    return list_version(store)
 
 
 def _get(entry: Mapping[str, Any], wire: str, snake: str) -> Any:
     return entry[wire] if wire in entry else entry.get(snake)
 
 
-def _parse_entry(raw: object) -> tuple[str, AuthEntry | None]:
-    """(normalized tag, entry) or (tag, None) for a removal. Raises ``_Invalid``."""
+def _parse_entry(raw: object) -> ListChange:
+    """The change one 1.6 entry asks for. Raises ``BadEntry``."""
     if not isinstance(raw, Mapping):
-        raise _Invalid("entry is not an object")
+        raise BadEntry("entry is not an object")
     tag = _get(raw, "idTag", "id_tag")
     if not isinstance(tag, str) or not tag.strip() or len(tag) > ID_TOKEN_MAX:
-        raise _Invalid(f"bad idTag {tag!r}")
+        raise BadEntry(f"bad idTag {tag!r}")
     key = normalize_id_tag(tag)
     info = _get(raw, "idTagInfo", "id_tag_info")
     if info is None:
-        return key, None
+        return ListChange(key, None)
     if not isinstance(info, Mapping):
-        raise _Invalid(f"bad idTagInfo for {tag!r}")
+        raise BadEntry(f"bad idTagInfo for {tag!r}")
     status_raw = info.get("status")
     try:
         auth_status(status_raw)
     except ValueError:
-        raise _Invalid(f"unknown status {status_raw!r} for {tag!r}") from None
+        raise BadEntry(f"unknown status {status_raw!r} for {tag!r}") from None
     status, expiry, parent = id_tag_info_fields(info)
     if expiry is not None:
         try:
             parse_utc(expiry)
         except ValueError:
-            raise _Invalid(f"bad expiryDate {expiry!r} for {tag!r}") from None
+            raise BadEntry(f"bad expiryDate {expiry!r} for {tag!r}") from None
     if parent is not None and len(parent) > ID_TOKEN_MAX:
-        raise _Invalid(f"bad parentIdTag for {tag!r}")
-    return key, AuthEntry(key, status.value, expiry, parent)
+        raise BadEntry(f"bad parentIdTag for {tag!r}")
+    return ListChange(key, AuthEntry(key, status.value, expiry, parent))
 
 
 def send_local_list(
@@ -132,46 +123,7 @@ def send_local_list(
         return "NotSupported"
     if update_type not in ("Full", "Differential"):
         return "Failed"
-    items = list(entries or [])
-    current = get_local_list_version(store, config)
-    if update_type == "Differential" and list_version <= current:
-        return "VersionMismatch"
-    send_max = config.get_int("SendLocalListMaxLength")
-    if len(items) > send_max:
-        log.info("SendLocalList with %d entries > SendLocalListMaxLength %d", len(items), send_max)
-        return "Failed"
-    try:
-        parsed = [_parse_entry(raw) for raw in items]
-    except _Invalid as exc:
-        log.info("SendLocalList failed: %s", exc)
-        return "Failed"
-    tags = [key for key, _ in parsed]
-    if len(set(tags)) != len(tags):
-        log.info("SendLocalList failed: duplicate idTag")
-        return "Failed"
-    list_max = config.get_int("LocalAuthListMaxLength")
-    try:
-        if update_type == "Full":
-            if list_version < 0 or (list_version == 0 and parsed):
-                return "Failed"
-            full = [entry for _, entry in parsed if entry is not None]
-            if len(full) != len(parsed):
-                log.info("SendLocalList failed: Full update entry without idTagInfo")
-                return "Failed"
-            if len(full) > list_max:
-                return "Failed"
-            store.local_list_replace(list_version, full)
-            return "Accepted"
-        upserts = [entry for _, entry in parsed if entry is not None]
-        removals = [key for key, entry in parsed if entry is None]
-        size = store.local_list_size()
-        size += sum(1 for e in upserts if store.local_list_get(e.id_tag) is None)
-        size -= sum(1 for key in removals if store.local_list_get(key) is not None)
-        if size > list_max:
-            log.info("SendLocalList failed: list would hold %d > %d entries", size, list_max)
-            return "Failed"
-        store.local_list_update(list_version, upserts, removals)
-        return "Accepted"
-    except Exception:
-        log.exception("storing the local authorization list failed")
-        return "Failed"
+    return apply_update(store, full=update_type == "Full", version=list_version,
+                        items=list(entries or []), parse=_parse_entry,
+                        items_max=config.get_int("SendLocalListMaxLength"),
+                        list_max=config.get_int("LocalAuthListMaxLength"))

@@ -6,78 +6,32 @@
   a profile the schema lets through but OCPP 1.6 3.13 / 7.7-7.9 forbids (the handler answers
   Rejected): a Recurring profile without recurrencyKind, a transactionId outside a TxProfile,
   unordered periods ...
-- ``plain(data)``: the same data JSON-ready (decimals as float) for the store.
+- ``plain(data)``, ``rate_unit(text)``, ``schedule_from_wire``: shared with 2.0.1
+  (``chargepoint.ocppj.charging_profiles``), re-exported here.
 - ``composite_to_wire(composite)``: ``CompositeSchedule`` -> GetCompositeSchedule.conf fields.
-- ``rate_unit(text)``: "A" / "W" -> ``RateUnit`` (``ValueError`` otherwise).
 """
 
 from __future__ import annotations
 
-import decimal
 from datetime import datetime
 from typing import Any
 
 from chargepoint.core.schedule import (
     ChargingProfile,
-    ChargingSchedule,
     CompositeSchedule,
     Kind,
     Purpose,
-    RateUnit,
     Recurrency,
-    SchedulePeriod,
 )
-from chargepoint.ocppj.timestamps import format_utc, parse_utc
+from chargepoint.ocppj.charging_profiles import (
+    plain,
+    rate_unit,
+    schedule_from_wire,
+    wire_time,
+)
+from chargepoint.ocppj.timestamps import format_utc
 
-
-def plain(data: Any) -> Any:
-    """``data`` with every ``Decimal`` as float (JSON-ready), structure unchanged."""
-    if isinstance(data, decimal.Decimal):
-        return float(data)
-    if isinstance(data, dict):
-        return {k: plain(v) for k, v in data.items()}
-    if isinstance(data, list):
-        return [plain(v) for v in data]
-    return data
-
-
-def rate_unit(text: object) -> RateUnit:
-    try:
-        return RateUnit(text)
-    except ValueError:
-        raise ValueError(f"chargingRateUnit must be A or W, not {text!r}") from None
-
-
-def _time(data: dict[str, Any], key: str) -> datetime | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"{key} must be a dateTime")
-    return parse_utc(value)
-
-
-def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | decimal.Decimal):
-        raise ValueError(f"{what} must be a number, got {value!r}")
-    return float(value)
-
-
-def _period(data: dict[str, Any]) -> SchedulePeriod:
-    return SchedulePeriod(start_period_s=data["start_period"],
-                          limit=_number(data["limit"], "limit"),
-                          number_phases=data.get("number_phases"))
-
-
-def schedule_from_wire(data: dict[str, Any]) -> ChargingSchedule:
-    minimum = data.get("min_charging_rate")
-    return ChargingSchedule(
-        rate_unit=rate_unit(data["charging_rate_unit"]),
-        periods=tuple(_period(p) for p in data["charging_schedule_period"]),
-        start_schedule=_time(data, "start_schedule"),
-        duration_s=data.get("duration"),
-        min_charging_rate=None if minimum is None else _number(minimum, "minChargingRate"),
-    )
+__all__ = ["composite_to_wire", "plain", "profile_from_wire", "rate_unit", "schedule_from_wire"]
 
 
 def profile_from_wire(connector: int, data: dict[str, Any],
@@ -93,8 +47,8 @@ def profile_from_wire(connector: int, data: dict[str, Any],
             kind=Kind(data["charging_profile_kind"]),
             schedule=schedule_from_wire(data["charging_schedule"]),
             recurrency=None if recurrency is None else Recurrency(recurrency),
-            valid_from=_time(data, "valid_from"),
-            valid_to=_time(data, "valid_to"),
+            valid_from=wire_time(data, "valid_from"),
+            valid_to=wire_time(data, "valid_to"),
             transaction_id=data.get("transaction_id"),
             installed_at=installed_at,
         )

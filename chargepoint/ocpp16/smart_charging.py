@@ -23,32 +23,23 @@ installed profiles:
 - A TxProfile ends with its transaction (removed from memory and store); at start-up the
   store's profiles are restored (TxProfiles dropped: a restart ended their transaction).
 
-Enforcement is version-neutral: every change rebuilds the ``Schedule`` and hands it to the
-``LimitTimer``, which gives the core the limits now and at every period boundary.
+The installed profiles, their store rows, the transactions they follow and their
+enforcement (the ``LimitTimer``, which gives the core the limits now and at every period
+boundary) are version-neutral: ``chargepoint.profile_book.ProfileBook`` (``book``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
-from collections.abc import Awaitable, Iterable
-from datetime import UTC, datetime
+from collections.abc import Awaitable
+from datetime import datetime
 from typing import Any, Protocol
 
 from ocpp.v16 import call_result  # type: ignore[import-untyped]
 
-from chargepoint.core.actions import Action, StartTransaction, StopTransaction
-from chargepoint.core.events import Event
-from chargepoint.core.schedule import (
-    ChargingProfile,
-    Circuit,
-    Purpose,
-    RateUnit,
-    Schedule,
-    Transaction,
-)
-from chargepoint.limit_timer import LimitTimer
+from chargepoint.core.actions import StartTransaction
+from chargepoint.core.schedule import ChargingProfile, Circuit, Purpose, RateUnit
 from chargepoint.ocpp16.client import on
 from chargepoint.ocpp16.config_keys import Configuration
 from chargepoint.ocpp16.options import Ocpp16Options
@@ -58,8 +49,9 @@ from chargepoint.ocpp16.profile_conversions import (
     profile_from_wire,
     rate_unit,
 )
-from chargepoint.ocppj.timestamps import Clock, format_utc, parse_utc
+from chargepoint.ocppj.timestamps import Clock, parse_utc
 from chargepoint.ports import StationPort
+from chargepoint.profile_book import Installed, ProfileBook
 from chargepoint.store.api import StoreAPI
 
 
@@ -88,76 +80,39 @@ MAX_COMPOSITE_S = 7 * 86_400
 REMOTE_START_GRACE_S = 60.0
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Installed:
-    """One installed profile: the core's value and what the store keeps (wire data as
-    received, decimals as float, and when it was accepted)."""
-
-    profile: ChargingProfile
-    data: dict[str, Any]
-
-    def record(self) -> dict[str, Any]:
-        installed_at = self.profile.installed_at
-        assert installed_at is not None
-        return {"charging_profile": self.data, "installed_at": format_utc(installed_at)}
-
-
 class SmartCharging:
     def __init__(self, services: SmartChargingServices) -> None:
         self._services = services
         options = services.options
         circuit = Circuit(options.max_current_a, options.phases, options.voltage_v)
-        self._circuits = {c: circuit for c in range(1, services.port.connector_count + 1)}
-        self._installed: dict[int, Installed] = {}
+        self.book = ProfileBook(
+            services, {c: circuit for c in range(1, services.port.connector_count + 1)})
+        self.book.on_start = self._remote_profile
         # idTag -> (connector, profile, monotonic deadline) of an accepted RemoteStart
         self._remote: dict[str, tuple[int | None, dict[str, Any], float]] = {}
-        self._running: dict[int, Transaction] = {}
-        self._lock = asyncio.Lock()  # one change of the installed profiles at a time
-        self.timer = LimitTimer(services.port.submit, self.wall_now, self._schedule())
-        services.port.observe(self._observed)
+        self.timer = self.book.timer
 
     # -- queries
     def wall_now(self) -> datetime:
         """The CSMS's wall clock (the system clock until the CSMS told the time)."""
-        return self._services.clock.wall_now() or datetime.now(UTC)
+        return self.book.wall_now()
 
     @property
     def installed(self) -> list[ChargingProfile]:
-        return [i.profile for i in self._installed.values()]
+        return [i.profile for i in self.book.items()]
 
     def _supported(self) -> bool:
         return self._services.config.lookup("ChargeProfileMaxStackLevel") is not None
 
-    def _schedule(self, installed: Iterable[Installed] | None = None) -> Schedule:
-        # A TxProfile is only ever installed for the transaction running on its connector
-        # and removed when it ends: in the schedule it applies to whatever runs there.
-        items = self._installed.values() if installed is None else installed
-        profiles = tuple(dataclasses.replace(i.profile, transaction_id=None) for i in items)
-        return Schedule(self._circuits, profiles)
-
     # -- start-up
     async def restore(self) -> None:
         """Install the profiles the store kept (call once, before ``timer.run``)."""
-        rows = await asyncio.to_thread(self._services.store.profiles)
-        dropped: list[int] = []
-        for profile_id, connector, record in rows:
-            try:
-                data = record["charging_profile"]
-                profile = profile_from_wire(connector, data, parse_utc(record["installed_at"]))
-                self._schedule([Installed(profile, data)])  # the connector still exists
-            except (KeyError, TypeError, ValueError) as exc:
-                LOG.warning("stored charging profile %d dropped: %s", profile_id, exc)
-                dropped.append(profile_id)
-                continue
-            if profile.purpose is Purpose.TX:
-                dropped.append(profile_id)  # its transaction ended with the restart
-                continue
-            self._installed[profile_id] = Installed(profile, data)
-        for profile_id in dropped:
-            await asyncio.to_thread(self._services.store.profile_remove, profile_id)
-        if self._installed:
-            LOG.info("%d charging profile(s) restored", len(self._installed))
-        self.timer.update(schedule=self._schedule())
+        def parse(connector: int, record: dict[str, Any]) -> Installed:
+            data = record["charging_profile"]
+            return Installed(profile_from_wire(connector, data,
+                                               parse_utc(record["installed_at"])), data)
+
+        await self.book.restore(parse)
 
     # -- checks shared by SetChargingProfile and RemoteStartTransaction
     def _check(self, connector: int, data: dict[str, Any]) -> Installed | str:
@@ -177,53 +132,10 @@ class SmartCharging:
         unit = _UNIT_KEYWORDS[profile.schedule.rate_unit]
         if unit not in config.get_csl("ChargingScheduleAllowedChargingRateUnit"):
             return f"{unit} not in ChargingScheduleAllowedChargingRateUnit"
-        kept = [i for i in self._installed.values() if not _replaced_by(i.profile, profile)]
+        kept = [i for i in self.book.items() if not self.book.replaced_by(i.profile, profile)]
         if len(kept) + 1 > config.get_int("MaxChargingProfilesInstalled"):
             return "MaxChargingProfilesInstalled reached"
         return Installed(profile, data)
-
-    async def _install(self, item: Installed) -> bool:
-        """Persist, then apply. False (nothing changed) when the store refused."""
-        if not await self._persist(item):
-            return False
-        self._apply(item)
-        return True
-
-    async def _persist(self, item: Installed) -> bool:
-        p = item.profile
-        try:
-            await asyncio.to_thread(self._services.store.profile_put, p.id, p.connector,
-                                    p.stack_level, p.purpose.value, item.record())
-        except Exception:
-            LOG.exception("charging profile %d not persisted", p.id)
-            return False
-        return True
-
-    def _apply(self, item: Installed, *, update: bool = True) -> None:
-        """Install in memory and (``update``) hand the new limits to the core (no await:
-        atomic)."""
-        p = item.profile
-        for old in [i for i in self._installed.values() if _replaced_by(i.profile, p)]:
-            del self._installed[old.profile.id]
-        self._installed[p.id] = item
-        LOG.info("charging profile %d installed: %s on connector %d, stack level %d",
-                 p.id, p.purpose.value, p.connector, p.stack_level)
-        if update:
-            self.timer.update(schedule=self._schedule())
-
-    async def _remove(self, ids: list[int]) -> None:
-        self._forget(ids)
-        await self._unpersist(ids)
-
-    def _forget(self, ids: list[int], *, update: bool = True) -> None:
-        for profile_id in ids:
-            self._installed.pop(profile_id, None)
-        if update:
-            self.timer.update(schedule=self._schedule())
-
-    async def _unpersist(self, ids: list[int]) -> None:
-        for profile_id in ids:
-            await asyncio.to_thread(self._services.store.profile_remove, profile_id)
 
     # -- SetChargingProfile (5.16)
     @on("SetChargingProfile")
@@ -232,7 +144,7 @@ class SmartCharging:
                                       **_: Any) -> call_result.SetChargingProfile:
         if not self._supported():
             return call_result.SetChargingProfile(status="NotSupported")
-        async with self._lock:
+        async with self.book.lock:
             checked = self._check(connector_id, cs_charging_profiles)
             if isinstance(checked, Installed) and checked.profile.purpose is Purpose.TX:
                 checked = await self._check_transaction(checked)
@@ -240,8 +152,10 @@ class SmartCharging:
                 LOG.info("SetChargingProfile on connector %d rejected: %s", connector_id,
                          checked)
                 return call_result.SetChargingProfile(status="Rejected")
-            status = "Accepted" if await self._install(checked) else "Rejected"
-        return call_result.SetChargingProfile(status=status)
+            if not await self.book.persist(checked):
+                return call_result.SetChargingProfile(status="Rejected")
+            self.book.install(checked)
+        return call_result.SetChargingProfile(status="Accepted")
 
     async def _check_transaction(self, item: Installed) -> Installed | str:
         """3.13.1: a TxProfile only for the transaction running on its connector."""
@@ -259,12 +173,12 @@ class SmartCharging:
             self, id: int | None = None, connector_id: int | None = None,
             charging_profile_purpose: str | None = None, stack_level: int | None = None,
             **_: Any) -> call_result.ClearChargingProfile:
-        async with self._lock:
+        async with self.book.lock:
             if id is not None:
-                matches = [id] if id in self._installed else []
+                matches = [id] if id in self.book else []
             else:
                 matches = [
-                    i.profile.id for i in self._installed.values()
+                    i.profile.id for i in self.book.items()
                     if (connector_id is None or i.profile.connector == connector_id)
                     and (charging_profile_purpose is None
                          or i.profile.purpose.value == charging_profile_purpose)
@@ -272,7 +186,8 @@ class SmartCharging:
                 ]
             if not matches:
                 return call_result.ClearChargingProfile(status="Unknown")
-            await self._remove(matches)
+            self.book.forget(matches)
+            await self.book.unpersist(matches)
         LOG.info("charging profile(s) %s cleared", matches)
         return call_result.ClearChargingProfile(status="Accepted")
 
@@ -287,7 +202,7 @@ class SmartCharging:
             unit = RateUnit.AMPS if charging_rate_unit is None else rate_unit(charging_rate_unit)
             composite = self.timer.schedule.composite_schedule(
                 connector_id, self.wall_now(), min(duration, MAX_COMPOSITE_S), unit,
-                transaction=self._running.get(connector_id))
+                transaction=self.book.running.get(connector_id))
         except ValueError as exc:
             LOG.info("GetCompositeSchedule rejected: %s", exc)
             return call_result.GetCompositeSchedule(status="Rejected")
@@ -318,50 +233,14 @@ class SmartCharging:
         self._remote[id_tag] = (connector, {**plain(data), "transaction_id": None},
                                 self._services.port.now() + wait_s)
 
-    # -- transactions (observed from the core's actions)
-    def _observed(self, item: Event | Action) -> None:
-        if isinstance(item, StartTransaction | StopTransaction):
-            # Not from inside the core's action loop: a limit event now would overtake the
-            # actions still being performed.
-            asyncio.get_running_loop().call_soon(self._transaction_changed, item)
-
-    def _transaction_changed(self, action: StartTransaction | StopTransaction) -> None:
-        # Memory first, in this turn of the loop (the EV gets the profile's limit from the
-        # transaction's first moments); the store follows in a task.
+    def _remote_profile(self, action: StartTransaction) -> Installed | None:
+        """The profile of the RemoteStartTransaction this transaction answers, if any."""
         c = action.connector
-        if isinstance(action, StartTransaction):
-            started = self._services.clock.wall_at(action.at) or self.wall_now()
-            self._running[c] = Transaction(c, started)
-            remote = self._remote.pop(action.id_tag, None)
-            meant = remote is not None and remote[0] in (None, c) and action.at <= remote[2]
-            checked = self._check(c, remote[1]) if remote is not None and meant else None
-            if isinstance(checked, str):
-                LOG.warning("RemoteStartTransaction profile not installed: %s", checked)
-            elif checked is not None:
-                self._apply(checked, update=False)
-                self._services.spawn(self._persist_locked(checked))
-            self.timer.update(schedule=self._schedule(), transactions=self._running)
-            return
-        self._running.pop(c, None)
-        ended = [i.profile.id for i in self._installed.values()
-                 if i.profile.purpose is Purpose.TX and i.profile.connector == c]
-        self._forget(ended, update=False)
-        self.timer.update(schedule=self._schedule(), transactions=self._running)
-        if ended:
-            LOG.info("transaction on connector %d ended: TxProfile(s) %s removed", c, ended)
-            self._services.spawn(self._unpersist_locked(ended))
-
-    async def _persist_locked(self, item: Installed) -> None:
-        async with self._lock:
-            if item.profile.id in self._installed:  # not cleared meanwhile
-                await self._persist(item)
-
-    async def _unpersist_locked(self, ids: list[int]) -> None:
-        async with self._lock:
-            await self._unpersist(ids)
-
-
-def _replaced_by(old: ChargingProfile, new: ChargingProfile) -> bool:
-    """5.16.2: the same id, or the same connector, stack level and purpose."""
-    return old.id == new.id or (old.connector, old.stack_level, old.purpose) == (
-        new.connector, new.stack_level, new.purpose)
+        remote = self._remote.pop(action.id_tag, None)
+        if remote is None or remote[0] not in (None, c) or action.at > remote[2]:
+            return None
+        checked = self._check(c, remote[1])
+        if isinstance(checked, str):
+            LOG.warning("RemoteStartTransaction profile not installed: %s", checked)
+            return None
+        return checked

@@ -4,7 +4,11 @@ What runs (each a supervised task, as for 1.6): the connection loop (connect wit
 ``ocpp2.0.1`` subprotocol, BootNotification until Accepted, Heartbeat when nothing else was
 exchanged for ``OCPPCommCtrlr.HeartbeatInterval``, reconnect with backoff), the persist worker
 of ``transactions`` and the shared sender (``ocppj.outbox.Outbox``) for TransactionEvent and
-StatusNotification. Station connector N is EVSE N with connector 1.
+StatusNotification, and the NotifyEvent sender of ``problems``. Station connector N is EVSE N
+with connector 1. Authorization (cache, local list, offline rules) is ``authorization``'s; its
+CSMS requests go to ``auth_handlers``. TriggerMessage is ``triggers``' (other blocks register
+their triggerable messages in ``trigger_hooks``), UnlockConnector and DataTransfer
+``remote``'s.
 """
 
 from __future__ import annotations
@@ -22,22 +26,30 @@ from websockets.typing import Subprotocol
 
 from chargepoint.aio import cancel_all
 from chargepoint.core.actions import (
-    ClearReservation,
     ReportStatus,
     RequestAuthorization,
     StartTransaction,
     StopTransaction,
 )
-from chargepoint.core.events import AuthorizationResult, CsmsLinkChanged, Link, SettingsChanged
-from chargepoint.core.schedule import Circuit, Schedule
+from chargepoint.core.events import CsmsLinkChanged, Link, SettingsChanged
+from chargepoint.core.schedule import Circuit
 from chargepoint.core.settings import ProtocolSettings, StationWiring, build_settings
-from chargepoint.core.types import AuthStatus
 from chargepoint.limit_timer import LimitTimer
 from chargepoint.ocpp201 import conversions
+from chargepoint.ocpp201.aligned import AlignedSampler
+from chargepoint.ocpp201.auth_handlers import AuthHandlers
+from chargepoint.ocpp201.authorization import Authorization
 from chargepoint.ocpp201.client import Ocpp201Client
+from chargepoint.ocpp201.components import Components
 from chargepoint.ocpp201.device_model import DeviceModel
+from chargepoint.ocpp201.device_requests import DeviceModelRequests
 from chargepoint.ocpp201.handlers import Handlers
+from chargepoint.ocpp201.problems import ProblemReports
+from chargepoint.ocpp201.remote import RemoteControl
+from chargepoint.ocpp201.reservations import Reservations
+from chargepoint.ocpp201.smart_charging import SmartCharging
 from chargepoint.ocpp201.transactions import Transactions
+from chargepoint.ocpp201.triggers import TriggerHooks, Triggers
 from chargepoint.ocpp201.wire_queue import WireQueue
 from chargepoint.ocppj.connection import Backoff, connect
 from chargepoint.ocppj.heartbeat import heartbeat_loop
@@ -46,6 +58,7 @@ from chargepoint.ocppj.rpc_errors import CallFailed
 from chargepoint.ocppj.supervise import FailureLog, Supervisor
 from chargepoint.ocppj.timestamps import Clock, ClockUnknown, format_utc
 from chargepoint.ports import LinkState, ProtocolAction, StationPort
+from chargepoint.security.link import SecurityLink
 from chargepoint.store.api import QueuedMessage
 
 LOG = logging.getLogger("chargepoint.ocpp")
@@ -53,8 +66,7 @@ LOG = logging.getLogger("chargepoint.ocpp")
 SUBPROTOCOL = Subprotocol("ocpp2.0.1")
 BOOT_REASON_KEY = "ocpp201.boot_reason"  # kv: the reason of the next BootNotification
 _DEFAULT_RETRY_S = 60.0  # BootNotification retry when the CSMS gave interval 0
-_ATTEMPTS = 3  # TransactionEvent attempts (MessageAttempts is not a variable yet)
-_RETRY_S = 10.0
+ANSWER_GRACE_S = 0.5  # before a reconnect that follows an answer (the CSMS reads it first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,39 +114,58 @@ class Ocpp201Adapter:
         self.registration = "Unknown"
         self.outbox = Outbox(WireQueue(port.store), self)
         self.transactions = Transactions(self)
+        self.aligned = AlignedSampler(self, self.transactions)
+        self._unobserve = port.observe(self.transactions.observe)
+        self.smart_charging = SmartCharging(self, Circuit(options.max_current_a))
         self.handlers = Handlers(self)
-        self.extra_handlers: list[object] = []  # more ``@on`` objects (add_handlers)
+        self.components = Components(port, model, has_lock=options.has_lock,
+                                     max_current_a=options.max_current_a)
+        self.device_requests = DeviceModelRequests(self)
+        self.reservations = Reservations(self)
+        # the ``@on`` objects besides ``handlers`` (more join through add_handlers)
+        self.extra_handlers: list[object] = [self.reservations]
+        self.authorization = Authorization(self)
+        self.add_handlers(AuthHandlers(self))
+        self.link_security: SecurityLink | None = None  # set by ocpp201.security
+        self.trigger_hooks = TriggerHooks()  # TriggerMessage of other blocks' messages
+        self.triggers = Triggers(self)
+        self.remote = RemoteControl(self)  # UnlockConnector, DataTransfer
+        self.add_handlers(self.triggers, self.remote)
+        self.problems = ProblemReports(self)  # NotifyEvent of the station's faults
         self._client: Ocpp201Client | None = None
         self._boot_done = False
+        self._boot_wake = asyncio.Event()  # TriggerMessage(BootNotification) while not Accepted
+        self._boot_triggered = False
         self._heartbeat_wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = asyncio.Event()
-        # No charging profiles under 2.0.1 yet: the timer carries local load management's
-        # offers (chargepoint.site) to the core, on an empty schedule.
-        circuit = Circuit(options.max_current_a)
-        self._limit_timer = LimitTimer(port.submit, self._wall_or_system, Schedule(
-            {c: circuit for c in range(1, port.connector_count + 1)}))
         model.on_change(self._variable_changed)
 
     # -- ProtocolAdapter
     async def run(self) -> None:
         await self.transactions.recover()
         await self.transactions.resume()
-        self.supervise("OCPP limit timer", self._limit_timer.run)
+        await self.reservations.restore()  # a reboot keeps them
+        await self.authorization.refresh()
+        await self.smart_charging.restore()  # the charging profiles (K01)
+        self.supervise("OCPP limit timer", self.smart_charging.timer.run)
         self.supervise("OCPP connection", self._connection_loop)
         self.supervise("OCPP outbox", self.outbox.run)
         self.supervise("OCPP persist worker", self.transactions.run)
+        self.supervise("OCPP aligned meter values", self.aligned.run)
+        self.supervise("OCPP NotifyEvent", self.problems.run)
         await self._closed.wait()
 
     def perform(self, action: ProtocolAction) -> None:
+        self.reservations.perform(action)  # sees every action first (ClearReservation: its own)
         if isinstance(action, StartTransaction | StopTransaction):
             self.transactions.perform(action)
         elif isinstance(action, ReportStatus):
+            self.components.seen(action)
             self.post_status(action)
+            self.transactions.perform(action)  # chargingState, TxStart/StopPoint
         elif isinstance(action, RequestAuthorization):
-            self.spawn(self.authorize(action))
-        elif isinstance(action, ClearReservation):
-            pass  # reservations are not part of the 2.0.1 slice yet
+            self.spawn(self.authorization.authorize(action))
 
     def link_state(self) -> LinkState:
         return LinkState("2.0.1", self._client is not None, self.registration,
@@ -150,6 +181,7 @@ class Ocpp201Adapter:
 
     async def close(self) -> None:
         self._closed.set()
+        self._unobserve()
         await self.transactions.close()
         await self._supervisor.close()
         await cancel_all(list(self._tasks))
@@ -167,10 +199,7 @@ class Ocpp201Adapter:
 
     @property
     def limit_timer(self) -> LimitTimer:
-        return self._limit_timer
-
-    def _wall_or_system(self) -> datetime:
-        return self.clock.wall_now() or datetime.now(UTC)
+        return self.smart_charging.timer  # profiles and local load management's offers
 
     # -- services
     def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
@@ -208,22 +237,10 @@ class Ocpp201Adapter:
         self.port.store.kv_set(BOOT_REASON_KEY, "RemoteReset")
         self.port.request_restart(hard)
 
-    async def authorize(self, action: RequestAuthorization) -> None:
-        """Authorize (C01) while registered; offline the card is refused (no cache yet)."""
-        status = AuthStatus.INVALID
-        if self.registered.is_set():
-            try:
-                result = await self.request(
-                    "Authorize", {"idToken": conversions.id_token(action.id_tag)})
-            except (ConnectionError, CallFailed, TimeoutError) as exc:
-                LOG.warning("Authorize for %s failed: %s", action.id_tag, exc)
-            else:
-                status = conversions.auth_status(str(result["idTokenInfo"]["status"]))
-        self.port.submit(AuthorizationResult(action.request_id, action.id_tag, status))
-
-    def post_status(self, action: ReportStatus) -> None:
+    def post_status(self, action: ReportStatus, triggered: bool = False) -> None:
         """StatusNotification of EVSE ``connector`` (connector 1); the station-wide one
-        (connector 0) has no 2.0.1 counterpart and is not sent."""
+        (connector 0) has no 2.0.1 counterpart and is not sent. ``triggered``: by
+        TriggerMessage, not queued twice (``Outbox.post_status``)."""
         if action.connector == 0:
             return
         at = action.at or None
@@ -237,25 +254,34 @@ class Ocpp201Adapter:
                     "connectorStatus": conversions.connector_status(action.status),
                     "evseId": action.connector, "connectorId": 1}
 
-        self.outbox.post_status(action.connector, payload)
+        self.outbox.post_status(action.connector, payload, triggered)
 
     # -- the connection
     async def _connection_loop(self) -> None:
         backoff = Backoff(self.options.reconnect_min_s, self.options.reconnect_max_s,
                           self.options.reconnect_jitter)
         while True:
+            security = self.link_security
+            options = self.options
             try:
-                ws = await connect(self.options, 0, SUBPROTOCOL)
+                if security is not None:  # the profile's URL and credentials (A00)
+                    options = security.connect_options(options)
+                ws = await connect(options, 0, SUBPROTOCOL)
             except Exception as exc:
+                if security is not None:
+                    security.connect_failed(exc)
                 delay = backoff.next_delay()
                 LOG.warning("CSMS connection failed (%s): retry in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
                 continue
             backoff.reset()
-            secrets = frozenset(p for p in (self.options.password,) if p)
+            if security is not None:
+                security.connected(ws)
+            secrets = frozenset(p for p in (self.options.password, options.password) if p)
             client = Ocpp201Client(self.options.station_id, ws,
                                    self.options.response_timeout_s,
-                                   [self.handlers, *self.extra_handlers], secrets)
+                                   [self.handlers, self.device_requests, self.smart_charging,
+                                    *self.extra_handlers], secrets)
             self._client = client
             session = asyncio.ensure_future(self._session(client))
             try:
@@ -270,6 +296,14 @@ class Ocpp201Adapter:
             delay = backoff.next_delay()
             LOG.warning("CSMS connection lost: reconnect in %.1f s", delay)
             await asyncio.sleep(delay)
+
+    async def reconnect(self) -> None:
+        """Close the connection after ``ANSWER_GRACE_S``; the loop reconnects (a new password
+        or client certificate applies from the next connection)."""
+        await asyncio.sleep(ANSWER_GRACE_S)
+        client = self._client
+        if client is not None:
+            await client.close_connection()
 
     async def _session(self, client: Ocpp201Client) -> None:
         try:
@@ -297,8 +331,12 @@ class Ocpp201Adapter:
         backoff = Backoff(self.options.reconnect_min_s, self.options.reconnect_max_s,
                           self.options.reconnect_jitter)
         while True:
+            payload = self._boot_payload()
+            if self._boot_triggered:
+                self._boot_triggered = False
+                payload["reason"] = "Triggered"
             try:
-                result = await client.request("BootNotification", self._boot_payload())
+                result = await client.request("BootNotification", payload)
             except (CallFailed, TimeoutError) as exc:
                 LOG.warning("BootNotification failed: %s", exc)
                 await asyncio.sleep(backoff.next_delay())
@@ -317,7 +355,15 @@ class Ocpp201Adapter:
                 self._boot_done = True
                 return
             LOG.warning("BootNotification %s: retry in %d s", status, interval)
-            await asyncio.sleep(interval if interval > 0 else _DEFAULT_RETRY_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._boot_wake.wait(),
+                                       interval if interval > 0 else _DEFAULT_RETRY_S)
+            self._boot_wake.clear()
+
+    def trigger_boot(self) -> None:
+        """TriggerMessage(BootNotification) before Accepted: the next one now (Triggered)."""
+        self._boot_triggered = True
+        self._boot_wake.set()
 
     async def _heartbeat_loop(self, client: Ocpp201Client) -> None:
         await heartbeat_loop(client,
@@ -333,8 +379,10 @@ class Ocpp201Adapter:
         except ValueError as exc:
             LOG.warning("CSMS currentTime %r refused: %s", current_time[:40], exc)
             return
+        self.smart_charging.timer.poke()  # period boundaries are on the CSMS's clock
         if not was_known and self.clock.known:
             self.outbox.wake()
+            self.aligned.interval_changed()  # the wall clock is known: boundaries now
 
     def _set_registered(self) -> None:
         self.registration = "Accepted"
@@ -352,8 +400,10 @@ class Ocpp201Adapter:
     def _variable_changed(self, key: str, value: str) -> None:
         if key == "OCPPCommCtrlr.HeartbeatInterval":
             self._heartbeat_wake.set()
-        elif key == "SampledDataCtrlr.TxUpdatedInterval":
+        elif key in ("SampledDataCtrlr.TxUpdatedInterval", "SampledDataCtrlr.TxEndedInterval"):
             self.transactions.interval_changed()
+        elif key in ("AlignedDataCtrlr.Interval", "AlignedDataCtrlr.TxEndedInterval"):
+            self.aligned.interval_changed()
         elif key == "TxCtrlr.EVConnectionTimeOut":
             self.port.submit(SettingsChanged(build_settings(
                 protocol_settings(self.model),
@@ -363,10 +413,10 @@ class Ocpp201Adapter:
 
     # -- for the outbox (OutboxLink)
     def attempts(self) -> int:
-        return _ATTEMPTS
+        return self.model.get_int("OCPPCommCtrlr.MessageAttempts")
 
     def retry_interval(self) -> float:
-        return _RETRY_S
+        return float(self.model.get_int("OCPPCommCtrlr.MessageAttemptInterval"))
 
     async def prepare(self, msg: QueuedMessage) -> dict[str, Any] | None:
         return await self.transactions.prepare(msg)

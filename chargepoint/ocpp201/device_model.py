@@ -24,12 +24,15 @@ _MEASURANDS = ("Energy.Active.Import.Register", "Power.Active.Import", "Current.
 class Variable:
     component: str
     name: str
-    data_type: str  # "integer", "boolean", "MemberList" (comma separated)
+    data_type: str  # "integer", "boolean", "string", "MemberList" (comma separated),
+    # "OptionList" (one of members)
     default: str
     read_only: bool = False
-    minimum: int = 0
+    minimum: int = 0  # integer: the smallest value; string: the shortest length
     members: tuple[str, ...] = ()  # MemberList: the values allowed
     unit: str | None = None
+    write_only: bool = False  # never read back (GetVariables: Rejected; reports: no value)
+    max_length: int = 1000  # string: the longest
 
     @property
     def key(self) -> str:
@@ -45,7 +48,13 @@ class Variable:
             return f"must be at least {self.minimum}" if number < self.minimum else None
         if self.data_type == "boolean":
             return None if value in ("true", "false") else f"must be true or false, not {value!r}"
+        if self.data_type == "string":
+            if not self.minimum <= len(value) <= self.max_length:
+                return f"must be {self.minimum}..{self.max_length} characters"
+            return None
         items = [v.strip() for v in value.split(",") if v.strip()]
+        if self.data_type == "OptionList" and len(items) != 1:
+            return f"must be one of {', '.join(self.members)}"
         unknown = [v for v in items if v not in self.members]
         if unknown:
             return f"unknown value(s) {', '.join(unknown)} (allowed: {', '.join(self.members)})"
@@ -65,6 +74,57 @@ VARIABLES: dict[str, Variable] = {v.key: v for v in (
              "Energy.Active.Import.Register", members=_MEASURANDS),
     Variable("AuthCtrlr", "AuthorizeRemoteStart", "boolean", "true"),
     Variable("AuthCtrlr", "LocalPreAuthorize", "boolean", "false"),
+    # Transactions and meter values (E, J): chargepoint/ocpp201/tx_points.py, meter_values.py
+    Variable("OCPPCommCtrlr", "MessageAttempts", "integer", "3", minimum=1),
+    Variable("OCPPCommCtrlr", "MessageAttemptInterval", "integer", "10", minimum=1, unit="s"),
+    Variable("SampledDataCtrlr", "TxStartedMeasurands", "MemberList",
+             "Energy.Active.Import.Register", members=_MEASURANDS),
+    Variable("SampledDataCtrlr", "TxEndedMeasurands", "MemberList",
+             "Energy.Active.Import.Register", members=_MEASURANDS),
+    Variable("SampledDataCtrlr", "TxEndedInterval", "integer", "0", unit="s"),
+    Variable("AlignedDataCtrlr", "Interval", "integer", "0", unit="s"),
+    Variable("AlignedDataCtrlr", "Measurands", "MemberList", "Energy.Active.Import.Register",
+             members=_MEASURANDS),
+    Variable("AlignedDataCtrlr", "TxEndedInterval", "integer", "0", unit="s"),
+    Variable("AlignedDataCtrlr", "TxEndedMeasurands", "MemberList",
+             "Energy.Active.Import.Register", members=_MEASURANDS),
+    Variable("ReservationCtrlr", "Enabled", "boolean", "true"),
+    Variable("ReservationCtrlr", "NonEvseSpecific", "boolean", "true", read_only=True),
+    # authorization cache and local list (chargepoint.ocpp201.authorization)
+    Variable("AuthCtrlr", "LocalAuthorizeOffline", "boolean", "true"),
+    Variable("AuthCtrlr", "OfflineTxForUnknownIdEnabled", "boolean", "false"),
+    Variable("AuthCacheCtrlr", "Available", "boolean", "true", read_only=True),
+    Variable("AuthCacheCtrlr", "Enabled", "boolean", "true"),
+    Variable("AuthCacheCtrlr", "LifeTime", "integer", "86400", unit="s"),
+    Variable("AuthCacheCtrlr", "Policy", "OptionList", "LRU", read_only=True, members=("LRU",)),
+    Variable("AuthCacheCtrlr", "Storage", "integer", "0", read_only=True, unit="B"),
+    Variable("LocalAuthListCtrlr", "Available", "boolean", "true", read_only=True),
+    Variable("LocalAuthListCtrlr", "Enabled", "boolean", "true"),
+    Variable("LocalAuthListCtrlr", "Entries", "integer", "0", read_only=True),
+    Variable("LocalAuthListCtrlr", "ItemsPerMessage", "integer", "500", read_only=True,
+             minimum=1),
+    Variable("LocalAuthListCtrlr", "BytesPerMessage", "integer", "4194304", read_only=True,
+             minimum=1, unit="B"),
+    Variable("LocalAuthListCtrlr", "Storage", "integer", "0", read_only=True, unit="B"),
+    # smart charging (K01-K10, chargepoint.ocpp201.smart_charging)
+    Variable("SmartChargingCtrlr", "Enabled", "boolean", "true"),
+    Variable("SmartChargingCtrlr", "Available", "boolean", "true", read_only=True),
+    Variable("SmartChargingCtrlr", "ProfileStackLevel", "integer", "8", read_only=True),
+    Variable("SmartChargingCtrlr", "PeriodsPerSchedule", "integer", "24", read_only=True,
+             minimum=1),
+    Variable("SmartChargingCtrlr", "RateUnit", "MemberList", "A,W", read_only=True,
+             members=("A", "W")),
+    Variable("SmartChargingCtrlr", "EntriesChargingProfiles", "integer", "0", read_only=True),
+    Variable("SmartChargingCtrlr", "LimitChangeSignificance", "integer", "10", unit="Percent"),
+    # A (security): SecurityProfile and Identity are set by ocpp201.security at start
+    Variable("SecurityCtrlr", "SecurityProfile", "integer", "0", read_only=True),
+    Variable("SecurityCtrlr", "Identity", "string", "", read_only=True),
+    Variable("SecurityCtrlr", "BasicAuthPassword", "string", "", write_only=True, minimum=16,
+             max_length=40),
+    Variable("SecurityCtrlr", "OrganizationName", "string", "", max_length=64),
+    Variable("SecurityCtrlr", "CertSigningWaitMinimum", "integer", "60", minimum=1, unit="s"),
+    Variable("SecurityCtrlr", "CertSigningRepeatTimes", "integer", "3"),
+    Variable("SecurityCtrlr", "MaxCertificateChainSize", "integer", "10000", read_only=True),
 )}
 
 

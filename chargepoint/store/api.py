@@ -187,7 +187,7 @@ class StoreAPI(Protocol):
     # -- charging profiles (JSON as received)
     def profile_put(
         self, profile_id: int, connector: int, stack_level: int, purpose: str,
-        profile: dict[str, Any],
+        profile: dict[str, Any], *, same_level_replaces: bool = True,
     ) -> None: ...
 
     def profile_remove(self, profile_id: int) -> None: ...

@@ -118,16 +118,18 @@ class StateTables(AuthTables):
 
     def profile_put(
         self, profile_id: int, connector: int, stack_level: int, purpose: str,
-        profile: dict[str, Any],
+        profile: dict[str, Any], *, same_level_replaces: bool = True,
     ) -> None:
         """Install a profile. Per OCPP 1.6 5.16.2 it replaces any profile with the same id
-        and any on the same connector with the same stack level and purpose."""
+        and any on the same connector with the same stack level and purpose; with
+        ``same_level_replaces`` False only the one with the same id (2.0.1 K01.FR.05: there
+        the station refuses a conflicting profile instead)."""
         data = dump_payload(profile)
         with self._write() as conn:
             conn.execute(
                 "DELETE FROM charging_profiles WHERE profile_id = ? OR"
-                " (connector = ? AND stack_level = ? AND purpose = ?)",
-                (profile_id, connector, stack_level, purpose),
+                " (? AND connector = ? AND stack_level = ? AND purpose = ?)",
+                (profile_id, same_level_replaces, connector, stack_level, purpose),
             )
             conn.execute(
                 "INSERT INTO charging_profiles"

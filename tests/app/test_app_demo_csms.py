@@ -101,3 +101,58 @@ async def test_wait_for_awaits_new_entries_and_times_out() -> None:
     assert (await tl.wait_for(lambda e: e.text == "tap", 1, since=0)).text == "tap"
     with pytest.raises(TimeoutError):
         await tl.wait_for(lambda e: e.text == "tap", 0.05, since=2)
+
+
+async def test_the_2_0_1_csms_answers_a_session_and_the_timeline_tells_it() -> None:
+    from ocpp.v201 import ChargePoint as ChargePoint201
+    from ocpp.v201 import call as call201
+
+    from chargepoint.demo.csms201 import DemoCsms201
+
+    def event(kind: str, seq: int, energy: float, **more: Any) -> Any:
+        return call201.TransactionEvent(
+            event_type=kind, timestamp="2026-01-01T00:00:00Z", seq_no=seq,
+            trigger_reason=more.pop("trigger", "Authorized"), evse={"id": 1, "connectorId": 1},
+            transaction_info={"transactionId": "abcdef12-3456", **more.pop("info", {})},
+            meter_value=[{"timestamp": "2026-01-01T00:00:00Z", "sampledValue": [
+                {"value": energy, "measurand": "Energy.Active.Import.Register",
+                 "unitOfMeasure": {"unit": "Wh"}}]}], **more)
+
+    async with DemoCsms201(Timeline(io.StringIO())) as csms, connect(
+            f"{csms.url}/CP-8", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
+        assert ws.subprotocol == "ocpp2.0.1"
+        cp = ChargePoint201("CP-8", ws)
+        task = asyncio.create_task(cp.start())
+        try:
+            boot = await cp.call(call201.BootNotification(
+                charging_station={"model": "M", "vendorName": "V"}, reason="PowerUp"))
+            assert boot.status == "Accepted" and boot.interval == 300
+            await cp.call(call201.StatusNotification(
+                timestamp="2026-01-01T00:00:00Z", connector_status="Occupied", evse_id=1,
+                connector_id=1))
+            auth = await cp.call(call201.Authorize(
+                id_token={"idToken": "04A1", "type": "ISO14443"}))
+            assert auth.id_token_info["status"] == "Accepted"
+            started = await cp.call(event("Started", 0, 1000.0,
+                                          id_token={"idToken": "04A1", "type": "ISO14443"}))
+            assert started.id_token_info["status"] == "Accepted"
+            await cp.call(event("Updated", 1, 1010.0, trigger="MeterValuePeriodic"))
+            ended = await cp.call(event("Ended", 2, 1025.5, trigger="StopAuthorized",
+                                        info={"stoppedReason": "Local"}))
+            assert ended.id_token_info is None
+            assert (await cp.call(call201.NotifyReport(
+                request_id=1, generated_at="2026-01-01T00:00:00Z", seq_no=0))) is not None
+        finally:
+            task.cancel()
+    tl = csms.timeline
+    lines = [(e.direction, e.kind, e.action, e.text) for e in tl.entries]
+    assert lines[0] == (TO_CSMS, "call", "BootNotification", "V M, firmware ?, reason PowerUp")
+    assert (TO_CSMS, "call", "StatusNotification", "EVSE 1: Occupied") in lines
+    assert (TO_CP, "result", "Authorize", "Accepted") in lines
+    assert (TO_CSMS, "call", "TransactionEvent", "Started #0, EVSE 1, transaction abcdef12, "
+            "trigger Authorized, idToken 04A1: 1000.0 Wh") in lines
+    assert (TO_CSMS, "call", "TransactionEvent", "Ended #2, EVSE 1, transaction abcdef12, "
+            "trigger StopAuthorized, reason Local: 1025.5 Wh") in lines
+    summary = tl.summary()
+    assert summary["energy_wh"] == 25.5 and summary["transaction_updates"] == 1
+    assert format_summary(summary).endswith("1 TransactionEvent Updated)")

@@ -81,3 +81,47 @@ async def test_demo_keep_serves_the_cli_until_ctrl_c() -> None:
     assert rc == 0
     assert not Path(config.group(1)).exists()
 
+
+
+async def test_demo_ocpp_2_0_1_runs_one_session_through_the_cli() -> None:
+    """`chargepoint demo --ocpp 2.0.1`: the 2.0.1 CSMS and a 2.0.1 station, one session:
+    boot, Authorize, TransactionEvent Started / Updated / Ended, the EVSE's statuses."""
+    out, err = io.StringIO(), io.StringIO()
+    code = await asyncio.to_thread(main, ["demo", "--ocpp", "2.0.1", "--seconds", "1.5"],
+                                   stdout=out, stderr=err)
+    text = out.getvalue()
+    assert code == 0, text + err.getvalue()
+    assert text.startswith("chargepoint demo: OCPP 2.0.1 CSMS at ws://127.0.0.1:"), text
+    order = ["BootNotification.conf", "EVSE 1: Available", "EV plugged in",
+             "EVSE 1: Occupied", "Authorize.conf", "TransactionEvent ", "Started #0",
+             "TransactionEvent.conf", "Updated #", "Ended #", "reason Local",
+             "EVSE 1: Available", "Summary:"]
+    positions = [text.find(word, text.find("EV plugged in") if i > 2 else 0)
+                 for i, word in enumerate(order)]
+    assert all(p >= 0 for p in positions), (positions, text)
+    assert positions == sorted(positions), text
+    assert "idToken 04A1B2C3D4E5F6" in text
+    summary = re.search(r"Summary: ([0-9.]+) Wh charged, transaction lasted ([0-9.]+) s", text)
+    assert summary is not None and float(summary.group(1)) > 0, text
+    assert re.search(r"[1-9][0-9]* TransactionEvent Updated\)", text), text
+    assert "StartTransaction" not in text and "MeterValues" not in text
+
+
+def test_demo_defaults_to_1_6_and_refuses_other_versions() -> None:
+    from chargepoint.cli.parser import build_parser
+
+    assert build_parser().parse_args(["demo"]).ocpp == "1.6"
+    err = io.StringIO()
+    assert main(["demo", "--ocpp", "2.1"], stdout=io.StringIO(), stderr=err) == 2
+    assert "invalid choice" in err.getvalue()
+
+
+@pytest.mark.parametrize(("version", "unwanted"), [("1.6", "ocpp.v201"), ("2.0.1", "ocpp.v16")])
+def test_the_demo_loads_only_its_versions_csms(version: str, unwanted: str) -> None:
+    import subprocess
+
+    probe = ("import sys; from chargepoint.demo import session; "
+             f"session._csms_class({version!r}); print({unwanted!r} in sys.modules)")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True, cwd=REPO).stdout.strip()
+    assert loaded == "False"

@@ -79,6 +79,18 @@ class Peer:
         assert answer["event"] == "result", answer
         return answer["result"]  # type: ignore[no-any-return]
 
+    async def raw(self, text: str) -> list[Any]:
+        """Send ``text`` as it is (a CALL whose message id starts with "raw-"); returns the
+        station's answer frame."""
+        req_id = next(self._ids)
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps({"id": req_id, "raw": text}).encode() + b"\n")
+        await self.proc.stdin.drain()
+        answer = await self.wait(lambda: next((e for e in self.events if e.get("id") == req_id),
+                                              None))
+        assert answer["event"] == "rawAnswer", answer
+        return answer["frame"]  # type: ignore[no-any-return]
+
     def failures(self) -> list[dict[str, Any]]:
         return [e for e in self.events
                 if e["event"] in ("badMessage", "strictValidationFailure", "fatal")]
@@ -86,10 +98,16 @@ class Peer:
 
 @pytest.fixture
 async def peer() -> AsyncIterator[Peer]:
+    async for p in run_peer():
+        yield p
+
+
+async def run_peer(*args: str) -> AsyncIterator[Peer]:
+    """The node peer with ``args`` (``"2.0.1"``: the 2.0.1 CSMS), stopped afterwards."""
     if NODE is None:
         pytest.skip("node is not installed")
     proc = await asyncio.create_subprocess_exec(
-        NODE, str(HERE / "csms_peer.js"), cwd=HERE, stdin=asyncio.subprocess.PIPE,
+        NODE, str(HERE / "csms_peer.js"), *args, cwd=HERE, stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE)
     p = Peer(proc)
     first = await p.wait(lambda: p.events and p.events[0])

@@ -51,7 +51,7 @@ async def test_card_session_plug_tap_unplug(csms201: Csms201, make_cp201: Cp201M
     assert isinstance(tx_id, str) and tx_id
     assert started["eventType"] == "Started"
     assert started["seqNo"] == 0
-    assert started["triggerReason"] == "Authorized"
+    assert started["triggerReason"] == "ChargingStateChanged"  # TxStartPoint PowerPathClosed
     assert started["offline"] is False
     assert started["evse"] == {"id": 1, "connectorId": 1}
     assert started["idToken"] == {"idToken": TAG, "type": "ISO14443"}
@@ -151,6 +151,28 @@ async def test_remote_start_authorizes_first_by_default(
     assert result.status == "Accepted"
     await csms201.wait_until(lambda: csms201.events())
     assert csms201.calls("Authorize")
+
+
+async def test_refused_remote_start_does_not_label_the_next_card_start(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201(**{"AuthCtrlr.AuthorizeRemoteStart": False})
+    await registered(cp, csms201)
+    off = await csms201.send(call.ChangeAvailability(operational_status="Inoperative",
+                                                     evse={"id": 1}))
+    assert off.status == "Accepted"
+    refused = await csms201.send(call.RequestStartTransaction(
+        id_token={"idToken": TAG, "type": "Central"}, remote_start_id=99, evse_id=1))
+    assert refused.status == "Rejected"
+    on = await csms201.send(call.ChangeAvailability(operational_status="Operative",
+                                                    evse={"id": 1}))
+    assert on.status == "Accepted"
+    assert cp.bench is not None
+    cp.bench.plug(1)
+    cp.bench.tap(TAG)
+    await csms201.wait_until(lambda: csms201.events())
+    started = csms201.events()[0]
+    assert started["triggerReason"] == "ChargingStateChanged"  # not RemoteStart
+    assert "remoteStartId" not in started["transactionInfo"]
 
 
 async def test_offline_end_is_queued_and_sent_once_with_offline_flag(

@@ -76,6 +76,15 @@ def test_profiles(store: Store) -> None:
     assert [p[0] for p in store.profiles()] == [1]
 
 
+def test_profiles_replaced_by_id_only(store: Store) -> None:
+    # 2.0.1 K01.FR.05: only the same id replaces; two profiles with the same connector,
+    # stack level and purpose (their validity does not overlap) are both kept.
+    store.profile_put(1, 1, 0, "TxDefaultProfile", {"id": 1}, same_level_replaces=False)
+    store.profile_put(2, 1, 0, "TxDefaultProfile", {"id": 2}, same_level_replaces=False)
+    store.profile_put(1, 1, 0, "TxDefaultProfile", {"id": 1, "v": 2}, same_level_replaces=False)
+    assert store.profiles() == [(1, 1, {"id": 1, "v": 2}), (2, 1, {"id": 2})]
+
+
 def test_latched_faults_survive_reopen(db_path: Path) -> None:
     store = Store.open(db_path)
     assert store.latched_faults() == []
