@@ -36,6 +36,7 @@ from chargepoint.core.schedule import Circuit
 from chargepoint.core.settings import ProtocolSettings, StationWiring, build_settings
 from chargepoint.limit_timer import LimitTimer
 from chargepoint.ocpp201 import conversions
+from chargepoint.ocpp201.aligned import AlignedSampler
 from chargepoint.ocpp201.auth_handlers import AuthHandlers
 from chargepoint.ocpp201.authorization import Authorization
 from chargepoint.ocpp201.client import Ocpp201Client
@@ -66,8 +67,6 @@ LOG = logging.getLogger("chargepoint.ocpp")
 SUBPROTOCOL = Subprotocol("ocpp2.0.1")
 BOOT_REASON_KEY = "ocpp201.boot_reason"  # kv: the reason of the next BootNotification
 _DEFAULT_RETRY_S = 60.0  # BootNotification retry when the CSMS gave interval 0
-_ATTEMPTS = 3  # TransactionEvent attempts (MessageAttempts is not a variable yet)
-_RETRY_S = 10.0
 ANSWER_GRACE_S = 0.5  # before a reconnect that follows an answer (the CSMS reads it first)
 
 
@@ -116,6 +115,8 @@ class Ocpp201Adapter:
         self.registration = "Unknown"
         self.outbox = Outbox(WireQueue(port.store), self)
         self.transactions = Transactions(self)
+        self.aligned = AlignedSampler(self, self.transactions)
+        self._unobserve = port.observe(self.transactions.observe)
         self.smart_charging = SmartCharging(self, Circuit(options.max_current_a))
         self.handlers = Handlers(self)
         self.components = Components(port, model, has_lock=options.has_lock,
@@ -153,6 +154,7 @@ class Ocpp201Adapter:
         self.supervise("OCPP connection", self._connection_loop)
         self.supervise("OCPP outbox", self.outbox.run)
         self.supervise("OCPP persist worker", self.transactions.run)
+        self.supervise("OCPP aligned meter values", self.aligned.run)
         self.supervise("OCPP NotifyEvent", self.problems.run)
         await self._closed.wait()
 
@@ -163,6 +165,7 @@ class Ocpp201Adapter:
         elif isinstance(action, ReportStatus):
             self.components.seen(action)
             self.post_status(action)
+            self.transactions.perform(action)  # chargingState, TxStart/StopPoint
         elif isinstance(action, RequestAuthorization):
             self.spawn(self.authorization.authorize(action))
 
@@ -180,6 +183,7 @@ class Ocpp201Adapter:
 
     async def close(self) -> None:
         self._closed.set()
+        self._unobserve()
         await self.transactions.close()
         await self._supervisor.close()
         await cancel_all(list(self._tasks))
@@ -350,8 +354,7 @@ class Ocpp201Adapter:
             status = str(result["status"])
             self._set_clock(result.get("currentTime"))
             interval = int(result.get("interval", 0))
-            self.registration = status
-            if status == "Accepted":
+            if status == "Accepted":  # "Accepted" once registered (_set_registered), not before
                 if interval > 0 and interval != self.model.get_int(
                         "OCPPCommCtrlr.HeartbeatInterval"):
                     await asyncio.to_thread(self.model.persist,
@@ -360,6 +363,7 @@ class Ocpp201Adapter:
                 await asyncio.to_thread(self.port.store.kv_set, BOOT_REASON_KEY, None)
                 self._boot_done = True
                 return
+            self.registration = status
             LOG.warning("BootNotification %s: retry in %d s", status, interval)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._boot_wake.wait(),
@@ -388,6 +392,7 @@ class Ocpp201Adapter:
         self.smart_charging.timer.poke()  # period boundaries are on the CSMS's clock
         if not was_known and self.clock.known:
             self.outbox.wake()
+            self.aligned.interval_changed()  # the wall clock is known: boundaries now
 
     def _set_registered(self) -> None:
         self.registration = "Accepted"
@@ -405,8 +410,10 @@ class Ocpp201Adapter:
     def _variable_changed(self, key: str, value: str) -> None:
         if key == "OCPPCommCtrlr.HeartbeatInterval":
             self._heartbeat_wake.set()
-        elif key == "SampledDataCtrlr.TxUpdatedInterval":
+        elif key in ("SampledDataCtrlr.TxUpdatedInterval", "SampledDataCtrlr.TxEndedInterval"):
             self.transactions.interval_changed()
+        elif key in ("AlignedDataCtrlr.Interval", "AlignedDataCtrlr.TxEndedInterval"):
+            self.aligned.interval_changed()
         elif key == "TxCtrlr.EVConnectionTimeOut":
             self.port.submit(SettingsChanged(build_settings(
                 protocol_settings(self.model),
@@ -416,10 +423,10 @@ class Ocpp201Adapter:
 
     # -- for the outbox (OutboxLink)
     def attempts(self) -> int:
-        return _ATTEMPTS
+        return self.model.get_int("OCPPCommCtrlr.MessageAttempts")
 
     def retry_interval(self) -> float:
-        return _RETRY_S
+        return float(self.model.get_int("OCPPCommCtrlr.MessageAttemptInterval"))
 
     async def prepare(self, msg: QueuedMessage) -> dict[str, Any] | None:
         return await self.transactions.prepare(msg)

@@ -5,9 +5,9 @@ arrive validated, in snake_case.
 
 Reset (B11, B12): of the station: Immediate ends the transactions and restarts, OnIdle waits
 for them first (Scheduled). Of one EVSE (``evseId``; unknown: Rejected): an EVSE has nothing of
-its own to reboot here, so Immediate (Accepted) ends its transaction with stoppedReason
-ImmediateReset and the EVSE stays in service; OnIdle answers Scheduled while a transaction runs
-on it and then does nothing more (Accepted when none runs)."""
+its own to reboot here, so Immediate (Accepted) stops the core's session there (its transaction
+ends with stoppedReason ImmediateReset) and the EVSE stays in service; OnIdle answers Scheduled
+while a 2.0.1 transaction is open on it and then does nothing more (Accepted when none is)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from ocpp.routing import after as _after  # type: ignore[import-untyped]
 from ocpp.v201 import call_result  # type: ignore[import-untyped]
 
-from chargepoint.core.actions import Action, Reply, StopTransaction
+from chargepoint.core.actions import Action, Reply
 from chargepoint.core.events import (
     AvailabilityChanged,
     RemoteStartRequested,
@@ -90,7 +90,7 @@ class Handlers:
                        **_: Any) -> call_result.Reset:
         if evse_id is not None and not 1 <= evse_id <= self._s.port.connector_count:
             return call_result.Reset(status="Rejected")
-        if type == "Immediate" or not await asyncio.to_thread(self._busy, evse_id):
+        if type == "Immediate" or not self._open(evse_id):
             return call_result.Reset(status="Accepted")
         return call_result.Reset(status="Scheduled")
 
@@ -110,33 +110,18 @@ class Handlers:
             await self._idle()
         self._s.restart(hard=type == "Immediate")
 
-    def _busy(self, evse_id: int | None = None) -> bool:
-        store = self._s.port.store
-        return any(not r.stopped and evse_id in (None, r.connector)
-                   for r in store.open_transactions())
+    def _open(self, evse_id: int | None = None) -> set[str]:
+        """The transactionIds of the 2.0.1 transactions open now (on ``evse_id`` if given)."""
+        transactions = self._s.transactions
+        if evse_id is None:
+            return transactions.open_transactions()
+        found = transactions.points.open_transaction(evse_id)
+        return set() if found is None else {found}
 
     async def _idle(self, evse_id: int | None = None) -> None:
-        """Returns once the transactions that ran at the request (on ``evse_id`` if given)
-        have stopped (OnIdle)."""
-        stopped = asyncio.Event()
-        waiting: set[int] = set()
-
-        def seen(item: object) -> None:
-            if isinstance(item, StopTransaction):
-                waiting.discard(item.connector)
-                if not waiting:
-                    stopped.set()
-
-        stop = self._s.port.observe(seen)
-        try:
-            store = self._s.port.store
-            records = await asyncio.to_thread(store.open_transactions)
-            waiting.update(r.connector for r in records
-                           if not r.stopped and evse_id in (None, r.connector))
-            if waiting:
-                await stopped.wait()
-        finally:
-            stop()
+        """Returns once the 2.0.1 transactions that ran at the request (on ``evse_id`` if
+        given) have ended (OnIdle)."""
+        await self._s.transactions.ended(self._open(evse_id))
 
     @on("ChangeAvailability")
     async def on_change_availability(self, operational_status: str,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ocpp.exceptions import InternalError
 from ocpp.routing import on
 from ocpp.v201 import ChargePoint, call_result
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -73,6 +74,9 @@ class _Peer(ChargePoint):
 
     @on("TransactionEvent")
     def on_transaction_event(self, **kw: Any) -> call_result.TransactionEvent:
+        if self.csms.refuse_events > 0:  # answer with a CALLERROR (a failed attempt)
+            self.csms.refuse_events -= 1
+            raise InternalError(description="refused by the test")
         token = (kw.get("id_token") or {}).get("id_token")
         if token in self.csms.event_token_status:
             return call_result.TransactionEvent(
@@ -126,6 +130,7 @@ class Csms201:
     boot_status: str = "Accepted"
     interval: int = 300
     token_status: dict[str, str] = field(default_factory=dict)  # default Accepted
+    refuse_events: int = 0  # TransactionEvents still to answer with a CALLERROR
     token_groups: dict[str, str] = field(default_factory=dict)  # Authorize's groupIdToken
     # idTokenInfo status in TransactionEventResponse for these idTokens (others: none)
     event_token_status: dict[str, str] = field(default_factory=dict)
