@@ -1,0 +1,424 @@
+"""OCTT 2.0.1 charging-station cases (TC_<block>_<nn>_CS) that no other 2.0.1 scenario test
+covers, named ``test_<block>_<nn>_...``, from the CSMS side: Reset (B), Get/SetVariables
+refusals (B), reconnection (B), ChangeAvailability answers and persistence (G), reservation
+answers (H), online authorization answers (C) and the composite schedule without profiles (K).
+docs/octt201.md lists every case and the test that covers it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ocpp.v201 import call
+
+from chargepoint.app import RunningStation
+from chargepoint.core.types import AuthStatus
+from tests.fullstack import charging, until
+from tests.ocpp201.conftest import Cp201Maker
+from tests.ocpp201.csms import Csms201
+from tests.ocpp201.test_ocpp201_authorization import (
+    listed,
+    refused,
+    send_list,
+    verdicts,
+)
+from tests.ocpp201.test_ocpp201_reservations import reserve, token
+
+TAG = "04A1B2C3"
+OTHER = "04D5E6F7"
+
+
+def ref(component: str, variable: str, **more: Any) -> dict[str, Any]:
+    return {"component": {"name": component}, "variable": {"name": variable}, **more}
+
+
+def statuses(csms: Csms201, evse: int = 1, since: int = 0) -> list[str]:
+    return [f.payload["connectorStatus"] for f in csms.frames[since:]
+            if f.direction == "in" and f.kind == 2 and f.action == "StatusNotification"
+            and f.payload["evseId"] == evse]
+
+
+async def status_is(csms: Csms201, status: str, evse: int = 1, since: int = 0) -> None:
+    await csms.wait_until(lambda: (s := statuses(csms, evse, since)) and s[-1] == status)
+
+
+async def ready(cp: RunningStation, csms: Csms201, evses: int = 1) -> None:
+    await until(lambda: cp.adapter.link_state().registration == "Accepted")
+    for evse in range(1, evses + 1):
+        await status_is(csms, "Available", evse)
+
+
+async def start(cp: RunningStation, csms: Csms201, connector: int = 1, tag: str = TAG) -> None:
+    """Plug, tap: charging, and TransactionEvent Started sent."""
+    assert cp.bench is not None
+    before = len([e for e in csms.events() if e["eventType"] == "Started"])
+    cp.bench.plug(connector)
+    cp.bench.tap(tag)
+    await charging(cp, connector)
+    await csms.wait_until(lambda: len([e for e in csms.events()
+                                       if e["eventType"] == "Started"]) > before)
+
+
+def ended(csms: Csms201) -> list[dict[str, Any]]:
+    return [e for e in csms.events() if e["eventType"] == "Ended"]
+
+
+async def reboot(cp: RunningStation, csms: Csms201, make: Cp201Maker,
+                 connectors: int = 1) -> tuple[RunningStation, int]:
+    """Once the station asked for its restart: stop it, start it again on the same store.
+    Returns the new station and the index of the first frame after the restart."""
+    await until(lambda: cp.controller.restart is not None)
+    boots = len(csms.calls("BootNotification"))
+    await cp.stop()
+    mark = len(csms.frames)
+    again = await make(connectors=connectors)
+    await csms.wait_for("BootNotification", boots + 1)
+    await until(lambda: again.adapter.link_state().registration == "Accepted")
+    return again, mark
+
+
+def boot_reasons(csms: Csms201) -> list[str]:
+    return [f.payload["reason"] for f in csms.calls("BootNotification")]
+
+
+async def availability(csms: Csms201, operative: bool, evse: dict[str, int] | None = None
+                       ) -> str:
+    result = await csms.send(call.ChangeAvailability(
+        operational_status="Operative" if operative else "Inoperative", evse=evse))
+    return str(result.status)
+
+
+async def evse_state(csms: Csms201, evse: int = 1) -> str:
+    result = await csms.send(call.GetVariables(get_variable_data=[
+        {"component": {"name": "EVSE", "evse": {"id": evse}},
+         "variable": {"name": "AvailabilityState"}}]))
+    return str(result.get_variable_result[0]["attribute_value"])
+
+
+# -- B: provisioning -----------------------------------------------------------------------
+
+
+async def test_b_02_requests_are_answered_while_pending(csms201: Csms201,
+                                                      make_cp201: Cp201Maker) -> None:
+    csms201.boot_status, csms201.interval = "Pending", 1
+    cp = await make_cp201()
+    await until(lambda: cp.adapter.link_state().registration == "Pending")
+    result = await csms201.send(call.GetVariables(get_variable_data=[
+        ref("OCPPCommCtrlr", "HeartbeatInterval")]))
+    assert result.get_variable_result[0]["attribute_status"] == "Accepted"
+    assert not csms201.calls("StatusNotification")
+    csms201.boot_status = "Accepted"
+    await ready(cp, csms201)
+
+
+async def test_b_20_reset_on_idle_without_transaction(csms201: Csms201,
+                                                      make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201()
+    await ready(cp, csms201)
+    assert (await csms201.send(call.Reset(type="OnIdle"))).status == "Accepted"
+    _, mark = await reboot(cp, csms201, make_cp201)
+    assert boot_reasons(csms201) == ["PowerUp", "RemoteReset"]
+    await status_is(csms201, "Available", since=mark)
+
+
+async def test_b_21_reset_on_idle_waits_for_the_transaction_then_boots(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201()
+    await ready(cp, csms201)
+    await start(cp, csms201)
+    assert (await csms201.send(call.Reset(type="OnIdle"))).status == "Scheduled"
+    await cp.adapter.ping()  # a round trip: the station went on charging
+    assert cp.controller.restart is None and not ended(csms201)
+    assert cp.bench is not None
+    cp.bench.tap(TAG)  # the driver stops
+    await csms201.wait_until(lambda: ended(csms201))
+    assert ended(csms201)[0]["triggerReason"] == "StopAuthorized"
+    await reboot(cp, csms201, make_cp201)
+    assert boot_reasons(csms201) == ["PowerUp", "RemoteReset"]
+
+
+async def test_b_22_reset_immediate_ends_the_transaction(csms201: Csms201,
+                                                         make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201()
+    await ready(cp, csms201)
+    await start(cp, csms201)
+    assert (await csms201.send(call.Reset(type="Immediate"))).status == "Accepted"
+    await until(lambda: cp.controller.restart == "hard")
+    await csms201.wait_until(lambda: ended(csms201))
+    [end] = ended(csms201)
+    assert end["triggerReason"] == "ResetCommand"
+    assert end["transactionInfo"]["stoppedReason"] == "ImmediateReset"
+    await reboot(cp, csms201, make_cp201)
+    assert boot_reasons(csms201) == ["PowerUp", "RemoteReset"]
+    assert len(ended(csms201)) == 1  # not ended again after the restart
+
+
+async def test_b_23_unavailable_persists_a_reset(csms201: Csms201,
+                                                 make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201()
+    await ready(cp, csms201)
+    assert await availability(csms201, False, {"id": 1}) == "Accepted"
+    await status_is(csms201, "Unavailable")
+    assert (await csms201.send(call.Reset(type="OnIdle"))).status == "Accepted"
+    _, mark = await reboot(cp, csms201, make_cp201)
+    await status_is(csms201, "Unavailable", since=mark)
+    assert "Available" not in statuses(csms201, since=mark)
+
+
+async def test_b_24_reserved_persists_a_reset(csms201: Csms201,
+                                              make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201()
+    await ready(cp, csms201)
+    assert await reserve(csms201, 24) == "Accepted"
+    await status_is(csms201, "Reserved")
+    assert (await csms201.send(call.Reset(type="OnIdle"))).status == "Accepted"
+    again, mark = await reboot(cp, csms201, make_cp201)
+    await status_is(csms201, "Reserved", since=mark)
+    assert "Available" not in statuses(csms201, since=mark)
+    assert [r.reservation_id for r in again.store.reservations()] == [24]
+
+
+async def test_b_28_29_reset_of_an_evse_is_rejected(csms201: Csms201,
+                                                    make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201()
+    await ready(cp, csms201)
+    for kind in ("OnIdle", "Immediate"):
+        assert (await csms201.send(call.Reset(type=kind, evse_id=1))).status == "Rejected"
+    await start(cp, csms201)
+    for kind in ("OnIdle", "Immediate"):
+        assert (await csms201.send(call.Reset(type=kind, evse_id=1))).status == "Rejected"
+    await cp.adapter.ping()
+    assert cp.controller.restart is None and not ended(csms201)
+
+
+async def test_b_32_33_34_get_variables_unknown_and_unsupported(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201()
+    await ready(cp, csms201)
+    result = await csms201.send(call.GetVariables(get_variable_data=[
+        ref("UnknownCtrlr", "HeartbeatInterval"),
+        ref("OCPPCommCtrlr", "UnknownVariable"),
+        ref("OCPPCommCtrlr", "HeartbeatInterval", attributeType="Target")]))
+    assert [(r["attribute_status"], r.get("attribute_value"))
+            for r in result.get_variable_result] == [
+        ("UnknownComponent", None), ("UnknownVariable", None),
+        ("NotSupportedAttributeType", None)]
+    assert [r["component"]["name"] for r in result.get_variable_result] == [
+        "UnknownCtrlr", "OCPPCommCtrlr", "OCPPCommCtrlr"]  # each item echoed
+
+
+async def test_b_35_36_37_39_set_variables_unknown_unsupported_and_read_only(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201()
+    await ready(cp, csms201)
+    result = await csms201.send(call.SetVariables(set_variable_data=[
+        ref("UnknownCtrlr", "HeartbeatInterval", attributeValue="60"),
+        ref("OCPPCommCtrlr", "UnknownVariable", attributeValue="60"),
+        ref("OCPPCommCtrlr", "HeartbeatInterval", attributeValue="60", attributeType="MaxSet"),
+        ref("OCPPCommCtrlr", "MessageTimeout", attributeValue="7")]))
+    assert [r["attribute_status"] for r in result.set_variable_result] == [
+        "UnknownComponent", "UnknownVariable", "NotSupportedAttributeType", "Rejected"]
+    got = await csms201.send(call.GetVariables(get_variable_data=[
+        ref("OCPPCommCtrlr", "HeartbeatInterval"), ref("OCPPCommCtrlr", "MessageTimeout")]))
+    assert [r["attribute_value"] for r in got.get_variable_result] == ["300", "3"]  # unchanged
+
+
+async def test_b_41_reset_on_idle_waits_for_every_transaction(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201(connectors=2)
+    await ready(cp, csms201, evses=2)
+    await start(cp, csms201, 1, TAG)
+    await start(cp, csms201, 2, OTHER)
+    assert (await csms201.send(call.Reset(type="OnIdle"))).status == "Scheduled"
+    assert cp.bench is not None
+    cp.bench.unplug(1)
+    await csms201.wait_until(lambda: ended(csms201))
+    await cp.adapter.ping()
+    assert cp.controller.restart is None  # EVSE 2 still charges
+    cp.bench.unplug(2)
+    await csms201.wait_until(lambda: len(ended(csms201)) == 2)
+    await reboot(cp, csms201, make_cp201, connectors=2)
+    assert boot_reasons(csms201) == ["PowerUp", "RemoteReset"]
+
+
+async def test_b_57_reconnects_after_a_connection_loss_without_a_new_boot(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201()
+    await ready(cp, csms201)
+    await csms201.stop()
+    await until(lambda: not cp.adapter.link_state().connected)
+    await csms201.start()
+    await csms201.connected()
+    await until(lambda: cp.adapter.link_state().connected)
+    await cp.adapter.ping()
+    assert len(csms201.calls("BootNotification")) == 1  # still registered
+    assert len(csms201.calls("Heartbeat")) == 1
+
+
+# -- G: availability -----------------------------------------------------------------------
+
+
+async def test_g_09_10_12_13_15_16_same_state_is_accepted(csms201: Csms201,
+                                                          make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201()
+    await ready(cp, csms201)
+    for evse in ({"id": 1}, None, {"id": 1, "connectorId": 1}):  # EVSE, station, connector
+        assert await availability(csms201, True, evse) == "Accepted", evse  # G_09/12/15
+        assert await evse_state(csms201) == "Available"
+        assert await availability(csms201, False, evse) == "Accepted", evse
+        await status_is(csms201, "Unavailable")
+        mark = len(csms201.frames)
+        assert await availability(csms201, False, evse) == "Accepted", evse  # G_10/13/16
+        assert await evse_state(csms201) == "Unavailable"
+        assert await availability(csms201, True, evse) == "Accepted", evse
+        await status_is(csms201, "Available", since=mark)
+        assert statuses(csms201, since=mark) == ["Available"]  # one change, one status
+
+
+async def test_g_05_06_07_08_station_and_connector_change(csms201: Csms201,
+                                                          make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201(connectors=2)
+    await ready(cp, csms201, evses=2)
+    assert await availability(csms201, False) == "Accepted"  # G_05: the whole station
+    await status_is(csms201, "Unavailable", 1)
+    await status_is(csms201, "Unavailable", 2)
+    assert await availability(csms201, True) == "Accepted"  # G_06
+    await status_is(csms201, "Available", 1)
+    await status_is(csms201, "Available", 2)
+    assert await availability(csms201, False, {"id": 2, "connectorId": 1}) == "Accepted"
+    await status_is(csms201, "Unavailable", 2)  # G_07: the connector of EVSE 2 only
+    assert statuses(csms201, 1)[-1] == "Available"
+    assert await availability(csms201, True, {"id": 2, "connectorId": 1}) == "Accepted"
+    await status_is(csms201, "Available", 2)  # G_08
+    assert await availability(csms201, False, {"id": 2, "connectorId": 2}) == "Rejected"
+
+
+async def test_g_11_14_17_with_a_transaction_scheduled(csms201: Csms201,
+                                                       make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201()
+    await ready(cp, csms201)
+    assert cp.bench is not None
+    for n, evse in enumerate(({"id": 1}, None, {"id": 1, "connectorId": 1})):
+        await start(cp, csms201)
+        assert await availability(csms201, False, evse) == "Scheduled", evse
+        await cp.adapter.ping()
+        assert statuses(csms201)[-1] == "Occupied"  # the transaction goes on
+        cp.bench.unplug(1)
+        await csms201.wait_until(lambda k=n: len(ended(csms201)) == k + 1)
+        await status_is(csms201, "Unavailable")
+        assert await availability(csms201, True, evse) == "Accepted"
+        await status_is(csms201, "Available")
+
+
+async def test_g_18_19_21_unavailable_persists_a_reboot(csms201: Csms201,
+                                                        make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201(connectors=3)
+    await ready(cp, csms201, evses=3)
+    assert await availability(csms201, False, {"id": 1}) == "Accepted"  # G_18: EVSE
+    assert await availability(csms201, False, {"id": 2, "connectorId": 1}) == "Accepted"
+    await status_is(csms201, "Unavailable", 1)
+    await status_is(csms201, "Unavailable", 2)
+    await cp.stop()
+    mark = len(csms201.frames)
+    again = await make_cp201(connectors=3)
+    for evse, status in ((1, "Unavailable"), (2, "Unavailable"), (3, "Available")):
+        await status_is(csms201, status, evse, since=mark)
+        assert statuses(csms201, evse, since=mark) == [status]
+    assert await availability(csms201, False) == "Accepted"  # G_21: the station
+    await status_is(csms201, "Unavailable", 3)
+    await again.stop()
+    mark = len(csms201.frames)
+    await make_cp201(connectors=3)
+    for evse in (1, 2, 3):
+        await status_is(csms201, "Unavailable", evse, since=mark)
+    assert await availability(csms201, True) == "Accepted"
+    await status_is(csms201, "Available", 3, since=mark)  # 1 and 2 were set on their own
+
+
+# -- H: reservations -----------------------------------------------------------------------
+
+
+async def test_h_03_reserving_a_reserved_evse_is_occupied(csms201: Csms201,
+                                                          make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201()
+    await ready(cp, csms201)
+    assert await reserve(csms201, 1) == "Accepted"
+    await status_is(csms201, "Reserved")
+    assert await reserve(csms201, 2, tag=OTHER) == "Occupied"
+    assert [r.reservation_id for r in cp.store.reservations()] == [1]
+
+
+async def test_h_09_12_unspecified_evse_occupied_or_unavailable(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201(connectors=2)
+    await ready(cp, csms201, evses=2)
+    assert cp.bench is not None
+    cp.bench.plug(1)
+    cp.bench.plug(2)
+    await status_is(csms201, "Occupied", 1)
+    await status_is(csms201, "Occupied", 2)
+    assert await reserve(csms201, 9, evse=None) == "Occupied"  # H_09: every EVSE occupied
+    cp.bench.unplug(1)
+    cp.bench.unplug(2)
+    assert await availability(csms201, False) == "Accepted"
+    await status_is(csms201, "Unavailable", 1)
+    await status_is(csms201, "Unavailable", 2)
+    assert await reserve(csms201, 12, evse=None) == "Unavailable"  # H_12
+    assert cp.store.reservations() == []
+
+
+# -- C: online authorization ---------------------------------------------------------------
+
+
+async def test_c_06_07_blocked_or_expired_at_authorize_starts_nothing(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    csms201.token_status.update({TAG: "Blocked", OTHER: "Expired"})
+    cp = await make_cp201()
+    await ready(cp, csms201)
+    assert (await refused(cp, TAG)).status is AuthStatus.BLOCKED
+    assert cp.bench is not None
+    cp.bench.unplug(1)
+    assert (await refused(cp, OTHER)).status is AuthStatus.EXPIRED
+    assert [f.payload["idToken"]["idToken"] for f in csms201.calls("Authorize")] == [TAG, OTHER]
+    assert not csms201.events()
+
+
+async def test_c_28_29_30_31_online_a_list_entry_not_accepted_asks_the_csms(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    csms201.token_status.update({"CAFE01": "Invalid", "CAFE02": "Blocked"})
+    cp = await make_cp201(**{"AuthCtrlr.LocalPreAuthorize": True})
+    await ready(cp, csms201)
+    assert await send_list(csms201, 1, "Full", [
+        listed("CAFE01", "Invalid"), listed("CAFE02", "Blocked"),
+        listed("CAFE03", "Expired"), listed(TAG, "Invalid")]) == "Accepted"
+    assert (await refused(cp, "CAFE01")).status is AuthStatus.INVALID  # C_28
+    assert cp.bench is not None
+    cp.bench.unplug(1)
+    assert (await refused(cp, "CAFE02")).status is AuthStatus.BLOCKED  # C_29
+    cp.bench.unplug(1)
+    assert [f.payload["idToken"]["idToken"] for f in csms201.calls("Authorize")] == [
+        "CAFE01", "CAFE02"]
+    seen = verdicts(cp)
+    await start(cp, csms201, tag=TAG)  # C_31: Invalid in the list, the CSMS accepts
+    assert seen[0].status is AuthStatus.ACCEPTED
+    assert csms201.calls("Authorize")[-1].payload["idToken"] == token(TAG)
+    cp.bench.unplug(1)
+    await csms201.wait_until(lambda: ended(csms201))
+    await start(cp, csms201, tag="CAFE03")  # C_30: Expired in the list, the CSMS accepts
+    assert csms201.calls("Authorize")[-1].payload["idToken"] == token("CAFE03")
+
+
+# -- K: smart charging ---------------------------------------------------------------------
+
+
+async def test_k_39_composite_schedule_without_a_profile(csms201: Csms201,
+                                                         make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201()
+    await ready(cp, csms201)
+    result = await csms201.send(call.GetCompositeSchedule(duration=300, evse_id=1,
+                                                          charging_rate_unit="A"))
+    assert result.status == "Accepted"
+    schedule = result.schedule
+    assert schedule["evse_id"] == 1 and schedule["duration"] == 300
+    periods = schedule["charging_schedule_period"]
+    assert periods[0]["start_period"] == 0
+    assert [p["limit"] for p in periods] == [32.0]  # the hardware's maximum
