@@ -6,12 +6,14 @@ docs/octt201.md lists every case and the test that covers it."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ocpp.v201 import call
 
 from chargepoint.app import RunningStation
 from chargepoint.core.types import AuthStatus
+from chargepoint.ocppj.timestamps import parse_utc
 from tests.fullstack import charging, until
 from tests.ocpp201.conftest import Cp201Maker
 from tests.ocpp201.csms import Csms201
@@ -422,3 +424,184 @@ async def test_k_39_composite_schedule_without_a_profile(csms201: Csms201,
     periods = schedule["charging_schedule_period"]
     assert periods[0]["start_period"] == 0
     assert [p["limit"] for p in periods] == [32.0]  # the hardware's maximum
+
+
+async def test_b_52_a_status_change_while_offline_is_sent_after_the_reconnection(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201(connectors=2)
+    await ready(cp, csms201, evses=2)
+    await csms201.stop()
+    await until(lambda: not cp.adapter.link_state().connected)
+    assert cp.bench is not None
+    cp.bench.plug(2)
+    mark = len(csms201.frames)
+    await csms201.start()
+    await status_is(csms201, "Occupied", 2, since=mark)
+    await cp.adapter.ping()
+    assert statuses(csms201, 1, since=mark) == []  # unchanged: not sent again
+    assert len(csms201.calls("BootNotification")) == 1
+
+
+# -- C: authorization cache and local list -------------------------------------------------
+
+
+async def test_c_04_a_different_id_token_does_not_stop_the_transaction(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201()
+    await ready(cp, csms201)
+    await start(cp, csms201)
+    assert cp.bench is not None
+    cp.bench.tap(OTHER)  # another card: it neither stops this transaction nor starts one
+    cp.bench.tap(TAG)  # the right one stops it (cards are read in order)
+    await csms201.wait_until(lambda: ended(csms201))
+    await cp.adapter.ping()
+    [end] = ended(csms201)
+    assert end["triggerReason"] == "StopAuthorized"
+    assert end["idToken"] == token(TAG)
+    assert len([e for e in csms201.events() if e["eventType"] == "Started"]) == 1
+    assert [f.payload["idToken"]["idToken"] for f in csms201.calls("Authorize")] == [TAG]
+
+
+async def test_c_10_11_a_cached_blocked_or_expired_token_asks_the_csms(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    csms201.token_status[TAG] = "Blocked"
+    cp = await make_cp201(**{"AuthCtrlr.LocalPreAuthorize": True,
+                             "AuthCacheCtrlr.LifeTime": 1})
+    await ready(cp, csms201)
+    assert (await refused(cp, TAG)).status is AuthStatus.BLOCKED
+    assert cp.bench is not None
+    cp.bench.unplug(1)
+    await until(lambda: (e := cp.store.cache_get(f"ISO14443:{TAG}")) is not None
+                and e.status == "Blocked")
+    del csms201.token_status[TAG]  # now Accepted
+    await start(cp, csms201)  # C_10: Blocked in the cache: Authorize, the CSMS decides
+    assert len(csms201.calls("Authorize")) == 2
+    cp.bench.unplug(1)
+    await csms201.wait_until(lambda: ended(csms201))
+    await until(lambda: cp.controller.station.snapshot().connectors[0].session is None)
+    entry = cp.store.cache_get(f"ISO14443:{TAG}")
+    assert entry is not None and entry.expiry is not None
+    expiry = parse_utc(entry.expiry)
+    await until(lambda: datetime.now(UTC) > expiry, timeout=5)  # LifeTime 1 s
+    await start(cp, csms201)  # C_11: Accepted but expired in the cache: Authorize
+    assert len(csms201.calls("Authorize")) == 3
+
+
+async def test_c_13_cached_token_before_the_cable_starts_without_authorize(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201(**{"AuthCtrlr.LocalPreAuthorize": True})
+    await ready(cp, csms201)
+    await start(cp, csms201)
+    assert cp.bench is not None
+    cp.bench.unplug(1)
+    await csms201.wait_until(lambda: ended(csms201))
+    await until(lambda: cp.controller.station.snapshot().connectors[0].session is None)
+    cp.bench.tap(TAG)  # first the card, then the cable
+    cp.bench.plug(1)
+    await charging(cp)
+    await csms201.wait_until(lambda: len(csms201.events()) >= 3)
+    assert len(csms201.calls("Authorize")) == 1
+
+
+async def test_c_22_24_25_offline_the_list_refuses_and_wins_over_the_cache(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201(**{"AuthCtrlr.OfflineTxForUnknownIdEnabled": True})
+    await ready(cp, csms201)
+    await start(cp, csms201)  # TAG: Accepted in the cache
+    assert cp.bench is not None
+    cp.bench.unplug(1)
+    await csms201.wait_until(lambda: ended(csms201))
+    assert await send_list(csms201, 1, "Full", [
+        listed("CAFE01", "Invalid"), listed("CAFE02", "Accepted",
+                                            cacheExpiryDateTime="2020-01-01T00:00:00Z"),
+        listed(TAG, "Blocked")]) == "Accepted"
+    await until(lambda: cp.store.queue_length() == 0)
+    await csms201.stop()
+    await until(lambda: not cp.adapter.link_state().connected)
+    assert (await refused(cp, "CAFE01")).status is AuthStatus.INVALID  # C_22
+    cp.bench.unplug(1)
+    assert (await refused(cp, "CAFE02")).status is AuthStatus.EXPIRED  # C_24
+    cp.bench.unplug(1)
+    assert (await refused(cp, TAG)).status is AuthStatus.BLOCKED  # C_25: the list first
+    assert len(csms201.calls("Authorize")) == 1
+
+
+# -- H, K ----------------------------------------------------------------------------------
+
+
+async def test_h_24_unspecified_evse_used_by_the_group_id_token(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    csms201.token_groups[OTHER] = "GROUP-H24"
+    cp = await make_cp201()
+    await ready(cp, csms201)
+    assert await reserve(csms201, 124, evse=None, group_id_token={
+        "idToken": "GROUP-H24", "type": "Central"}) == "Accepted"
+    await status_is(csms201, "Reserved")
+    assert cp.bench is not None
+    cp.bench.tap(OTHER)  # tap then plug; Authorize names the reservation's group
+    await csms201.wait_for("Authorize")
+    cp.bench.plug(1)
+    await charging(cp)
+    await csms201.wait_until(lambda: csms201.events())
+    started = csms201.events()[0]
+    assert started["idToken"] == token(OTHER)
+    assert started["reservationId"] == 124
+    await until(lambda: cp.store.reservations() == [])
+
+
+def _profile(profile_id: int, limit: float, **extra: Any) -> dict[str, Any]:
+    start_at = (datetime.now(UTC) - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"id": profile_id, "stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile",
+            "chargingProfileKind": "Absolute", "chargingSchedule": [{
+                "id": 1, "chargingRateUnit": "A", "startSchedule": start_at,
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": limit}]}], **extra}
+
+
+def _in(seconds: float) -> str:
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def test_k_21_22_valid_from_and_valid_to_in_the_composite_schedule(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201(connectors=2)
+    await ready(cp, csms201, evses=2)
+    later = await csms201.send(call.SetChargingProfile(
+        evse_id=1, charging_profile=_profile(1, 8.0, validFrom=_in(3600))))
+    until_then = await csms201.send(call.SetChargingProfile(
+        evse_id=2, charging_profile=_profile(2, 10.0, validTo=_in(3600))))
+    assert (later.status, until_then.status) == ("Accepted", "Accepted")
+    await until(lambda: cp.controller.offered_current(1) in (None, 32.0))
+
+    async def limits(evse: int) -> list[tuple[int, float]]:
+        result = await csms201.send(call.GetCompositeSchedule(
+            duration=7200, evse_id=evse, charging_rate_unit="A"))
+        return [(p["start_period"], p["limit"])
+                for p in result.schedule["charging_schedule_period"]]
+
+    first = await limits(1)  # K_21: not yet valid, then 8 A
+    assert [limit for _, limit in first] == [32.0, 8.0]
+    assert 3590 <= first[1][0] <= 3600
+    second = await limits(2)  # K_22: 10 A until validTo
+    assert [limit for _, limit in second] == [10.0, 32.0]
+    assert 3590 <= second[1][0] <= 3600
+
+
+async def test_k_38_request_start_ignores_the_profile_while_smart_charging_is_off(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201(**{"AuthCtrlr.AuthorizeRemoteStart": False,
+                             "SmartChargingCtrlr.Enabled": False})
+    await ready(cp, csms201)
+    assert cp.bench is not None
+    cp.bench.plug(1)
+    profile = _profile(7, 8.0)
+    profile.update(chargingProfilePurpose="TxProfile", chargingProfileKind="Relative")
+    del profile["chargingSchedule"][0]["startSchedule"]
+    result = await csms201.send(call.RequestStartTransaction(
+        id_token={"idToken": TAG, "type": "Central"}, remote_start_id=38, evse_id=1,
+        charging_profile=profile))
+    assert result.status == "Accepted"
+    await charging(cp)
+    await csms201.wait_until(lambda: csms201.events())
+    await cp.adapter.ping()
+    assert cp.store.profiles() == []
+    assert cp.controller.offered_current(1) == 32.0
