@@ -371,16 +371,19 @@ async def test_h_09_12_unspecified_evse_occupied_or_unavailable(
 # -- C: online authorization ---------------------------------------------------------------
 
 
-async def test_c_06_07_blocked_or_expired_at_authorize_starts_nothing(
+async def test_c_06_07_56_blocked_expired_or_unknown_at_authorize_starts_nothing(
         csms201: Csms201, make_cp201: Cp201Maker) -> None:
-    csms201.token_status.update({TAG: "Blocked", OTHER: "Expired"})
+    csms201.token_status.update({TAG: "Blocked", OTHER: "Expired", "CAFE56": "Unknown"})
     cp = await make_cp201()
     await ready(cp, csms201)
     assert (await refused(cp, TAG)).status is AuthStatus.BLOCKED
     assert cp.bench is not None
     cp.bench.unplug(1)
     assert (await refused(cp, OTHER)).status is AuthStatus.EXPIRED
-    assert [f.payload["idToken"]["idToken"] for f in csms201.calls("Authorize")] == [TAG, OTHER]
+    cp.bench.unplug(1)
+    assert (await refused(cp, "CAFE56")).status is AuthStatus.INVALID  # C_56
+    assert [f.payload["idToken"]["idToken"] for f in csms201.calls("Authorize")] == [
+        TAG, OTHER, "CAFE56"]
     assert not csms201.events()
 
 
@@ -605,3 +608,51 @@ async def test_k_38_request_start_ignores_the_profile_while_smart_charging_is_of
     await cp.adapter.ping()
     assert cp.store.profiles() == []
     assert cp.controller.offered_current(1) == 32.0
+
+
+async def test_c_09_12_a_cached_invalid_token_asks_the_csms_again(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    csms201.token_status[TAG] = "Invalid"
+    cp = await make_cp201(**{"AuthCtrlr.LocalPreAuthorize": True})
+    await ready(cp, csms201)
+    assert (await refused(cp, TAG)).status is AuthStatus.INVALID
+    assert cp.bench is not None
+    cp.bench.unplug(1)
+    await until(lambda: (e := cp.store.cache_get(f"ISO14443:{TAG}")) is not None
+                and e.status == "Invalid")
+    assert (await refused(cp, TAG)).status is AuthStatus.INVALID  # C_09: asked, refused
+    assert len(csms201.calls("Authorize")) == 2
+    cp.bench.unplug(1)
+    del csms201.token_status[TAG]
+    await start(cp, csms201)  # C_12: asked, now Accepted
+    assert len(csms201.calls("Authorize")) == 3
+    await until(lambda: (e := cp.store.cache_get(f"ISO14443:{TAG}")) is not None
+                and e.status == "Accepted")
+
+
+async def test_c_39_a_token_of_the_same_group_stops_the_transaction(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    csms201.token_groups.update({TAG: "FLEET", OTHER: "FLEET"})
+    cp = await make_cp201()
+    await ready(cp, csms201)
+    await start(cp, csms201)
+    assert cp.bench is not None
+    cp.bench.tap(OTHER)  # Authorize: the same groupIdToken
+    await csms201.wait_until(lambda: ended(csms201))
+    [end] = ended(csms201)
+    assert end["triggerReason"] == "StopAuthorized"
+    assert end["transactionInfo"]["stoppedReason"] == "Local"
+    assert [f.payload["idToken"]["idToken"] for f in csms201.calls("Authorize")] == [TAG, OTHER]
+
+
+async def test_h_14_unspecified_reservations_as_many_as_free_evses(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201(connectors=2)
+    await ready(cp, csms201, evses=2)
+    assert await reserve(csms201, 141, evse=None) == "Accepted"
+    await cp.adapter.ping()
+    assert statuses(csms201, 1)[-1] == statuses(csms201, 2)[-1] == "Available"
+    assert await reserve(csms201, 142, evse=None, tag=OTHER) == "Accepted"
+    await status_is(csms201, "Reserved", 1)
+    await status_is(csms201, "Reserved", 2)
+    assert await reserve(csms201, 143, evse=None, tag="CAFE01") == "Occupied"
