@@ -141,6 +141,20 @@ async def test_l01_secure_update_reboots_with_firmware_update_then_installed(lab
     assert lab.csms.calls("FirmwareStatusNotification")[-1].payload == {"status": "Idle"}
 
 
+async def test_l_02_install_scheduled_waits_for_install_date_time(lab: Lab) -> None:
+    cp = await lab.start()
+    request = lab.signed(request_id=2)
+    install_at = time.time() + 2
+    request.firmware["installDateTime"] = iso(install_at)
+    assert (await lab.csms.send(request)).status == "Accepted"
+    await lab.wait_firmware("Downloading", "Downloaded", "SignatureVerified", "InstallScheduled")
+    assert cp.controller.restart is None
+    await lab.wait_firmware("Downloading", "Downloaded", "SignatureVerified", "InstallScheduled",
+                            "Installing", "InstallRebooting")
+    assert time.time() >= install_at - 1  # not before installDateTime (second resolution)
+    await until(lambda: cp.controller.restart == "soft")
+
+
 async def test_l01_unsigned_request_is_rejected(lab: Lab) -> None:
     cp = await lab.start()
     answer = await lab.csms.send(lab.request(None))
