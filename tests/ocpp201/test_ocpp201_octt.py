@@ -656,3 +656,29 @@ async def test_h_14_unspecified_reservations_as_many_as_free_evses(
     await status_is(csms201, "Reserved", 1)
     await status_is(csms201, "Reserved", 2)
     assert await reserve(csms201, 143, evse=None, tag="CAFE01") == "Occupied"
+
+
+async def test_g_14_the_idle_evses_go_unavailable_at_once(csms201: Csms201,
+                                                          make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201(connectors=2)
+    await ready(cp, csms201, evses=2)
+    await start(cp, csms201, 1)
+    assert await availability(csms201, False) == "Scheduled"
+    await status_is(csms201, "Unavailable", 2)  # no transaction there: now
+    await cp.adapter.ping()
+    assert statuses(csms201, 1)[-1] == "Occupied"
+    assert cp.bench is not None
+    cp.bench.unplug(1)
+    await status_is(csms201, "Unavailable", 1)
+
+
+async def test_c_05_a_refused_card_leaves_the_socket_unlocked(csms201: Csms201,
+                                                              make_cp201: Cp201Maker) -> None:
+    csms201.token_status[OTHER] = "Invalid"
+    cp = await make_cp201()  # a socket with a lock (the default)
+    await ready(cp, csms201)
+    assert (await refused(cp, OTHER)).status is AuthStatus.INVALID
+    await cp.adapter.ping()
+    assert not cp.controller.hardware_of(1).lock.commanded_locked
+    await start(cp, csms201)  # an accepted card locks it
+    assert cp.controller.hardware_of(1).lock.commanded_locked
