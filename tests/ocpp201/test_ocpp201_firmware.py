@@ -199,6 +199,20 @@ async def test_l_08_a_signed_file_that_is_no_release_fails_verification(lab: Lab
     assert (lab.tmp / "releases" / "current").readlink().name == "1.0.0"
 
 
+async def test_l_03_download_scheduled_waits_for_retrieve_date_time(lab: Lab) -> None:
+    cp = await lab.start()
+    request = lab.signed(request_id=3)
+    retrieve_at = time.time() + 2
+    request.firmware["retrieveDateTime"] = iso(retrieve_at)
+    assert (await lab.csms.send(request)).status == "Accepted"
+    await lab.wait_firmware("DownloadScheduled")
+    assert lab.http.hits.get(FIRMWARE_PATH, 0) == 0
+    await lab.wait_firmware("DownloadScheduled", "Downloading", "Downloaded",
+                            "SignatureVerified", "Installing", "InstallRebooting")
+    assert time.time() >= retrieve_at - 1  # not before retrieveDateTime (second resolution)
+    await until(lambda: cp.controller.restart == "soft")
+
+
 async def test_l01_unsigned_request_is_rejected(lab: Lab) -> None:
     cp = await lab.start()
     answer = await lab.csms.send(lab.request(None))
