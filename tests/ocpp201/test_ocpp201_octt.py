@@ -682,3 +682,34 @@ async def test_c_05_a_refused_card_leaves_the_socket_unlocked(csms201: Csms201,
     assert not cp.controller.hardware_of(1).lock.commanded_locked
     await start(cp, csms201)  # an accepted card locks it
     assert cp.controller.hardware_of(1).lock.commanded_locked
+
+
+async def test_c_39_45_group_from_the_list_or_the_cache_stops_the_transaction(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    fleet = {"idToken": "FLEET", "type": "Central"}
+    csms201.token_groups.update({TAG: "FLEET", OTHER: "FLEET"})
+    cp = await make_cp201(**{"AuthCtrlr.LocalPreAuthorize": True})
+    await ready(cp, csms201)
+    assert await send_list(csms201, 1, "Full", [listed("CAFE01", groupIdToken=fleet),
+                                                listed("CAFE02", groupIdToken=fleet)]) \
+        == "Accepted"
+    await start(cp, csms201, tag="CAFE01")  # the list: no Authorize
+    assert cp.bench is not None
+    cp.bench.tap("CAFE02")  # the same group in the list: stops, still no Authorize
+    await csms201.wait_until(lambda: ended(csms201))
+    assert not csms201.calls("Authorize")
+    cp.bench.unplug(1)
+    await start(cp, csms201, tag=OTHER)  # Authorize: cached with its group
+    cp.bench.unplug(1)
+    await csms201.wait_until(lambda: len(ended(csms201)) == 2)
+    await start(cp, csms201, tag=TAG)  # Authorize: cached with its group
+    await until(lambda: cp.store.queue_length() == 0)
+    await csms201.stop()
+    await until(lambda: not cp.adapter.link_state().connected)
+    cp.bench.tap(OTHER)  # offline: the cache knows OTHER's group
+    await until(lambda: not cp.controller.hardware_of(1).contactor.commanded_closed)
+    await until(lambda: cp.store.queue_length() == 1)  # the Ended, queued offline
+    await csms201.start()
+    await csms201.wait_until(lambda: len(ended(csms201)) == 3)
+    assert ended(csms201)[2]["triggerReason"] == "StopAuthorized"
+    assert [f.payload["idToken"]["idToken"] for f in csms201.calls("Authorize")] == [OTHER, TAG]
