@@ -1,4 +1,4 @@
-"""The bench's CSMS: a raw OCPP-J 1.6 WebSocket server on 127.0.0.1 (port 0).
+"""The bench's CSMS: a raw OCPP-J WebSocket server on 127.0.0.1 (port 0), OCPP 1.6 or 2.0.1.
 
 Raw frames instead of the ``ocpp`` library's server side, so that the CSMS itself adds as
 little as possible to what is measured. It answers every CALL of a station at once with a
@@ -7,7 +7,9 @@ valid canned result, records when each station's first BootNotification arrived
 a station: ``call()`` one at a time, ``load()`` at a fixed rate (open loop, bounded in flight)
 recording each request's round trip.
 
-Contract: ``await start()``, then stations connect to ``url`` + "/" + id; ``await stop()``.
+Contract: ``Csms(interval=, version="1.6" | "2.0.1")`` (the one subprotocol it accepts and
+the canned answers it gives); ``await start()``, then stations connect to ``url`` + "/" + id;
+``await stop()``.
 """
 
 from __future__ import annotations
@@ -47,6 +49,32 @@ class LoadResult:
         return self.sent / self.elapsed_s if self.elapsed_s else 0.0
 
 
+def _result_16(csms: Csms, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The canned 1.6 answer of a station CALL other than BootNotification / Heartbeat."""
+    if action == "Authorize":
+        return {"idTagInfo": {"status": "Accepted"}}
+    if action == "StartTransaction":
+        return {"transactionId": next(csms.tx_ids), "idTagInfo": {"status": "Accepted"}}
+    if action == "StopTransaction":
+        return {"idTagInfo": {"status": "Accepted"}} if "idTag" in payload else {}
+    if action == "DataTransfer":
+        return {"status": "UnknownVendorId"}
+    return {}  # StatusNotification, MeterValues, Firmware/DiagnosticsStatusNotification
+
+
+def _result_201(action: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The canned 2.0.1 answer of a station CALL other than BootNotification / Heartbeat:
+    StatusNotification, NotifyReport ... take an empty answer."""
+    if action == "Authorize" or (action == "TransactionEvent" and "idToken" in payload):
+        return {"idTokenInfo": {"status": "Accepted"}}
+    if action == "DataTransfer":
+        return {"status": "UnknownVendorId"}
+    return {}
+
+
+SUBPROTOCOLS = {"1.6": Subprotocol("ocpp1.6"), "2.0.1": Subprotocol("ocpp2.0.1")}
+
+
 class _Peer:
     """One connected station."""
 
@@ -79,16 +107,10 @@ class _Peer:
             csms.booted.set()
         elif action == "Heartbeat":
             result = {"currentTime": _now_iso()}
-        elif action == "Authorize":
-            result = {"idTagInfo": {"status": "Accepted"}}
-        elif action == "StartTransaction":
-            result = {"transactionId": next(csms.tx_ids), "idTagInfo": {"status": "Accepted"}}
-        elif action == "StopTransaction":
-            result = {"idTagInfo": {"status": "Accepted"}} if "idTag" in payload else {}
-        elif action == "DataTransfer":
-            result = {"status": "UnknownVendorId"}
-        else:  # StatusNotification, MeterValues, Firmware/DiagnosticsStatusNotification
-            result = {}
+        elif csms.version == "2.0.1":
+            result = _result_201(action, payload)
+        else:
+            result = _result_16(csms, action, payload)
         await self.ws.send(json.dumps([3, unique_id, result]))
         csms.changed.set()
 
@@ -107,8 +129,11 @@ class _Peer:
 class Csms:
     """See the module docstring. ``interval`` is the HeartbeatInterval given at boot."""
 
-    def __init__(self, *, interval: int = 300) -> None:
+    def __init__(self, *, interval: int = 300, version: str = "1.6") -> None:
+        if version not in SUBPROTOCOLS:
+            raise ValueError(f"OCPP version {version!r}: one of {', '.join(SUBPROTOCOLS)}")
         self.interval = interval
+        self.version = version
         self.received: Counter[str] = Counter()
         self.boot_at: dict[str, float] = {}
         self.booted = asyncio.Event()
@@ -125,7 +150,7 @@ class Csms:
 
     async def start(self) -> None:
         self._server = await serve(self._handler, "127.0.0.1", 0,
-                                   subprotocols=[Subprotocol("ocpp1.6")], max_size=2**22)
+                                   subprotocols=[SUBPROTOCOLS[self.version]], max_size=2**22)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:

@@ -37,19 +37,19 @@ SETTLE_S = 2.0
 WARMUP = 10  # unmeasured requests of each kind before the load
 
 
-async def _start_ours(csms: Csms, workdir: Path, station_id: str) -> tuple[
-        asyncio.subprocess.Process, float]:
-    config = write_config(workdir, station_id, csms.url)
+async def _start_ours(csms: Csms, workdir: Path, station_id: str,
+                      version: str = "1.6") -> tuple[asyncio.subprocess.Process, float]:
+    config = write_config(workdir, station_id, csms.url, version)
     t0 = time.monotonic()
     proc = await child.spawn("-m", "chargepoint", "--config", str(config), "run",
                              log=workdir / f"{station_id}.log")
     return proc, await _booted(csms, proc, station_id, t0)
 
 
-async def _start_bare(csms: Csms, workdir: Path, station_id: str) -> tuple[
-        asyncio.subprocess.Process, float]:
+async def _start_bare(csms: Csms, workdir: Path, station_id: str,
+                      version: str = "1.6") -> tuple[asyncio.subprocess.Process, float]:
     t0 = time.monotonic()
-    proc = await child.spawn("-m", "bench.bare_client", csms.url, station_id,
+    proc = await child.spawn("-m", "bench.bare_client", csms.url, station_id, version,
                              log=workdir / f"{station_id}.log")
     return proc, await _booted(csms, proc, station_id, t0)
 
@@ -163,17 +163,27 @@ async def _footprint(procs: list[asyncio.subprocess.Process], window_s: float,
                    "whole station": "main process + safety island (all descendants)"}
 
 
-async def _latency(csms: Csms, ids: list[str], load_s: float, fig: Figure) -> None:
-    """``RATE`` requests/s for ``load_s`` to ours, then to bare (after a warm-up each)."""
+async def _latency(csms: Csms, ids: list[str], load_s: float, fig: Figure,
+                   requests: list[tuple[str, dict[str, Any]]] = REQUESTS) -> None:
+    """``RATE`` requests/s for ``load_s`` to ours, then to bare (after a warm-up each). Each
+    request's first answer goes into the details; a CALLERROR there raises RuntimeError (the
+    figure would time error answers)."""
     results = {}
+    answers: dict[str, list[Any]] = {}
     for name, sid in zip(("ours", "bare"), ids, strict=True):
-        for action, payload in REQUESTS * WARMUP:  # first calls load schemas: not measured
-            await csms.call(sid, action, payload)
-        results[name] = await csms.load(sid, REQUESTS, rate=RATE, duration_s=load_s)
+        for n, (action, payload) in enumerate(requests * WARMUP):  # first calls load schemas
+            _, answer = await csms.call(sid, action, payload)
+            if n < len(requests):
+                answers.setdefault(name, []).append(answer[2:])
+                if answer[0] != 3:
+                    raise RuntimeError(f"{name} answered {action} with {answer}")
+        results[name] = await csms.load(sid, requests, rate=RATE, duration_s=load_s)
     ours, bare = (summary_ms(results[k].latencies_s) for k in ("ours", "bare"))
     for q in ("p50", "p99"):
         fig.row(q, "ms", ours[q], bare[q], "bare ocpp client, same requests")
     fig.details = {k: _load_details(v) for k, v in results.items()}
+    fig.details["requests"] = [action for action, _ in requests]
+    fig.details["first_answers"] = answers
 
 
 async def run(*, workdir: Path, starts: int, window_s: float, load_s: float,

@@ -28,7 +28,7 @@ from typing import Any
 
 from bench.csms import Csms
 from bench.report import Figure
-from bench.station_config import TEMPLATE
+from bench.station_config import config_text
 from chargepoint.app import RunningStation, start_station
 from chargepoint.config import config_from_toml
 
@@ -141,7 +141,7 @@ async def run(*, workdir: Path, noise_s: float) -> Figure:
     await csms.start()
     running: RunningStation | None = None
     try:
-        text = TEMPLATE.format(station_id="CP-SITE", url=csms.url, workdir=workdir)
+        text = config_text(workdir, "CP-SITE", csms.url)
         text = text.replace("connectors = 1", "connectors = 2") + SITE
         running = await start_station(config_from_toml(text))
         await _charging(running)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from chargepoint.core.actions import Action
 from chargepoint.core.events import Event
+from chargepoint.core.view import ConnectorView
 from chargepoint.store.api import StoreAPI
 from hardware.interfaces import MeterReading
 
@@ -49,3 +50,9 @@ class QuietPort:
 
     def offered_current(self, connector: int) -> float | None:
         return None
+
+    def connector_view(self, connector: int) -> ConnectorView:
+        raise NotImplementedError("no core: no connector views")
+
+    async def durable(self) -> None:
+        return None  # no core: no durable facts of its own to wait for

@@ -22,12 +22,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import fig_meter, fig_process, fig_replay, fig_safety, fig_site
+from bench import (
+    fig_latency201,
+    fig_meter,
+    fig_process,
+    fig_replay,
+    fig_replay201,
+    fig_safety,
+    fig_site,
+)
 from bench.report import Figure, document, table, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
 KEYS = ("safety_reaction", "footprint", "startup", "meter_polling", "request_latency",
-        "offline_replay", "site_load")
+        "request_latency_201", "offline_replay", "offline_replay_201", "site_load")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +72,14 @@ async def _replay(s: Sizes, work: Path) -> list[Figure]:
     return [await fig_replay.run(messages=s.replay_messages, workdir=work)]
 
 
+async def _replay201(s: Sizes, work: Path) -> list[Figure]:
+    return [await fig_replay201.run(messages=s.replay_messages, workdir=work)]
+
+
+async def _latency201(s: Sizes, work: Path) -> list[Figure]:
+    return [await fig_latency201.run(workdir=work, load_s=s.load_s)]
+
+
 async def _safety(s: Sizes, work: Path) -> list[Figure]:
     return [await fig_safety.run(events=s.safety_events, workdir=work,
                                  freeze_events=s.freeze_events, store_mb=s.store_mb)]
@@ -82,8 +98,10 @@ async def _site(s: Sizes, work: Path) -> list[Figure]:
 JOBS: list[tuple[tuple[str, ...], Job]] = [
     (("meter_polling",), _meter),
     (("offline_replay",), _replay),
+    (("offline_replay_201",), _replay201),
     (("safety_reaction",), _safety),
     (("footprint", "startup", "request_latency"), _process),
+    (("request_latency_201",), _latency201),
     (("site_load",), _site),
 ]
 

@@ -1,7 +1,9 @@
 """The config file of the bench's simulated station (``chargepoint run`` and the safety child).
 
 One connector on the simulated bench (SDM630 virtual meter polled every second), connected to
-the bench CSMS at ``url``; state and control socket under ``workdir``.
+the bench CSMS at ``url``; state and control socket under ``workdir``. ``version`` "2.0.1"
+writes ``[ocpp] version = "2.0.1"`` and no ``[ocpp.config]`` (1.6 keys are an error there; the
+2.0.1 device model has no meter sample interval or WebSocket ping variable: none is sent).
 """
 
 from __future__ import annotations
@@ -17,15 +19,12 @@ model = "Bench"
 connectors = 1
 
 [ocpp]
+version = "{version}"
 url = "{url}"
 reconnect_min_s = 0.2
 reconnect_max_s = 2.0
 response_timeout_s = 10.0
-
-[ocpp.config]
-MeterValueSampleInterval = 1
-WebSocketPingInterval = 0
-
+{ocpp_config}
 [storage]
 path = "{workdir}/{station_id}.db"
 
@@ -40,8 +39,21 @@ simulate = true
 """
 
 
-def write_config(workdir: Path, station_id: str, url: str) -> Path:
+CONFIG_16 = """
+[ocpp.config]
+MeterValueSampleInterval = 1
+WebSocketPingInterval = 0
+"""
+
+
+def config_text(workdir: Path, station_id: str, url: str, version: str = "1.6") -> str:
+    """The TOML of the bench station (see the module docstring)."""
+    return TEMPLATE.format(station_id=station_id, url=url, workdir=workdir, version=version,
+                           ocpp_config=CONFIG_16 if version == "1.6" else "")
+
+
+def write_config(workdir: Path, station_id: str, url: str, version: str = "1.6") -> Path:
     """Write ``<workdir>/<station_id>.toml``; returns its path."""
     path = workdir / f"{station_id}.toml"
-    path.write_text(TEMPLATE.format(station_id=station_id, url=url, workdir=workdir))
+    path.write_text(config_text(workdir, station_id, url, version))
     return path

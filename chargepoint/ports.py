@@ -30,6 +30,7 @@ from chargepoint.core.actions import (
 )
 from chargepoint.core.events import Event
 from chargepoint.core.settings import ProtocolSettings
+from chargepoint.core.view import ConnectorView
 from chargepoint.firmware.installer import Installer
 from chargepoint.limit_timer import LimitTimer
 from chargepoint.security.events import SecurityEvents
@@ -80,6 +81,9 @@ class StationPort(Protocol):
 
     def offered_current(self, connector: int) -> float | None:
         """What the pilot offers now in A (Current.Offered), None while PWM is off."""
+
+    def connector_view(self, connector: int) -> ConnectorView:
+        """The core's frozen view of one connector now (status, session, outputs)."""
 
     async def durable(self) -> None:
         """Returns once the durable facts the station owns (availability ...) that changed

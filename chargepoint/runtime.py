@@ -36,6 +36,7 @@ from chargepoint.core import actions as act
 from chargepoint.core import events as ev
 from chargepoint.core.station import Station
 from chargepoint.core.types import FaultKind, StopReason
+from chargepoint.core.view import ConnectorView
 from chargepoint.inputs import CONNECTOR_INPUTS, InputTracker
 from chargepoint.logs import context
 from chargepoint.performer import ActionPerformer
@@ -157,6 +158,10 @@ class Controller:
     def offered_current(self, connector: int) -> float | None:
         self.hardware_of(connector)  # validates the id
         return self._station.snapshot().connectors[connector - 1].pwm_a
+
+    def connector_view(self, connector: int) -> ConnectorView:
+        self.hardware_of(connector)  # validates the id
+        return self._station.snapshot().connectors[connector - 1]
 
     def request_restart(self, hard: bool) -> None:
         reason = StopReason.HARD_RESET if hard else StopReason.SOFT_RESET

@@ -49,9 +49,9 @@ from chargepoint.ocpp16.options import Ocpp16Options
 from chargepoint.ocpp16.sampler import Sampler
 from chargepoint.ocpp16.smart_charging import SmartCharging
 from chargepoint.ocpp16.transactions import Transactions
-from chargepoint.ocpp16.triggers import TriggerFollowUps
 from chargepoint.ocpp16.wire_queue import WireQueue
 from chargepoint.ocppj.connection import Backoff, connect
+from chargepoint.ocppj.follow_ups import TriggerFollowUps
 from chargepoint.ocppj.heartbeat import heartbeat_loop
 from chargepoint.ocppj.outbox import Outbox
 from chargepoint.ocppj.reservations import StoredReservations

@@ -23,9 +23,10 @@ from chargepoint.ocpp16.config_keys import (
 )
 from chargepoint.ocpp16.firmware_handlers import setup_firmware
 from chargepoint.ocpp16.options import Ocpp16Options
-from chargepoint.ocpp16.security_handlers import SecuritySettings, setup_security
+from chargepoint.ocpp16.security_handlers import setup_security
 from chargepoint.ocppj.timestamps import Clock, read_boot_id
 from chargepoint.ports import StationPort, StationServices
+from chargepoint.security.settings import SecuritySettings
 from chargepoint.store.api import StoreAPI
 from chargepoint.store.writebehind import CachedKv
 

@@ -34,7 +34,8 @@ from chargepoint.ocpp16.authorization import Authorizer
 from chargepoint.ocpp16.client import after, on
 from chargepoint.ocpp16.config_keys import Configuration
 from chargepoint.ocpp16.options import Ocpp16Options
-from chargepoint.ocpp16.triggers import TriggerFollowUps, known_statuses, send_shared
+from chargepoint.ocpp16.triggers import known_statuses, send_shared
+from chargepoint.ocppj.follow_ups import TriggerFollowUps
 from chargepoint.ocppj.reservations import StoredReservations
 from chargepoint.ocppj.timestamps import Clock, parse_utc
 from chargepoint.ports import StationPort

@@ -12,7 +12,8 @@ API (pure; no I/O, no clock reads):
 - ``meter_values_request(connector_id, values, transaction_id=None) -> dict``: the
   MeterValues.req payload.
 - ``next_aligned(now_wall, interval_s) -> datetime``: the next ClockAlignedDataInterval
-  boundary strictly after ``now_wall``.
+  boundary strictly after ``now_wall`` (version-neutral, from ``chargepoint.ocppj.measurands``,
+  which also says what a reading supplies per measurand).
 - ``TransactionData(max_values)``: the bounded ``transactionData`` of StopTransaction.req
   (StopTxnSampledData / StopTxnAlignedData), serialisable with ``to_json`` / ``from_json`` so
   it survives a restart (keep it in ``store.kv_set``).
@@ -27,34 +28,22 @@ Measurands the station cannot read are left out silently (section 3.16.4).
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
+from chargepoint.ocppj.measurands import next_aligned, samples
 from hardware.interfaces import MeterReading
+
+__all__ = ["CONTEXTS", "TransactionData", "build_meter_value", "format_value",
+           "meter_values_request", "next_aligned"]
 
 CONTEXTS = frozenset({
     "Interruption.Begin", "Interruption.End", "Sample.Clock", "Sample.Periodic",
     "Transaction.Begin", "Transaction.End", "Trigger", "Other",
 })
-LOCATION = "Outlet"  # our meter measures what leaves the station
-_LINE = ("L1", "L2", "L3")
-_LINE_N = ("L1-N", "L2-N", "L3-N")
 
 SampledValue = dict[str, str]
 MeterValue = dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class _Sample:
-    measurand: str
-    value: float
-    unit: str | None
-    phase: str | None
-    location: str | None
-    decimals: int
 
 
 def format_value(value: float, decimals: int) -> str:
@@ -63,52 +52,6 @@ def format_value(value: float, decimals: int) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
-
-
-def _samples(measurand: str, r: MeterReading | None, offered_a: float | None) -> list[_Sample]:
-    """Every sample of one measurand the data can supply (all phases)."""
-    out: list[_Sample] = []
-    if measurand == "Current.Offered":
-        if offered_a is not None:
-            out.append(_Sample(measurand, offered_a, "A", None, None, 1))
-        return out
-    if r is None:
-        return out
-    if measurand == "Energy.Active.Import.Register":
-        out.append(_Sample(measurand, r.energy_import_wh, "Wh", None, LOCATION, 1))
-    elif measurand == "Energy.Active.Export.Register":
-        if r.energy_export_wh is not None:
-            out.append(_Sample(measurand, r.energy_export_wh, "Wh", None, LOCATION, 1))
-    elif measurand == "Power.Active.Import":
-        total = r.power_w
-        if total is None and r.power_w_phases:
-            total = sum(r.power_w_phases)
-        if total is not None:
-            out.append(_Sample(measurand, total, "W", None, LOCATION, 1))
-        for phase, watts in zip(_LINE, r.power_w_phases, strict=False):
-            out.append(_Sample(measurand, watts, "W", phase, LOCATION, 1))
-    elif measurand == "Current.Import":
-        for phase, amps in zip(_LINE, r.current_a, strict=False):
-            out.append(_Sample(measurand, amps, "A", phase, LOCATION, 2))
-    elif measurand == "Voltage":
-        for phase, volts in zip(_LINE_N, r.voltage_v, strict=False):
-            out.append(_Sample(measurand, volts, "V", phase, LOCATION, 1))
-    elif measurand == "Frequency" and r.frequency_hz is not None:
-        out.append(_Sample(measurand, r.frequency_hz, None, None, LOCATION, 2))
-    return out
-
-
-def _split_member(member: str) -> tuple[str, str | None]:
-    """``"Voltage.L1"`` -> ("Voltage", "L1"); measurands themselves contain dots."""
-    for phased in ("Power.Active.Import", "Current.Import", "Voltage"):
-        if member.startswith(phased + "."):
-            return phased, member[len(phased) + 1:]
-    return member, None
-
-
-def _phase_matches(wanted: str, phase: str | None) -> bool:
-    # "Voltage.L1" means the L1 voltage, which 1.6 reports as L1-N.
-    return phase is not None and (phase == wanted or phase == f"{wanted}-N")
 
 
 def build_meter_value(
@@ -123,28 +66,20 @@ def build_meter_value(
     if context not in CONTEXTS:
         raise ValueError(f"unknown ReadingContext {context!r}")
     sampled: list[SampledValue] = []
-    seen: set[tuple[str, str | None]] = set()
-    for member in measurands:
-        measurand, wanted_phase = _split_member(member.strip())
-        for s in _samples(measurand, reading, offered_a):
-            if wanted_phase is not None and not _phase_matches(wanted_phase, s.phase):
-                continue
-            if (s.measurand, s.phase) in seen or not math.isfinite(s.value):
-                continue
-            seen.add((s.measurand, s.phase))
-            sv: SampledValue = {
-                "value": format_value(s.value, s.decimals),
-                "context": context,
-                "format": "Raw",
-                "measurand": s.measurand,
-            }
-            if s.phase is not None:
-                sv["phase"] = s.phase
-            if s.location is not None:
-                sv["location"] = s.location
-            if s.unit is not None:
-                sv["unit"] = s.unit
-            sampled.append(sv)
+    for s in samples(list(measurands), reading, offered_a):
+        sv: SampledValue = {
+            "value": format_value(s.value, s.decimals),
+            "context": context,
+            "format": "Raw",
+            "measurand": s.measurand,
+        }
+        if s.phase is not None:
+            sv["phase"] = s.phase
+        if s.location is not None:
+            sv["location"] = s.location
+        if s.unit is not None and s.measurand != "Frequency":
+            sv["unit"] = s.unit
+        sampled.append(sv)
     if not sampled:
         return None
     return {"timestamp": timestamp, "sampledValue": sampled}
@@ -160,24 +95,6 @@ def meter_values_request(
     if transaction_id is not None:
         payload["transactionId"] = transaction_id
     return payload
-
-
-def next_aligned(now_wall: datetime, interval_s: int) -> datetime:
-    """The next clock-aligned boundary strictly after ``now_wall``.
-
-    OCPP 1.6 section 9.1.8 ClockAlignedDataInterval: evenly spaced intervals per day starting at
-    00:00:00 (midnight), e.g. 900 -> 96 quarter hours. Midnight of ``now_wall``'s own time zone
-    (pass aware UTC, as OCPP does). When ``interval_s`` does not divide a day, the last interval
-    of the day is shorter and the next day starts again at midnight. ``interval_s`` must be > 0
-    (0 means "no clock-aligned data": do not schedule)."""
-    if interval_s <= 0:
-        raise ValueError("interval_s must be > 0")
-    midnight = now_wall.replace(hour=0, minute=0, second=0, microsecond=0)
-    elapsed_us = (now_wall - midnight) // timedelta(microseconds=1)
-    step_us = interval_s * 1_000_000
-    candidate = midnight + timedelta(microseconds=(elapsed_us // step_us + 1) * step_us)
-    next_midnight = midnight + timedelta(days=1)
-    return min(candidate, next_midnight)
 
 
 class TransactionData:

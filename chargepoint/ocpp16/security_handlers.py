@@ -4,7 +4,8 @@ CSMS requests: InstallCertificate, GetInstalledCertificateIds, DeleteCertificate
 ExtendedTriggerMessage (every MessageTrigger, SignChargePointCertificate -> A02),
 CertificateSigned (A02.FR.06-08). Station requests: SignCertificate (A02/A03, also when the
 client certificate nears its end: ``renew_before_s``), SecurityEventNotification (A04, through
-the durable queue: ``DurableEvents``). The connection side is ``security_link.SecurityLink``.
+the durable queue: ``chargepoint.security.durable``). The connection side is
+``security_link.SecurityLink``.
 
 Plug-in: ``security = await setup_security(adapter, settings, firmware=..., diagnostics=...)``
 after the adapter is built and before its ``run()`` task starts. It raises StartupOfTheDevice,
@@ -16,12 +17,10 @@ SecurityLog uploads ``security.events`` (wired by ``firmware_handlers.setup_firm
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,11 +33,13 @@ from chargepoint.ocpp16.security_link import SecurityLink
 from chargepoint.ocpp16.triggers import known_statuses, send_shared
 from chargepoint.security import events as ev
 from chargepoint.security.certificates import CertificateHash, CertificateStore, CertUse
-from chargepoint.security.events import SecurityEvent, SecurityEvents
+from chargepoint.security.durable import DurableEvents
+from chargepoint.security.events import SecurityEvents
 from chargepoint.security.guards import MemoryWatch
 from chargepoint.security.identity import StationIdentity, certificate_not_after
 from chargepoint.security.profile import ProfileLink, upgrade_problem
 from chargepoint.security.seclog import SecurityLogFile
+from chargepoint.security.settings import SecuritySettings
 from chargepoint.store.writebehind import CachedKv
 
 if TYPE_CHECKING:
@@ -49,37 +50,6 @@ _TRIGGERS = ("BootNotification", "FirmwareStatusNotification", "Heartbeat",
              "LogStatusNotification", "MeterValues", "SignChargePointCertificate",
              "StatusNotification")
 _ROOTS_BUNDLE = "csms-roots.pem"
-
-
-@dataclass(frozen=True)
-class SecuritySettings:
-    directory: Path  # security log, installed CSMS roots, the station's keys (mode 0700)
-    manufacturer_roots: Path  # ManufacturerRootCertificate = [firmware] roots_dir
-    tls_url: str | None = None  # wss:// URL for profiles 2/3 (default: [ocpp] url as wss://)
-    renew_before_s: float = 30 * 86400.0  # A03.FR.02: one month before the end
-    watch_interval_s: float = 3600.0
-    upgrade_attempts: int = 3  # failed connections before a new profile is abandoned
-    log_max_bytes: int = 256 * 1024
-    min_free_bytes: int = 64 * 2**20  # MemoryExhaustion below both bounds
-    min_free_fraction: float = 0.05
-
-
-class DurableEvents:
-    """``EventSink``: SecurityEventNotification into the store's outbound queue (A04.FR.02),
-    sent by the outbox once BootNotification is Accepted. Runs on the events' writer thread."""
-
-    def __init__(self, adapter: Ocpp16Adapter, loop: asyncio.AbstractEventLoop) -> None:
-        self._a = adapter
-        self._loop = loop
-
-    def queue(self, event: SecurityEvent) -> None:
-        payload: dict[str, Any] = {"type": event.kind,
-                                   "timestamp": self._a.clock.stamp(event.at_mono)}
-        if event.tech_info:
-            payload["techInfo"] = event.tech_info
-        self._a.store.enqueue("SecurityEventNotification", payload, None)
-        with contextlib.suppress(RuntimeError):  # the loop is closed: sent after a restart
-            self._loop.call_soon_threadsafe(self._a.outbox.wake)
 
 
 class SecurityHandlers:
@@ -315,7 +285,7 @@ async def setup_security(adapter: Ocpp16Adapter, settings: SecuritySettings, *,
     if events is None:
         log = SecurityLogFile(settings.directory, settings.log_max_bytes)
         events = SecurityEvents(log)
-    events.sink = DurableEvents(adapter, loop)
+    events.sink = DurableEvents(adapter.store, adapter.clock, adapter.outbox.wake, loop)
     o = adapter.options
     certificates = CertificateStore(
         settings.directory / "csms-roots", settings.manufacturer_roots,

@@ -4,8 +4,11 @@ What runs (each a supervised task, as for 1.6): the connection loop (connect wit
 ``ocpp2.0.1`` subprotocol, BootNotification until Accepted, Heartbeat when nothing else was
 exchanged for ``OCPPCommCtrlr.HeartbeatInterval``, reconnect with backoff), the persist worker
 of ``transactions`` and the shared sender (``ocppj.outbox.Outbox``) for TransactionEvent and
-StatusNotification. Station connector N is EVSE N with connector 1. Authorization (cache,
-local list, offline rules) is ``authorization``'s; its CSMS requests go to ``auth_handlers``.
+StatusNotification, and the NotifyEvent sender of ``problems``. Station connector N is EVSE N
+with connector 1. Authorization (cache, local list, offline rules) is ``authorization``'s; its
+CSMS requests go to ``auth_handlers``. TriggerMessage is ``triggers``' (other blocks register
+their triggerable messages in ``trigger_hooks``), UnlockConnector and DataTransfer
+``remote``'s.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from chargepoint.core.schedule import Circuit
 from chargepoint.core.settings import ProtocolSettings, StationWiring, build_settings
 from chargepoint.limit_timer import LimitTimer
 from chargepoint.ocpp201 import conversions
+from chargepoint.ocpp201.aligned import AlignedSampler
 from chargepoint.ocpp201.auth_handlers import AuthHandlers
 from chargepoint.ocpp201.authorization import Authorization
 from chargepoint.ocpp201.client import Ocpp201Client
@@ -40,9 +44,12 @@ from chargepoint.ocpp201.components import Components
 from chargepoint.ocpp201.device_model import DeviceModel
 from chargepoint.ocpp201.device_requests import DeviceModelRequests
 from chargepoint.ocpp201.handlers import Handlers
+from chargepoint.ocpp201.problems import ProblemReports
+from chargepoint.ocpp201.remote import RemoteControl
 from chargepoint.ocpp201.reservations import Reservations
 from chargepoint.ocpp201.smart_charging import SmartCharging
 from chargepoint.ocpp201.transactions import Transactions
+from chargepoint.ocpp201.triggers import TriggerHooks, Triggers
 from chargepoint.ocpp201.wire_queue import WireQueue
 from chargepoint.ocppj.connection import Backoff, connect
 from chargepoint.ocppj.heartbeat import heartbeat_loop
@@ -51,6 +58,7 @@ from chargepoint.ocppj.rpc_errors import CallFailed
 from chargepoint.ocppj.supervise import FailureLog, Supervisor
 from chargepoint.ocppj.timestamps import Clock, ClockUnknown, format_utc
 from chargepoint.ports import LinkState, ProtocolAction, StationPort
+from chargepoint.security.link import SecurityLink
 from chargepoint.store.api import QueuedMessage
 
 LOG = logging.getLogger("chargepoint.ocpp")
@@ -58,8 +66,7 @@ LOG = logging.getLogger("chargepoint.ocpp")
 SUBPROTOCOL = Subprotocol("ocpp2.0.1")
 BOOT_REASON_KEY = "ocpp201.boot_reason"  # kv: the reason of the next BootNotification
 _DEFAULT_RETRY_S = 60.0  # BootNotification retry when the CSMS gave interval 0
-_ATTEMPTS = 3  # TransactionEvent attempts (MessageAttempts is not a variable yet)
-_RETRY_S = 10.0
+ANSWER_GRACE_S = 0.5  # before a reconnect that follows an answer (the CSMS reads it first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +114,8 @@ class Ocpp201Adapter:
         self.registration = "Unknown"
         self.outbox = Outbox(WireQueue(port.store), self)
         self.transactions = Transactions(self)
+        self.aligned = AlignedSampler(self, self.transactions)
+        self._unobserve = port.observe(self.transactions.observe)
         self.smart_charging = SmartCharging(self, Circuit(options.max_current_a))
         self.handlers = Handlers(self)
         self.components = Components(port, model, has_lock=options.has_lock,
@@ -117,8 +126,16 @@ class Ocpp201Adapter:
         self.extra_handlers: list[object] = [self.reservations]
         self.authorization = Authorization(self)
         self.add_handlers(AuthHandlers(self))
+        self.link_security: SecurityLink | None = None  # set by ocpp201.security
+        self.trigger_hooks = TriggerHooks()  # TriggerMessage of other blocks' messages
+        self.triggers = Triggers(self)
+        self.remote = RemoteControl(self)  # UnlockConnector, DataTransfer
+        self.add_handlers(self.triggers, self.remote)
+        self.problems = ProblemReports(self)  # NotifyEvent of the station's faults
         self._client: Ocpp201Client | None = None
         self._boot_done = False
+        self._boot_wake = asyncio.Event()  # TriggerMessage(BootNotification) while not Accepted
+        self._boot_triggered = False
         self._heartbeat_wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = asyncio.Event()
@@ -135,6 +152,8 @@ class Ocpp201Adapter:
         self.supervise("OCPP connection", self._connection_loop)
         self.supervise("OCPP outbox", self.outbox.run)
         self.supervise("OCPP persist worker", self.transactions.run)
+        self.supervise("OCPP aligned meter values", self.aligned.run)
+        self.supervise("OCPP NotifyEvent", self.problems.run)
         await self._closed.wait()
 
     def perform(self, action: ProtocolAction) -> None:
@@ -144,6 +163,7 @@ class Ocpp201Adapter:
         elif isinstance(action, ReportStatus):
             self.components.seen(action)
             self.post_status(action)
+            self.transactions.perform(action)  # chargingState, TxStart/StopPoint
         elif isinstance(action, RequestAuthorization):
             self.spawn(self.authorization.authorize(action))
 
@@ -161,6 +181,7 @@ class Ocpp201Adapter:
 
     async def close(self) -> None:
         self._closed.set()
+        self._unobserve()
         await self.transactions.close()
         await self._supervisor.close()
         await cancel_all(list(self._tasks))
@@ -216,9 +237,10 @@ class Ocpp201Adapter:
         self.port.store.kv_set(BOOT_REASON_KEY, "RemoteReset")
         self.port.request_restart(hard)
 
-    def post_status(self, action: ReportStatus) -> None:
+    def post_status(self, action: ReportStatus, triggered: bool = False) -> None:
         """StatusNotification of EVSE ``connector`` (connector 1); the station-wide one
-        (connector 0) has no 2.0.1 counterpart and is not sent."""
+        (connector 0) has no 2.0.1 counterpart and is not sent. ``triggered``: by
+        TriggerMessage, not queued twice (``Outbox.post_status``)."""
         if action.connector == 0:
             return
         at = action.at or None
@@ -232,22 +254,30 @@ class Ocpp201Adapter:
                     "connectorStatus": conversions.connector_status(action.status),
                     "evseId": action.connector, "connectorId": 1}
 
-        self.outbox.post_status(action.connector, payload)
+        self.outbox.post_status(action.connector, payload, triggered)
 
     # -- the connection
     async def _connection_loop(self) -> None:
         backoff = Backoff(self.options.reconnect_min_s, self.options.reconnect_max_s,
                           self.options.reconnect_jitter)
         while True:
+            security = self.link_security
+            options = self.options
             try:
-                ws = await connect(self.options, 0, SUBPROTOCOL)
+                if security is not None:  # the profile's URL and credentials (A00)
+                    options = security.connect_options(options)
+                ws = await connect(options, 0, SUBPROTOCOL)
             except Exception as exc:
+                if security is not None:
+                    security.connect_failed(exc)
                 delay = backoff.next_delay()
                 LOG.warning("CSMS connection failed (%s): retry in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
                 continue
             backoff.reset()
-            secrets = frozenset(p for p in (self.options.password,) if p)
+            if security is not None:
+                security.connected(ws)
+            secrets = frozenset(p for p in (self.options.password, options.password) if p)
             client = Ocpp201Client(self.options.station_id, ws,
                                    self.options.response_timeout_s,
                                    [self.handlers, self.device_requests, self.smart_charging,
@@ -266,6 +296,14 @@ class Ocpp201Adapter:
             delay = backoff.next_delay()
             LOG.warning("CSMS connection lost: reconnect in %.1f s", delay)
             await asyncio.sleep(delay)
+
+    async def reconnect(self) -> None:
+        """Close the connection after ``ANSWER_GRACE_S``; the loop reconnects (a new password
+        or client certificate applies from the next connection)."""
+        await asyncio.sleep(ANSWER_GRACE_S)
+        client = self._client
+        if client is not None:
+            await client.close_connection()
 
     async def _session(self, client: Ocpp201Client) -> None:
         try:
@@ -293,8 +331,12 @@ class Ocpp201Adapter:
         backoff = Backoff(self.options.reconnect_min_s, self.options.reconnect_max_s,
                           self.options.reconnect_jitter)
         while True:
+            payload = self._boot_payload()
+            if self._boot_triggered:
+                self._boot_triggered = False
+                payload["reason"] = "Triggered"
             try:
-                result = await client.request("BootNotification", self._boot_payload())
+                result = await client.request("BootNotification", payload)
             except (CallFailed, TimeoutError) as exc:
                 LOG.warning("BootNotification failed: %s", exc)
                 await asyncio.sleep(backoff.next_delay())
@@ -302,8 +344,7 @@ class Ocpp201Adapter:
             status = str(result["status"])
             self._set_clock(result.get("currentTime"))
             interval = int(result.get("interval", 0))
-            self.registration = status
-            if status == "Accepted":
+            if status == "Accepted":  # "Accepted" once registered (_set_registered), not before
                 if interval > 0 and interval != self.model.get_int(
                         "OCPPCommCtrlr.HeartbeatInterval"):
                     await asyncio.to_thread(self.model.persist,
@@ -312,8 +353,17 @@ class Ocpp201Adapter:
                 await asyncio.to_thread(self.port.store.kv_set, BOOT_REASON_KEY, None)
                 self._boot_done = True
                 return
+            self.registration = status
             LOG.warning("BootNotification %s: retry in %d s", status, interval)
-            await asyncio.sleep(interval if interval > 0 else _DEFAULT_RETRY_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._boot_wake.wait(),
+                                       interval if interval > 0 else _DEFAULT_RETRY_S)
+            self._boot_wake.clear()
+
+    def trigger_boot(self) -> None:
+        """TriggerMessage(BootNotification) before Accepted: the next one now (Triggered)."""
+        self._boot_triggered = True
+        self._boot_wake.set()
 
     async def _heartbeat_loop(self, client: Ocpp201Client) -> None:
         await heartbeat_loop(client,
@@ -332,6 +382,7 @@ class Ocpp201Adapter:
         self.smart_charging.timer.poke()  # period boundaries are on the CSMS's clock
         if not was_known and self.clock.known:
             self.outbox.wake()
+            self.aligned.interval_changed()  # the wall clock is known: boundaries now
 
     def _set_registered(self) -> None:
         self.registration = "Accepted"
@@ -349,8 +400,10 @@ class Ocpp201Adapter:
     def _variable_changed(self, key: str, value: str) -> None:
         if key == "OCPPCommCtrlr.HeartbeatInterval":
             self._heartbeat_wake.set()
-        elif key == "SampledDataCtrlr.TxUpdatedInterval":
+        elif key in ("SampledDataCtrlr.TxUpdatedInterval", "SampledDataCtrlr.TxEndedInterval"):
             self.transactions.interval_changed()
+        elif key in ("AlignedDataCtrlr.Interval", "AlignedDataCtrlr.TxEndedInterval"):
+            self.aligned.interval_changed()
         elif key == "TxCtrlr.EVConnectionTimeOut":
             self.port.submit(SettingsChanged(build_settings(
                 protocol_settings(self.model),
@@ -360,10 +413,10 @@ class Ocpp201Adapter:
 
     # -- for the outbox (OutboxLink)
     def attempts(self) -> int:
-        return _ATTEMPTS
+        return self.model.get_int("OCPPCommCtrlr.MessageAttempts")
 
     def retry_interval(self) -> float:
-        return _RETRY_S
+        return float(self.model.get_int("OCPPCommCtrlr.MessageAttemptInterval"))
 
     async def prepare(self, msg: QueuedMessage) -> dict[str, Any] | None:
         return await self.transactions.prepare(msg)

@@ -24,12 +24,15 @@ _MEASURANDS = ("Energy.Active.Import.Register", "Power.Active.Import", "Current.
 class Variable:
     component: str
     name: str
-    data_type: str  # "integer", "boolean", "MemberList" (comma separated), "OptionList" (one)
+    data_type: str  # "integer", "boolean", "string", "MemberList" (comma separated),
+    # "OptionList" (one of members)
     default: str
     read_only: bool = False
-    minimum: int = 0
+    minimum: int = 0  # integer: the smallest value; string: the shortest length
     members: tuple[str, ...] = ()  # MemberList: the values allowed
     unit: str | None = None
+    write_only: bool = False  # never read back (GetVariables: Rejected; reports: no value)
+    max_length: int = 1000  # string: the longest
 
     @property
     def key(self) -> str:
@@ -45,6 +48,10 @@ class Variable:
             return f"must be at least {self.minimum}" if number < self.minimum else None
         if self.data_type == "boolean":
             return None if value in ("true", "false") else f"must be true or false, not {value!r}"
+        if self.data_type == "string":
+            if not self.minimum <= len(value) <= self.max_length:
+                return f"must be {self.minimum}..{self.max_length} characters"
+            return None
         items = [v.strip() for v in value.split(",") if v.strip()]
         if self.data_type == "OptionList" and len(items) != 1:
             return f"must be one of {', '.join(self.members)}"
@@ -67,6 +74,20 @@ VARIABLES: dict[str, Variable] = {v.key: v for v in (
              "Energy.Active.Import.Register", members=_MEASURANDS),
     Variable("AuthCtrlr", "AuthorizeRemoteStart", "boolean", "true"),
     Variable("AuthCtrlr", "LocalPreAuthorize", "boolean", "false"),
+    # Transactions and meter values (E, J): chargepoint/ocpp201/tx_points.py, meter_values.py
+    Variable("OCPPCommCtrlr", "MessageAttempts", "integer", "3", minimum=1),
+    Variable("OCPPCommCtrlr", "MessageAttemptInterval", "integer", "10", minimum=1, unit="s"),
+    Variable("SampledDataCtrlr", "TxStartedMeasurands", "MemberList",
+             "Energy.Active.Import.Register", members=_MEASURANDS),
+    Variable("SampledDataCtrlr", "TxEndedMeasurands", "MemberList",
+             "Energy.Active.Import.Register", members=_MEASURANDS),
+    Variable("SampledDataCtrlr", "TxEndedInterval", "integer", "0", unit="s"),
+    Variable("AlignedDataCtrlr", "Interval", "integer", "0", unit="s"),
+    Variable("AlignedDataCtrlr", "Measurands", "MemberList", "Energy.Active.Import.Register",
+             members=_MEASURANDS),
+    Variable("AlignedDataCtrlr", "TxEndedInterval", "integer", "0", unit="s"),
+    Variable("AlignedDataCtrlr", "TxEndedMeasurands", "MemberList",
+             "Energy.Active.Import.Register", members=_MEASURANDS),
     Variable("ReservationCtrlr", "Enabled", "boolean", "true"),
     Variable("ReservationCtrlr", "NonEvseSpecific", "boolean", "true", read_only=True),
     # authorization cache and local list (chargepoint.ocpp201.authorization)
@@ -95,6 +116,15 @@ VARIABLES: dict[str, Variable] = {v.key: v for v in (
              members=("A", "W")),
     Variable("SmartChargingCtrlr", "EntriesChargingProfiles", "integer", "0", read_only=True),
     Variable("SmartChargingCtrlr", "LimitChangeSignificance", "integer", "10", unit="Percent"),
+    # A (security): SecurityProfile and Identity are set by ocpp201.security at start
+    Variable("SecurityCtrlr", "SecurityProfile", "integer", "0", read_only=True),
+    Variable("SecurityCtrlr", "Identity", "string", "", read_only=True),
+    Variable("SecurityCtrlr", "BasicAuthPassword", "string", "", write_only=True, minimum=16,
+             max_length=40),
+    Variable("SecurityCtrlr", "OrganizationName", "string", "", max_length=64),
+    Variable("SecurityCtrlr", "CertSigningWaitMinimum", "integer", "60", minimum=1, unit="s"),
+    Variable("SecurityCtrlr", "CertSigningRepeatTimes", "integer", "3"),
+    Variable("SecurityCtrlr", "MaxCertificateChainSize", "integer", "10000", read_only=True),
 )}
 
 

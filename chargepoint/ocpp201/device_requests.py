@@ -69,6 +69,8 @@ class DeviceModelRequests:
             else:
                 if attribute != "Actual":
                     result["attributeStatus"] = "NotSupportedAttributeType"
+                elif variable.write_only:
+                    result["attributeStatus"] = "Rejected"  # a secret: never read back
                 else:
                     result["attributeStatus"] = "Accepted"
                     result["attributeValue"] = self._s.components.slot(instance,

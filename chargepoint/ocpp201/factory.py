@@ -3,7 +3,8 @@ as "2.0.1").
 
 ``setup(config, store)`` reads the device model (``[ocpp.variables]``, then the values the CSMS
 set before), the wall clock's anchors and the reason of this boot, in worker threads (the store
-is blocking); ``Ocpp201Setup.build(port, services)`` makes the ``Ocpp201Adapter``.
+is blocking); ``Ocpp201Setup.build(port, services)`` makes the ``Ocpp201Adapter`` with its
+security functions (``ocpp201.security``).
 ``check_variables`` lists the problems of an ``[ocpp.variables]`` table, ``check_config`` those
 of ``[ocpp.config]`` (1.6 configuration keys: none apply under 2.0.1).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chargepoint.core.settings import ProtocolSettings
@@ -23,8 +25,10 @@ from chargepoint.ocpp201.adapter import (
 )
 from chargepoint.ocpp201.device_model import DeviceModel, check_initial
 from chargepoint.ocpp201.firmware import setup_firmware
+from chargepoint.ocpp201.security import setup_security
 from chargepoint.ocppj.timestamps import Clock, read_boot_id
 from chargepoint.ports import StationPort, StationServices
+from chargepoint.security.settings import SecuritySettings
 from chargepoint.store.api import StoreAPI
 from chargepoint.store.writebehind import CachedKv
 
@@ -79,6 +83,10 @@ class Ocpp201Setup:
             free_vend_id_tag=c.charging.free_vend_tag())
         adapter = Ocpp201Adapter(port, options, self._model, self._clock)
         setup_firmware(adapter, c, services)  # blocks L and N01
+        state_dir = Path(c.storage.path).resolve().parent
+        await setup_security(adapter, SecuritySettings(
+            directory=services.security_dir or state_dir / "security",
+            manufacturer_roots=Path(c.firmware.roots_dir)), events=services.security_events)
         return adapter
 
 

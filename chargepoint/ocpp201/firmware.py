@@ -31,8 +31,9 @@ cancelled) with the ``filename``; LogStatusNotification with the ``requestId``: 
 Uploaded | UploadFailure, or BadMessage (unusable URL), NotSupportedOperation (scheme),
 PermissionDenied (401/403, FTP 530).
 
-TriggerMessage hooks: ``send_firmware_status()`` / ``send_log_status()`` queue the current
-status (Idle, without ``requestId``, when nothing runs) behind the notifications queued before.
+TriggerMessage hooks (registered in the adapter's ``trigger_hooks``):
+``send_firmware_status()`` / ``send_log_status()`` queue the current status (Idle, without
+``requestId``, when nothing runs) behind the notifications queued before.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from chargepoint.firmware.manager import FirmwareManager, UpdateRequest
 from chargepoint.ocpp201.adapter import BOOT_REASON_KEY
 from chargepoint.ocpp201.client import on
 from chargepoint.ocpp201.handlers import after
+from chargepoint.ocpp201.triggers import TriggerHooks
 from chargepoint.ocppj.bounds import clamp_transfer
 from chargepoint.ocppj.firmware_host import (
     AdapterHost,
@@ -78,6 +80,9 @@ class FirmwareLink(HostLink, Protocol):
     def supervise(self, name: str, factory: Callable[[], Awaitable[None]]) -> None: ...
 
     def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]: ...
+
+    @property
+    def trigger_hooks(self) -> TriggerHooks: ...
 
 
 class Ocpp201FirmwareHost(AdapterHost):
@@ -191,6 +196,8 @@ def attach(adapter: FirmwareLink, firmware: FirmwareManager, diagnostics: Diagno
     before the adapter runs."""
     handlers = FirmwareHandlers(firmware, diagnostics, host)
     adapter.add_handlers(handlers)
+    adapter.trigger_hooks.register("FirmwareStatusNotification", handlers.send_firmware_status)
+    adapter.trigger_hooks.register("LogStatusNotification", handlers.send_log_status)
     adapter.supervise("firmware notification sender", host.run_sender)
     adapter.spawn(boot_check(adapter.registered, firmware))
     adapter.spawn(_close_with_adapter(handlers))

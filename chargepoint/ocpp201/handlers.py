@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from ocpp.routing import after as _after  # type: ignore[import-untyped]
 from ocpp.v201 import call_result  # type: ignore[import-untyped]
 
-from chargepoint.core.actions import Action, Reply, StopTransaction
+from chargepoint.core.actions import Action, Reply
 from chargepoint.core.events import (
     AvailabilityChanged,
     RemoteStartRequested,
@@ -82,7 +82,7 @@ class Handlers:
                        **_: Any) -> call_result.Reset:
         if evse_id is not None:
             return call_result.Reset(status="Rejected")  # resetting one EVSE: not supported
-        if type == "Immediate" or not await asyncio.to_thread(self._busy):
+        if type == "Immediate" or not self._s.transactions.open_transactions():
             return call_result.Reset(status="Accepted")
         return call_result.Reset(status="Scheduled")
 
@@ -94,30 +94,9 @@ class Handlers:
             await self._idle()
         self._s.restart(hard=type == "Immediate")
 
-    def _busy(self) -> bool:
-        store = self._s.port.store
-        return any(not r.stopped for r in store.open_transactions())
-
     async def _idle(self) -> None:
-        """Returns once the transactions that ran at the request have stopped (OnIdle)."""
-        stopped = asyncio.Event()
-        waiting: set[int] = set()
-
-        def seen(item: object) -> None:
-            if isinstance(item, StopTransaction):
-                waiting.discard(item.connector)
-                if not waiting:
-                    stopped.set()
-
-        stop = self._s.port.observe(seen)
-        try:
-            store = self._s.port.store
-            records = await asyncio.to_thread(store.open_transactions)
-            waiting.update(r.connector for r in records if not r.stopped)
-            if waiting:
-                await stopped.wait()
-        finally:
-            stop()
+        """Returns once the 2.0.1 transactions that ran at the request have ended (OnIdle)."""
+        await self._s.transactions.ended(self._s.transactions.open_transactions())
 
     @on("ChangeAvailability")
     async def on_change_availability(self, operational_status: str,

@@ -82,14 +82,18 @@ def report_entry(slot: Slot) -> dict[str, Any]:
         characteristics["valuesList"] = ",".join(variable.members)
     if slot.max_limit is not None:
         characteristics["maxLimit"] = slot.max_limit
+    attribute: dict[str, Any] = {"type": "Actual", "value": slot.value,
+                                 "mutability": "ReadOnly" if variable.read_only
+                                 else "ReadWrite",
+                                 "persistent": slot.instance.name not in HARDWARE,
+                                 "constant": slot.variable.name in ("ConnectorType",
+                                                                    "SupplyPhases")}
+    if variable.write_only:  # a secret (BasicAuthPassword): no value
+        del attribute["value"]
+        attribute["mutability"] = "WriteOnly"
     return {"component": slot.instance.wire(),
             "variable": {"name": variable.name},
-            "variableAttribute": [{"type": "Actual", "value": slot.value,
-                                   "mutability": "ReadOnly" if variable.read_only
-                                   else "ReadWrite",
-                                   "persistent": slot.instance.name not in HARDWARE,
-                                   "constant": slot.variable.name in ("ConnectorType",
-                                                                      "SupplyPhases")}],
+            "variableAttribute": [attribute],
             "variableCharacteristics": characteristics}
 
 

@@ -10,7 +10,8 @@
   and names the 1.6 error code (the library uses the 2.0 name FormatViolation and reports a bad
   enum value as a format problem).
 - ``log_frame(direction, station, text, secrets)`` writes the frame log of
-  ``chargepoint.logs`` with passwords and AuthorizationKey values replaced by "***".
+  ``chargepoint.logs`` with passwords, AuthorizationKey and BasicAuthPassword values replaced
+  by "***".
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def _known_actions() -> frozenset[str]:
     return frozenset(a.value for a in Action)
 
 
-_REDACT_KEYS = frozenset({"password", "authorizationkey"})
+_REDACT_KEYS = frozenset({"password", "authorizationkey", "basicauthpassword"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,9 +254,11 @@ def schema_error(action: str, payload: dict[str, Any]) -> tuple[str, str] | None
 def _redact(value: Any, secrets: frozenset[str]) -> Any:
     if isinstance(value, dict):
         out: dict[str, Any] = {}
-        is_secret_key = str(value.get("key", "")).lower() in _REDACT_KEYS
+        variable = value.get("variable")
+        is_secret_key = str(value.get("key", "")).lower() in _REDACT_KEYS or (  # 1.6 / 2.0.1
+            isinstance(variable, dict) and str(variable.get("name", "")).lower() in _REDACT_KEYS)
         for k, v in value.items():
-            if k.lower() in _REDACT_KEYS or (is_secret_key and k == "value"):
+            if k.lower() in _REDACT_KEYS or (is_secret_key and k in ("value", "attributeValue")):
                 out[k] = "***"
             else:
                 out[k] = _redact(v, secrets)

@@ -9,7 +9,10 @@ A, M and N blocks of OCPP 2.0.1).
 - ``tls``: the TLS client context (version, cipher suites) and what a failed handshake means.
 - ``profile``: the security profile in use, its prerequisites and the upgrade with fallback (A05).
 - ``guards``: replayed message ids and memory exhaustion.
+- ``link``: the connection's profile and credentials, asked by each adapter's connection loop.
+- ``durable``: security events into the store's outbound queue (SecurityEventNotification).
 
-Nothing here knows a message name of one OCPP version: the adapters (``chargepoint.ocpp16.
-security_handlers`` today) translate.
+Nothing here knows a message name of one OCPP version but SecurityEventNotification: the
+adapters (``chargepoint.ocpp16.security_handlers``, ``chargepoint.ocpp201.security``)
+translate.
 """

@@ -104,7 +104,7 @@ class StationIdentity:
                 return f"{child.subject.rfc4514_string()} is not signed by the next certificate"
         top = chain[-1]
         if not any(_issued_by(top, root) for root in roots):
-            return "the chain does not lead to an installed CentralSystemRootCertificate"
+            return "the chain does not lead to an installed CSMS root certificate"
         return None
 
     # -- installing and falling back

@@ -12,12 +12,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bench.csms import Csms
 from bench.report import Figure, document, table
 from bench.runner import KEYS
+from bench.station_config import config_text
 from bench.stats import percentile, summary_ms
+from chargepoint.config import config_from_toml
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,10 +58,57 @@ def test_bench_quick_run_writes_every_figure(tmp_path: Path) -> None:
     frozen = safety["idle"]["frozen"]
     assert frozen["pilot_ms"]["count"] == frozen["after_lease_ms"]["count"] == (
         doc["sizes"]["freeze_events"])
-    replay = doc["figures"]["offline_replay"]["details"]
-    assert replay["confirmed"] == doc["sizes"]["replay_messages"]
+    for key in ("offline_replay", "offline_replay_201"):
+        replay = doc["figures"][key]["details"]
+        assert replay["confirmed"] == doc["sizes"]["replay_messages"], key
     meter = doc["figures"]["meter_polling"]["details"]
     assert meter["faults"] == 0
+
+
+def _quick(tmp_path: Path, only: str) -> tuple[dict[str, Any], str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--only", only, "--out", str(tmp_path)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=100, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    [path] = list(tmp_path.glob("*.json"))
+    doc: dict[str, Any] = json.loads(path.read_text())
+    return doc, proc.stdout
+
+
+@pytest.mark.timeout(120)
+def test_bench_quick_ocpp201_figures_beside_their_baselines(tmp_path: Path) -> None:
+    """The 2.0.1 figures alone (``--only``): the station under 2.0.1 answers every GetVariables
+    of the load like the bare ``ocpp.v201`` client, and drains every queued TransactionEvent."""
+    doc, out = _quick(tmp_path, "request_latency_201,offline_replay_201")
+    assert list(doc["figures"]) == ["request_latency_201", "offline_replay_201"]
+    for key, fig in doc["figures"].items():
+        assert fig["measured"], f"{key}: {fig['reason']}"
+        assert all(_number(r["ours"]) and _number(r["baseline"]) for r in fig["rows"]), key
+        assert key in out
+    latency = doc["figures"]["request_latency_201"]
+    assert [r["metric"] for r in latency["rows"]] == ["p50", "p99"]
+    for who in ("ours", "bare"):
+        load = latency["details"][who]
+        assert load["sent"] > 0 and load["errors"] == load["unanswered"] == 0, (who, load)
+        assert load["answered"] == load["sent"], (who, load)
+        for [answer] in latency["details"]["first_answers"][who]:
+            [item] = answer["getVariableResult"]
+            assert item["attributeStatus"] == "Accepted", (who, item)
+    replay = doc["figures"]["offline_replay_201"]
+    assert [r["metric"] for r in replay["rows"]] == ["drain time", "per message"]
+    messages = doc["sizes"]["replay_messages"]
+    assert replay["details"]["confirmed"] == messages
+    assert replay["details"]["csms_received"]["TransactionEvent"] == messages
+
+
+def test_bench_station_config_is_valid_for_both_versions(tmp_path: Path) -> None:
+    for version in ("1.6", "2.0.1"):
+        config = config_from_toml(config_text(tmp_path, "CP-X", "ws://127.0.0.1:9/ocpp",
+                                              version))
+        assert config.ocpp.version == version
+    with pytest.raises(ValueError):
+        Csms(version="2.1")
 
 
 def test_percentile_nearest_rank() -> None:

@@ -41,6 +41,10 @@ const answers201 = {
     Authorize: () => ({ idTokenInfo: accepted }),
     TransactionEvent: (params) => (params.idToken ? { idTokenInfo: accepted } : {}),
     NotifyReport: () => ({}),
+    SecurityEventNotification: () => ({}),
+    SignCertificate: () => accepted,
+    MeterValues: () => ({}),
+    NotifyEvent: () => ({}),
 };
 
 const answers = version === '2.0.1' ? answers201 : answers16;

@@ -145,3 +145,27 @@ async def test_a_malformed_request_gets_the_2_0_1_callerror(peer201: Peer,
         ref("OCPPCommCtrlr", "HeartbeatInterval")]})  # the link stays up
     assert got["getVariableResult"][0]["attributeStatus"] == "Accepted"
     assert peer201.failures() == []
+
+
+async def test_triggers_unlock_and_fault_events_pass_the_strict_validator(
+        peer201: Peer, station201: RunningStation) -> None:
+    await until(lambda: station201.controller.meter_reading(1) is not None)
+    assert await peer201.request("TriggerMessage", {
+        "requestedMessage": "MeterValues", "evse": {"id": 1}}) == {"status": "Accepted"}
+    sent = (await peer201.wait_call("MeterValues"))[0]
+    assert sent["evseId"] == 1
+    assert await peer201.request("TriggerMessage", {
+        "requestedMessage": "StatusNotification", "evse": {"id": 1, "connectorId": 1}}) \
+        == {"status": "Accepted"}
+    assert await peer201.request("TriggerMessage", {"requestedMessage": "BootNotification"}) \
+        == {"status": "Rejected"}
+    assert await peer201.request("UnlockConnector", {"evseId": 1, "connectorId": 1}) \
+        == {"status": "Unlocked"}
+    assert await peer201.request("DataTransfer", {"vendorId": "org.example"}) \
+        == {"status": "UnknownVendorId"}
+    bench = station201.bench
+    assert bench is not None
+    bench.fault(1, "rcd")
+    event = (await peer201.wait_call("NotifyEvent"))[0]["eventData"][0]
+    assert (event["component"]["name"], event["actualValue"]) == ("RCD", "true")
+    assert peer201.failures() == []

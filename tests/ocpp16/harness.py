@@ -11,6 +11,7 @@ from typing import Any
 
 from chargepoint.core.actions import Action, Reply
 from chargepoint.core.events import Event
+from chargepoint.core.view import ConnectorView
 from chargepoint.ocpp16.adapter import Ocpp16Adapter
 from chargepoint.ocpp16.options import Ocpp16Options
 from chargepoint.store.db import Store
@@ -40,6 +41,9 @@ class FakeStationPort:
 
     def offered_current(self, connector: int) -> float | None:
         return self.offered.get(connector)
+
+    def connector_view(self, connector: int) -> ConnectorView:
+        raise NotImplementedError("the 1.6 adapter does not read connector views")
 
     def submit(self, event: Event) -> list[Action]:
         self.events.append(event)

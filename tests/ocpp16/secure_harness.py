@@ -13,12 +13,9 @@ import pytest
 
 from chargepoint.ocpp16.adapter import Ocpp16Adapter
 from chargepoint.ocpp16.firmware_handlers import setup_firmware
-from chargepoint.ocpp16.security_handlers import (
-    SecurityHandlers,
-    SecuritySettings,
-    setup_security,
-)
+from chargepoint.ocpp16.security_handlers import SecurityHandlers, setup_security
 from chargepoint.security.events import SecurityEvent
+from chargepoint.security.settings import SecuritySettings
 from chargepoint.store import writebehind
 from chargepoint.store.db import Store
 from tests.ocpp16.csms import Csms, Frame

@@ -18,7 +18,8 @@ Cp201Maker = Callable[..., Awaitable[RunningStation]]
 
 
 def toml201(url: str, tmp: Path, connectors: int, variables: dict[str, Any],
-            extra: str = "") -> str:
+            extra: str = "", ocpp: str = "") -> str:
+    """The config file; ``ocpp``: more keys of the [ocpp] table, ``extra``: more TOML."""
     lines = "\n".join(f'"{k}" = {str(v).lower() if isinstance(v, bool) else repr(v)}'
                       .replace("'", '"') for k, v in variables.items())
     return f"""
@@ -31,6 +32,7 @@ url = "{url}"
 reconnect_min_s = 0.05
 reconnect_max_s = 0.3
 response_timeout_s = 3
+{ocpp}
 [ocpp.variables]
 {lines}
 [storage]

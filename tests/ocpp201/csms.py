@@ -2,20 +2,23 @@
 validates every frame against the 2.0.1 schemas on its side too).
 
 ``Csms201`` records every frame both ways (``frames``), answers the station's CALLs
-(``boot_status``, ``interval``, ``token_status``, ``token_groups``), can go offline and come
-back on the same port, and sends requests to the station (``send``). Await with ``wait_for``,
-never sleep.
+(``boot_status``, ``interval``, ``token_status``, ``token_groups``, ``sign_status``), can go
+offline and come back on the same port, and sends requests to the station (``send``). With
+``ssl`` it serves wss:// and records each connection's Basic auth header and client
+certificate. Await with ``wait_for``, never sleep.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import ssl as ssl_module
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ocpp.exceptions import InternalError
 from ocpp.routing import on
 from ocpp.v201 import ChargePoint, call_result
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -36,7 +39,7 @@ def now_iso() -> str:
 
 class _Peer(ChargePoint):
     def __init__(self, csms: Csms201, ws: ServerConnection, station: str) -> None:
-        super().__init__(station, ws, response_timeout=5)
+        super().__init__(station, ws, response_timeout=csms.call_timeout)
         self.csms = csms
         self.ws = ws
 
@@ -71,6 +74,9 @@ class _Peer(ChargePoint):
 
     @on("TransactionEvent")
     def on_transaction_event(self, **kw: Any) -> call_result.TransactionEvent:
+        if self.csms.refuse_events > 0:  # answer with a CALLERROR (a failed attempt)
+            self.csms.refuse_events -= 1
+            raise InternalError(description="refused by the test")
         token = (kw.get("id_token") or {}).get("id_token")
         if token in self.csms.event_token_status:
             return call_result.TransactionEvent(
@@ -97,19 +103,47 @@ class _Peer(ChargePoint):
     def on_report_charging_profiles(self, **kw: Any) -> call_result.ReportChargingProfiles:
         return call_result.ReportChargingProfiles()
 
+    @on("SecurityEventNotification")
+    def on_security_event(self, **kw: Any) -> call_result.SecurityEventNotification:
+        return call_result.SecurityEventNotification()
+
+    @on("SignCertificate")
+    def on_sign_certificate(self, csr: str, **kw: Any) -> call_result.SignCertificate:
+        return call_result.SignCertificate(status=self.csms.sign_status)
+
+    @on("MeterValues")
+    def on_meter_values(self, **kw: Any) -> call_result.MeterValues:
+        return call_result.MeterValues()
+
+    @on("NotifyEvent")
+    def on_notify_event(self, **kw: Any) -> call_result.NotifyEvent:
+        return call_result.NotifyEvent()
+
+    @on("DataTransfer")
+    def on_data_transfer(self, vendor_id: str, data: Any = None,
+                         **kw: Any) -> call_result.DataTransfer:
+        return call_result.DataTransfer(status=self.csms.data_transfer_status, data=data)
+
 
 @dataclass
 class Csms201:
     boot_status: str = "Accepted"
     interval: int = 300
     token_status: dict[str, str] = field(default_factory=dict)  # default Accepted
+    refuse_events: int = 0  # TransactionEvents still to answer with a CALLERROR
     token_groups: dict[str, str] = field(default_factory=dict)  # Authorize's groupIdToken
     # idTokenInfo status in TransactionEventResponse for these idTokens (others: none)
     event_token_status: dict[str, str] = field(default_factory=dict)
+    data_transfer_status: str = "Accepted"  # DataTransfer from the station (data echoed)
+    call_timeout: float = 5.0  # how long ``send`` waits for the station's answer
     frames: list[Frame] = field(default_factory=list)
     subprotocols: list[str | None] = field(default_factory=list)
     port: int = 0
     peer: _Peer | None = None
+    ssl: ssl_module.SSLContext | None = None  # wss:// (security profiles 2 and 3)
+    auth_headers: list[str | None] = field(default_factory=list)  # per connection
+    peer_certs: list[bytes | None] = field(default_factory=list)  # client certificates (DER)
+    sign_status: str = "Accepted"  # SignCertificateResponse status
 
     def __post_init__(self) -> None:
         self._changed = asyncio.Condition()
@@ -118,10 +152,10 @@ class Csms201:
 
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ocpp"
+        return f"{'wss' if self.ssl is not None else 'ws'}://127.0.0.1:{self.port}/ocpp"
 
     async def start(self) -> None:
-        self._server = await serve(self._handler, "127.0.0.1", self.port,
+        self._server = await serve(self._handler, "127.0.0.1", self.port, ssl=self.ssl,
                                    subprotocols=["ocpp2.0.1"])  # type: ignore[list-item]
         self.port = self._server.sockets[0].getsockname()[1]
 
@@ -137,9 +171,13 @@ class Csms201:
 
     async def _handler(self, ws: ServerConnection) -> None:
         self.subprotocols.append(ws.subprotocol)
+        self.auth_headers.append(ws.request.headers.get("Authorization") if ws.request else None)
+        tls = ws.transport.get_extra_info("ssl_object")
+        self.peer_certs.append(tls.getpeercert(binary_form=True) if tls is not None else None)
         peer = _Peer(self, ws, (ws.request.path if ws.request else "").rsplit("/", 1)[-1])
         self.peer = peer
         self._connected.set()
+        await self._notify()
         try:
             await peer.start()
         except Exception:

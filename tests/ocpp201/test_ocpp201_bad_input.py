@@ -27,7 +27,7 @@ async def answer(csms: Csms201, text: str, unique_id: str) -> list[Any]:
     ("this is not json", "-1", "RpcFrameworkError"),
     ('{"a": 1}', "-1", "RpcFrameworkError"),
     ('[7, "m7", "Heartbeat", {}]', "m7", "MessageTypeNotSupported"),
-    ('[2, "m1", "UnlockConnector", {"evseId": 1, "connectorId": 1}]', "m1", "NotSupported"),
+    ('[2, "m1", "GetDisplayMessages", {"requestId": 1}]', "m1", "NotSupported"),
     ('[2, "m2", "MakeCoffee", {}]', "m2", "NotImplemented"),
     ('[2, "m3", "GetVariables", {"getVariableData": "all"}]', "m3", "TypeConstraintViolation"),
     ('[2, "m4", "GetVariables", {}]', "m4", "ProtocolError"),  # incomplete (2.0.1)

@@ -51,7 +51,7 @@ async def test_card_session_plug_tap_unplug(csms201: Csms201, make_cp201: Cp201M
     assert isinstance(tx_id, str) and tx_id
     assert started["eventType"] == "Started"
     assert started["seqNo"] == 0
-    assert started["triggerReason"] == "Authorized"
+    assert started["triggerReason"] == "ChargingStateChanged"  # TxStartPoint PowerPathClosed
     assert started["offline"] is False
     assert started["evse"] == {"id": 1, "connectorId": 1}
     assert started["idToken"] == {"idToken": TAG, "type": "ISO14443"}
@@ -171,7 +171,7 @@ async def test_refused_remote_start_does_not_label_the_next_card_start(
     cp.bench.tap(TAG)
     await csms201.wait_until(lambda: csms201.events())
     started = csms201.events()[0]
-    assert started["triggerReason"] == "Authorized"
+    assert started["triggerReason"] == "ChargingStateChanged"  # not RemoteStart
     assert "remoteStartId" not in started["transactionInfo"]
 
 
