@@ -179,15 +179,13 @@ async def test_b_24_reserved_persists_a_reset(csms201: Csms201,
     assert [r.reservation_id for r in again.store.reservations()] == [24]
 
 
-async def test_b_28_29_reset_of_an_evse_is_rejected(csms201: Csms201,
-                                                    make_cp201: Cp201Maker) -> None:
+async def test_b_25_reset_of_an_idle_evse_is_accepted_without_a_restart(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
     cp = await make_cp201()
     await ready(cp, csms201)
     for kind in ("OnIdle", "Immediate"):
-        assert (await csms201.send(call.Reset(type=kind, evse_id=1))).status == "Rejected"
-    await start(cp, csms201)
-    for kind in ("OnIdle", "Immediate"):
-        assert (await csms201.send(call.Reset(type=kind, evse_id=1))).status == "Rejected"
+        assert (await csms201.send(call.Reset(type=kind, evse_id=1))).status == "Accepted"
+    assert (await csms201.send(call.Reset(type="Immediate", evse_id=9))).status == "Rejected"
     await cp.adapter.ping()
     assert cp.controller.restart is None and not ended(csms201)
 
