@@ -60,6 +60,12 @@ async def start(cp: RunningStation, csms: Csms201, connector: int = 1, tag: str 
                                        if e["eventType"] == "Started"]) > before)
 
 
+def lock_problems(csms: Csms201) -> list[dict[str, Any]]:
+    """The NotifyEvent eventData of ConnectorPlugRetentionLock, in order."""
+    return [d for f in csms.calls("NotifyEvent") for d in f.payload["eventData"]
+            if d["component"]["name"] == "ConnectorPlugRetentionLock"]
+
+
 def ended(csms: Csms201) -> list[dict[str, Any]]:
     return [e for e in csms.events() if e["eventType"] == "Ended"]
 
@@ -727,6 +733,13 @@ async def test_g_20_a_lock_failure_starts_no_charging(csms201: Csms201,
     assert not cp.controller.hardware_of(1).contactor.commanded_closed
     assert not cp.controller.hardware_of(1).lock.commanded_locked
     assert not csms201.events()
-    # G05.FR.02's NotifyEvent (ConnectorPlugRetentionLock Problem true) is not asserted: the
-    # fault clears within milliseconds and NotifyEvent reports state differences (see
-    # docs/octt201.md, G_20)
+    # G05.FR.02: NotifyEvent ConnectorPlugRetentionLock Problem true, then false once the
+    # unlock that follows succeeded (milliseconds later: every transition is reported)
+    await csms201.wait_until(lambda: len(lock_problems(csms201)) >= 2)
+    failed, cleared = lock_problems(csms201)[:2]
+    assert failed["component"] == {"name": "ConnectorPlugRetentionLock",
+                                   "evse": {"id": 1, "connectorId": 1}}
+    assert failed["variable"] == {"name": "Problem"}
+    assert failed["actualValue"] == "true" and failed["techCode"] == "ConnectorLockFailure"
+    assert cleared["actualValue"] == "false" and cleared["cleared"] is True
+    assert cleared["eventId"] > failed["eventId"]
