@@ -57,6 +57,7 @@ from chargepoint.ocpp201.client import on
 from chargepoint.ocpp201.device_model import DeviceModel
 from chargepoint.ocpp201.handlers import after
 from chargepoint.ocpp201.triggers import TriggerHooks
+from chargepoint.ocppj.connection import Endpoint
 from chargepoint.ocppj.outbox import Outbox
 from chargepoint.ocppj.rpc_errors import CallFailed
 from chargepoint.ocppj.timestamps import Clock
@@ -96,28 +97,11 @@ MAX_CHAIN = "SecurityCtrlr.MaxCertificateChainSize"
 _ROOTS_BUNDLE = "csms-roots.pem"
 
 
-class SecurityOptions(Protocol):
-    """The adapter's configured options this module reads."""
-
-    @property
-    def url(self) -> str: ...
-    @property
-    def station_id(self) -> str: ...
-    @property
-    def security_profile(self) -> int: ...
-    @property
-    def password(self) -> str | None: ...
-    @property
-    def ca_file(self) -> str | None: ...
-    @property
-    def cert_file(self) -> str | None: ...
-
-
 class SecurityServices(Protocol):
     """The 2.0.1 adapter as the security functions see it."""
 
     @property
-    def options(self) -> SecurityOptions: ...
+    def options(self) -> Endpoint: ...
     @property
     def port(self) -> StationPort: ...
     @property
