@@ -54,14 +54,12 @@ from cryptography import x509
 from ocpp.v201 import call_result  # type: ignore[import-untyped]
 
 from chargepoint.ocpp201.client import on
-from chargepoint.ocpp201.device_model import DeviceModel
 from chargepoint.ocpp201.handlers import after
+from chargepoint.ocpp201.services import AdapterServices
 from chargepoint.ocpp201.triggers import TriggerHooks
 from chargepoint.ocppj.connection import Endpoint
 from chargepoint.ocppj.outbox import Outbox
 from chargepoint.ocppj.rpc_errors import CallFailed
-from chargepoint.ocppj.timestamps import Clock
-from chargepoint.ports import StationPort
 from chargepoint.security import events as ev
 from chargepoint.security.certificate_requests import CertificateRequests, hash_fields
 from chargepoint.security.certificates import CertificateHash, CertificateStore, CertUse
@@ -97,25 +95,13 @@ MAX_CHAIN = "SecurityCtrlr.MaxCertificateChainSize"
 _ROOTS_BUNDLE = "csms-roots.pem"
 
 
-class SecurityServices(Protocol):
+class SecurityServices(AdapterServices, Protocol):
     """The 2.0.1 adapter as the security functions see it."""
 
     @property
     def options(self) -> Endpoint: ...
     @property
-    def port(self) -> StationPort: ...
-    @property
-    def model(self) -> DeviceModel: ...
-    @property
-    def clock(self) -> Clock: ...
-    @property
     def outbox(self) -> Outbox: ...
-    @property
-    def registered(self) -> asyncio.Event: ...
-
-    async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]: ...
-
-    def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]: ...
 
     def supervise(self, name: str, factory: Callable[[], Awaitable[None]]) -> None: ...
 

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -54,7 +53,6 @@ from ocpp.v201 import call_result  # type: ignore[import-untyped]
 from chargepoint.core.actions import StartTransaction
 from chargepoint.core.schedule import ChargingProfile, Circuit, Purpose, RateUnit
 from chargepoint.ocpp201.client import on
-from chargepoint.ocpp201.device_model import DeviceModel
 from chargepoint.ocpp201.handlers import after
 from chargepoint.ocpp201.profile_conversions import (
     WIRE_PURPOSE,
@@ -63,9 +61,9 @@ from chargepoint.ocpp201.profile_conversions import (
     profile_from_wire,
     profile_to_wire,
 )
+from chargepoint.ocpp201.services import AdapterServices
 from chargepoint.ocppj.charging_profiles import plain
-from chargepoint.ocppj.timestamps import Clock, parse_utc
-from chargepoint.ports import StationPort
+from chargepoint.ocppj.timestamps import parse_utc
 from chargepoint.profile_book import Installed, ProfileBook
 
 LOG = logging.getLogger("chargepoint.ocpp")
@@ -79,19 +77,8 @@ SOURCE = "CSO"  # every profile here was set by the CSMS
 RECORD_VERSION = "2.0.1"  # the store's profiles table is shared with 1.6: whose row is it
 
 
-class SmartChargingServices(Protocol):
+class SmartChargingServices(AdapterServices, Protocol):
     """What ``SmartCharging`` uses of the adapter (``Ocpp201Adapter`` provides it)."""
-
-    @property
-    def port(self) -> StationPort: ...
-    @property
-    def model(self) -> DeviceModel: ...
-    @property
-    def clock(self) -> Clock: ...
-
-    async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]: ...
-
-    def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]: ...
 
 
 def _overlap(a: ChargingProfile, b: ChargingProfile) -> bool:
