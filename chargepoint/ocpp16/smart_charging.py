@@ -173,21 +173,9 @@ class SmartCharging:
             self, id: int | None = None, connector_id: int | None = None,
             charging_profile_purpose: str | None = None, stack_level: int | None = None,
             **_: Any) -> call_result.ClearChargingProfile:
-        async with self.book.lock:
-            if id is not None:
-                matches = [id] if id in self.book else []
-            else:
-                matches = [
-                    i.profile.id for i in self.book.items()
-                    if (connector_id is None or i.profile.connector == connector_id)
-                    and (charging_profile_purpose is None
-                         or i.profile.purpose.value == charging_profile_purpose)
-                    and (stack_level is None or i.profile.stack_level == stack_level)
-                ]
-            if not matches:
-                return call_result.ClearChargingProfile(status="Unknown")
-            self.book.forget(matches)
-            await self.book.unpersist(matches)
+        matches = await self.book.clear(id, connector_id, charging_profile_purpose, stack_level)
+        if not matches:
+            return call_result.ClearChargingProfile(status="Unknown")
         LOG.info("charging profile(s) %s cleared", matches)
         return call_result.ClearChargingProfile(status="Accepted")
 

@@ -212,11 +212,8 @@ class SmartCharging:
         sources = criteria.get("charging_limit_source")
         if sources is not None and SOURCE not in sources:
             return []
-        return [i for i in self.book.items()
-                if (evse_id is None or i.profile.connector == evse_id)
-                and (ids is None or i.profile.id in ids)
-                and (purpose is None or WIRE_PURPOSE[i.profile.purpose] == purpose)
-                and (stack_level is None or i.profile.stack_level == stack_level)]
+        return self.book.matching(evse_id, purpose, stack_level, ids=ids,
+                                  wire=WIRE_PURPOSE.__getitem__)
 
     @on("GetChargingProfiles")
     def on_get_charging_profiles(self, request_id: int, charging_profile: dict[str, Any],
@@ -276,21 +273,12 @@ class SmartCharging:
             charging_profile_criteria: dict[str, Any] | None = None,
             **_: Any) -> call_result.ClearChargingProfile:
         criteria = charging_profile_criteria or {}
-        async with self.book.lock:
-            if charging_profile_id is not None:
-                matches = [charging_profile_id] if charging_profile_id in self.book else []
-            else:
-                evse = criteria.get("evse_id")
-                purpose = criteria.get("charging_profile_purpose")
-                stack_level = criteria.get("stack_level")
-                matches = [i.profile.id for i in self.book.items()
-                           if (evse is None or i.profile.connector == evse)
-                           and (purpose is None or WIRE_PURPOSE[i.profile.purpose] == purpose)
-                           and (stack_level is None or i.profile.stack_level == stack_level)]
-            if not matches:
-                return call_result.ClearChargingProfile(status="Unknown")
-            self.book.forget(matches)
-            await self.book.unpersist(matches)
+        matches = await self.book.clear(
+            charging_profile_id, criteria.get("evse_id"),
+            criteria.get("charging_profile_purpose"), criteria.get("stack_level"),
+            wire=WIRE_PURPOSE.__getitem__)
+        if not matches:
+            return call_result.ClearChargingProfile(status="Unknown")
         LOG.info("charging profile(s) %s cleared", matches)
         return call_result.ClearChargingProfile(status="Accepted")
 
