@@ -13,9 +13,10 @@ smart-charging handlers check a profile against their version's rules and hand i
   every given criterion matches (None: any; ``purpose`` as ``wire`` names it on the wire);
   ``clear(profile_id, connector, purpose, stack_level, wire=...)`` (ClearChargingProfile:
   the id alone when given, else the criteria) forgets and unpersists them: the ids cleared.
-- ``restore(parse)`` at start: every stored row through ``parse(connector, record)`` (a
-  malformed or foreign row raises ``KeyError`` / ``TypeError`` / ``ValueError`` and is
-  dropped); TxProfiles are dropped (a restart ended their transaction).
+- ``restore(from_wire)`` at start: every stored row's profile data through
+  ``from_wire(connector, data, installed_at)`` (a malformed or foreign row raises
+  ``KeyError`` / ``TypeError`` / ``ValueError`` and is dropped); TxProfiles are dropped (a
+  restart ended their transaction).
 - Transactions, observed from the core's actions: a start is anchored for Relative profiles
   (``running``) and may install a profile (``on_start(action)``: a remote start's TxProfile,
   persisted in a task); a stop removes the TxProfiles of its connector (memory now, the store
@@ -38,7 +39,7 @@ from chargepoint.core.actions import Action, StartTransaction, StopTransaction
 from chargepoint.core.events import Event
 from chargepoint.core.schedule import ChargingProfile, Circuit, Purpose, Schedule, Transaction
 from chargepoint.limit_timer import LimitTimer
-from chargepoint.ocppj.timestamps import Clock, format_utc
+from chargepoint.ocppj.timestamps import Clock, format_utc, parse_utc
 from chargepoint.ports import StationPort
 
 LOG = logging.getLogger("chargepoint.ocpp")
@@ -130,8 +131,13 @@ class ProfileBook:
             listener()
 
     # -- start-up
-    async def restore(self, parse: Callable[[int, dict[str, Any]], Installed]) -> None:
+    async def restore(
+            self, from_wire: Callable[[int, dict[str, Any], datetime], ChargingProfile]) -> None:
         """Install the profiles the store kept (call once, before ``timer.run``)."""
+        def parse(connector: int, record: dict[str, Any]) -> Installed:
+            data = record["charging_profile"]
+            return Installed(from_wire(connector, data, parse_utc(record["installed_at"])), data)
+
         rows = await asyncio.to_thread(self._s.port.store.profiles)
         dropped: list[int] = []
         for profile_id, connector, record in rows:

@@ -49,7 +49,7 @@ from chargepoint.ocpp16.profile_conversions import (
     profile_from_wire,
     rate_unit,
 )
-from chargepoint.ocppj.timestamps import Clock, parse_utc
+from chargepoint.ocppj.timestamps import Clock
 from chargepoint.ports import StationPort
 from chargepoint.profile_book import Installed, ProfileBook
 from chargepoint.store.api import StoreAPI
@@ -107,12 +107,7 @@ class SmartCharging:
     # -- start-up
     async def restore(self) -> None:
         """Install the profiles the store kept (call once, before ``timer.run``)."""
-        def parse(connector: int, record: dict[str, Any]) -> Installed:
-            data = record["charging_profile"]
-            return Installed(profile_from_wire(connector, data,
-                                               parse_utc(record["installed_at"])), data)
-
-        await self.book.restore(parse)
+        await self.book.restore(profile_from_wire)
 
     # -- checks shared by SetChargingProfile and RemoteStartTransaction
     def _check(self, connector: int, data: dict[str, Any]) -> Installed | str:

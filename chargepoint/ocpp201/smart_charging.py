@@ -63,7 +63,6 @@ from chargepoint.ocpp201.profile_conversions import (
 )
 from chargepoint.ocpp201.services import AdapterServices
 from chargepoint.ocppj.charging_profiles import plain
-from chargepoint.ocppj.timestamps import parse_utc
 from chargepoint.profile_book import Installed, ProfileBook
 
 LOG = logging.getLogger("chargepoint.ocpp")
@@ -125,12 +124,7 @@ class SmartCharging:
     # -- start-up
     async def restore(self) -> None:
         """Install the profiles the store kept (call once, before ``timer.run``)."""
-        def parse(evse: int, record: dict[str, Any]) -> Installed:
-            data = record["charging_profile"]
-            return Installed(profile_from_wire(evse, data, parse_utc(record["installed_at"])),
-                             data)
-
-        await self.book.restore(parse)
+        await self.book.restore(profile_from_wire)
 
     # -- checks shared by SetChargingProfile and RequestStartTransaction
     def _check(self, evse: int, data: dict[str, Any]) -> Installed:
