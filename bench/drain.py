@@ -1,10 +1,12 @@
 """A real adapter run against the bench CSMS: the drain of the offline-replay figures.
 
-``drain(adapter, csms, store, ...)`` runs the adapter until the CSMS received ``expected``
-``action`` CALLs and the store's queue is empty (BootNotification -> empty queue:
-``drained_s``), then measures ``pings`` CALL round trips, closes the adapter, queues ``extra``
-more messages (``reseed``) and times ``store_work`` on them. ``report(fig, ...)`` adds the
-rows and details both replay figures share. ``shutdown(adapter, task, csms)`` ends a run.
+``seeded(path, seed, messages)`` opens the store at ``path`` and queues ``messages`` (and
+the seconds it took). ``drain(adapter, csms, store, ...)`` runs the adapter until the CSMS
+received ``expected`` ``action`` CALLs and the store's queue is empty (BootNotification ->
+empty queue: ``drained_s``), then measures ``pings`` CALL round trips, closes the adapter,
+queues ``extra`` more messages (``reseed``) and times ``store_work`` on them.
+``report(fig, ...)`` adds the rows and details both replay figures share.
+``shutdown(adapter, task, csms)`` ends a run.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import dataclasses
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 from bench.csms import Csms
@@ -34,6 +37,16 @@ class Drain:
     rtts: list[float]
     extra: int  # messages queued again for ``store_work``
     store_s: float  # seconds per message of ``store_work``
+
+
+async def seeded(path: Path, seed: Callable[[Store, int], None],
+                 messages: int) -> tuple[Store, float]:
+    store = Store.open(path)
+    t0 = time.perf_counter()
+    await asyncio.to_thread(seed, store, messages)
+    seed_s = time.perf_counter() - t0
+    assert store.queue_length() == messages
+    return store, seed_s
 
 
 async def until(predicate: Callable[[], bool], timeout: float) -> None:

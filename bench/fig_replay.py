@@ -13,12 +13,11 @@ need. The details add what the store calls alone cost per message (sqlite, synch
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 
 from bench.csms import Csms
-from bench.drain import drain, report
+from bench.drain import drain, report, seeded
 from bench.port import QuietPort
 from bench.report import Figure
 from chargepoint.ocpp16.adapter import Ocpp16Adapter
@@ -60,11 +59,7 @@ def store_work(store: Store) -> float:
 async def run(*, messages: int, workdir: Path, pings: int = 200) -> Figure:
     fig = Figure("offline_replay", f"Offline replay: {messages} queued transaction messages")
     messages -= messages % 2
-    store = Store.open(workdir / "replay.db")
-    t0 = time.perf_counter()
-    await asyncio.to_thread(seed, store, messages)
-    seed_s = time.perf_counter() - t0
-    assert store.queue_length() == messages
+    store, seed_s = await seeded(workdir / "replay.db", seed, messages)
     csms = Csms()
     await csms.start()
     options = Ocpp16Options(

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.csms import Csms
-from bench.drain import drain, report
+from bench.drain import drain, report, seeded
 from bench.fig_replay import STAMP
 from bench.port import QuietPort
 from bench.report import Figure
@@ -88,11 +88,7 @@ async def run(*, messages: int, workdir: Path, pings: int = 200) -> Figure:
     fig = Figure("offline_replay_201",
                  f"OCPP 2.0.1 offline replay: {messages} queued TransactionEvent messages")
     messages -= messages % 2
-    store = Store.open(workdir / "replay201.db")
-    t0 = time.perf_counter()
-    await asyncio.to_thread(seed, store, messages)
-    seed_s = time.perf_counter() - t0
-    assert store.queue_length() == messages
+    store, seed_s = await seeded(workdir / "replay201.db", seed, messages)
     csms = Csms(version=VERSION)
     await csms.start()
     writer = WriteBehind("bench-clock")
