@@ -20,7 +20,6 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
@@ -32,13 +31,11 @@ from chargepoint.ocpp16.triggers import known_statuses, send_shared
 from chargepoint.security import events as ev
 from chargepoint.security.certificate_requests import CertificateRequests, hash_fields
 from chargepoint.security.certificates import CertificateStore, CertUse
-from chargepoint.security.durable import DurableEvents
 from chargepoint.security.events import SecurityEvents
 from chargepoint.security.identity import StationIdentity
-from chargepoint.security.profile import ProfileLink, upgrade_problem
-from chargepoint.security.seclog import SecurityLogFile
+from chargepoint.security.parts import open_parts
+from chargepoint.security.profile import upgrade_problem
 from chargepoint.security.settings import SecuritySettings
-from chargepoint.store.writebehind import CachedKv
 
 if TYPE_CHECKING:
     from chargepoint.ocpp16.adapter import Ocpp16Adapter
@@ -221,30 +218,22 @@ async def setup_security(adapter: Ocpp16Adapter, settings: SecuritySettings, *,
                          log_upload: Callable[[], tuple[str, int | None]] | None = None,
                          events: SecurityEvents | None = None) -> SecurityHandlers:
     """Build and attach everything (see the module docstring); call inside the loop."""
-    loop = asyncio.get_running_loop()
-    if events is None:
-        log = SecurityLogFile(settings.directory, settings.log_max_bytes)
-        events = SecurityEvents(log)
-    events.sink = DurableEvents(adapter.store, adapter.clock, adapter.outbox.wake, loop)
     o = adapter.options
-    certificates = CertificateStore(
-        settings.directory / "csms-roots", settings.manufacturer_roots,
-        configured_csms=Path(o.ca_file) if o.ca_file else None,
-        max_length=adapter.config.get_int("CertificateStoreMaxLength"))
-    identity = StationIdentity(settings.directory / "identity")
-    kv = await asyncio.to_thread(CachedKv, adapter.store)
-    profile = await asyncio.to_thread(ProfileLink, kv, o.security_profile,
-                                      settings.upgrade_attempts)
+    parts = await open_parts(settings, adapter.store, adapter.clock, adapter.outbox.wake,
+                             security_profile=o.security_profile, ca_file=o.ca_file,
+                             events=events,
+                             max_length=adapter.config.get_int("CertificateStoreMaxLength"))
+    events, profile = parts.events, parts.profile
     handlers: SecurityHandlers | None = None
 
     def roots_of_issuer(name: x509.Name) -> set[str]:
         return handlers.roots_of_issuer(name) if handlers is not None else set()
 
-    link = SecurityLink(adapter, events, profile, identity,
+    link = SecurityLink(adapter, events, profile, parts.identity,
                         settings.directory / _ROOTS_BUNDLE, tls_url=settings.tls_url,
                         roots_of_issuer=roots_of_issuer)
-    handlers = SecurityHandlers(adapter, settings, events, certificates, identity, link,
-                                firmware_status=firmware_status, log_upload=log_upload)
+    handlers = SecurityHandlers(adapter, settings, events, parts.certificates, parts.identity,
+                                link, firmware_status=firmware_status, log_upload=log_upload)
     await handlers.refresh()
     adapter.add_handlers(handlers)
     adapter.link_security = link

@@ -47,7 +47,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Protocol
 
 from cryptography import x509
@@ -63,14 +62,11 @@ from chargepoint.ocppj.rpc_errors import CallFailed
 from chargepoint.security import events as ev
 from chargepoint.security.certificate_requests import CertificateRequests, hash_fields
 from chargepoint.security.certificates import CertificateHash, CertificateStore, CertUse
-from chargepoint.security.durable import DurableEvents
 from chargepoint.security.events import SecurityEvents
 from chargepoint.security.identity import StationIdentity
 from chargepoint.security.link import SecurityLink
-from chargepoint.security.profile import ProfileLink
-from chargepoint.security.seclog import SecurityLogFile
+from chargepoint.security.parts import open_parts
 from chargepoint.security.settings import SecuritySettings
-from chargepoint.store.writebehind import CachedKv
 
 LOG = logging.getLogger("chargepoint.security")
 
@@ -278,20 +274,11 @@ async def setup_security(adapter: SecurityHost, settings: SecuritySettings, *,
                          events: SecurityEvents | None = None) -> SecurityHandlers:
     """Build and attach everything (module docstring); call inside the loop before ``run()``.
     ``events``: the station's ``SecurityEvents`` (its log); made here when None."""
-    loop = asyncio.get_running_loop()
-    if events is None:
-        events = SecurityEvents(SecurityLogFile(settings.directory, settings.log_max_bytes))
-    store = adapter.port.store
-    events.sink = DurableEvents(store, adapter.clock, adapter.outbox.wake, loop,
-                                names=EVENT_NAMES)
     o = adapter.options
-    certificates = CertificateStore(
-        settings.directory / "csms-roots", settings.manufacturer_roots,
-        configured_csms=Path(o.ca_file) if o.ca_file else None)
-    identity = StationIdentity(settings.directory / "identity")
-    kv = await asyncio.to_thread(CachedKv, store)
-    profile = await asyncio.to_thread(ProfileLink, kv, o.security_profile,
-                                      settings.upgrade_attempts)
+    parts = await open_parts(settings, adapter.port.store, adapter.clock, adapter.outbox.wake,
+                             security_profile=o.security_profile, ca_file=o.ca_file,
+                             events=events, names=EVENT_NAMES)
+    events, profile = parts.events, parts.profile
     handlers: SecurityHandlers | None = None
 
     def roots_of_issuer(name: x509.Name) -> set[str]:
@@ -300,10 +287,11 @@ async def setup_security(adapter: SecurityHost, settings: SecuritySettings, *,
     def password() -> str | None:
         return handlers.password() if handlers is not None else None
 
-    link = SecurityLink(adapter, events, profile, identity, settings.directory / _ROOTS_BUNDLE,
-                        authorization_key=password, tls_url=settings.tls_url,
-                        roots_of_issuer=roots_of_issuer)
-    handlers = SecurityHandlers(adapter, settings, events, certificates, identity, link)
+    link = SecurityLink(adapter, events, profile, parts.identity,
+                        settings.directory / _ROOTS_BUNDLE, authorization_key=password,
+                        tls_url=settings.tls_url, roots_of_issuer=roots_of_issuer)
+    handlers = SecurityHandlers(adapter, settings, events, parts.certificates, parts.identity,
+                                link)
     await handlers.refresh()
     adapter.add_handlers(handlers)
     adapter.link_security = link
