@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from ocpp.routing import after as _after  # type: ignore[import-untyped]
@@ -29,11 +29,9 @@ from chargepoint.core.events import (
 from chargepoint.core.types import StopReason
 from chargepoint.ocpp201.authorization import Authorization
 from chargepoint.ocpp201.client import on
-from chargepoint.ocpp201.device_model import DeviceModel
 from chargepoint.ocpp201.profile_conversions import Refusal
+from chargepoint.ocpp201.services import AdapterServices
 from chargepoint.ocpp201.transactions import Transactions
-from chargepoint.ocppj.timestamps import Clock
-from chargepoint.ports import StationPort
 
 LOG = logging.getLogger("chargepoint.ocpp")
 
@@ -53,23 +51,13 @@ class RemoteStartProfiles(Protocol):
     def expect_remote_start(self, evse: int, id_token: str, data: dict[str, Any]) -> None: ...
 
 
-class HandlerServices(Protocol):
-    @property
-    def port(self) -> StationPort: ...
-    @property
-    def model(self) -> DeviceModel: ...
-    @property
-    def clock(self) -> Clock: ...
+class HandlerServices(AdapterServices, Protocol):
     @property
     def transactions(self) -> Transactions: ...
     @property
     def authorization(self) -> Authorization: ...
     @property
     def smart_charging(self) -> RemoteStartProfiles: ...
-
-    async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]: ...
-
-    def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]: ...
 
     def restart(self, hard: bool) -> None:
         """Reset: remember the boot reason RemoteReset and restart the station."""

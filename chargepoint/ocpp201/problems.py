@@ -46,9 +46,9 @@ from typing import Any, Protocol
 
 from chargepoint.core.events import FaultCleared, FaultRaised
 from chargepoint.core.types import FaultKind
+from chargepoint.ocpp201.services import AdapterServices
 from chargepoint.ocppj.rpc_errors import CallFailed
-from chargepoint.ocppj.timestamps import Clock, ClockUnknown, format_utc
-from chargepoint.ports import StationPort
+from chargepoint.ocppj.timestamps import ClockUnknown, format_utc
 
 LOG = logging.getLogger("chargepoint.ocpp")
 
@@ -105,19 +105,11 @@ class _Change:
     info: str
 
 
-class ProblemServices(Protocol):
+class ProblemServices(AdapterServices, Protocol):
     """What ``ProblemReports`` uses of the adapter (``Ocpp201Adapter``)."""
 
     @property
-    def port(self) -> StationPort: ...
-    @property
-    def clock(self) -> Clock: ...
-    @property
-    def registered(self) -> asyncio.Event: ...
-    @property
     def offline(self) -> asyncio.Event: ...
-
-    async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]: ...
 
 
 class ProblemReports:
