@@ -97,7 +97,7 @@ class NetworkProfiles:
         problem = upgrade_problem(
             profile, active,
             has_authorization_key=bool(self._security.password() or options.password),
-            csms_roots=len(self._security.csms_roots),
+            csms_roots=len(self._security.certs.csms_roots),
             has_client_certificate=self._security.identity.client_pair() is not None
             or bool(options.cert_file))
         return None if problem is None else ("InvalidNetworkConf", problem)
