@@ -13,13 +13,11 @@ need. The details add what the store calls alone cost per message (sqlite, synch
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import statistics
 import time
 from pathlib import Path
 
 from bench.csms import Csms
+from bench.drain import drain, report, seeded
 from bench.port import QuietPort
 from bench.report import Figure
 from chargepoint.ocpp16.adapter import Ocpp16Adapter
@@ -58,21 +56,10 @@ def store_work(store: Store) -> float:
     return (time.perf_counter() - t0) / max(count, 1)
 
 
-async def _until(predicate: object, timeout: float) -> None:
-    async def wait() -> None:
-        while not predicate():  # type: ignore[operator]
-            await asyncio.sleep(0.005)
-    await asyncio.wait_for(wait(), timeout)
-
-
 async def run(*, messages: int, workdir: Path, pings: int = 200) -> Figure:
     fig = Figure("offline_replay", f"Offline replay: {messages} queued transaction messages")
     messages -= messages % 2
-    store = Store.open(workdir / "replay.db")
-    t0 = time.perf_counter()
-    await asyncio.to_thread(seed, store, messages)
-    seed_s = time.perf_counter() - t0
-    assert store.queue_length() == messages
+    store, seed_s = await seeded(workdir / "replay.db", seed, messages)
     csms = Csms()
     await csms.start()
     options = Ocpp16Options(
@@ -80,37 +67,12 @@ async def run(*, messages: int, workdir: Path, pings: int = 200) -> Figure:
         initial_config={"MeterValueSampleInterval": "0", "ClockAlignedDataInterval": "0",
                         "WebSocketPingInterval": "0", "TransactionMessageRetryInterval": "1"})
     adapter = Ocpp16Adapter(QuietPort(store), options)
-    task = asyncio.create_task(adapter.run())
     try:
-        booted = await csms.wait_booted(STATION, timeout=30)
-        await csms.wait_received("StopTransaction", messages // 2, timeout=600)
-        await _until(lambda: store.queue_length() == 0, timeout=60)
-        drained_s = time.monotonic() - booted
-        rtts = [await adapter.ping() for _ in range(pings)]
-        await adapter.close()
-        extra = min(messages, 2000)
-        await asyncio.to_thread(seed, store, extra)
-        store_s = await asyncio.to_thread(store_work, store)
+        d = await drain(adapter, csms, store, station=STATION, action="StopTransaction",
+                        expected=messages // 2, messages=messages, pings=pings,
+                        reseed=lambda extra: seed(store, extra), store_work=store_work)
     finally:
-        await adapter.close()
-        task.cancel()
-        with contextlib.suppress(BaseException):
-            await task
-        await csms.stop()
         store.close()
-    rtt = statistics.median(rtts)
-    fig.row("drain time", "s", drained_s, messages * rtt, f"{messages} x median RTT")
-    fig.row("per message", "ms", drained_s / messages * 1000, rtt * 1000, "median CALL RTT")
-    fig.details = {
-        "messages": messages,
-        "confirmed": adapter.outbox.sent_ok,
-        "csms_received": dict(csms.received),
-        "rtt_ms": {"median": round(rtt * 1000, 3), "min": round(min(rtts) * 1000, 3),
-                   "count": len(rtts)},
-        "seed_s": round(seed_s, 3),
-        "throughput_msg_per_s": round(messages / drained_s, 1),
-        "store_only_ms_per_message": round(store_s * 1000, 3),
-        "store_only_note": f"the sender's store calls alone on {extra} more messages, "
-                           "one thread, no network, no asyncio.to_thread hops",
-    }
+    report(fig, d, messages=messages, confirmed=adapter.outbox.sent_ok, csms=csms,
+           seed_s=seed_s)
     return fig

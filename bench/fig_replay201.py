@@ -14,14 +14,13 @@ adapter after the drain). The details add what the store calls alone cost per me
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import statistics
 import time
 from pathlib import Path
 from typing import Any
 
 from bench.csms import Csms
-from bench.fig_replay import STAMP, _until
+from bench.drain import drain, report, seeded
+from bench.fig_replay import STAMP
 from bench.port import QuietPort
 from bench.report import Figure
 from chargepoint.ocpp201.adapter import Ocpp201Adapter, Ocpp201Options
@@ -89,11 +88,7 @@ async def run(*, messages: int, workdir: Path, pings: int = 200) -> Figure:
     fig = Figure("offline_replay_201",
                  f"OCPP 2.0.1 offline replay: {messages} queued TransactionEvent messages")
     messages -= messages % 2
-    store = Store.open(workdir / "replay201.db")
-    t0 = time.perf_counter()
-    await asyncio.to_thread(seed, store, messages)
-    seed_s = time.perf_counter() - t0
-    assert store.queue_length() == messages
+    store, seed_s = await seeded(workdir / "replay201.db", seed, messages)
     csms = Csms(version=VERSION)
     await csms.start()
     writer = WriteBehind("bench-clock")
@@ -101,40 +96,15 @@ async def run(*, messages: int, workdir: Path, pings: int = 200) -> Figure:
     clock = await asyncio.to_thread(
         lambda: Clock(boot_id="bench-replay-201", kv=CachedKv(store, writer)))
     adapter = Ocpp201Adapter(QuietPort(store), _options(csms.url), model, clock)
-    task = asyncio.create_task(adapter.run())
     try:
-        booted = await csms.wait_booted(STATION, timeout=30)
-        await csms.wait_received("TransactionEvent", messages, timeout=600)
-        await _until(lambda: store.queue_length() == 0, timeout=60)
-        drained_s = time.monotonic() - booted
-        rtts = [await adapter.ping() for _ in range(pings)]
-        await adapter.close()
-        extra = min(messages, 2000)
-        await asyncio.to_thread(seed, store, extra, messages)
-        store_s = await asyncio.to_thread(store_work, store)
+        d = await drain(adapter, csms, store, station=STATION, action="TransactionEvent",
+                        expected=messages, messages=messages, pings=pings,
+                        reseed=lambda extra: seed(store, extra, messages), store_work=store_work)
     finally:
-        await adapter.close()
-        task.cancel()
-        with contextlib.suppress(BaseException):
-            await task
-        await csms.stop()
         await asyncio.to_thread(writer.close)
         store.close()
-    rtt = statistics.median(rtts)
-    fig.row("drain time", "s", drained_s, messages * rtt, f"{messages} x median RTT")
-    fig.row("per message", "ms", drained_s / messages * 1000, rtt * 1000, "median CALL RTT")
-    fig.details = {
-        "messages": messages,
-        "confirmed": adapter.outbox.sent_ok,
-        "csms_received": dict(csms.received),
-        "rtt_ms": {"median": round(rtt * 1000, 3), "min": round(min(rtts) * 1000, 3),
-                   "count": len(rtts)},
-        "seed_s": round(seed_s, 3),
-        "throughput_msg_per_s": round(messages / drained_s, 1),
-        "store_only_ms_per_message": round(store_s * 1000, 3),
-        "store_only_note": f"the sender's store calls alone on {extra} more messages, "
-                           "one thread, no network, no asyncio.to_thread hops",
-        "store_commits_per_message": "Started: 1 (confirm); Ended: 2 (its seqNo counter "
-                                     "dropped, then confirm); 1.6: 1 each",
-    }
+    report(fig, d, messages=messages, confirmed=adapter.outbox.sent_ok, csms=csms,
+           seed_s=seed_s)
+    fig.details["store_commits_per_message"] = ("Started: 1 (confirm); Ended: 2 (its seqNo "
+                                                "counter dropped, then confirm); 1.6: 1 each")
     return fig

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from bench.csms import Csms
+from bench.drain import shutdown
 from bench.port import QuietPort
 from chargepoint.core.actions import ReportStatus
 from chargepoint.core.types import ConnectorStatus
@@ -91,11 +91,7 @@ async def replay(store: Store, timeout_s: float) -> dict[str, Any]:
                                        if not store.queue_length()
                                        else f"> {timeout_s:.0f} ({store.queue_length()} left)")
     finally:
-        await adapter.close()
-        task.cancel()
-        with contextlib.suppress(BaseException):
-            await task
-        await csms.stop()
+        await shutdown(adapter, task, csms)
     return result
 
 

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 from chargepoint import systemd
 from chargepoint.aio import cancel_all
-from chargepoint.commission.desk import latest_report
 from chargepoint.config import Config
 from chargepoint.config.secrets import exposed_secrets
 from chargepoint.control.server import ControlServer
@@ -197,6 +196,14 @@ async def _build_hardware(
     return island.hardware(meters, reader), None
 
 
+def _commissioning_report(config: Config) -> dict[str, Any] | None:
+    """The latest commissioning report, for a diagnostics bundle (the commission desk is
+    imported only when a bundle is made)."""
+    from chargepoint.commission.desk import latest_report
+
+    return latest_report(config)
+
+
 def _record_moved_aside(opened: Opened, directory: Path) -> None:
     """A damaged store was replaced: the security log says so (GetLog SecurityLog)."""
     if opened.moved_aside is None:
@@ -226,22 +233,38 @@ async def start_station(
     except (OSError, StoreError) as exc:
         logs.detach()
         raise StationStartError(f"store {config.storage.path}: {exc}") from exc
-    store = opened.store
-    await asyncio.to_thread(_record_moved_aside, opened, security_dir(config))
-    island: IslandLink | None = None
+    # The island now: its interpreter starts and imports on the other CPU while this process
+    # sets the protocol up (start-up time); it is awaited after.
     try:
-        island = await IslandLink.spawn(config, island_options(config, island_tick_s),
-                                        lease_s=config.hardware.island.lease_s)
+        island = await IslandLink.launch(config, island_options(config, island_tick_s),
+                                         lease_s=config.hardware.island.lease_s)
+    except BaseException as exc:
+        await asyncio.to_thread(opened.store.close)
+        logs.detach()
+        if isinstance(exc, OSError):
+            raise StationStartError(f"hardware: {exc}") from exc
+        raise
+    store = opened.store
+    try:
+        await asyncio.to_thread(_record_moved_aside, opened, security_dir(config))
+        # reads the store (not on the loop); imports the protocol's adapter while the
+        # island is still starting
+        setup = await protocol.setup(config, store)
+    except BaseException:
+        await island.close()
+        await asyncio.to_thread(store.close)
+        logs.detach()
+        raise
+    try:
+        await island.ready(config.station.connectors)
         hardware, bench = await _build_hardware(config, store, island)
     except BaseException as exc:
-        if island is not None:
-            await island.close()
+        await island.close()
         await asyncio.to_thread(store.close)
         logs.detach()
         if isinstance(exc, OSError | ValueError | IslandLost):  # absent device, bad pin ...
             raise StationStartError(f"hardware: {exc}") from exc
         raise
-    setup = await protocol.setup(config, store)  # reads the store: not on the loop
     settings = build_settings(setup.protocol_settings(), StationWiring(
         has_lock=config.hardware.has_lock, max_current_a=config.station.max_current_a,
         free_vend_id_tag=config.charging.free_vend_tag()))
@@ -289,7 +312,7 @@ async def start_station(
         firmware_installer=_firmware_installer(config, firmware_installer),
         selftest=selftest,
         config_dump=lambda: dataclasses.asdict(config),
-        diagnostics_extras={"commissioning": lambda: latest_report(config)},
+        diagnostics_extras={"commissioning": lambda: _commissioning_report(config)},
         security_events=security_events,
         security_dir=security_dir(config),
     ))

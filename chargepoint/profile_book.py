@@ -9,9 +9,14 @@ smart-charging handlers check a profile against their version's rules and hand i
   and applies the new limits at once; ``persist(item)`` writes it (off the loop; False when
   the store refused). A handler persists before it answers Accepted, then installs.
 - ``forget(ids)`` / ``unpersist(ids)``: the same for removal. ``lock``: one change at a time.
-- ``restore(parse)`` at start: every stored row through ``parse(connector, record)`` (a
-  malformed or foreign row raises ``KeyError`` / ``TypeError`` / ``ValueError`` and is
-  dropped); TxProfiles are dropped (a restart ended their transaction).
+- ``matching(connector, purpose, stack_level, ids=..., wire=...)``: the installed profiles
+  every given criterion matches (None: any; ``purpose`` as ``wire`` names it on the wire);
+  ``clear(profile_id, connector, purpose, stack_level, wire=...)`` (ClearChargingProfile:
+  the id alone when given, else the criteria) forgets and unpersists them: the ids cleared.
+- ``restore(from_wire)`` at start: every stored row's profile data through
+  ``from_wire(connector, data, installed_at)`` (a malformed or foreign row raises
+  ``KeyError`` / ``TypeError`` / ``ValueError`` and is dropped); TxProfiles are dropped (a
+  restart ended their transaction).
 - Transactions, observed from the core's actions: a start is anchored for Relative profiles
   (``running``) and may install a profile (``on_start(action)``: a remote start's TxProfile,
   persisted in a task); a stop removes the TxProfiles of its connector (memory now, the store
@@ -26,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Container, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -34,7 +39,7 @@ from chargepoint.core.actions import Action, StartTransaction, StopTransaction
 from chargepoint.core.events import Event
 from chargepoint.core.schedule import ChargingProfile, Circuit, Purpose, Schedule, Transaction
 from chargepoint.limit_timer import LimitTimer
-from chargepoint.ocppj.timestamps import Clock, format_utc
+from chargepoint.ocppj.timestamps import Clock, format_utc, parse_utc
 from chargepoint.ports import StationPort
 
 LOG = logging.getLogger("chargepoint.ocpp")
@@ -92,6 +97,16 @@ class ProfileBook:
     def __len__(self) -> int:
         return len(self._installed)
 
+    def matching(self, connector: int | None = None, purpose: str | None = None,
+                 stack_level: int | None = None, *, ids: Container[int] | None = None,
+                 wire: Callable[[Purpose], str] = lambda p: p.value) -> list[Installed]:
+        """The installed profiles every given criterion matches (None: any)."""
+        return [i for i in self._installed.values()
+                if (connector is None or i.profile.connector == connector)
+                and (ids is None or i.profile.id in ids)
+                and (purpose is None or wire(i.profile.purpose) == purpose)
+                and (stack_level is None or i.profile.stack_level == stack_level)]
+
     def schedule(self, items: Iterable[Installed] | None = None) -> Schedule:
         """The schedule of ``items`` (default: the installed profiles, none while not
         enabled); raises ``ValueError`` for a profile on a connector without a circuit."""
@@ -116,8 +131,13 @@ class ProfileBook:
             listener()
 
     # -- start-up
-    async def restore(self, parse: Callable[[int, dict[str, Any]], Installed]) -> None:
+    async def restore(
+            self, from_wire: Callable[[int, dict[str, Any], datetime], ChargingProfile]) -> None:
         """Install the profiles the store kept (call once, before ``timer.run``)."""
+        def parse(connector: int, record: dict[str, Any]) -> Installed:
+            data = record["charging_profile"]
+            return Installed(from_wire(connector, data, parse_utc(record["installed_at"])), data)
+
         rows = await asyncio.to_thread(self._s.port.store.profiles)
         dropped: list[int] = []
         for profile_id, connector, record in rows:
@@ -180,6 +200,21 @@ class ProfileBook:
     async def unpersist(self, ids: Iterable[int]) -> None:
         for profile_id in ids:
             await asyncio.to_thread(self._s.port.store.profile_remove, profile_id)
+
+    async def clear(self, profile_id: int | None, connector: int | None, purpose: str | None,
+                    stack_level: int | None, *,
+                    wire: Callable[[Purpose], str] = lambda p: p.value) -> list[int]:
+        """ClearChargingProfile: the ids removed (from memory and the store; []: Unknown)."""
+        async with self.lock:
+            if profile_id is not None:
+                matches = [profile_id] if profile_id in self else []
+            else:
+                matches = [i.profile.id
+                           for i in self.matching(connector, purpose, stack_level, wire=wire)]
+            if matches:
+                self.forget(matches)
+                await self.unpersist(matches)
+        return matches
 
     # -- transactions (observed from the core's actions)
     def _observed(self, item: Event | Action) -> None:

@@ -7,6 +7,8 @@ it): ``chargepoint.app`` asks ``package(version)`` for the package and sees only
 
 A package is imported when its version is first asked for: a 1.6 station never loads the
 2.0.1 schemas and message classes (about half a second and several MiB), nor the reverse.
+For 1.6, asking loads only its configuration keys; the adapter (and the ``ocpp`` library) is
+imported by ``setup``.
 """
 
 from __future__ import annotations
@@ -35,9 +37,16 @@ class ProtocolPackage:
 
 
 def _ocpp16() -> ProtocolPackage:
-    from chargepoint.ocpp16 import factory
+    # The keys alone: checking a config file does not import the adapter and the ocpp
+    # library; ``setup`` does (the station's start-up overlaps it with the island's).
+    from chargepoint.ocpp16 import config_keys
 
-    return ProtocolPackage(check_config=factory.check_config, setup=factory.setup)
+    async def setup(config: Config, store: StoreAPI) -> ProtocolSetup:
+        from chargepoint.ocpp16 import factory
+
+        return await factory.setup(config, store)
+
+    return ProtocolPackage(check_config=config_keys.check_initial, setup=setup)
 
 
 def _ocpp201() -> ProtocolPackage:

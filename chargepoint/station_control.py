@@ -18,7 +18,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from chargepoint import __version__, systemd
-from chargepoint.commission.desk import CommissionDesk, DeskError
 from chargepoint.config.model import Config
 from chargepoint.control import logquery
 from chargepoint.control.logquery import LogQuery
@@ -169,6 +168,8 @@ class StationControl:
             raise Refused(f"--since: {exc}") from None
 
     async def commission(self, op: str, args: dict[str, Any]) -> Any:
+        from chargepoint.commission.desk import CommissionDesk, DeskError  # only when asked
+
         r = self._running
         desk = CommissionDesk(r.config, r.controller.hardware, simulated=r.bench is not None,
                               clock=r.adapter.wall_now)

@@ -7,14 +7,23 @@ Every function is a no-op returning False when the process was not started by sy
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import socket
 from collections.abc import Callable
+from typing import Any
 
-try:  # systemd-python (the `systemd` extra); the fallback below speaks the same protocol
-    from systemd import daemon as _daemon
-except ImportError:  # pragma: no cover - depends on the installation
-    _daemon = None
+
+@functools.cache
+def _daemon() -> Any:
+    """systemd-python's ``daemon`` module (the `systemd` extra), imported on the first
+    notification (not by a station outside systemd); None without it: the fallback in
+    ``notify`` speaks the same protocol."""
+    try:
+        from systemd import daemon
+    except ImportError:  # pragma: no cover - depends on the installation
+        return None
+    return daemon
 
 
 def under_systemd() -> bool:
@@ -37,8 +46,9 @@ def notify(state: str) -> bool:
     address = os.environ.get("NOTIFY_SOCKET")
     if not address:
         return False
-    if _daemon is not None:
-        return bool(_daemon.notify(state))
+    daemon = _daemon()
+    if daemon is not None:
+        return bool(daemon.notify(state))
     if address.startswith("@"):  # abstract namespace
         address = "\0" + address[1:]
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:

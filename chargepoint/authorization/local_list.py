@@ -7,6 +7,8 @@ API (for the protocol packages, which parse their own wire entries):
   list_max=...) -> "Accepted" | "Failed" | "VersionMismatch"``: ``items`` are the entries as
   received, ``parse`` turns one into a ``ListChange`` or raises ``BadEntry``. Blocking (the
   store): call from a worker thread.
+- ``check_time(value, what)`` for ``parse``: ``BadEntry`` for a given value that is not an
+  OCPP dateTime.
 
 Rules:
 
@@ -27,6 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from chargepoint.ocppj.timestamps import parse_utc
 from chargepoint.store.api import AuthEntry
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,16 @@ class LocalListStore(Protocol):
 
 class BadEntry(ValueError):
     """An entry of a list update that cannot be taken (the update fails)."""
+
+
+def check_time(value: str | None, what: str) -> None:
+    """Raise ``BadEntry(f"bad {what}")`` unless ``value`` is None or an OCPP dateTime."""
+    if value is None:
+        return
+    try:
+        parse_utc(value)
+    except ValueError:
+        raise BadEntry(f"bad {what}") from None
 
 
 @dataclass(frozen=True, slots=True)

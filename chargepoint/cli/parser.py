@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import re
+from collections.abc import Callable
 
 from chargepoint import __version__
-from chargepoint.cli import commission, daemon, local, logs
+from chargepoint.cli import daemon, local, logs
+from chargepoint.cli.common import Output
 from chargepoint.control.protocol import RELAY_OPS, RELAY_WHICH
 
 SIM_FAULTS = ("welded", "lock", "meter", "rcd", "pilot", "diode", "none")
 _UID_RE = re.compile(r"^[0-9A-Fa-f]{2,40}$")
+
+
+def _commission(name: str) -> Callable[[argparse.Namespace, Output], int]:
+    """``chargepoint.cli.commission.<name>``, imported when the command runs: other commands
+    (``chargepoint run``) do not load the commissioning walk."""
+    def command(args: argparse.Namespace, out: Output) -> int:
+        module = importlib.import_module("chargepoint.cli.commission")
+        return int(getattr(module, name)(args, out))
+
+    return command
 
 
 def _connector(text: str) -> int:
@@ -234,11 +247,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--charge-seconds", type=_seconds, default=30.0,
                    help="how long the supervised charge is measured (s, 30)")
     _json(p)
-    p.set_defaults(func=commission.cmd_commission, parse_command=_parse_words)
+    p.set_defaults(func=_commission("cmd_commission"), parse_command=_parse_words)
     commission_sub = p.add_subparsers(dest="commission_command", metavar="SUBCOMMAND")
     c = commission_sub.add_parser("report", help="show the latest commissioning report")
     _json(c)
-    c.set_defaults(func=commission.cmd_report)
+    c.set_defaults(func=_commission("cmd_report"))
 
     p = sub.add_parser("ocpp", help="CSMS link tools")
     ocpp_sub = p.add_subparsers(dest="ocpp_command", metavar="SUBCOMMAND", required=True)

@@ -17,7 +17,9 @@ A card presented to the station's one reader goes, in this order, to
    ``RequestAuthorization`` (connector None); if the answer names the same parent id tag, that
    transaction stops (OCTT 069), otherwise an Accepted tag falls through to rule 4;
 4. the first free connector (tap then plug, OCTT 004_1), a connector reserved for the tag
-   first; the EV may then be plugged into any free connector: the authorization moves there;
+   first; while a reservation (also a connector-0 one) names a parent id tag, a free
+   connector it holds is tried too (the answer's parent decides, OCPP 2.0.1 TC_H_24); the EV
+   may then be plugged into any free connector: the authorization moves there;
 5. nowhere: a second card on a busy station is ignored.
 
 Repeated reads of a card whose authorization is still in flight are ignored.
@@ -172,6 +174,11 @@ def pick_free(st: StationReader, id_tag: str, parent: str | None) -> Connector |
         own = st.reservations.on(c.id)
         if own is not None and own.parent_id_tag is not None and parent is None:
             return c
+    if parent is None and any(r.parent_id_tag is not None
+                              for r in st.reservations.station_wide()):
+        for c in idle:  # a connector-0 reservation whose parent id tag may still match
+            if st.reservations.on(c.id) is None:
+                return c
     return None
 
 

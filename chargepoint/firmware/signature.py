@@ -11,6 +11,9 @@ Contract:
 - ``verify_file_signature(cert, path, signature_b64)``: the base64 signature over the file's
   bytes with SHA-256, RSA PKCS#1 v1.5 or ECDSA by the certificate's key type; raises
   ``InvalidSignature``.
+
+``cryptography`` is imported on the first check, not with this module (a station that never
+gets a signed update does not load it).
 """
 
 from __future__ import annotations
@@ -21,11 +24,10 @@ import itertools
 import logging
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
+if TYPE_CHECKING:
+    from cryptography import x509
 
 LOG = logging.getLogger("chargepoint.firmware")
 _MAX_CHAIN = 5
@@ -40,6 +42,8 @@ class InvalidSignature(Exception):
 
 
 def load_roots(directory: Path) -> list[x509.Certificate]:
+    from cryptography import x509
+
     roots: list[x509.Certificate] = []
     if not directory.is_dir():
         return roots
@@ -58,6 +62,8 @@ def _valid_at(cert: x509.Certificate, at: datetime) -> bool:
 
 
 def _is_ca(cert: x509.Certificate) -> bool:
+    from cryptography import x509
+
     try:
         return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
     except x509.ExtensionNotFound:
@@ -65,6 +71,8 @@ def _is_ca(cert: x509.Certificate) -> bool:
 
 
 def _signed_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
+    from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
+
     if child.issuer != issuer.subject:
         return False
     try:
@@ -77,6 +85,9 @@ def _signed_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
 def verify_signing_certificate(pem: str, roots: list[x509.Certificate],
                                at: datetime) -> x509.Certificate:
     """See the module docstring. ``at`` must be timezone-aware (UTC)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
     try:
         chain = x509.load_pem_x509_certificates(pem.encode())
     except ValueError as exc:
@@ -104,6 +115,10 @@ def verify_signing_certificate(pem: str, roots: list[x509.Certificate],
 
 def verify_file_signature(cert: x509.Certificate, path: Path, signature_b64: str) -> None:
     """See the module docstring."""
+    from cryptography.exceptions import InvalidSignature as _CryptoInvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
+
     try:
         signature = base64.b64decode(signature_b64, validate=True)
     except (binascii.Error, ValueError):

@@ -6,6 +6,7 @@ contactor.
 - ``wire``: the messages between the main process and the island (one JSON object per
   ``SOCK_SEQPACKET`` datagram).
 - ``loop``: the island's synchronous sampling loop (no asyncio, no disk, no network).
+- ``options``: ``IslandOptions``, pickled to the island with the config.
 - ``process``: ``python -m chargepoint.island``: builds the safety hardware, sets real-time
   scheduling, runs the loop, leaves every output safe when it ends.
 - ``simside``: in a simulated station, the island also hosts the bench's virtual EV, relays and

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chargepoint.island import wire
+from chargepoint.island.options import IslandOptions as IslandOptions  # also for importers
 from hardware.interfaces import (
     ConnectorHardware,
     EnergyMeter,
@@ -53,18 +54,6 @@ START_TIMEOUT_S = 30.0
 
 class IslandLost(RuntimeError):
     """The safety island is gone; nothing it owns can be read or switched."""
-
-
-@dataclass(frozen=True, slots=True)
-class IslandOptions:
-    """What the island process needs besides the config (pickled to its stdin)."""
-
-    tick_s: float = 0.002
-    idle_tick_s: float = 0.1
-    realtime_priority: int = 50  # SCHED_FIFO priority; 0: do not ask for real-time
-    sim_socket: str | None = None  # simulated station: where the island serves `sim` commands
-    sim_pilot: str = "sim"  # "driver": the real CP driver + decoder on the simulated line
-    log_level: str = "info"  # the island logs to stderr (the journal under systemd)
 
 
 @dataclass(slots=True)
@@ -110,6 +99,15 @@ class IslandLink:
                     lease_s: float = LEASE_S) -> IslandLink:
         """Start the island for ``config`` (a ``chargepoint.config.Config``) and wait until
         it reported every connector. Raises ``IslandLost`` when it does not come up."""
+        link = await cls.launch(config, options, lease_s=lease_s)
+        await link.ready(config.station.connectors)
+        return link
+
+    @classmethod
+    async def launch(cls, config: Any, options: IslandOptions, *,
+                     lease_s: float = LEASE_S) -> IslandLink:
+        """``spawn`` in two steps: start the process and hand it ``config`` (returns at once;
+        the island starts on another CPU while the caller goes on), then ``ready()``."""
         ours, theirs = wire.pair()
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "chargepoint.island", str(theirs.fileno()),
@@ -119,14 +117,17 @@ class IslandLink:
         process.stdin.write(pickle.dumps((config, options)))
         await process.stdin.drain()
         process.stdin.close()
-        link = cls(ours, process, lease_s=lease_s)
+        return cls(ours, process, lease_s=lease_s)
+
+    async def ready(self, connectors: int) -> None:
+        """Wait until a ``launch``ed island reported every connector; then keep the leases
+        renewed. Raises ``IslandLost`` (the island is closed) when it does not come up."""
         try:
-            await asyncio.wait_for(link._started(config.station.connectors), START_TIMEOUT_S)
+            await asyncio.wait_for(self._started(connectors), START_TIMEOUT_S)
         except (TimeoutError, IslandLost) as exc:
-            await link.close()
+            await self.close()
             raise IslandLost(f"the safety island did not start: {exc or 'timeout'}") from None
-        link._renewer = asyncio.create_task(link._renew(), name="island-leases")
-        return link
+        self._renewer = asyncio.create_task(self._renew(), name="island-leases")
 
     async def _started(self, connectors: int) -> None:
         while True:
@@ -141,7 +142,9 @@ class IslandLink:
 
     async def close(self, timeout_s: float = 5.0) -> None:
         """Ask the island to stop (it opens everything, pilot to F, releases its pins) and
-        wait for it; kill it if it does not go in ``timeout_s``."""
+        wait for it; kill it if it does not go in ``timeout_s``. Idempotent."""
+        if self._sock.fileno() == -1:
+            return
         self._closing = True
         if self._renewer is not None:
             self._renewer.cancel()

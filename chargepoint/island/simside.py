@@ -49,7 +49,8 @@ class SimHost:
                  sim_pilot: str = "sim") -> None:
         if sim_pilot not in ("sim", "driver"):
             raise ValueError(f"sim_pilot must be sim or driver, got {sim_pilot!r}")
-        self._bench = SimBench(connectors, has_lock=has_lock)
+        # the main process reads the virtual meter: no driver (pymodbus client) here
+        self._bench = SimBench(connectors, has_lock=has_lock, meter_drivers=False)
         self._socket_path = sim_socket
         self._sim_pilot = sim_pilot
         self._loop = asyncio.new_event_loop()

@@ -21,9 +21,10 @@ from chargepoint.ocpp16.config_keys import (
     check_initial,
     protocol_settings,
 )
-from chargepoint.ocpp16.firmware_handlers import setup_firmware
+from chargepoint.ocpp16.firmware_handlers import attach
 from chargepoint.ocpp16.options import Ocpp16Options
 from chargepoint.ocpp16.security_handlers import setup_security
+from chargepoint.ocppj.firmware_host import AdapterHost, managers_from_config
 from chargepoint.ocppj.timestamps import Clock, read_boot_id
 from chargepoint.ports import StationPort, StationServices
 from chargepoint.security.settings import SecuritySettings
@@ -91,22 +92,9 @@ class Ocpp16Setup:
                                 config=self._ocpp_config, clock=self._clock)
         fw = config.firmware
         state_dir = Path(config.storage.path).resolve().parent
-        handlers = setup_firmware(
-            adapter,
-            releases_dir=Path(fw.releases_dir) if fw.releases_dir else state_dir / "releases",
-            work_dir=Path(fw.work_dir) if fw.work_dir else state_dir / "work",
-            roots_dir=Path(fw.roots_dir),
-            running_version=config.station.firmware_version,
-            station_id=config.station.id,
-            installer=services.firmware_installer,
-            log_file=config.logging.file,
-            config=services.config_dump,
-            selftest=services.selftest,
-            health_timeout_s=fw.health_timeout_s,
-            allow_unsigned=fw.allow_unsigned,
-            security=services.security_events,
-        )
-        handlers.diagnostics.sources.extra.update(services.diagnostics_extras)
+        host = AdapterHost(adapter, services.security_events)
+        firmware, diagnostics = managers_from_config(adapter.store, host, config, services)
+        handlers = attach(adapter, firmware, diagnostics, host)
         await setup_security(
             adapter,
             SecuritySettings(directory=services.security_dir or state_dir / "security",

@@ -25,20 +25,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, Unpack
 
 from ocpp.v16 import call_result  # type: ignore[import-untyped]
 
 from chargepoint.diagnostics.manager import DiagnosticsManager
-from chargepoint.firmware.download import TransferPolicy
-from chargepoint.firmware.installer import Installer
 from chargepoint.firmware.manager import FirmwareManager, UpdateRequest
 from chargepoint.ocpp16.client import after, on
 from chargepoint.ocpp16.handlers_core import Hooks
 from chargepoint.ocppj.bounds import clamp_transfer
 from chargepoint.ocppj.firmware_host import AdapterHost as AdapterHost  # also for importers
-from chargepoint.ocppj.firmware_host import boot_check, build_managers
+from chargepoint.ocppj.firmware_host import ManagerOptions, boot_check, build_managers
 from chargepoint.ocppj.firmware_host import epoch as _epoch
 from chargepoint.ocppj.timestamps import Clock
 from chargepoint.ports import StationPort
@@ -161,34 +158,12 @@ class FirmwareHandlers:
         return self.diagnostics.diagnostics_status
 
 
-def setup_firmware(
-    adapter: FirmwareServices,
-    *,
-    releases_dir: Path,
-    work_dir: Path,
-    roots_dir: Path,
-    running_version: str,
-    station_id: str,
-    installer: Installer | None = None,
-    log_file: str | None = None,
-    config: Callable[[], dict[str, Any]] | None = None,
-    selftest: Callable[[], Awaitable[dict[str, Any]]] | None = None,
-    health_timeout_s: float = 600.0,
-    policy: TransferPolicy | None = None,
-    allow_unsigned: bool = False,
-    security: SecurityEvents | None = None,
-) -> FirmwareHandlers:
-    """Build both managers with defaults and ``attach`` them: the one call ``app.py`` needs
-    (right after constructing the adapter, before its ``run()`` task starts). ``installer``
-    defaults to ``VenvInstaller()``; ``log_file`` None uses journald when available;
-    ``allow_unsigned`` (lab setting) lets plain UpdateFirmware install releases; ``security``
+def setup_firmware(adapter: FirmwareServices, *, security: SecurityEvents | None = None,
+                   **options: Unpack[ManagerOptions]) -> FirmwareHandlers:
+    """Build both managers with defaults (``build_managers``) and ``attach`` them; ``security``
     takes the security events (log, durable notifications) of ``chargepoint.security``."""
     host = AdapterHost(adapter, security)
-    firmware, diagnostics = build_managers(
-        adapter.store, host, releases_dir=releases_dir, work_dir=work_dir, roots_dir=roots_dir,
-        running_version=running_version, station_id=station_id, installer=installer,
-        log_file=log_file, config=config, selftest=selftest, health_timeout_s=health_timeout_s,
-        policy=policy, allow_unsigned=allow_unsigned)
+    firmware, diagnostics = build_managers(adapter.store, host, **options)
     return attach(adapter, firmware, diagnostics, host)
 
 

@@ -48,12 +48,12 @@ from chargepoint.authorization.local_list import (
     ListChange,
     LocalListStore,
     apply_update,
+    check_time,
     list_version,
 )
 from chargepoint.ocpp16.authorization import id_tag_info_fields, normalize_id_tag
 from chargepoint.ocpp16.config_keys import Configuration
 from chargepoint.ocpp16.conversions import auth_status
-from chargepoint.ocppj.timestamps import parse_utc
 from chargepoint.store.api import AuthEntry
 
 __all__ = ["LocalListStore", "UpdateStatus", "get_local_list_version", "send_local_list"]
@@ -100,11 +100,7 @@ def _parse_entry(raw: object) -> ListChange:
     except ValueError:
         raise BadEntry(f"unknown status {status_raw!r} for {tag!r}") from None
     status, expiry, parent = id_tag_info_fields(info)
-    if expiry is not None:
-        try:
-            parse_utc(expiry)
-        except ValueError:
-            raise BadEntry(f"bad expiryDate {expiry!r} for {tag!r}") from None
+    check_time(expiry, f"expiryDate {expiry!r} for {tag!r}")
     if parent is not None and len(parent) > ID_TOKEN_MAX:
         raise BadEntry(f"bad parentIdTag for {tag!r}")
     return ListChange(key, AuthEntry(key, status.value, expiry, parent))

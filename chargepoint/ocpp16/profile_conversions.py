@@ -24,6 +24,7 @@ from chargepoint.core.schedule import (
     Recurrency,
 )
 from chargepoint.ocppj.charging_profiles import (
+    composite_periods,
     plain,
     rate_unit,
     schedule_from_wire,
@@ -67,9 +68,6 @@ def composite_to_wire(composite: CompositeSchedule) -> dict[str, Any]:
             "duration": composite.duration_s,
             "start_schedule": format_utc(composite.start),
             "charging_rate_unit": composite.unit.value,
-            "charging_schedule_period": [
-                {"start_period": p.start_s, "limit": p.limit, "number_phases": p.phases}
-                for p in composite.periods
-            ],
+            "charging_schedule_period": composite_periods(composite),
         },
     }

@@ -18,11 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
@@ -32,15 +29,13 @@ from chargepoint.ocpp16.client import CallFailed, after, on
 from chargepoint.ocpp16.security_link import SecurityLink
 from chargepoint.ocpp16.triggers import known_statuses, send_shared
 from chargepoint.security import events as ev
-from chargepoint.security.certificates import CertificateHash, CertificateStore, CertUse
-from chargepoint.security.durable import DurableEvents
+from chargepoint.security.certificate_requests import CertificateRequests, hash_fields
+from chargepoint.security.certificates import CertificateStore, CertUse
 from chargepoint.security.events import SecurityEvents
-from chargepoint.security.guards import MemoryWatch
-from chargepoint.security.identity import StationIdentity, certificate_not_after
-from chargepoint.security.profile import ProfileLink, upgrade_problem
-from chargepoint.security.seclog import SecurityLogFile
+from chargepoint.security.identity import StationIdentity
+from chargepoint.security.parts import open_parts
+from chargepoint.security.profile import upgrade_problem
 from chargepoint.security.settings import SecuritySettings
-from chargepoint.store.writebehind import CachedKv
 
 if TYPE_CHECKING:
     from chargepoint.ocpp16.adapter import Ocpp16Adapter
@@ -66,28 +61,22 @@ class SecurityHandlers:
         self.link = link
         self.firmware_status = firmware_status or (lambda: "Idle")
         self.log_upload = log_upload or (lambda: ("Idle", None))
-        self.csms_roots: list[x509.Certificate] = []
+        self.certs = CertificateRequests(settings, events, certificates, identity, link,
+                                         now=self._now, cert_file=adapter.options.cert_file)
         self.has_client_certificate = False
-        self._renewal_asked: float | None = None
-        self.memory = MemoryWatch(settings.min_free_bytes, settings.min_free_fraction)
 
     # -- state kept in memory for the checks on the loop
     async def refresh(self) -> None:
         """Re-read the roots (and rewrite the TLS bundle) and the client certificate."""
-        def work() -> tuple[list[x509.Certificate], bool]:
-            roots = self.certificates.csms_roots()
-            bundle = self.link.roots_bundle
-            bundle.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            tmp = bundle.with_suffix(".tmp")
-            tmp.write_text(self.certificates.csms_bundle())
-            tmp.replace(bundle)
-            client = self.identity.client_pair() is not None or bool(self._a.options.cert_file)
-            return roots, client
+        await self.certs.refresh()
 
-        self.csms_roots, self.has_client_certificate = await asyncio.to_thread(work)
+        def client() -> bool:
+            return self.identity.client_pair() is not None or bool(self._a.options.cert_file)
+
+        self.has_client_certificate = await asyncio.to_thread(client)
 
     def roots_of_issuer(self, issuer: x509.Name) -> set[str]:
-        return {format(r.serial_number, "X") for r in self.csms_roots if r.subject == issuer}
+        return self.certs.roots_of_issuer(issuer)
 
     def profile_allowed(self, new: int) -> bool:
         """The Configuration's SecurityProfile check (A05.FR.01-04)."""
@@ -98,7 +87,8 @@ class SecurityHandlers:
         problem = upgrade_problem(
             new, self.link.link.active,
             has_authorization_key=bool(key or self._a.options.password),
-            csms_roots=len(self.csms_roots), has_client_certificate=self.has_client_certificate)
+            csms_roots=len(self.certs.csms_roots),
+            has_client_certificate=self.has_client_certificate)
         if problem is not None:
             LOG.warning("ChangeConfiguration SecurityProfile=%d rejected: %s", new, problem)
         return problem is None
@@ -114,44 +104,24 @@ class SecurityHandlers:
     @on("InstallCertificate")
     async def on_install_certificate(self, certificate_type: str, certificate: str,
                                      **_: Any) -> call_result.InstallCertificate:
-        use = CertUse(certificate_type)
-        status = await asyncio.to_thread(self.certificates.install, use, certificate,
-                                         self._now())
-        if status == "Accepted":
-            await self.refresh()
-            self.events.raise_event(ev.RECONFIGURATION_OF_SECURITY_PARAMETERS,
-                                    f"{certificate_type} installed")
+        status = await self.certs.install(CertUse(certificate_type), certificate,
+                                          certificate_type)
         return call_result.InstallCertificate(status=status)
 
     @on("GetInstalledCertificateIds")
     async def on_get_installed(self, certificate_type: str,
                                **_: Any) -> call_result.GetInstalledCertificateIds:
-        hashes = await asyncio.to_thread(self.certificates.hashes, CertUse(certificate_type))
+        hashes = await self.certs.installed([CertUse(certificate_type)])
         if not hashes:
             return call_result.GetInstalledCertificateIds(status="NotFound")
-        data = [{"hash_algorithm": h.hash_algorithm, "issuer_name_hash": h.issuer_name_hash,
-                 "issuer_key_hash": h.issuer_key_hash, "serial_number": h.serial_number}
-                for h in hashes]
-        return call_result.GetInstalledCertificateIds(status="Accepted",
-                                                      certificate_hash_data=data)
+        return call_result.GetInstalledCertificateIds(
+            status="Accepted", certificate_hash_data=[hash_fields(h) for _use, h in hashes])
 
     @on("DeleteCertificate")
     async def on_delete_certificate(self, certificate_hash_data: dict[str, Any],
                                     **_: Any) -> call_result.DeleteCertificate:
-        wanted = CertificateHash(certificate_hash_data["hash_algorithm"],
-                                 certificate_hash_data["issuer_name_hash"],
-                                 certificate_hash_data["issuer_key_hash"],
-                                 certificate_hash_data["serial_number"])
-        in_use = set(self.link.roots_in_use)
-        if self.link.link.effective >= 2 and len(self.csms_roots) <= 1:
-            # Never the last CSMS root while TLS needs one (M04.FR.06 in spirit).
-            in_use |= {format(r.serial_number, "X") for r in self.csms_roots}
-        status = await asyncio.to_thread(self.certificates.delete, wanted, in_use)
-        if status == "Accepted":
-            await self.refresh()
-            self.events.raise_event(ev.RECONFIGURATION_OF_SECURITY_PARAMETERS,
-                                    f"certificate {wanted.serial_number} deleted")
-        return call_result.DeleteCertificate(status=status)
+        return call_result.DeleteCertificate(
+            status=await self.certs.delete(certificate_hash_data))
 
     # -- ExtendedTriggerMessage
     @on("ExtendedTriggerMessage")
@@ -209,8 +179,7 @@ class SecurityHandlers:
         if cpo is None:
             LOG.warning("no SignCertificate (%s): CpoName is not set", why)
             return False
-        csr = await asyncio.to_thread(self.identity.new_csr, self._a.options.station_id, cpo)
-        self._renewal_asked = time.monotonic()
+        csr = await self.certs.new_csr(self._a.options.station_id, cpo)
         try:
             result = await self._a.request("SignCertificate", {"csr": csr})
         except (ConnectionError, CallFailed, TimeoutError) as exc:
@@ -222,20 +191,10 @@ class SecurityHandlers:
     @on("CertificateSigned")
     async def on_certificate_signed(self, certificate_chain: str,
                                     **_: Any) -> call_result.CertificateSigned:
-        max_chars = self._a.config.get_int("CertificateSignedMaxChainSize")
-
-        def check_and_install() -> str | None:
-            problem = self.identity.check_chain(
-                certificate_chain, self.certificates.csms_roots(), self._now(),
-                self._a.options.station_id, max_chars)
-            if problem is None:
-                self.identity.install(certificate_chain)
-            return problem
-
-        problem = await asyncio.to_thread(check_and_install)
+        problem = await self.certs.install_signed(  # A02.FR.07
+            certificate_chain, self._a.options.station_id,
+            self._a.config.get_int("CertificateSignedMaxChainSize"))
         if problem is not None:
-            LOG.error("CertificateSigned refused: %s", problem)
-            self.events.raise_event(ev.INVALID_CHARGE_POINT_CERTIFICATE, problem)  # A02.FR.07
             return call_result.CertificateSigned(status="Rejected")
         await self.refresh()
         self.events.raise_event(ev.RECONFIGURATION_OF_SECURITY_PARAMETERS,
@@ -248,29 +207,7 @@ class SecurityHandlers:
 
     # -- the watch task: certificate expiry (A03.FR.02) and free space (MemoryExhaustion)
     async def watch(self) -> None:
-        while True:
-            await self.check_once()
-            await asyncio.sleep(self.settings.watch_interval_s)
-
-    async def check_once(self) -> None:
-        usage = await asyncio.to_thread(shutil.disk_usage, self.settings.directory)
-        if self.memory.check(usage.free, usage.total):
-            self.events.raise_event(ev.MEMORY_EXHAUSTION,
-                                    f"{usage.free // 2**20} MiB free of {usage.total // 2**20}")
-        end = await asyncio.to_thread(self._client_not_after)
-        if end is None or (end - self._now()).total_seconds() > self.settings.renew_before_s:
-            return
-        if self._renewal_asked is not None and \
-                time.monotonic() - self._renewal_asked < 86400.0:
-            return  # asked already today (A03 error handling: no fast retries)
-        await self._a.registered.wait()
-        await self.request_certificate(f"certificate ends {end:%Y-%m-%d}")
-
-    def _client_not_after(self) -> datetime | None:
-        end = self.identity.not_after()
-        if end is None and self._a.options.cert_file:
-            end = certificate_not_after(Path(self._a.options.cert_file))
-        return end
+        await self.certs.watch(self._a.registered, self.request_certificate)
 
     def _now(self) -> datetime:
         return self._a.clock.wall_now() or datetime.now(UTC)
@@ -281,30 +218,22 @@ async def setup_security(adapter: Ocpp16Adapter, settings: SecuritySettings, *,
                          log_upload: Callable[[], tuple[str, int | None]] | None = None,
                          events: SecurityEvents | None = None) -> SecurityHandlers:
     """Build and attach everything (see the module docstring); call inside the loop."""
-    loop = asyncio.get_running_loop()
-    if events is None:
-        log = SecurityLogFile(settings.directory, settings.log_max_bytes)
-        events = SecurityEvents(log)
-    events.sink = DurableEvents(adapter.store, adapter.clock, adapter.outbox.wake, loop)
     o = adapter.options
-    certificates = CertificateStore(
-        settings.directory / "csms-roots", settings.manufacturer_roots,
-        configured_csms=Path(o.ca_file) if o.ca_file else None,
-        max_length=adapter.config.get_int("CertificateStoreMaxLength"))
-    identity = StationIdentity(settings.directory / "identity")
-    kv = await asyncio.to_thread(CachedKv, adapter.store)
-    profile = await asyncio.to_thread(ProfileLink, kv, o.security_profile,
-                                      settings.upgrade_attempts)
+    parts = await open_parts(settings, adapter.store, adapter.clock, adapter.outbox.wake,
+                             security_profile=o.security_profile, ca_file=o.ca_file,
+                             events=events,
+                             max_length=adapter.config.get_int("CertificateStoreMaxLength"))
+    events, profile = parts.events, parts.profile
     handlers: SecurityHandlers | None = None
 
     def roots_of_issuer(name: x509.Name) -> set[str]:
         return handlers.roots_of_issuer(name) if handlers is not None else set()
 
-    link = SecurityLink(adapter, events, profile, identity,
+    link = SecurityLink(adapter, events, profile, parts.identity,
                         settings.directory / _ROOTS_BUNDLE, tls_url=settings.tls_url,
                         roots_of_issuer=roots_of_issuer)
-    handlers = SecurityHandlers(adapter, settings, events, certificates, identity, link,
-                                firmware_status=firmware_status, log_upload=log_upload)
+    handlers = SecurityHandlers(adapter, settings, events, parts.certificates, parts.identity,
+                                link, firmware_status=firmware_status, log_upload=log_upload)
     await handlers.refresh()
     adapter.add_handlers(handlers)
     adapter.link_security = link

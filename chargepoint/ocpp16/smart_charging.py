@@ -49,7 +49,7 @@ from chargepoint.ocpp16.profile_conversions import (
     profile_from_wire,
     rate_unit,
 )
-from chargepoint.ocppj.timestamps import Clock, parse_utc
+from chargepoint.ocppj.timestamps import Clock
 from chargepoint.ports import StationPort
 from chargepoint.profile_book import Installed, ProfileBook
 from chargepoint.store.api import StoreAPI
@@ -107,12 +107,7 @@ class SmartCharging:
     # -- start-up
     async def restore(self) -> None:
         """Install the profiles the store kept (call once, before ``timer.run``)."""
-        def parse(connector: int, record: dict[str, Any]) -> Installed:
-            data = record["charging_profile"]
-            return Installed(profile_from_wire(connector, data,
-                                               parse_utc(record["installed_at"])), data)
-
-        await self.book.restore(parse)
+        await self.book.restore(profile_from_wire)
 
     # -- checks shared by SetChargingProfile and RemoteStartTransaction
     def _check(self, connector: int, data: dict[str, Any]) -> Installed | str:
@@ -173,21 +168,9 @@ class SmartCharging:
             self, id: int | None = None, connector_id: int | None = None,
             charging_profile_purpose: str | None = None, stack_level: int | None = None,
             **_: Any) -> call_result.ClearChargingProfile:
-        async with self.book.lock:
-            if id is not None:
-                matches = [id] if id in self.book else []
-            else:
-                matches = [
-                    i.profile.id for i in self.book.items()
-                    if (connector_id is None or i.profile.connector == connector_id)
-                    and (charging_profile_purpose is None
-                         or i.profile.purpose.value == charging_profile_purpose)
-                    and (stack_level is None or i.profile.stack_level == stack_level)
-                ]
-            if not matches:
-                return call_result.ClearChargingProfile(status="Unknown")
-            self.book.forget(matches)
-            await self.book.unpersist(matches)
+        matches = await self.book.clear(id, connector_id, charging_profile_purpose, stack_level)
+        if not matches:
+            return call_result.ClearChargingProfile(status="Unknown")
         LOG.info("charging profile(s) %s cleared", matches)
         return call_result.ClearChargingProfile(status="Accepted")
 

@@ -44,6 +44,7 @@ from chargepoint.ocpp201.components import Components
 from chargepoint.ocpp201.device_model import DeviceModel
 from chargepoint.ocpp201.device_requests import DeviceModelRequests
 from chargepoint.ocpp201.handlers import Handlers
+from chargepoint.ocpp201.network_choice import NetworkChoice
 from chargepoint.ocpp201.problems import ProblemReports
 from chargepoint.ocpp201.remote import RemoteControl
 from chargepoint.ocpp201.reservations import Reservations
@@ -134,6 +135,7 @@ class Ocpp201Adapter:
         self.authorization = Authorization(self)
         self.add_handlers(AuthHandlers(self))
         self.link_security: SecurityLink | None = None  # set by ocpp201.security
+        self.network: NetworkChoice | None = None  # set by ocpp201.network_profiles (B10)
         self.trigger_hooks = TriggerHooks()  # TriggerMessage of other blocks' messages
         self.triggers = Triggers(self)
         self.remote = RemoteControl(self)  # UnlockConnector, DataTransfer
@@ -269,15 +271,21 @@ class Ocpp201Adapter:
         backoff = Backoff(self.options.reconnect_min_s, self.options.reconnect_max_s,
                           self.options.reconnect_jitter)
         while True:
-            security = self.link_security
+            security, network = self.link_security, self.network
             options = self.options
             try:
+                if network is not None:  # the network profile to try (B10, A05)
+                    network.prepare()
                 if security is not None:  # the profile's URL and credentials (A00)
                     options = security.connect_options(options)
+                if network is not None:
+                    options = network.endpoint(options)
                 ws = await connect(options, 0, SUBPROTOCOL)
             except Exception as exc:
                 if security is not None:
                     security.connect_failed(exc)
+                if network is not None:
+                    network.failed()
                 delay = backoff.next_delay()
                 LOG.warning("CSMS connection failed (%s): retry in %.1f s", exc, delay)
                 await asyncio.sleep(delay)
@@ -285,6 +293,8 @@ class Ocpp201Adapter:
             backoff.reset()
             if security is not None:
                 security.connected(ws)
+            if network is not None and network.connected():
+                self._boot_done = False  # another network profile: register again (B10.FR.10)
             secrets = frozenset(p for p in (self.options.password, options.password) if p)
             client = Ocpp201Client(self.options.station_id, ws,
                                    self.options.response_timeout_s,

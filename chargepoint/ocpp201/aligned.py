@@ -14,15 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable
 from typing import Any, Protocol
 
-from chargepoint.ocpp201.device_model import DeviceModel
 from chargepoint.ocpp201.meter_values import meter_value, meter_values_request
+from chargepoint.ocpp201.services import AdapterServices
 from chargepoint.ocppj.measurands import next_aligned
 from chargepoint.ocppj.rpc_errors import CallFailed
-from chargepoint.ocppj.timestamps import Clock, format_utc
-from chargepoint.ports import StationPort
+from chargepoint.ocppj.timestamps import format_utc
 
 LOG = logging.getLogger("chargepoint.ocpp.meter")
 
@@ -35,20 +33,8 @@ class ClockSamples(Protocol):
     def running(self, connector: int) -> bool: ...
 
 
-class AlignedServices(Protocol):
+class AlignedServices(AdapterServices, Protocol):
     """What ``AlignedSampler`` uses of the adapter."""
-
-    @property
-    def port(self) -> StationPort: ...
-    @property
-    def clock(self) -> Clock: ...
-    @property
-    def model(self) -> DeviceModel: ...
-    @property
-    def registered(self) -> asyncio.Event: ...
-
-    async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]: ...
-    def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]: ...
 
 
 class AlignedSampler:

@@ -26,11 +26,16 @@ from typing import Any, Protocol
 
 from ocpp.v201 import call_result  # type: ignore[import-untyped]
 
-from chargepoint.authorization.local_list import BadEntry, ListChange, apply_update, list_version
+from chargepoint.authorization.local_list import (
+    BadEntry,
+    ListChange,
+    apply_update,
+    check_time,
+    list_version,
+)
 from chargepoint.ocpp201.authorization import Authorization, info_fields, token_key
 from chargepoint.ocpp201.client import on
 from chargepoint.ocpp201.device_model import DeviceModel
-from chargepoint.ocppj.timestamps import parse_utc
 from chargepoint.ports import StationPort
 from chargepoint.store.api import AuthEntry
 
@@ -59,11 +64,7 @@ def parse_entry(raw: object) -> ListChange:
     if not isinstance(info, Mapping):
         raise BadEntry(f"bad idTokenInfo for {key}")
     status, expiry, parent = info_fields(info)
-    if expiry is not None:
-        try:
-            parse_utc(expiry)
-        except ValueError:
-            raise BadEntry(f"bad cacheExpiryDateTime {expiry!r} for {key}") from None
+    check_time(expiry, f"cacheExpiryDateTime {expiry!r} for {key}")
     return ListChange(key, AuthEntry(key, status.value, expiry, parent))
 
 

@@ -49,9 +49,8 @@ from chargepoint.core.events import AuthorizationResult
 from chargepoint.core.types import AuthStatus
 from chargepoint.ocpp201 import conversions
 from chargepoint.ocpp201.device_model import DeviceModel
+from chargepoint.ocpp201.services import AdapterServices
 from chargepoint.ocppj.rpc_errors import CallFailed
-from chargepoint.ocppj.timestamps import Clock
-from chargepoint.ports import StationPort
 from chargepoint.store.api import AuthEntry
 
 LOG = logging.getLogger("chargepoint.ocpp")
@@ -61,17 +60,8 @@ ENTRY_BYTES = 160  # the Storage variables: an upper bound of one stored entry
 _TYPES_KEPT = 32  # remembered RequestStartTransaction token types
 
 
-class AuthorizationServices(Protocol):
-    @property
-    def port(self) -> StationPort: ...
-    @property
-    def model(self) -> DeviceModel: ...
-    @property
-    def clock(self) -> Clock: ...
-    @property
-    def registered(self) -> asyncio.Event: ...
-
-    async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]: ...
+class AuthorizationServices(AdapterServices, Protocol):
+    """What ``Authorization`` uses of the adapter."""
 
 
 class ModelAuthSettings:

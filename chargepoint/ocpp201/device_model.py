@@ -4,8 +4,9 @@ Each variable (``VARIABLES``, keyed "Component.Variable") has a data type, a mut
 default, and for list-valued ones the values allowed. ``DeviceModel(store, initial)`` starts
 from the defaults, applies ``[ocpp.variables]`` (``initial``, wire strings), then the values
 the CSMS set before (persisted in the store's configuration table under the same keys, so they
-win after the first boot). A SetVariables value is ``check``-ed, ``persist``-ed (blocking, off
-the loop) and ``apply``-ed; ``on_change`` callbacks see every change. Construct off the loop.
+win after the first boot). A SetVariables value is ``check``-ed (the variable's type and range,
+then any rule a block added with ``add_check``), ``persist``-ed (blocking, off the loop) and
+``apply``-ed; ``on_change`` callbacks see every change. Construct off the loop.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ class Variable:
     component: str
     name: str
     data_type: str  # "integer", "boolean", "string", "MemberList" (comma separated),
-    # "OptionList" (one of members)
+    # "OptionList" (one of members), "SequenceList" (ordered members, each once)
     default: str
     read_only: bool = False
     minimum: int = 0  # integer: the smallest value; string: the shortest length
@@ -33,6 +34,7 @@ class Variable:
     unit: str | None = None
     write_only: bool = False  # never read back (GetVariables: Rejected; reports: no value)
     max_length: int = 1000  # string: the longest
+    reboot_required: bool = False  # SetVariables answers RebootRequired (used after a reboot)
 
     @property
     def key(self) -> str:
@@ -55,6 +57,8 @@ class Variable:
         items = [v.strip() for v in value.split(",") if v.strip()]
         if self.data_type == "OptionList" and len(items) != 1:
             return f"must be one of {', '.join(self.members)}"
+        if self.data_type == "SequenceList" and len(set(items)) != len(items):
+            return "lists a value twice"
         unknown = [v for v in items if v not in self.members]
         if unknown:
             return f"unknown value(s) {', '.join(unknown)} (allowed: {', '.join(self.members)})"
@@ -129,6 +133,10 @@ VARIABLES: dict[str, Variable] = {v.key: v for v in (
     Variable("SecurityCtrlr", "CertSigningWaitMinimum", "integer", "60", minimum=1, unit="s"),
     Variable("SecurityCtrlr", "CertSigningRepeatTimes", "integer", "3"),
     Variable("SecurityCtrlr", "MaxCertificateChainSize", "integer", "10000", read_only=True),
+    # B09 / B10 network connection profiles (chargepoint.ocpp201.network_profiles)
+    Variable("OCPPCommCtrlr", "NetworkConfigurationPriority", "SequenceList", "",
+             members=("1", "2", "3"), reboot_required=True),
+    Variable("OCPPCommCtrlr", "NetworkProfileConnectionAttempts", "integer", "3", minimum=1),
 )}
 
 
@@ -167,6 +175,7 @@ class DeviceModel:
             if stored is not None and VARIABLES[key].problem(stored) is None:
                 self._values[key] = stored
         self._listeners: list[Callable[[str, str], None]] = []
+        self._checks: dict[str, Callable[[str], str | None]] = {}
 
     def value(self, key: str) -> str:
         return self._values[key]
@@ -186,6 +195,11 @@ class DeviceModel:
     def on_change(self, listener: Callable[[str, str], None]) -> None:
         self._listeners.append(listener)
 
+    def add_check(self, key: str, check: Callable[[str], str | None]) -> None:
+        """One more rule for SetVariables values of ``key``: ``check(value)`` says why a value
+        is refused (None: it is not). Runs on the loop: in-memory state only."""
+        self._checks[key] = check
+
     def lookup(self, component: str, name: str) -> Variable:
         """The variable; ``SetRefused`` with UnknownComponent / UnknownVariable if none."""
         variable = VARIABLES.get(f"{component}.{name}")
@@ -201,6 +215,8 @@ class DeviceModel:
         if variable.read_only:
             raise SetRefused("Rejected", f"{variable.key} is read-only")
         problem = variable.problem(value)
+        if problem is None and (check := self._checks.get(variable.key)) is not None:
+            problem = check(value)
         if problem is not None:
             raise SetRefused("Rejected", f"{variable.key} {problem}")
         return variable

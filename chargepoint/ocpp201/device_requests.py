@@ -101,7 +101,8 @@ class DeviceModelRequests:
             else:
                 await asyncio.to_thread(self._s.model.persist, found.key, value)
                 self._s.model.apply(found.key, value)
-                result["attributeStatus"] = "Accepted"
+                result["attributeStatus"] = "RebootRequired" if found.reboot_required \
+                    else "Accepted"
             results.append(result)
         return call_result.SetVariables(set_variable_result=results)
 

@@ -25,6 +25,7 @@ from chargepoint.ocpp201.adapter import (
 )
 from chargepoint.ocpp201.device_model import DeviceModel, check_initial
 from chargepoint.ocpp201.firmware import setup_firmware
+from chargepoint.ocpp201.network_profiles import setup_network_profiles
 from chargepoint.ocpp201.security import setup_security
 from chargepoint.ocppj.timestamps import Clock, read_boot_id
 from chargepoint.ports import StationPort, StationServices
@@ -84,9 +85,10 @@ class Ocpp201Setup:
         adapter = Ocpp201Adapter(port, options, self._model, self._clock)
         setup_firmware(adapter, c, services)  # blocks L and N01
         state_dir = Path(c.storage.path).resolve().parent
-        await setup_security(adapter, SecuritySettings(
+        security = await setup_security(adapter, SecuritySettings(
             directory=services.security_dir or state_dir / "security",
             manufacturer_roots=Path(c.firmware.roots_dir)), events=services.security_events)
+        await setup_network_profiles(adapter, security)  # B09, B10, A05
         return adapter
 
 

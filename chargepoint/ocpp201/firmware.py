@@ -57,9 +57,8 @@ from chargepoint.ocppj.firmware_host import (
     AdapterHost,
     HostLink,
     boot_check,
-    build_managers,
     epoch,
-    firmware_dirs,
+    managers_from_config,
 )
 from chargepoint.ports import StationServices
 from chargepoint.security.events import SecurityEvents
@@ -208,13 +207,5 @@ def setup_firmware(adapter: FirmwareLink, config: Config,
                    services: StationServices) -> FirmwareHandlers:
     """Both managers from ``[firmware]``, ``[station]`` and the station's services, attached."""
     host = Ocpp201FirmwareHost(adapter, services.security_events)
-    releases_dir, work_dir, roots_dir = firmware_dirs(config)
-    fw = config.firmware
-    firmware, diagnostics = build_managers(
-        adapter.port.store, host, releases_dir=releases_dir, work_dir=work_dir,
-        roots_dir=roots_dir, running_version=config.station.firmware_version,
-        station_id=config.station.id, installer=services.firmware_installer,
-        log_file=config.logging.file, config=services.config_dump, selftest=services.selftest,
-        health_timeout_s=fw.health_timeout_s, allow_unsigned=fw.allow_unsigned)
-    diagnostics.sources.extra.update(services.diagnostics_extras)
+    firmware, diagnostics = managers_from_config(adapter.port.store, host, config, services)
     return attach(adapter, firmware, diagnostics, host)

@@ -1,13 +1,19 @@
 """The CSMS's requests of the 2.0.1 slice: provisioning (Reset, ChangeAvailability) and remote
 control (RequestStartTransaction, with a chargingProfile through ``smart_charging``;
 RequestStopTransaction); the device model's requests are in ``device_requests``. Payloads
-arrive validated, in snake_case."""
+arrive validated, in snake_case.
+
+Reset (B11, B12): of the station: Immediate ends the transactions and restarts, OnIdle waits
+for them first (Scheduled). Of one EVSE (``evseId``; unknown: Rejected): an EVSE has nothing of
+its own to reboot here, so Immediate (Accepted) stops the core's session there (its transaction
+ends with stoppedReason ImmediateReset) and the EVSE stays in service; OnIdle answers Scheduled
+while a 2.0.1 transaction is open on it and then does nothing more (Accepted when none is)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from ocpp.routing import after as _after  # type: ignore[import-untyped]
@@ -18,14 +24,14 @@ from chargepoint.core.events import (
     AvailabilityChanged,
     RemoteStartRequested,
     RemoteStopRequested,
+    StopRequested,
 )
+from chargepoint.core.types import StopReason
 from chargepoint.ocpp201.authorization import Authorization
 from chargepoint.ocpp201.client import on
-from chargepoint.ocpp201.device_model import DeviceModel
 from chargepoint.ocpp201.profile_conversions import Refusal
+from chargepoint.ocpp201.services import AdapterServices
 from chargepoint.ocpp201.transactions import Transactions
-from chargepoint.ocppj.timestamps import Clock
-from chargepoint.ports import StationPort
 
 LOG = logging.getLogger("chargepoint.ocpp")
 
@@ -45,23 +51,13 @@ class RemoteStartProfiles(Protocol):
     def expect_remote_start(self, evse: int, id_token: str, data: dict[str, Any]) -> None: ...
 
 
-class HandlerServices(Protocol):
-    @property
-    def port(self) -> StationPort: ...
-    @property
-    def model(self) -> DeviceModel: ...
-    @property
-    def clock(self) -> Clock: ...
+class HandlerServices(AdapterServices, Protocol):
     @property
     def transactions(self) -> Transactions: ...
     @property
     def authorization(self) -> Authorization: ...
     @property
     def smart_charging(self) -> RemoteStartProfiles: ...
-
-    async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]: ...
-
-    def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]: ...
 
     def restart(self, hard: bool) -> None:
         """Reset: remember the boot reason RemoteReset and restart the station."""
@@ -80,23 +76,40 @@ class Handlers:
     @on("Reset")
     async def on_reset(self, type: str, evse_id: int | None = None,
                        **_: Any) -> call_result.Reset:
-        if evse_id is not None:
-            return call_result.Reset(status="Rejected")  # resetting one EVSE: not supported
-        if type == "Immediate" or not self._s.transactions.open_transactions():
+        if evse_id is not None and not 1 <= evse_id <= self._s.port.connector_count:
+            return call_result.Reset(status="Rejected")
+        if type == "Immediate" or not self._open(evse_id):
             return call_result.Reset(status="Accepted")
         return call_result.Reset(status="Scheduled")
 
     @after("Reset")
     async def do_reset(self, type: str, evse_id: int | None = None, **_: Any) -> None:
-        if evse_id is not None:
+        if evse_id is not None and not 1 <= evse_id <= self._s.port.connector_count:
+            return
+        if evse_id is not None:  # B11/B12 one EVSE: it has nothing of its own to reboot
+            if type == "Immediate":  # its transaction ends (ImmediateReset), no restart
+                self._s.port.submit(StopRequested(evse_id, StopReason.HARD_RESET))
+            else:
+                await self._idle(evse_id)
+            LOG.info("EVSE %d reset (%s): its transaction ended, the station runs on",
+                     evse_id, type)
             return
         if type != "Immediate":
             await self._idle()
         self._s.restart(hard=type == "Immediate")
 
-    async def _idle(self) -> None:
-        """Returns once the 2.0.1 transactions that ran at the request have ended (OnIdle)."""
-        await self._s.transactions.ended(self._s.transactions.open_transactions())
+    def _open(self, evse_id: int | None = None) -> set[str]:
+        """The transactionIds of the 2.0.1 transactions open now (on ``evse_id`` if given)."""
+        transactions = self._s.transactions
+        if evse_id is None:
+            return transactions.open_transactions()
+        found = transactions.points.open_transaction(evse_id)
+        return set() if found is None else {found}
+
+    async def _idle(self, evse_id: int | None = None) -> None:
+        """Returns once the 2.0.1 transactions that ran at the request (on ``evse_id`` if
+        given) have ended (OnIdle)."""
+        await self._s.transactions.ended(self._open(evse_id))
 
     @on("ChangeAvailability")
     async def on_change_availability(self, operational_status: str,

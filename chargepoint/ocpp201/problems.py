@@ -18,13 +18,18 @@ restarts), trigger Delta, ``actualValue`` "true" / "false" (``cleared`` true wit
 ``techCode`` the 1.6 error code, ``techInfo`` what the core was told, eventNotificationType
 HardWiredNotification, the timestamp of the change.
 
+Registered: every transition is reported, in order, even a fault that appears and clears
+within milliseconds (G05.FR.02: the lock that fails, then unlocks): the changes seen while
+registered are logged (at most ``MAX_LOG``, the oldest dropped) and the next NotifyEvent
+carries them all, an ``eventData`` each ("true" then "false" of one variable in one message).
+
 Offline: the current state is sent, not the history. ``ProblemReports`` keeps in the store
-which variables the CSMS was last told are "true"; after every (re)registration, and after
-each change while registered, it sends the variables whose state differs from what the CSMS
-was told (a fault that appeared and cleared while offline is not reported; one that is still
+which variables the CSMS was last told are "true"; after every (re)registration it sends the
+variables whose state differs from what the CSMS was told (the log is dropped when the link
+goes: a fault that appeared and cleared while offline is not reported; one that is still
 there is, with the time it appeared; one that cleared while the station was off is reported
 cleared after the boot). A NotifyEvent the CSMS answers with a CALLERROR is not sent again
-(logged); a timeout is retried after 10 s.
+(logged); a timeout is retried after 10 s (with the changes seen meanwhile).
 
 Latched faults (welded) come back from the store at a restart, as they do in the core, and a
 ``FaultCleared`` of a latched fault counts only from a technician (the core's rule).
@@ -41,15 +46,16 @@ from typing import Any, Protocol
 
 from chargepoint.core.events import FaultCleared, FaultRaised
 from chargepoint.core.types import FaultKind
+from chargepoint.ocpp201.services import AdapterServices
 from chargepoint.ocppj.rpc_errors import CallFailed
-from chargepoint.ocppj.timestamps import Clock, ClockUnknown, format_utc
-from chargepoint.ports import StationPort
+from chargepoint.ocppj.timestamps import ClockUnknown, format_utc
 
 LOG = logging.getLogger("chargepoint.ocpp")
 
 EVENT_ID_KEY = "ocpp201.event_id"  # kv: the next eventId
 REPORTED_KEY = "ocpp201.problems"  # kv: JSON list of the variables the CSMS knows are "true"
 RETRY_S = 10.0
+MAX_LOG = 100  # transitions kept while registered and not yet sent
 
 _COMPONENTS: dict[FaultKind, tuple[str, str]] = {
     FaultKind.WELDED: ("PowerContactor", "Problem"),
@@ -94,24 +100,16 @@ def problem_of(connector: int, kind: FaultKind) -> Problem:
 class _Change:
     problem: Problem
     active: bool
-    at: float  # monotonic, of the latest change
+    at: float  # monotonic, of the change (of the latest one for a difference)
     code: str
     info: str
 
 
-class ProblemServices(Protocol):
+class ProblemServices(AdapterServices, Protocol):
     """What ``ProblemReports`` uses of the adapter (``Ocpp201Adapter``)."""
 
     @property
-    def port(self) -> StationPort: ...
-    @property
-    def clock(self) -> Clock: ...
-    @property
-    def registered(self) -> asyncio.Event: ...
-    @property
     def offline(self) -> asyncio.Event: ...
-
-    async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]: ...
 
 
 class ProblemReports:
@@ -121,21 +119,30 @@ class ProblemReports:
         self._changed_at: dict[Problem, float] = {}
         self._repaired: set[tuple[int, FaultKind]] = set()  # latched, cleared by a technician
         self._reported: set[Problem] | None = None  # what the CSMS knows is "true"
+        self._log: list[_Change] = []  # transitions seen while registered, not sent yet
         self._wake = asyncio.Event()
         services.port.observe(self._seen)
 
     def _seen(self, item: object) -> None:
+        if not isinstance(item, FaultRaised | FaultCleared):
+            return
+        problem = problem_of(item.connector, item.kind)
+        was = self.active().get(problem)
         if isinstance(item, FaultRaised):
             self._faults[(item.connector, item.kind)] = item.info
-        elif isinstance(item, FaultCleared):
+        else:
             if item.kind.latched and not item.technician:
                 return  # the core keeps it too
             if item.kind.latched:
                 self._repaired.add((item.connector, item.kind))
             self._faults.pop((item.connector, item.kind), None)
-        else:
-            return
-        self._changed_at[problem_of(item.connector, item.kind)] = self._s.port.now()
+        at = self._s.port.now()
+        self._changed_at[problem] = at
+        now = self.active().get(problem)
+        if self._s.registered.is_set() and (was is None) != (now is None):
+            code, info = now or ("", "")
+            self._log.append(_Change(problem, now is not None, at, code, info))
+            del self._log[:-MAX_LOG]
         self._wake.set()
 
     def active(self) -> dict[Problem, tuple[str, str]]:
@@ -147,44 +154,65 @@ class ProblemReports:
         return found
 
     def pending(self) -> list[_Change]:
-        """What the CSMS has not been told yet (empty before ``run`` read the store)."""
+        """What the CSMS has not been told yet, in order: the logged transitions that change
+        what it was told, then what still differs from the current state (after a
+        registration: all of it). Empty before ``run`` read the store."""
         if self._reported is None:
             return []
+        told = set(self._reported)
+        changes = []
+        for change in self._log:
+            if change.active == (change.problem in told):
+                continue  # no news (e.g. a second fault of the same variable)
+            changes.append(change)
+            if change.active:
+                told.add(change.problem)
+            else:
+                told.discard(change.problem)
         now = self.active()
-        changes = [_Change(p, True, self._changed_at.get(p, self._s.port.now()), code, info)
-                   for p, (code, info) in now.items() if p not in self._reported]
-        changes += [_Change(p, False, self._changed_at.get(p, self._s.port.now()), "", "")
-                    for p in self._reported if p not in now]
-        return sorted(changes, key=lambda c: c.problem)
+        differ = [_Change(p, True, self._changed_at.get(p, self._s.port.now()), code, info)
+                  for p, (code, info) in now.items() if p not in told]
+        differ += [_Change(p, False, self._changed_at.get(p, self._s.port.now()), "", "")
+                   for p in told if p not in now]
+        return changes + sorted(differ, key=lambda c: c.problem)
 
     async def run(self) -> None:
-        """The sender (a supervised task): the store first, then every difference."""
+        """The sender (a supervised task): the store first, then every change (``pending``)."""
         await self._load()
         while True:
             await self._s.registered.wait()
             self._wake.clear()
+            logged = len(self._log)
             changes = self.pending()
             if not changes:
+                del self._log[:logged]  # nothing new in them
                 await self._wait(None)
                 continue
             try:
                 await self._send(changes)
-            except ConnectionError:  # sent again after the next registration
+            except ConnectionError:  # the state is sent after the next registration
+                self._log.clear()
                 await self._wait(RETRY_S)
+                continue
             except TimeoutError as exc:
                 LOG.warning("NotifyEvent not confirmed (%s): retry in %.0f s", exc, RETRY_S)
                 await self._wait(RETRY_S)
+                continue
             except CallFailed as exc:
                 LOG.error("NotifyEvent refused by the CSMS (%s): not sent again", exc)
                 await self._told(changes)
+            del self._log[:logged]
 
     async def _wait(self, timeout: float | None) -> None:
-        """Until a fault changes or the link drops (or ``timeout``)."""
+        """Until a fault changes or the link drops (or ``timeout``). A drop ends the log:
+        the state is what is sent after the next registration."""
         lost = asyncio.ensure_future(self._s.offline.wait())
         woken = asyncio.ensure_future(self._wake.wait())
         try:
             await asyncio.wait({lost, woken}, timeout=timeout,
                                return_when=asyncio.FIRST_COMPLETED)
+            if lost.done():
+                self._log.clear()
         finally:
             for task in (lost, woken):
                 task.cancel()

@@ -31,7 +31,7 @@ from chargepoint.core.schedule import (
     Purpose,
     Recurrency,
 )
-from chargepoint.ocppj.charging_profiles import schedule_from_wire, wire_time
+from chargepoint.ocppj.charging_profiles import composite_periods, schedule_from_wire, wire_time
 from chargepoint.ocppj.timestamps import format_utc
 
 PURPOSE = {
@@ -123,8 +123,5 @@ def composite_to_wire(composite: CompositeSchedule) -> dict[str, Any]:
         "duration": composite.duration_s,
         "schedule_start": format_utc(composite.start),
         "charging_rate_unit": composite.unit.value,
-        "charging_schedule_period": [
-            {"start_period": p.start_s, "limit": p.limit, "number_phases": p.phases}
-            for p in composite.periods
-        ],
+        "charging_schedule_period": composite_periods(composite),
     }

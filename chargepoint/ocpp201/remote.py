@@ -27,24 +27,18 @@ from ocpp.v201 import call_result  # type: ignore[import-untyped]
 from chargepoint.core.actions import Reply
 from chargepoint.core.events import UnlockRequested
 from chargepoint.ocpp201.client import on
+from chargepoint.ocpp201.services import AdapterServices
 from chargepoint.ocpp201.transactions import Transactions
-from chargepoint.ports import StationPort
 
 UNLOCK_ANSWER_S = 15.0  # longest wait for the lock feedback (the core gives up before)
 _STATUS = {"Unlocked": "Unlocked", "UnlockFailed": "UnlockFailed"}  # the core's -> 2.0.1
 
 
-class RemoteServices(Protocol):
+class RemoteServices(AdapterServices, Protocol):
     """What ``RemoteControl`` uses of the adapter (``Ocpp201Adapter``)."""
 
     @property
-    def port(self) -> StationPort: ...
-    @property
     def transactions(self) -> Transactions: ...
-    @property
-    def registered(self) -> asyncio.Event: ...
-
-    async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]: ...
 
 
 class RemoteControl:

@@ -34,9 +34,7 @@ repeat the update after the restart; it is not lost).
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -52,11 +50,11 @@ from chargepoint.core.actions import (
 from chargepoint.core.events import ReservationCancelled, ReservationMade
 from chargepoint.core.types import ConnectorStatus
 from chargepoint.ocpp201.client import on
-from chargepoint.ocpp201.device_model import DeviceModel
+from chargepoint.ocpp201.services import AdapterServices
 from chargepoint.ocppj.outbox import Outbox
 from chargepoint.ocppj.reservations import EXPIRED, StoredReservations
-from chargepoint.ocppj.timestamps import Clock, parse_utc
-from chargepoint.ports import ProtocolAction, StationPort
+from chargepoint.ocppj.timestamps import parse_utc
+from chargepoint.ports import ProtocolAction
 from chargepoint.store.api import ReservationRecord
 
 LOG = logging.getLogger("chargepoint.ocpp")
@@ -65,19 +63,11 @@ ACTION = "ReservationStatusUpdate"
 _ENDS_RESERVATIONS = (ConnectorStatus.FAULTED, ConnectorStatus.UNAVAILABLE)
 
 
-class ReservationServices(Protocol):
+class ReservationServices(AdapterServices, Protocol):
     """What the reservation code uses of the adapter."""
 
     @property
-    def port(self) -> StationPort: ...
-    @property
-    def model(self) -> DeviceModel: ...
-    @property
-    def clock(self) -> Clock: ...
-    @property
     def outbox(self) -> Outbox: ...
-
-    def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]: ...
 
 
 def _reply(actions: list[Action]) -> str:

@@ -47,41 +47,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
-import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Protocol
 
 from cryptography import x509
 from ocpp.v201 import call_result  # type: ignore[import-untyped]
 
 from chargepoint.ocpp201.client import on
-from chargepoint.ocpp201.device_model import DeviceModel
 from chargepoint.ocpp201.handlers import after
+from chargepoint.ocpp201.services import AdapterServices
 from chargepoint.ocpp201.triggers import TriggerHooks
+from chargepoint.ocppj.connection import Endpoint
 from chargepoint.ocppj.outbox import Outbox
 from chargepoint.ocppj.rpc_errors import CallFailed
-from chargepoint.ocppj.timestamps import Clock
-from chargepoint.ports import StationPort
 from chargepoint.security import events as ev
-from chargepoint.security.certificates import (
-    HASH_ALGORITHMS,
-    CertificateHash,
-    CertificateStore,
-    CertUse,
-    hash_data,
-)
-from chargepoint.security.durable import DurableEvents
+from chargepoint.security.certificate_requests import CertificateRequests, hash_fields
+from chargepoint.security.certificates import CertificateHash, CertificateStore, CertUse
 from chargepoint.security.events import SecurityEvents
-from chargepoint.security.guards import MemoryWatch
-from chargepoint.security.identity import StationIdentity, certificate_not_after
+from chargepoint.security.identity import StationIdentity
 from chargepoint.security.link import SecurityLink
-from chargepoint.security.profile import ProfileLink
-from chargepoint.security.seclog import SecurityLogFile
+from chargepoint.security.parts import open_parts
 from chargepoint.security.settings import SecuritySettings
-from chargepoint.store.writebehind import CachedKv
 
 LOG = logging.getLogger("chargepoint.security")
 
@@ -104,45 +91,15 @@ WAIT_MINIMUM = "SecurityCtrlr.CertSigningWaitMinimum"
 REPEAT_TIMES = "SecurityCtrlr.CertSigningRepeatTimes"
 MAX_CHAIN = "SecurityCtrlr.MaxCertificateChainSize"
 _ROOTS_BUNDLE = "csms-roots.pem"
-_RENEW_AGAIN_S = 86400.0  # A03: one renewal attempt a day at most
 
 
-class SecurityOptions(Protocol):
-    """The adapter's configured options this module reads."""
-
-    @property
-    def url(self) -> str: ...
-    @property
-    def station_id(self) -> str: ...
-    @property
-    def security_profile(self) -> int: ...
-    @property
-    def password(self) -> str | None: ...
-    @property
-    def ca_file(self) -> str | None: ...
-    @property
-    def cert_file(self) -> str | None: ...
-
-
-class SecurityServices(Protocol):
+class SecurityServices(AdapterServices, Protocol):
     """The 2.0.1 adapter as the security functions see it."""
 
     @property
-    def options(self) -> SecurityOptions: ...
-    @property
-    def port(self) -> StationPort: ...
-    @property
-    def model(self) -> DeviceModel: ...
-    @property
-    def clock(self) -> Clock: ...
+    def options(self) -> Endpoint: ...
     @property
     def outbox(self) -> Outbox: ...
-    @property
-    def registered(self) -> asyncio.Event: ...
-
-    async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]: ...
-
-    def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]: ...
 
     def supervise(self, name: str, factory: Callable[[], Awaitable[None]]) -> None: ...
 
@@ -150,11 +107,7 @@ class SecurityServices(Protocol):
 
 
 def _hash_entry(use: CertUse, found: CertificateHash) -> dict[str, Any]:
-    return {"certificate_type": WIRE_USE[use],
-            "certificate_hash_data": {"hash_algorithm": found.hash_algorithm,
-                                      "issuer_name_hash": found.issuer_name_hash,
-                                      "issuer_key_hash": found.issuer_key_hash,
-                                      "serial_number": found.serial_number}}
+    return {"certificate_type": WIRE_USE[use], "certificate_hash_data": hash_fields(found)}
 
 
 def _info(reason: str, detail: str) -> dict[str, str]:
@@ -171,28 +124,18 @@ class SecurityHandlers:
         self.certificates = certificates
         self.identity = identity
         self.link = link
-        self.csms_roots: list[x509.Certificate] = []
-        self.memory = MemoryWatch(settings.min_free_bytes, settings.min_free_fraction)
+        self.certs = CertificateRequests(settings, events, certificates, identity, link,
+                                         now=self._now, cert_file=services.options.cert_file)
         self._resending: asyncio.Task[None] | None = None
-        self._renewal_asked: float | None = None
         self._new_certificate = False  # CertificateSigned just installed one
 
     # -- what the checks on the loop use
     async def refresh(self) -> None:
         """Re-read the CSMS roots and rewrite the TLS bundle the connection trusts."""
-        def work() -> list[x509.Certificate]:
-            roots = self.certificates.csms_roots()
-            bundle = self.link.roots_bundle
-            bundle.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            tmp = bundle.with_suffix(".tmp")
-            tmp.write_text(self.certificates.csms_bundle())
-            tmp.replace(bundle)
-            return roots
-
-        self.csms_roots = await asyncio.to_thread(work)
+        await self.certs.refresh()
 
     def roots_of_issuer(self, issuer: x509.Name) -> set[str]:
-        return {format(r.serial_number, "X") for r in self.csms_roots if r.subject == issuer}
+        return self.certs.roots_of_issuer(issuer)
 
     def password(self) -> str | None:
         """The Basic auth password the CSMS set (A01), None: the configured one."""
@@ -215,12 +158,7 @@ class SecurityHandlers:
                                **_: Any) -> call_result.GetInstalledCertificateIds:
         wanted = [USES[t] for t in certificate_type if t in USES] if certificate_type \
             else list(CertUse)
-
-        def work() -> list[dict[str, Any]]:
-            return [_hash_entry(use, found) for use in wanted
-                    for found in self.certificates.hashes(use)]
-
-        chain = await asyncio.to_thread(work)
+        chain = [_hash_entry(use, found) for use, found in await self.certs.installed(wanted)]
         if not chain:
             return call_result.GetInstalledCertificateIds(status="NotFound")
         return call_result.GetInstalledCertificateIds(status="Accepted",
@@ -233,55 +171,17 @@ class SecurityHandlers:
         if use is None:
             return call_result.InstallCertificate(
                 status="Rejected", status_info=_info("NotSupported", certificate_type))
-        status = await asyncio.to_thread(self.certificates.install, use, certificate,
-                                         self._now())
-        if status == "Accepted":
-            await self.refresh()
-            self.events.raise_event(ev.RECONFIGURATION_OF_SECURITY_PARAMETERS,
-                                    f"{certificate_type} installed")
+        status = await self.certs.install(use, certificate, certificate_type)
         return call_result.InstallCertificate(status=status)
 
     @on("DeleteCertificate")
     async def on_delete_certificate(self, certificate_hash_data: dict[str, Any],
                                     **_: Any) -> call_result.DeleteCertificate:
-        wanted = CertificateHash(certificate_hash_data["hash_algorithm"],
-                                 certificate_hash_data["issuer_name_hash"],
-                                 certificate_hash_data["issuer_key_hash"],
-                                 certificate_hash_data["serial_number"])
-        if await asyncio.to_thread(self._names_own_certificate, wanted):
+        if await self.certs.names_own_certificate(certificate_hash_data):
             LOG.warning("DeleteCertificate refused: the ChargingStationCertificate")
             return call_result.DeleteCertificate(status="Failed")
-        in_use = set(self.link.roots_in_use)
-        if self.link.link.effective >= 2 and len(self.csms_roots) <= 1:
-            # Never the last CSMS root while TLS needs one.
-            in_use |= {format(r.serial_number, "X") for r in self.csms_roots}
-        status = await asyncio.to_thread(self.certificates.delete, wanted, in_use)
-        if status == "Accepted":
-            await self.refresh()
-            self.events.raise_event(ev.RECONFIGURATION_OF_SECURITY_PARAMETERS,
-                                    f"certificate {wanted.serial_number} deleted")
-        return call_result.DeleteCertificate(status=status)
-
-    def _names_own_certificate(self, wanted: CertificateHash) -> bool:
-        """Whether ``wanted`` is the station's client certificate (issuer name and serial
-        number name a certificate; its issuer's key need not be at hand). Blocking I/O."""
-        if wanted.hash_algorithm not in HASH_ALGORITHMS:
-            return False
-        pair = self.identity.client_pair()
-        paths = [pair[0]] if pair is not None else []
-        if self._s.options.cert_file:
-            paths.append(Path(self._s.options.cert_file))
-        for path in paths:
-            try:
-                leaf = x509.load_pem_x509_certificates(path.read_bytes())[0]
-            except (OSError, ValueError, IndexError):
-                continue
-            own = hash_data(leaf, leaf.public_key(), wanted.hash_algorithm)
-            if own.issuer_name_hash.lower() == wanted.issuer_name_hash.lower() and \
-                    own.serial_number.lower().lstrip("0") == \
-                    wanted.serial_number.lower().lstrip("0"):
-                return True
-        return False
+        return call_result.DeleteCertificate(
+            status=await self.certs.delete(certificate_hash_data))
 
     # -- A02 / A03: the station's certificate
     def _organization(self) -> str | None:
@@ -299,9 +199,7 @@ class SecurityHandlers:
             LOG.warning("no SignCertificate (%s): SecurityCtrlr.OrganizationName is not set", why)
             return False
         self._stop_resending()
-        csr = await asyncio.to_thread(self.identity.new_csr, self._s.options.station_id,
-                                      organization)
-        self._renewal_asked = time.monotonic()
+        csr = await self.certs.new_csr(self._s.options.station_id, organization)
         status = await self._sign(csr, why)
         if status != "Rejected":
             self._resending = self._s.spawn(self._resend(csr))
@@ -342,20 +240,9 @@ class SecurityHandlers:
         if certificate_type not in (None, "ChargingStationCertificate"):
             return call_result.CertificateSigned(
                 status="Rejected", status_info=_info("NotSupported", str(certificate_type)))
-        max_chars = self._s.model.get_int(MAX_CHAIN)
-
-        def check_and_install() -> str | None:
-            problem = self.identity.check_chain(
-                certificate_chain, self.certificates.csms_roots(), self._now(),
-                self._s.options.station_id, max_chars)
-            if problem is None:
-                self.identity.install(certificate_chain)
-            return problem
-
-        problem = await asyncio.to_thread(check_and_install)
+        problem = await self.certs.install_signed(
+            certificate_chain, self._s.options.station_id, self._s.model.get_int(MAX_CHAIN))
         if problem is not None:
-            LOG.error("CertificateSigned refused: %s", problem)
-            self.events.raise_event(ev.INVALID_CHARGE_POINT_CERTIFICATE, problem)
             return call_result.CertificateSigned(status="Rejected",
                                                  status_info=_info("InvalidCertificate", problem))
         self._new_certificate = True
@@ -371,29 +258,7 @@ class SecurityHandlers:
 
     # -- the watch task: certificate expiry (A03) and free space (MemoryExhaustion)
     async def watch(self) -> None:
-        while True:
-            await self.check_once()
-            await asyncio.sleep(self.settings.watch_interval_s)
-
-    async def check_once(self) -> None:
-        usage = await asyncio.to_thread(shutil.disk_usage, self.settings.directory)
-        if self.memory.check(usage.free, usage.total):
-            self.events.raise_event(ev.MEMORY_EXHAUSTION,
-                                    f"{usage.free // 2**20} MiB free of {usage.total // 2**20}")
-        end = await asyncio.to_thread(self._client_not_after)
-        if end is None or (end - self._now()).total_seconds() > self.settings.renew_before_s:
-            return
-        if self._renewal_asked is not None and \
-                time.monotonic() - self._renewal_asked < _RENEW_AGAIN_S:
-            return
-        await self._s.registered.wait()
-        await self.trigger_sign_certificate(f"certificate ends {end:%Y-%m-%d}")
-
-    def _client_not_after(self) -> datetime | None:
-        end = self.identity.not_after()
-        if end is None and self._s.options.cert_file:
-            end = certificate_not_after(Path(self._s.options.cert_file))
-        return end
+        await self.certs.watch(self._s.registered, self.trigger_sign_certificate)
 
     def _now(self) -> datetime:
         return self._s.clock.wall_now() or datetime.now(UTC)
@@ -414,20 +279,11 @@ async def setup_security(adapter: SecurityHost, settings: SecuritySettings, *,
                          events: SecurityEvents | None = None) -> SecurityHandlers:
     """Build and attach everything (module docstring); call inside the loop before ``run()``.
     ``events``: the station's ``SecurityEvents`` (its log); made here when None."""
-    loop = asyncio.get_running_loop()
-    if events is None:
-        events = SecurityEvents(SecurityLogFile(settings.directory, settings.log_max_bytes))
-    store = adapter.port.store
-    events.sink = DurableEvents(store, adapter.clock, adapter.outbox.wake, loop,
-                                names=EVENT_NAMES)
     o = adapter.options
-    certificates = CertificateStore(
-        settings.directory / "csms-roots", settings.manufacturer_roots,
-        configured_csms=Path(o.ca_file) if o.ca_file else None)
-    identity = StationIdentity(settings.directory / "identity")
-    kv = await asyncio.to_thread(CachedKv, store)
-    profile = await asyncio.to_thread(ProfileLink, kv, o.security_profile,
-                                      settings.upgrade_attempts)
+    parts = await open_parts(settings, adapter.port.store, adapter.clock, adapter.outbox.wake,
+                             security_profile=o.security_profile, ca_file=o.ca_file,
+                             events=events, names=EVENT_NAMES)
+    events, profile = parts.events, parts.profile
     handlers: SecurityHandlers | None = None
 
     def roots_of_issuer(name: x509.Name) -> set[str]:
@@ -436,10 +292,11 @@ async def setup_security(adapter: SecurityHost, settings: SecuritySettings, *,
     def password() -> str | None:
         return handlers.password() if handlers is not None else None
 
-    link = SecurityLink(adapter, events, profile, identity, settings.directory / _ROOTS_BUNDLE,
-                        authorization_key=password, tls_url=settings.tls_url,
-                        roots_of_issuer=roots_of_issuer)
-    handlers = SecurityHandlers(adapter, settings, events, certificates, identity, link)
+    link = SecurityLink(adapter, events, profile, parts.identity,
+                        settings.directory / _ROOTS_BUNDLE, authorization_key=password,
+                        tls_url=settings.tls_url, roots_of_issuer=roots_of_issuer)
+    handlers = SecurityHandlers(adapter, settings, events, parts.certificates, parts.identity,
+                                link)
     await handlers.refresh()
     adapter.add_handlers(handlers)
     adapter.link_security = link

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -54,7 +53,6 @@ from ocpp.v201 import call_result  # type: ignore[import-untyped]
 from chargepoint.core.actions import StartTransaction
 from chargepoint.core.schedule import ChargingProfile, Circuit, Purpose, RateUnit
 from chargepoint.ocpp201.client import on
-from chargepoint.ocpp201.device_model import DeviceModel
 from chargepoint.ocpp201.handlers import after
 from chargepoint.ocpp201.profile_conversions import (
     WIRE_PURPOSE,
@@ -63,9 +61,8 @@ from chargepoint.ocpp201.profile_conversions import (
     profile_from_wire,
     profile_to_wire,
 )
+from chargepoint.ocpp201.services import AdapterServices
 from chargepoint.ocppj.charging_profiles import plain
-from chargepoint.ocppj.timestamps import Clock, parse_utc
-from chargepoint.ports import StationPort
 from chargepoint.profile_book import Installed, ProfileBook
 
 LOG = logging.getLogger("chargepoint.ocpp")
@@ -79,19 +76,8 @@ SOURCE = "CSO"  # every profile here was set by the CSMS
 RECORD_VERSION = "2.0.1"  # the store's profiles table is shared with 1.6: whose row is it
 
 
-class SmartChargingServices(Protocol):
+class SmartChargingServices(AdapterServices, Protocol):
     """What ``SmartCharging`` uses of the adapter (``Ocpp201Adapter`` provides it)."""
-
-    @property
-    def port(self) -> StationPort: ...
-    @property
-    def model(self) -> DeviceModel: ...
-    @property
-    def clock(self) -> Clock: ...
-
-    async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]: ...
-
-    def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]: ...
 
 
 def _overlap(a: ChargingProfile, b: ChargingProfile) -> bool:
@@ -138,12 +124,7 @@ class SmartCharging:
     # -- start-up
     async def restore(self) -> None:
         """Install the profiles the store kept (call once, before ``timer.run``)."""
-        def parse(evse: int, record: dict[str, Any]) -> Installed:
-            data = record["charging_profile"]
-            return Installed(profile_from_wire(evse, data, parse_utc(record["installed_at"])),
-                             data)
-
-        await self.book.restore(parse)
+        await self.book.restore(profile_from_wire)
 
     # -- checks shared by SetChargingProfile and RequestStartTransaction
     def _check(self, evse: int, data: dict[str, Any]) -> Installed:
@@ -225,11 +206,8 @@ class SmartCharging:
         sources = criteria.get("charging_limit_source")
         if sources is not None and SOURCE not in sources:
             return []
-        return [i for i in self.book.items()
-                if (evse_id is None or i.profile.connector == evse_id)
-                and (ids is None or i.profile.id in ids)
-                and (purpose is None or WIRE_PURPOSE[i.profile.purpose] == purpose)
-                and (stack_level is None or i.profile.stack_level == stack_level)]
+        return self.book.matching(evse_id, purpose, stack_level, ids=ids,
+                                  wire=WIRE_PURPOSE.__getitem__)
 
     @on("GetChargingProfiles")
     def on_get_charging_profiles(self, request_id: int, charging_profile: dict[str, Any],
@@ -289,21 +267,12 @@ class SmartCharging:
             charging_profile_criteria: dict[str, Any] | None = None,
             **_: Any) -> call_result.ClearChargingProfile:
         criteria = charging_profile_criteria or {}
-        async with self.book.lock:
-            if charging_profile_id is not None:
-                matches = [charging_profile_id] if charging_profile_id in self.book else []
-            else:
-                evse = criteria.get("evse_id")
-                purpose = criteria.get("charging_profile_purpose")
-                stack_level = criteria.get("stack_level")
-                matches = [i.profile.id for i in self.book.items()
-                           if (evse is None or i.profile.connector == evse)
-                           and (purpose is None or WIRE_PURPOSE[i.profile.purpose] == purpose)
-                           and (stack_level is None or i.profile.stack_level == stack_level)]
-            if not matches:
-                return call_result.ClearChargingProfile(status="Unknown")
-            self.book.forget(matches)
-            await self.book.unpersist(matches)
+        matches = await self.book.clear(
+            charging_profile_id, criteria.get("evse_id"),
+            criteria.get("charging_profile_purpose"), criteria.get("stack_level"),
+            wire=WIRE_PURPOSE.__getitem__)
+        if not matches:
+            return call_result.ClearChargingProfile(status="Unknown")
         LOG.info("charging profile(s) %s cleared", matches)
         return call_result.ClearChargingProfile(status="Accepted")
 

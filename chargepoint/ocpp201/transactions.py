@@ -61,12 +61,11 @@ from chargepoint.core.events import (
 from chargepoint.core.types import AuthStatus, PilotState
 from chargepoint.ocpp201 import conversions
 from chargepoint.ocpp201.authorization import Authorization
-from chargepoint.ocpp201.device_model import DeviceModel
 from chargepoint.ocpp201.meter_values import ENERGY, meter_value
+from chargepoint.ocpp201.services import AdapterServices
 from chargepoint.ocpp201.tx_points import TxMessage, TxPoints
 from chargepoint.ocppj.outbox import Outbox
-from chargepoint.ocppj.timestamps import Clock, ClockUnknown
-from chargepoint.ports import StationPort
+from chargepoint.ocppj.timestamps import ClockUnknown
 from chargepoint.store.api import MessageKind, QueuedMessage, StoreAPI, TransactionRecord
 from hardware.interfaces import MeterReading
 
@@ -91,19 +90,11 @@ def queued_seq(store: StoreAPI, local_id: int) -> int | None:
     return queued[-1].seq if queued else None
 
 
-class TransactionServices(Protocol):
+class TransactionServices(AdapterServices, Protocol):
     """What the transaction code uses of the adapter."""
 
     @property
-    def port(self) -> StationPort: ...
-    @property
-    def clock(self) -> Clock: ...
-    @property
     def outbox(self) -> Outbox: ...
-    @property
-    def model(self) -> DeviceModel: ...
-    @property
-    def registered(self) -> asyncio.Event: ...
     @property
     def free_vend_id_tag(self) -> str | None: ...
     @property

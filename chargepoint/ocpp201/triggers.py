@@ -29,7 +29,6 @@ but never queues more than a few messages.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -41,11 +40,11 @@ from ocpp.v201 import call_result  # type: ignore[import-untyped]
 from chargepoint.core.actions import ReportStatus
 from chargepoint.ocpp201.client import on
 from chargepoint.ocpp201.handlers import after
+from chargepoint.ocpp201.services import AdapterServices
 from chargepoint.ocpp201.transactions import Transactions, sampled_values
 from chargepoint.ocppj.follow_ups import TriggerFollowUps
 from chargepoint.ocppj.rpc_errors import CallFailed
 from chargepoint.ocppj.timestamps import Clock, ClockUnknown, format_utc
-from chargepoint.ports import StationPort
 
 LOG = logging.getLogger("chargepoint.ocpp")
 
@@ -86,27 +85,17 @@ class TriggerHooks:
         return self._hooks.get(message)
 
 
-class TriggerServices(Protocol):
+class TriggerServices(AdapterServices, Protocol):
     """What ``Triggers`` uses of the adapter (``Ocpp201Adapter``)."""
 
     @property
-    def port(self) -> StationPort: ...
-    @property
-    def clock(self) -> Clock: ...
-    @property
     def transactions(self) -> Transactions: ...
-    @property
-    def registered(self) -> asyncio.Event: ...
     @property
     def registration(self) -> str: ...
     @property
     def trigger_hooks(self) -> TriggerHooks: ...
 
-    async def request(self, action: str, payload: dict[str, Any]) -> dict[str, Any]: ...
-
     async def heartbeat(self) -> None: ...
-
-    def spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]: ...
 
     def post_status(self, action: ReportStatus, triggered: bool = False) -> None: ...
 

@@ -20,7 +20,12 @@ import decimal
 from datetime import datetime
 from typing import Any
 
-from chargepoint.core.schedule import ChargingSchedule, RateUnit, SchedulePeriod
+from chargepoint.core.schedule import (
+    ChargingSchedule,
+    CompositeSchedule,
+    RateUnit,
+    SchedulePeriod,
+)
 from chargepoint.ocppj.timestamps import parse_utc
 
 
@@ -73,3 +78,9 @@ def schedule_from_wire(data: dict[str, Any]) -> ChargingSchedule:
         duration_s=data.get("duration"),
         min_charging_rate=None if minimum is None else number(minimum, "minChargingRate"),
     )
+
+
+def composite_periods(composite: CompositeSchedule) -> list[dict[str, Any]]:
+    """The chargingSchedulePeriod list of ``composite`` (snake_case, for ``call_result``)."""
+    return [{"start_period": p.start_s, "limit": p.limit, "number_phases": p.phases}
+            for p in composite.periods]

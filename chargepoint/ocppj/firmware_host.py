@@ -7,7 +7,9 @@ connection keeps it. A version renames on the wire by overriding ``wire(action, 
 it says what a restart means by overriding ``restart``.
 
 ``build_managers(store, host, ...)`` makes the ``FirmwareManager`` and the
-``DiagnosticsManager`` with the station's defaults; ``firmware_dirs(config)`` gives the
+``DiagnosticsManager`` with the station's defaults (``ManagerOptions``);
+``managers_from_config(store, host, config, services)`` builds them from ``[firmware]``,
+``[station]``, ``[logging]`` and the station's services; ``firmware_dirs(config)`` gives the
 directories of ``[firmware]``. ``boot_check(registered, firmware)`` is the trial-boot task
 (``FirmwareManager.boot()`` now, ``registered()`` after the first BootNotification Accepted).
 ``epoch(text)`` reads a CSMS timestamp (None when absent or unreadable).
@@ -21,7 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NotRequired, Protocol, TypedDict, Unpack
 
 from chargepoint.core.events import AvailabilityChanged
 from chargepoint.diagnostics.bundle import BundleSources, SecurityLogSource
@@ -32,7 +34,7 @@ from chargepoint.firmware.installer import Installer, VenvInstaller
 from chargepoint.firmware.manager import FirmwareManager, FirmwareSettings, parse_time
 from chargepoint.ocppj.rpc_errors import CallFailed
 from chargepoint.ocppj.timestamps import Clock
-from chargepoint.ports import StationPort
+from chargepoint.ports import StationPort, StationServices
 from chargepoint.security.events import SecurityEvents
 from chargepoint.store.api import StoreAPI
 from chargepoint.store.writebehind import WriteBehind
@@ -168,34 +170,56 @@ def firmware_dirs(config: Config) -> tuple[Path, Path, Path]:
             Path(fw.roots_dir))
 
 
-def build_managers(
-    store: StoreAPI,
-    host: AdapterHost,
-    *,
-    releases_dir: Path,
-    work_dir: Path,
-    roots_dir: Path,
-    running_version: str,
-    station_id: str,
-    installer: Installer | None = None,
-    log_file: str | None = None,
-    config: Callable[[], dict[str, Any]] | None = None,
-    selftest: Callable[[], Awaitable[dict[str, Any]]] | None = None,
-    health_timeout_s: float = 600.0,
-    policy: TransferPolicy | None = None,
-    allow_unsigned: bool = False,
-) -> tuple[FirmwareManager, DiagnosticsManager]:
+class ManagerOptions(TypedDict):
+    """``build_managers``'s options (the keyword arguments of the versions' set-ups too)."""
+
+    releases_dir: Path
+    work_dir: Path
+    roots_dir: Path
+    running_version: str
+    station_id: str
+    installer: NotRequired[Installer | None]
+    log_file: NotRequired[str | None]
+    config: NotRequired[Callable[[], dict[str, Any]] | None]
+    selftest: NotRequired[Callable[[], Awaitable[dict[str, Any]]] | None]
+    health_timeout_s: NotRequired[float]
+    policy: NotRequired[TransferPolicy | None]
+    allow_unsigned: NotRequired[bool]
+
+
+def build_managers(store: StoreAPI, host: AdapterHost,
+                   **options: Unpack[ManagerOptions]) -> tuple[FirmwareManager, DiagnosticsManager]:
     """Both managers with defaults: ``installer`` defaults to ``VenvInstaller()``;
     ``log_file`` None uses journald when available; ``allow_unsigned`` (lab setting) lets
-    requests without signature install releases; the security log is ``host.security_log``."""
+    requests without signature install releases; ``health_timeout_s`` 600 s; the security
+    log is ``host.security_log``."""
+    o = options
+    policy = o.get("policy")
     pol = policy or TransferPolicy()
     firmware = FirmwareManager(store, host, FirmwareSettings(
-        releases_dir=releases_dir, work_dir=work_dir / "firmware", roots_dir=roots_dir,
-        running_version=running_version, health_timeout_s=health_timeout_s, policy=pol,
-        allow_unsigned=allow_unsigned),
-        installer or VenvInstaller())
-    sources = BundleSources(store, station_id, default_log_provider(log_file), config,
-                            selftest, host.security_log)
+        releases_dir=o["releases_dir"], work_dir=o["work_dir"] / "firmware",
+        roots_dir=o["roots_dir"], running_version=o["running_version"],
+        health_timeout_s=o.get("health_timeout_s", 600.0), policy=pol,
+        allow_unsigned=o.get("allow_unsigned", False)),
+        o.get("installer") or VenvInstaller())
+    sources = BundleSources(store, o["station_id"], default_log_provider(o.get("log_file")),
+                            o.get("config"), o.get("selftest"), host.security_log)
     diagnostics = DiagnosticsManager(host, sources, DiagnosticsSettings(
-        work_dir / "diagnostics", policy=pol))
+        o["work_dir"] / "diagnostics", policy=pol))
+    return firmware, diagnostics
+
+
+def managers_from_config(store: StoreAPI, host: AdapterHost, config: Config,
+                         services: StationServices) -> tuple[FirmwareManager, DiagnosticsManager]:
+    """``build_managers`` from ``[firmware]``, ``[station]``, ``[logging]`` and the station's
+    services (installer, configuration dump, self-test, diagnostics extras)."""
+    releases_dir, work_dir, roots_dir = firmware_dirs(config)
+    fw = config.firmware
+    firmware, diagnostics = build_managers(
+        store, host, releases_dir=releases_dir, work_dir=work_dir, roots_dir=roots_dir,
+        running_version=config.station.firmware_version, station_id=config.station.id,
+        installer=services.firmware_installer, log_file=config.logging.file,
+        config=services.config_dump, selftest=services.selftest,
+        health_timeout_s=fw.health_timeout_s, allow_unsigned=fw.allow_unsigned)
+    diagnostics.sources.extra.update(services.diagnostics_extras)
     return firmware, diagnostics

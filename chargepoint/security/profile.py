@@ -16,6 +16,8 @@ Accepted (A05.FR.05).
 - ``failed() -> Trial | None``: an attempt failed; after ``max_attempts`` failed attempts of a
   trial it is abandoned and returned (A05.FR.08: back to the previous profile; for a
   certificate the caller restores the previous pair).
+- ``abandon() -> Trial | None``: give a trial up now (2.0.1 B10: the network profile that
+  asked for it is left for the next one); the previous profile stays.
 Not thread-safe; call from the event loop. ``kv`` writes are expected to be cheap (CachedKv).
 """
 
@@ -89,4 +91,8 @@ class ProfileLink:
         if trial.attempts < self.max_attempts:
             return None
         self.trial = None
+        return trial
+
+    def abandon(self) -> Trial | None:
+        trial, self.trial = self.trial, None
         return trial

@@ -65,7 +65,8 @@ class SimBench:
 
     ``meter_model=None`` runs without a meter; when the virtual meter does not start the bench
     also runs without one (``describe()["meter"]["note"]`` says why). An unknown meter model
-    raises ``ValueError`` from ``start()``.
+    raises ``ValueError`` from ``start()``. ``meter_drivers=False``: the virtual meter runs but
+    no driver reads it here (``hardware`` has no meters; another process reads the port).
     """
 
     def __init__(
@@ -78,6 +79,7 @@ class SimBench:
         energy_tick_s: float = 0.2,
         feedback_delay_s: float = 0.0,
         lock_kind: str = "motor",
+        meter_drivers: bool = True,
     ) -> None:
         if not 1 <= connectors <= MAX_CONNECTORS:
             raise ValueError(f"connectors must be 1..{MAX_CONNECTORS}, got {connectors!r}")
@@ -87,6 +89,7 @@ class SimBench:
             raise ValueError(f"energy_tick_s must be positive, got {energy_tick_s!r}")
         self._connectors = [SimConnector(n) for n in range(1, connectors + 1)]
         self._meter_model = meter_model
+        self._meter_drivers = meter_drivers
         self._has_lock = has_lock
         if lock_kind not in ("motor", "solenoid"):
             raise ValueError(f"lock_kind must be 'motor' or 'solenoid', got {lock_kind!r}")
@@ -119,7 +122,8 @@ class SimBench:
             self._factory = MockFactory()
         units = [c.connector for c in self._connectors] + [GRID_UNIT]
         if self._meter_model is not None:
-            self._meter, self._meter_note = await MeterRig.start(self._meter_model, units)
+            self._meter, self._meter_note = await MeterRig.start(
+                self._meter_model, units, drivers=self._meter_drivers)
             if self._meter is not None:
                 for c in self._connectors:  # a single-phase meter: a single-phase EV
                     c.ev.phases = self._meter.phases

@@ -3,6 +3,7 @@ memory: the 2.0.1 message classes and schemas alone take about half a second to 
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -24,3 +25,65 @@ def test_only_the_configured_protocol_package_is_imported(version: str,
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             check=True).stdout.strip()
     assert loaded == ""
+
+
+_STARTED = """
+import asyncio, sys
+from chargepoint.app import start_station
+from chargepoint.config import config_from_toml
+
+async def main():
+    running = await start_station(config_from_toml({toml!r}), control_socket=False)
+    try:
+        print(",".join(m for m in ({unwanted}) if m in sys.modules))
+    finally:
+        await running.stop()
+
+asyncio.run(main())
+"""
+
+# Loaded only when used: the commission desk (a diagnostics bundle), the firmware signature
+# check (cryptography, through chargepoint.firmware.signature), the bench's virtual meter
+# (pymodbus's server side: it runs in the island), the other protocol package and, outside
+# systemd, systemd-python.
+ON_DEMAND = ("chargepoint.commission.desk", "chargepoint.commission.walk",
+             "hardware.sim.virtual_meter", "pymodbus.server", "ocpp.v201", "chargepoint.ocpp201",
+             "systemd.daemon")
+
+
+def test_a_started_16_station_has_not_loaded_what_it_needs_only_on_demand(
+        tmp_path: Path) -> None:
+    toml = f"""
+[station]
+id = "CP-LAZY"
+connectors = 1
+[ocpp]
+url = "ws://127.0.0.1:9/"
+[storage]
+path = "{tmp_path / 'state.db'}"
+[hardware]
+simulate = true
+"""
+    probe = _STARTED.format(toml=toml, unwanted=", ".join(map(repr, ON_DEMAND)) + ",")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True, timeout=120).stdout.strip()
+    assert loaded == ""
+
+
+def test_checking_a_16_config_does_not_import_the_adapter_or_the_ocpp_library() -> None:
+    """``[ocpp.config]`` is checked by the 1.6 keys alone: the station imports the adapter in
+    ``setup``, while the island starts."""
+    probe = ("import sys\nfrom chargepoint import protocols\n"
+             "protocols.package('1.6').check_config({'HeartbeatInterval': '60'})\n"
+             "print(','.join(m for m in ('ocpp', 'chargepoint.ocpp16.adapter', 'websockets')"
+             " if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert loaded == ""
+
+
+def test_the_firmware_manager_loads_cryptography_only_for_a_signature() -> None:
+    probe = ("import sys\nimport chargepoint.firmware.manager\n"
+             "print('cryptography' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"

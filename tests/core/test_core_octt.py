@@ -465,3 +465,28 @@ def test_050_connector_zero_reservation_holds_the_last_free_connector() -> None:
         Row(AuthorizationResult(2, TAG, OK), (), S.PREPARING, connector=2),
         Row(PilotChanged(2, B), (StartTransaction(2, TAG, 0.0, T0, 8), ClearReservation(8))),
     ])
+
+
+def test_connector_zero_reservation_with_a_parent_tap_then_plug() -> None:
+    # A card presented before the EV on a station held by a connector-0 reservation with a
+    # parent id tag is authorized (its parent may match); the same parent then starts.
+    bench = Bench(now=T0)
+    run_rows(bench, [
+        Row(ReservationMade(8, 0, TAG, PARENT, T0 + 600), (
+            Reply("Accepted", ReservationMade, 0),), S.RESERVED),
+        Row(CardPresented(OTHER), (RequestAuthorization(1, OTHER, 1),)),
+        Row(AuthorizationResult(1, OTHER, OK, PARENT), (), S.PREPARING),
+        Row(PilotChanged(1, B), (StartTransaction(1, OTHER, 0.0, T0, 8), ClearReservation(8))),
+    ])
+
+
+def test_connector_zero_reservation_with_a_parent_refuses_another_parent() -> None:
+    bench = Bench(now=T0)
+    run_rows(bench, [
+        Row(ReservationMade(8, 0, TAG, PARENT, T0 + 600), (
+            Reply("Accepted", ReservationMade, 0),), S.RESERVED),
+        Row(CardPresented(OTHER), (RequestAuthorization(1, OTHER, 1),)),
+        Row(AuthorizationResult(1, OTHER, OK, "ELSEWHERE"), (), S.RESERVED,
+            absent=(StartTransaction, ClearReservation)),
+        Row(PilotChanged(1, B), (), absent=(StartTransaction,)),
+    ])

@@ -127,7 +127,7 @@ async def test_reset_restarts_and_boots_with_remote_reset(
     await make_cp201()
     boots = await csms201.wait_for("BootNotification", 2)
     assert boots[1].payload["reason"] == "RemoteReset"
-    assert (await csms201.send(call.Reset(type="Immediate", evse_id=1))).status == "Rejected"
+    assert (await csms201.send(call.Reset(type="Immediate", evse_id=9))).status == "Rejected"
 
 
 async def test_on_idle_reset_waits_for_the_transaction(csms201: Csms201,

@@ -6,6 +6,7 @@ own (stopped, then started again on the same store, as the new version)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import tarfile
 import time
@@ -139,6 +140,77 @@ async def test_l01_secure_update_reboots_with_firmware_update_then_installed(lab
     await handlers(new).send_firmware_status()  # the TriggerMessage hook
     await lab.csms.wait_for("FirmwareStatusNotification", 7)
     assert lab.csms.calls("FirmwareStatusNotification")[-1].payload == {"status": "Idle"}
+
+
+async def test_l_02_install_scheduled_waits_for_install_date_time(lab: Lab) -> None:
+    cp = await lab.start()
+    request = lab.signed(request_id=2)
+    install_at = time.time() + 2
+    request.firmware["installDateTime"] = iso(install_at)
+    assert (await lab.csms.send(request)).status == "Accepted"
+    await lab.wait_firmware("Downloading", "Downloaded", "SignatureVerified", "InstallScheduled")
+    assert cp.controller.restart is None
+    await lab.wait_firmware("Downloading", "Downloaded", "SignatureVerified", "InstallScheduled",
+                            "Installing", "InstallRebooting")
+    assert time.time() >= install_at - 1  # not before installDateTime (second resolution)
+    await until(lambda: cp.controller.restart == "soft")
+
+
+class _HeldInstaller(FakeInstaller):
+    """Installs only once ``go`` is set (holds the update in Installing)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.go = asyncio.Event()
+
+    async def install(self, file: Path, release: Any, slot: Path | None) -> None:
+        await self.go.wait()
+        await super().install(file, release, slot)
+
+
+async def test_l_11_an_update_under_installation_cannot_be_cancelled(lab: Lab) -> None:
+    held = _HeldInstaller()
+    cp = await lab.start(installer=held)
+    assert (await lab.csms.send(lab.signed(request_id=1))).status == "Accepted"
+    await lab.wait_firmware("Downloading", "Downloaded", "SignatureVerified", "Installing")
+    assert (await lab.csms.send(lab.signed(request_id=2))).status == "Rejected"
+    held.go.set()
+    await lab.wait_firmware("Downloading", "Downloaded", "SignatureVerified", "Installing",
+                            "InstallRebooting")
+    assert {f.payload["requestId"] for f in lab.csms.calls("FirmwareStatusNotification")} == {1}
+    await until(lambda: cp.controller.restart == "soft")
+
+
+async def test_l_08_a_signed_file_that_is_no_release_fails_verification(lab: Lab) -> None:
+    cp = await lab.start()
+    junk = b"signed, but not a release"
+    lab.http.routes["/fw/junk.tar.gz"] = Route(junk)
+    root = make_cert("Manufacturer Root", None, ca=True)
+    install_root(lab.tmp / "roots", root)
+    request = lab.request(make_cert("fw signer", root, ca=False), junk,
+                          path="/fw/junk.tar.gz")
+    assert (await lab.csms.send(request)).status == "Accepted"
+    await lab.csms.wait_until(lambda: lab.firmware_statuses()[-1:] in (
+        ["InstallVerificationFailed"], ["InstallationFailed"]))
+    statuses = lab.firmware_statuses()
+    assert statuses[:3] == ["Downloading", "Downloaded", "SignatureVerified"]
+    assert statuses[-1] == "InstallVerificationFailed"
+    assert cp.controller.restart is None
+    assert (lab.tmp / "releases" / "current").readlink().name == "1.0.0"
+
+
+async def test_l_03_download_scheduled_waits_for_retrieve_date_time(lab: Lab) -> None:
+    cp = await lab.start()
+    request = lab.signed(request_id=3)
+    retrieve_at = time.time() + 2
+    request.firmware["retrieveDateTime"] = iso(retrieve_at)
+    assert (await lab.csms.send(request)).status == "Accepted"
+    await lab.wait_firmware("DownloadScheduled")
+    assert lab.http.hits.get(FIRMWARE_PATH, 0) == 0
+    await lab.wait_firmware("DownloadScheduled", "Downloading", "Downloaded",
+                            "SignatureVerified", "Installing", "InstallRebooting")
+    assert time.time() >= retrieve_at - 1  # not before retrieveDateTime (second resolution)
+    await until(lambda: cp.controller.restart == "soft")
 
 
 async def test_l01_unsigned_request_is_rejected(lab: Lab) -> None:

@@ -102,3 +102,55 @@ def test_variables_are_read_as_wire_strings(tmp_path: Any) -> None:
     assert config.ocpp.variables == {"AuthCtrlr.AuthorizeRemoteStart": "false",
                                      "SampledDataCtrlr.TxUpdatedInterval": "10",
                                      "TxCtrlr.TxStartPoint": "Authorized,EVConnected"}
+
+
+# -- B11 / B12: Reset of one EVSE
+
+
+async def _registered(cp: Any, csms: Csms201) -> None:
+    await until(lambda: cp.adapter.link_state().registration == "Accepted")
+    await csms.wait_for("StatusNotification")
+
+
+async def test_b11_reset_one_evse_immediate_ends_its_transaction_without_a_restart(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    """B11/B12 with evseId, Immediate: Accepted, the EVSE's transaction ends with
+    stoppedReason ImmediateReset (triggerReason ResetCommand), the station does not restart
+    and the EVSE is back in service; an unknown EVSE is Rejected."""
+    cp = await make_cp201(connectors=2)
+    await _registered(cp, csms201)
+    assert cp.bench is not None
+    cp.bench.plug(1)
+    cp.bench.tap("04A1B2C3")
+    await csms201.wait_until(lambda: csms201.events())
+    assert (await csms201.send(call.Reset(type="Immediate", evse_id=9))).status == "Rejected"
+    result = await csms201.send(call.Reset(type="Immediate", evse_id=1))
+    assert result.status == "Accepted"
+    ended = await csms201.wait_until(lambda: next(
+        (e for e in csms201.events() if e["eventType"] == "Ended"), None))
+    assert ended["transactionInfo"]["stoppedReason"] == "ImmediateReset"
+    assert ended["triggerReason"] == "ResetCommand"
+    assert cp.controller.restart is None
+    cp.bench.unplug(1)
+    await csms201.wait_until(lambda: statuses(csms201, 1)[-1:] == ["Available"])
+    assert cp.controller.restart is None
+    assert "Unavailable" not in statuses(csms201, 2)
+
+
+async def test_b12_reset_one_evse_on_idle_is_scheduled_while_its_transaction_runs(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    """B12 with evseId, OnIdle: Accepted for an idle EVSE, Scheduled for the EVSE with a
+    transaction, which runs on to its normal end; no restart follows."""
+    cp = await make_cp201(connectors=2)
+    await _registered(cp, csms201)
+    assert cp.bench is not None
+    cp.bench.plug(1)
+    cp.bench.tap("04A1B2C3")
+    await csms201.wait_until(lambda: csms201.events())
+    assert (await csms201.send(call.Reset(type="OnIdle", evse_id=2))).status == "Accepted"
+    assert (await csms201.send(call.Reset(type="OnIdle", evse_id=1))).status == "Scheduled"
+    assert csms201.events()[-1]["eventType"] != "Ended"
+    cp.bench.unplug(1)
+    await csms201.wait_until(lambda: csms201.events()[-1]["eventType"] == "Ended")
+    assert csms201.events()[-1]["transactionInfo"]["stoppedReason"] == "EVDisconnected"
+    assert cp.controller.restart is None

@@ -13,6 +13,7 @@ import pytest
 from ocpp.v201 import call
 
 from chargepoint.app import RunningStation
+from chargepoint.core.events import FaultCleared, FaultRaised
 from chargepoint.core.types import FaultKind
 from chargepoint.ocpp201.adapter import Ocpp201Adapter
 from chargepoint.ocpp201.problems import REPORTED_KEY
@@ -270,6 +271,33 @@ async def test_n07_notify_event_when_a_fault_appears_and_clears(
     assert reader["eventId"] > cleared["eventId"]
     for frame in csms201.calls("NotifyEvent"):
         assert frame.payload["seqNo"] == 0 and frame.payload["tbc"] is False
+
+
+async def test_n07_a_fault_raised_and_cleared_at_once_is_reported_both_ways(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    cp = await make_cp201()
+    await registered(cp, csms201)
+    # raised and cleared (and raised again) before the sender runs: every transition, in order
+    cp.controller.submit(FaultRaised(1, FaultKind.RCD, "tripped"))
+    cp.controller.submit(FaultCleared(1, FaultKind.RCD))
+    cp.controller.submit(FaultRaised(1, FaultKind.RCD, "again"))
+    await csms201.wait_until(lambda: problems(csms201, "RCD") == ["true", "false", "true"])
+    first, cleared, again = event_data(csms201)
+    assert first["techCode"] == "GroundFailure" and first["techInfo"] == "tripped"
+    assert "techCode" not in cleared and cleared["cleared"] is True
+    assert again["techInfo"] == "again"
+    assert first["eventId"] < cleared["eventId"] < again["eventId"]
+    assert first["timestamp"] <= cleared["timestamp"] <= again["timestamp"]
+    await until(lambda: cp.store.kv_get(REPORTED_KEY) == '[["RCD", "Tripped", 1]]')
+    cp.controller.submit(FaultCleared(1, FaultKind.RCD))
+    cp.controller.submit(FaultRaised(1, FaultKind.RCD, "third"))
+    cp.controller.submit(FaultRaised(1, FaultKind.RCD, "no change"))  # no eventData
+    cp.controller.submit(FaultCleared(1, FaultKind.RCD))
+    await csms201.wait_until(lambda: len(problems(csms201, "RCD")) >= 6)
+    assert problems(csms201, "RCD") == ["true", "false", "true", "false", "true", "false"]
+    ids = [d["eventId"] for d in event_data(csms201)]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    await until(lambda: cp.store.kv_get(REPORTED_KEY) == "[]")
 
 
 async def test_n07_meter_problem(csms201: Csms201, make_cp201: Cp201Maker) -> None:
