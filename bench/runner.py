@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import (
+    fig_footprint2c,
     fig_latency201,
     fig_meter,
     fig_process,
@@ -34,8 +35,8 @@ from bench import (
 from bench.report import Figure, document, table, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
-KEYS = ("safety_reaction", "footprint", "startup", "meter_polling", "request_latency",
-        "request_latency_201", "offline_replay", "offline_replay_201", "site_load")
+KEYS = ("safety_reaction", "footprint", "footprint_2c", "startup", "meter_polling",
+        "request_latency", "request_latency_201", "offline_replay", "offline_replay_201", "site_load")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,10 @@ async def _process(s: Sizes, work: Path) -> list[Figure]:
                                  load_s=s.load_s, profile_s=s.profile_s)
 
 
+async def _footprint2c(s: Sizes, work: Path) -> list[Figure]:
+    return [await fig_footprint2c.run(workdir=work, window_s=s.idle_window_s)]
+
+
 async def _site(s: Sizes, work: Path) -> list[Figure]:
     return [await fig_site.run(workdir=work, noise_s=s.site_noise_s)]
 
@@ -101,6 +106,7 @@ JOBS: list[tuple[tuple[str, ...], Job]] = [
     (("offline_replay_201",), _replay201),
     (("safety_reaction",), _safety),
     (("footprint", "startup", "request_latency"), _process),
+    (("footprint_2c",), _footprint2c),
     (("request_latency_201",), _latency201),
     (("site_load",), _site),
 ]

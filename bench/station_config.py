@@ -1,8 +1,8 @@
 """The config file of the bench's simulated station (``chargepoint run`` and the safety child).
 
-One connector on the simulated bench (SDM630 virtual meter polled every second), connected to
-the bench CSMS at ``url``; state and control socket under ``workdir``. ``version`` "2.0.1"
-writes ``[ocpp] version = "2.0.1"`` and no ``[ocpp.config]`` (1.6 keys are an error there; the
+``connectors`` (default 1) on the simulated bench (SDM630 virtual meter polled every second),
+connected to the bench CSMS at ``url``; state and control socket under ``workdir``.
+``version`` "2.0.1" writes ``[ocpp] version = "2.0.1"`` and no ``[ocpp.config]`` (1.6 keys are an error there; the
 2.0.1 device model has no meter sample interval or WebSocket ping variable: none is sent).
 """
 
@@ -16,7 +16,7 @@ TEMPLATE = """\
 id = "{station_id}"
 vendor = "chargepoint"
 model = "Bench"
-connectors = 1
+connectors = {connectors}
 
 [ocpp]
 version = "{version}"
@@ -46,14 +46,17 @@ WebSocketPingInterval = 0
 """
 
 
-def config_text(workdir: Path, station_id: str, url: str, version: str = "1.6") -> str:
+def config_text(workdir: Path, station_id: str, url: str, version: str = "1.6",
+                connectors: int = 1) -> str:
     """The TOML of the bench station (see the module docstring)."""
     return TEMPLATE.format(station_id=station_id, url=url, workdir=workdir, version=version,
-                           ocpp_config=CONFIG_16 if version == "1.6" else "")
+                           ocpp_config=CONFIG_16 if version == "1.6" else "",
+                           connectors=connectors)
 
 
-def write_config(workdir: Path, station_id: str, url: str, version: str = "1.6") -> Path:
+def write_config(workdir: Path, station_id: str, url: str, version: str = "1.6",
+                 connectors: int = 1) -> Path:
     """Write ``<workdir>/<station_id>.toml``; returns its path."""
     path = workdir / f"{station_id}.toml"
-    path.write_text(config_text(workdir, station_id, url, version))
+    path.write_text(config_text(workdir, station_id, url, version, connectors))
     return path

@@ -102,11 +102,35 @@ def test_bench_quick_ocpp201_figures_beside_their_baselines(tmp_path: Path) -> N
     assert replay["details"]["csms_received"]["TransactionEvent"] == messages
 
 
+@pytest.mark.timeout(120)
+def test_bench_quick_footprint_2c_idle_and_charging(tmp_path: Path) -> None:
+    """The 2-connector footprint alone: idle and charging windows both measured beside the bare
+    client, both connectors Available while idle and Charging through the charging window."""
+    doc, out = _quick(tmp_path, "footprint_2c")
+    assert list(doc["figures"]) == ["footprint_2c"]
+    fig = doc["figures"]["footprint_2c"]
+    assert fig["measured"], fig["reason"]
+    assert "footprint_2c" in out
+    metrics = [r["metric"] for r in fig["rows"]]
+    for window in ("idle", "charging"):
+        for what in ("CPU seconds per minute", "wake-ups per minute", "RSS", "PSS"):
+            assert f"{window}: {what}" in metrics
+        assert fig["details"][window]["processes"][0] >= 2  # main process + island
+    assert all(_number(r["ours"]) and _number(r["baseline"]) for r in fig["rows"])
+    assert all(r["ours"] > 0 for r in fig["rows"] if r["unit"] == "MiB")
+    statuses = fig["details"]["statuses"]
+    assert statuses["idle"] == ["Available", "Available"]
+    assert statuses["charging_after"] == ["Charging", "Charging"]
+    assert fig["details"]["csms_received"]["StartTransaction"] == 2
+
+
 def test_bench_station_config_is_valid_for_both_versions(tmp_path: Path) -> None:
     for version in ("1.6", "2.0.1"):
         config = config_from_toml(config_text(tmp_path, "CP-X", "ws://127.0.0.1:9/ocpp",
                                               version))
         assert config.ocpp.version == version
+    two = config_from_toml(config_text(tmp_path, "CP-X", "ws://127.0.0.1:9/ocpp", connectors=2))
+    assert two.station.connectors == 2
     with pytest.raises(ValueError):
         Csms(version="2.1")
 
