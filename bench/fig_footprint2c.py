@@ -78,10 +78,11 @@ async def _window(procs: list[asyncio.subprocess.Process], window_s: float) -> d
 
 
 def _rows(fig: Figure, name: str, w: dict[str, Any]) -> None:
-    fig.row(f"{name}: CPU seconds per minute", "s", *w["cpu_s_per_min"], BARE)
-    fig.row(f"{name}: wake-ups per minute", "1/min", *w["wakeups_per_min"], BARE)
-    fig.row(f"{name}: RSS", "MiB", *w["rss_mib"], BARE)
-    fig.row(f"{name}: PSS", "MiB", *w["pss_mib"], BARE)
+    for metric, unit, key in (("CPU seconds per minute", "s", "cpu_s_per_min"),
+                              ("wake-ups per minute", "1/min", "wakeups_per_min"),
+                              ("RSS", "MiB", "rss_mib"), ("PSS", "MiB", "pss_mib")):
+        ours, bare = w[key]
+        fig.row(f"{name}: {metric}", unit, ours, bare, BARE)
 
 
 async def run(*, workdir: Path, window_s: float) -> Figure:

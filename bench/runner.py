@@ -36,7 +36,8 @@ from bench.report import Figure, document, table, write_json
 
 RESULTS = Path(__file__).resolve().parent / "results"
 KEYS = ("safety_reaction", "footprint", "footprint_2c", "startup", "meter_polling",
-        "request_latency", "request_latency_201", "offline_replay", "offline_replay_201", "site_load")
+        "request_latency", "request_latency_201", "offline_replay", "offline_replay_201",
+        "site_load")
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,9 @@
 
 ``connectors`` (default 1) on the simulated bench (SDM630 virtual meter polled every second),
 connected to the bench CSMS at ``url``; state and control socket under ``workdir``.
-``version`` "2.0.1" writes ``[ocpp] version = "2.0.1"`` and no ``[ocpp.config]`` (1.6 keys are an error there; the
-2.0.1 device model has no meter sample interval or WebSocket ping variable: none is sent).
+``version`` "2.0.1" writes ``[ocpp] version = "2.0.1"`` and no ``[ocpp.config]`` (1.6 keys are
+an error there; the 2.0.1 device model has no meter sample interval or WebSocket ping variable:
+none is sent).
 """
 
 from __future__ import annotations
