@@ -554,13 +554,14 @@ class Transactions:
             connector = int(msg.payload["evse"]["id"])
             self._s.port.submit(TransactionConfirmed(
                 connector, conversions.auth_status(str(info.get("status")))))
-        if msg.payload.get("eventType") == "Ended" and msg.tx_local_id is not None:
-            await asyncio.to_thread(self._s.port.store.kv_set, seq_key(msg.tx_local_id), None)
+        counter = (seq_key(msg.tx_local_id) if msg.payload.get("eventType") == "Ended"
+                   and msg.tx_local_id is not None else None)
         # Off the durable queue (ocppj.outbox: the link removes what it confirmed; the
         # transaction's id is the station's own), with the idTokenInfo's cache entry (C10)
+        # and, for an Ended, without its seqNo counter: one commit
         entry = self._s.authorization.cache_entry(msg.payload.get("idToken"), info)
         await asyncio.to_thread(self._s.port.store.confirm, msg.seq, msg.tx_local_id, None,
-                                entry)
+                                entry, counter)
         if entry is not None:
             await self._s.authorization.refresh()
 

@@ -136,8 +136,10 @@ class StoreAPI(Protocol):
     def dequeue(self, seq: int) -> None: ...
 
     def confirm(self, seq: int, tx_local_id: int | None, csms_id: str | None = None,
-                cache: AuthEntry | None = None) -> TransactionRecord | None:
-        """Cache ``cache``, record ``csms_id`` and remove ``seq`` in one store transaction."""
+                cache: AuthEntry | None = None,
+                drop_kv: str | None = None) -> TransactionRecord | None:
+        """Cache ``cache``, record ``csms_id``, delete kv ``drop_kv`` and remove ``seq`` in
+        one store transaction."""
 
     def update_queued_payload(self, seq: int, payload: dict[str, Any]) -> None: ...
 

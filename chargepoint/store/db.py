@@ -330,14 +330,18 @@ class Store(StateTables):
                     self._meter_values_changed(int(row[1]), None)  # counted again when needed
 
     def confirm(self, seq: int, tx_local_id: int | None, csms_id: str | None = None,
-                cache: AuthEntry | None = None) -> TransactionRecord | None:
+                cache: AuthEntry | None = None,
+                drop_kv: str | None = None) -> TransactionRecord | None:
         """The CSMS confirmed queued message ``seq``: in ONE transaction (one commit) put
         ``cache`` into the authorization cache (its idTagInfo), record ``csms_id`` on
-        transaction ``tx_local_id`` (StartTransaction.conf) and remove the message. Returns
-        that transaction as committed (None without one). A message already removed changes
-        nothing but the cache and the id; an unknown transaction with ``csms_id`` raises
-        NotFoundError and changes nothing."""
+        transaction ``tx_local_id`` (StartTransaction.conf), delete the kv key ``drop_kv``
+        (state the message ends, e.g. a transaction's seqNo counter) and remove the message.
+        Returns that transaction as committed (None without one). A message already removed
+        changes nothing but the cache, the id and the key; an unknown transaction with
+        ``csms_id`` raises NotFoundError and changes nothing."""
         with self._write() as conn:
+            if drop_kv is not None:
+                conn.execute("DELETE FROM kv WHERE key = ?", (drop_kv,))
             if cache is not None:
                 put_cache_entry(conn, cache, self._auth_cache_limit)
             if csms_id is not None and tx_local_id is not None:

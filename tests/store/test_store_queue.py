@@ -122,6 +122,18 @@ def test_confirm_puts_the_cache_entry_in_the_same_commit(store: Store) -> None:
     assert store.cache_get("TAG8") is None and store.queue_length() == 1
 
 
+def test_confirm_drops_a_kv_key_in_the_same_commit(store: Store) -> None:
+    store.kv_set("counter", "7")
+    seq = store.enqueue("TransactionEvent", {"n": 1}, None)
+    assert store.confirm(seq, None, drop_kv="counter") is None
+    assert store.kv_get("counter") is None and store.queue_length() == 0
+    store.kv_set("counter", "8")
+    seq = store.enqueue("StartTransaction", {"n": 2}, None)
+    with pytest.raises(NotFoundError):  # a failing confirmation keeps the key too
+        store.confirm(seq, 999, "1", drop_kv="counter")
+    assert store.kv_get("counter") == "8" and store.queue_length() == 1
+
+
 def test_confirm_with_an_unknown_transaction_removes_nothing(store: Store) -> None:
     seq = store.enqueue("StartTransaction", {"n": 1}, None)
     with pytest.raises(NotFoundError):
