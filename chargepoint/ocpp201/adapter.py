@@ -130,18 +130,18 @@ class Ocpp201Adapter:
                                      max_current_a=options.max_current_a)
         self.device_requests = DeviceModelRequests(self)
         self.reservations = Reservations(self)
-        # the ``@on`` objects besides ``handlers`` (more join through add_handlers)
-        self.extra_handlers: list[object] = [self.reservations]
         self.authorization = Authorization(self)
-        self.add_handlers(AuthHandlers(self))
         self.link_security: SecurityLink | None = None  # set by ocpp201.security
         self.network: NetworkChoice | None = None  # set by ocpp201.network_profiles (B10)
         self.trigger_hooks = TriggerHooks()  # TriggerMessage of other blocks' messages
         self.triggers = Triggers(self)
         self.remote = RemoteControl(self)  # UnlockConnector, DataTransfer
-        self.add_handlers(self.triggers, self.remote)
-        self.add_handlers(TransactionStatus(self))  # GetTransactionStatus (E14)
         self.problems = ProblemReports(self)  # NotifyEvent of the station's faults
+        # the ``@on`` objects besides ``handlers`` (firmware, security and network profiles join
+        # through add_handlers when the factory attaches them)
+        self.extra_handlers: list[object] = [
+            self.device_requests, self.smart_charging, self.reservations, AuthHandlers(self),
+            self.triggers, self.remote, TransactionStatus(self)]  # E14: GetTransactionStatus
         self._client: Ocpp201Client | None = None
         self._boot_done = False
         self._boot_wake = asyncio.Event()  # TriggerMessage(BootNotification) while not Accepted
@@ -298,8 +298,7 @@ class Ocpp201Adapter:
             secrets = frozenset(p for p in (self.options.password, options.password) if p)
             client = Ocpp201Client(self.options.station_id, ws,
                                    self.options.response_timeout_s,
-                                   [self.handlers, self.device_requests, self.smart_charging,
-                                    *self.extra_handlers], secrets)
+                                   [self.handlers, *self.extra_handlers], secrets)
             self._client = client
             session = asyncio.ensure_future(self._session(client))
             try:
