@@ -7,9 +7,10 @@ back over a real serial line:
 
     ModbusMeter --pyserial--> /dev/pts/B ==pty link== /dev/pts/A <--pyserial-- pymodbus server
 
-The link joins two pseudo-terminal pairs back to back (a null-modem cable in software); with
-``char_time_s`` set it also delays every chunk by its wire time (11 bits per character plus a
-3.5-character gap per frame) to emulate a slow RS-485 bus for the benchmark.
+The link (``hardware.sim.rtu_wire.PtyLink``) joins two pseudo-terminal pairs back to back (a
+null-modem cable in software); with ``char_time_s`` set it also emulates the RTU wire time of a
+slow RS-485 bus for the benchmark and checks the client keeps the silence between frames
+(``wire_stats``).
 
 Calling contract: ``start()`` returns the tty path the client opens; ``stop()`` releases it.
 Electrical values and counters may be changed at any time (also before ``start``); each
@@ -19,11 +20,6 @@ times out: a meter fault); unknown unit ids never get an answer, as on a real bu
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
-import termios
-import tty
 from collections import deque
 from dataclasses import dataclass, field
 from typing import cast
@@ -35,6 +31,7 @@ from pymodbus.server import ModbusSerialServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from hardware.meter.regmap import Field, MeterModel, encode, load_model
+from hardware.sim.rtu_wire import PtyLink, WireStats
 
 PHASES = ("l1", "l2", "l3")
 
@@ -133,99 +130,6 @@ class _Unit:
         )
 
 
-class _PtyLink:
-    """Two pseudo-terminal pairs joined back to back, optionally at a emulated wire speed."""
-
-    def __init__(self, char_time_s: float | None,
-                 wire: tuple[int, str] | None = None) -> None:
-        self.char_time_s = char_time_s
-        # (baud rate, parity) of the bus: a client whose tty is set otherwise is not heard,
-        # as a UART at the wrong speed or parity hears only framing errors.
-        self.wire = wire
-        self._client_tty = -1
-        self._fds: list[int] = []
-        self._masters: tuple[int, int] = (-1, -1)
-        self._tasks: list[asyncio.Task[None]] = []
-        self.paths: tuple[str, str] = ("", "")
-        self.corrupt_answers = 0  # chunks towards the client still to corrupt (CRC faults)
-
-    def open(self) -> tuple[str, str]:
-        """Create the ttys; returns (server side path, client side path)."""
-        loop = asyncio.get_running_loop()
-        pairs = [os.openpty(), os.openpty()]
-        for master, slave in pairs:
-            tty.setraw(slave)  # no echo, no line editing: a serial line carries raw bytes
-            os.set_blocking(master, False)
-            self._fds += [master, slave]  # keep the slaves open: no EIO when a client closes
-        (ma, sa), (mb, sb) = pairs
-        self._masters = (ma, mb)
-        self._client_tty = sb
-        self.paths = (os.ttyname(sa), os.ttyname(sb))
-        for src, dst in ((ma, mb), (mb, ma)):
-            queue: asyncio.Queue[bytes] = asyncio.Queue()
-            loop.add_reader(src, self._readable, src, dst, queue)
-            if self.char_time_s:
-                self._tasks.append(asyncio.create_task(self._forward(queue, dst)))
-        return self.paths
-
-    def _readable(self, src: int, dst: int, queue: asyncio.Queue[bytes]) -> None:
-        try:
-            data = os.read(src, 4096)
-        except OSError:
-            return
-        if data and src == self._masters[1] and not self._client_matches_wire():
-            return  # the wrong speed or parity: nothing the meter can read
-        if data and src == self._masters[0] and self.corrupt_answers > 0:
-            self.corrupt_answers -= 1
-            data = data[:-1] + bytes([data[-1] ^ 0xFF])  # a flipped CRC byte: noise on the line
-        if self.char_time_s:
-            queue.put_nowait(data)
-        else:
-            self._write(dst, data)
-
-    def _client_matches_wire(self) -> bool:
-        if self.wire is None:
-            return True
-        try:
-            _, _, cflag, _, _, ospeed, _ = termios.tcgetattr(self._client_tty)
-        except (OSError, termios.error):
-            return False
-        baudrate, parity = self.wire
-        speed = getattr(termios, f"B{baudrate}", None)
-        seen = "N" if not cflag & termios.PARENB else "O" if cflag & termios.PARODD else "E"
-        return ospeed == speed and seen == parity
-
-    @staticmethod
-    def _write(fd: int, data: bytes) -> None:
-        with contextlib.suppress(OSError):  # nobody listening on the other end: bytes are lost
-            os.write(fd, data)
-
-    async def _forward(self, queue: asyncio.Queue[bytes], dst: int) -> None:
-        assert self.char_time_s is not None
-        while True:
-            data = await queue.get()
-            # 11 bits per character plus the 3.5-character silence that ends an RTU frame
-            await asyncio.sleep((len(data) + 3.5) * self.char_time_s)
-            self._write(dst, data)
-
-    async def close(self) -> None:
-        loop = asyncio.get_running_loop()
-        for fd in self._masters:
-            if fd >= 0:
-                loop.remove_reader(fd)
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
-        for fd in self._fds:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        self._fds.clear()
-        self._masters = (-1, -1)
-
-
 class VirtualMeter:
     """Simulated meters on one RS-485 bus. ``units`` maps unit id -> shipped model name.
 
@@ -233,7 +137,9 @@ class VirtualMeter:
     (``hardware.meter.planner.char_time_s(9600)`` for a 9600 Bd bus). ``history``: how many
     received requests ``requests()`` keeps (the oldest are dropped). ``check_wire``: a client
     whose tty is not at ``baudrate`` / ``parity`` is not heard (a pty carries bytes at any
-    setting; a real bus does not), for finding a meter's serial settings.
+    setting; a real bus does not), for finding a meter's serial settings. ``piece_chars``
+    (with ``char_time_s``): answers reach the client in pieces of that many characters as they
+    come off the wire, as a real UART hands them over.
     """
 
     def __init__(
@@ -245,6 +151,7 @@ class VirtualMeter:
         parity: str = "N",
         history: int = 10_000,
         check_wire: bool = False,
+        piece_chars: int | None = None,
     ) -> None:
         self._units: dict[int, _Unit] = {}
         # bounded: the simulated bench runs a VirtualMeter for as long as the daemon lives
@@ -252,7 +159,8 @@ class VirtualMeter:
         self._log: deque[tuple[str, int]] = deque(maxlen=2 * history)
         self.baudrate = baudrate
         self.parity = parity
-        self._link = _PtyLink(char_time_s, (baudrate, parity) if check_wire else None)
+        self._link = PtyLink(char_time_s, (baudrate, parity) if check_wire else None,
+                             piece_chars)
         self._server: ModbusSerialServer | None = None
         for unit, model in (units or {1: "sdm630"}).items():
             self.add_unit(unit, model)
@@ -383,6 +291,11 @@ class VirtualMeter:
     def set_silent(self, unit: int, silent: bool) -> None:
         """A silent unit receives requests but never answers (the client times out)."""
         self._unit(unit).silent = silent
+
+    @property
+    def wire_stats(self) -> WireStats:
+        """Frames, silences between them and the emulation's own lateness (``char_time_s``)."""
+        return self._link.stats
 
     def corrupt_answers(self, count: int) -> None:
         """Flip a CRC byte in the next ``count`` chunks sent to the client (line noise)."""
