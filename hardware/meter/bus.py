@@ -89,12 +89,18 @@ class RtuBus:
         self._lock = asyncio.Lock()
         self._client: AsyncModbusSerialClient | None = None
         self._last_activity = 0.0
+        self._rx_buffer = b""  # pymodbus's receive buffer as last traced
 
     def _trace_packet(self, sending: bool, data: bytes) -> bytes:
         if sending:
             self.counters.bytes_sent += len(data)
+            self._rx_buffer = b""  # pymodbus empties its receive buffer for every request
         else:
-            self.counters.bytes_received += len(data)
+            # pymodbus hands over its whole receive buffer, not the bytes just read: an answer
+            # that arrives in pieces (as it does from a UART) shows its first part again
+            seen = len(self._rx_buffer) if data.startswith(self._rx_buffer) else 0
+            self.counters.bytes_received += len(data) - seen
+            self._rx_buffer = data
         self._last_activity = time.monotonic()
         return data
 
@@ -177,7 +183,14 @@ class RtuBus:
             await asyncio.sleep(wait)
         call = client.read_holding_registers if function == 3 else client.read_input_registers
         try:
-            response = await call(address, count=count, device_id=unit)
+            try:
+                response = await call(address, count=count, device_id=unit)
+            except BaseException:
+                # no usable answer: the meter may still be sending, so the silence before the
+                # next frame counts from now (after an answer it counts from its last byte,
+                # taken by _trace_packet when the bytes arrived)
+                self._last_activity = time.monotonic()
+                raise
         except ModbusIOException as exc:
             # no (valid) answer in time; a frame with a bad CRC is dropped by the framer and
             # ends here too
@@ -191,8 +204,6 @@ class RtuBus:
             raise BusError("port", f"serial port {self.port}: {exc}") from exc
         except ModbusException as exc:
             raise BusError("bad", f"unit {unit}: {exc}") from exc
-        finally:
-            self._last_activity = time.monotonic()
         self._timeouts_in_a_row = 0  # the bus works: any answer, even an exception, says so
         if response.isError():
             code = getattr(response, "exception_code", 0)

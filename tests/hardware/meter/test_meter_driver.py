@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 
 import pytest
 from pymodbus.client import AsyncModbusSerialClient
 
 from hardware.interfaces import EnergyMeter, MeterFault, MeterReading
 from hardware.meter import list_models, load_model, open_meter
-from hardware.meter.planner import char_time_s
+from hardware.meter.planner import char_time_s, plan_time_s
 from hardware.sim.virtual_meter import VirtualMeter
 
 from .meter_helpers import meter_on, virtual_bus
@@ -222,6 +223,41 @@ async def test_emulated_wire_speed_still_reads() -> None:
         reading = await meter.poll()
         assert isinstance(reading, MeterReading)
         assert reading.energy_import_wh == pytest.approx(42.0, abs=1e-3)
+
+
+async def test_bus_keeps_the_rtu_silence_between_frames() -> None:
+    """Modbus over serial line v1.02, 2.5.1.1: at least 3.5 characters of silence between two
+    frames, seen on the emulated 9600 Bd wire; a client that skips it is caught."""
+    ct = char_time_s(9600)
+    async with virtual_bus({1: "sdm630"}, char_time_s=ct) as (vm, bus):
+        meter = meter_on(bus, "sdm630")
+        assert isinstance(await meter.poll(), MeterReading)
+        t0 = time.monotonic()
+        assert isinstance(await meter.poll(), MeterReading)
+        # the emulated wire is never faster than the framing rules (no turnaround emulated)
+        assert time.monotonic() - t0 >= plan_time_s(meter.plan, ct, 0.0)
+        wire = vm.wire_stats
+        assert wire.frames == 2 * 2 * meter.requests_per_poll  # request + answer per block
+        assert wire.short_silences == 0
+        assert wire.min_silence_s >= 3.5 * ct - 1e-6
+        bus.frame_gap_s = 0.0  # sends as soon as the answer is in
+        assert isinstance(await meter.poll(), MeterReading)
+        assert vm.wire_stats.short_silences > 0
+
+
+async def test_an_answer_in_pieces_is_read_and_counted_once() -> None:
+    """A UART hands a 9600 Bd answer over in pieces (pymodbus traces its whole receive buffer
+    each time): the poll reads it and the counters count every byte once."""
+    async with virtual_bus({1: "sdm630"}, char_time_s=char_time_s(9600), piece_chars=8) as (
+        vm,
+        bus,
+    ):
+        vm.set_energy_wh(1, 42.0)
+        meter = meter_on(bus, "sdm630")
+        reading = await meter.poll()
+        assert isinstance(reading, MeterReading)
+        assert reading.energy_import_wh == pytest.approx(42.0, abs=1e-3)
+        assert meter.counters.bytes_on_wire == bus.counters.bytes_on_wire == 91
 
 
 async def test_bus_reopens_the_port_after_timeouts_in_a_row() -> None:
