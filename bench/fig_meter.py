@@ -6,8 +6,14 @@ the wire time emulated by ``VirtualMeter(char_time_s=...)``. Baselines, from the
 - requests: the fewest possible (one request per function code, the cap permitting);
 - bytes: the lower bound (one request frame and one answer carrying only the needed
   registers; unattainable when the registers are not contiguous);
-- duration: the RTU wire time of our plan computed from the Modbus framing rules
-  (11 bits per character, 3.5-character gaps; no meter turnaround, none is emulated);
+- duration: the RTU wire time of our plan computed from the Modbus framing rules: per request
+  the 8-character request, the answer (5 framing characters + 2 per register) and two
+  3.5-character silences (after the request, which the meter needs to see its end, and after
+  the answer, before the next request), 11 bits per character. No meter turnaround: the
+  virtual meter has none (``predicted_wire_ms_with_turnaround`` adds the map's estimate).
+  The emulated wire (``hardware.sim.rtu_wire``) puts exactly these on its timeline; what it
+  delivers late by its own timers is ``details.emulator_late_ms_per_poll``, included in our
+  durations;
 - duration: the naive plan (one request from the lowest to the highest register), measured
   the same way on the same link: what the planner's cost model saves.
 """
@@ -40,12 +46,18 @@ class _Polls:
     requests: float  # per poll
     wire_bytes: float  # per poll
     faults: int
+    retries: int
+    emulator_late_s: float  # per poll
+    short_silences: int  # frames our client started less than 3.5 characters after the last
 
 
-async def _measure(meter: ModbusMeter, polls: int) -> _Polls:
+async def _measure(meter: ModbusMeter, virtual: VirtualMeter, polls: int) -> _Polls:
     await meter.poll()  # opens the port; not counted
     base_requests = meter.counters.requests
     base_bytes = meter.counters.bytes_on_wire
+    base_retries = meter.counters.retries
+    wire = virtual.wire_stats
+    base_late, base_short = wire.late_s, wire.short_silences
     durations: list[float] = []
     faults = 0
     for _ in range(polls):
@@ -54,7 +66,9 @@ async def _measure(meter: ModbusMeter, polls: int) -> _Polls:
         durations.append(time.perf_counter() - t0)
         faults += isinstance(result, MeterFault)
     return _Polls(durations, (meter.counters.requests - base_requests) / polls,
-                  (meter.counters.bytes_on_wire - base_bytes) / polls, faults)
+                  (meter.counters.bytes_on_wire - base_bytes) / polls, faults,
+                  meter.counters.retries - base_retries, (wire.late_s - base_late) / polls,
+                  wire.short_silences - base_short)
 
 
 async def run(*, polls: int) -> Figure:
@@ -67,10 +81,10 @@ async def run(*, polls: int) -> Figure:
     fields = meter.map.fields
     naive = single_block(fields)
     try:
-        ours = await _measure(meter, polls)
+        ours = await _measure(meter, virtual, polls)
         naive_meter = ModbusMeter(meter.bus, meter.map, unit=1)
         naive_meter.plan = naive
-        single = await _measure(naive_meter, polls)
+        single = await _measure(naive_meter, virtual, polls)
     finally:
         await meter.bus.close()
         await virtual.stop()
@@ -94,6 +108,9 @@ async def run(*, polls: int) -> Figure:
     fig.details = {
         "polls": polls,
         "faults": faults,
+        "retries": ours.retries + single.retries,
+        "short_silences": ours.short_silences + single.short_silences,
+        "emulator_late_ms_per_poll": round(ours.emulator_late_s * 1000, 3),
         "plan": [{"function": b.function, "start": b.start, "count": b.count} for b in meter.plan],
         "single_block_plan": [{"function": b.function, "start": b.start, "count": b.count}
                               for b in naive],
