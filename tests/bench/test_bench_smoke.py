@@ -159,3 +159,20 @@ def test_ratio_table_and_unmeasured_figure() -> None:
     assert "NOT MEASURED: the app never landed" in text
     doc = document([fig, other], {"mode": "quick"})
     assert doc["figures"]["y"]["measured"] is False
+
+
+@pytest.mark.timeout(120)
+def test_bench_quick_meter_figure_keeps_rtu_framing(tmp_path: Path) -> None:
+    """The meter figure alone: every poll good without retries, every frame after 3.5 silent
+    characters on the emulated wire, and the emulator's own lateness reported beside it."""
+    doc, out = _quick(tmp_path, "meter_polling")
+    fig = doc["figures"]["meter_polling"]
+    assert fig["measured"], fig["reason"]
+    assert "meter_polling" in out
+    details = fig["details"]
+    assert details["faults"] == details["retries"] == details["short_silences"] == 0
+    assert _number(details["emulator_late_ms_per_poll"])
+    p50 = next(r for r in fig["rows"] if r["metric"] == "poll duration p50")
+    # three requests, 26 registers: (3 * (8 + 5 + 2 * 3.5) + 2 * 26) characters of 11 bits
+    assert p50["baseline"] == pytest.approx((3 * 20 + 2 * 26) * 11 / 9600 * 1000)
+    assert p50["ours"] >= p50["baseline"]  # the emulated wire is never faster than that
