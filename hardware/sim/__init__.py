@@ -9,6 +9,8 @@
 - ``hardware.sim.follower``: ``PinFollower``, mock feedback pins following outputs (faults);
 - ``hardware.sim.reader.VirtualReader`` (TokenReader);
 - ``hardware.sim.meter_rig.MeterRig``: ``VirtualMeter`` + the real ``ModbusMeter`` driver.
+- ``hardware.sim.virtual_meter.VirtualMeter`` on ``hardware.sim.rtu_wire.PtyLink`` (a pty cable,
+  optionally at an emulated RTU wire speed).
 
 Nothing is imported here: the modules pull in gpiozero and pymodbus, import what you use.
 """

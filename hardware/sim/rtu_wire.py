@@ -112,7 +112,7 @@ class PtyLink:
             self.stats.frames += 1
             if self.stats.frames > 1:
                 self.stats.min_silence_s = min(self.stats.min_silence_s, idle)
-                # a hair of float tolerance: a timer may not fire before its deadline
+                # float tolerance only: the bus's wait ends on its deadline, not before
                 if idle < SILENCE_CHARS * ct - 1e-6:
                     self.stats.short_silences += 1
         self._last_sender = src
