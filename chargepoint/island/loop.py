@@ -161,8 +161,8 @@ class Island:
                 return
             if ready:
                 self._serve_link()
-                if self._live():  # a command made a contactor live: watch it closely now
-                    deadline = min(deadline, self._clock() + self._tick_s)
+                # a command made a contactor live (or the pilot is settling): look sooner
+                deadline = min(deadline, self._clock() + self.period())
 
     def _serve_link(self) -> None:
         while self._stop is None:
