@@ -10,7 +10,7 @@ is settling; otherwise, when nothing live can be left energised, ``idle_tick_s``
 ``rest_tick_s`` (200 ms) while every connector's pilot reads A (nothing plugged anywhere). A
 pilot whose decoder saw a change it has not confirmed yet (``settling``) is looked at again
 after ``CONFIRM_TICK_S``, so a plug-in is reported within ``rest_tick_s`` plus the debounce
-(about 240 ms with the CP driver's three bursts; at once with the simulated pilot).
+(about 240 ms with the CP driver's three bursts; the simulated pilot needs no debounce).
 
 Messages to the main process only on a change (``state``, ``power``), on an event (``opened``,
 ``refused``) and ``alive`` every ``wire.ALIVE_S``: a tick that changes nothing sends nothing.
