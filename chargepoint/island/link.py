@@ -48,7 +48,7 @@ from hardware.interfaces import (
 log = logging.getLogger("chargepoint.island.link")
 
 LEASE_S = 2.0  # how long a contactor stays closed without the main process renewing it
-STALE_S = 3.0  # no word from the island for this long: it is lost (it says alive every 0.5 s)
+STALE_S = 3.0  # no word from the island for this long: it is lost (it says alive every 1 s)
 START_TIMEOUT_S = 30.0
 
 

@@ -6,7 +6,14 @@ the link to the main process, so a command is carried out as soon as it arrives 
 never later than its deadline because of a command.
 
 Tick: ``tick_s`` (2 ms) while a contactor is closed, its mirror reads closed or a relay test
-is settling; ``idle_tick_s`` (100 ms) otherwise, when nothing live can be left energised.
+is settling; otherwise, when nothing live can be left energised, ``idle_tick_s`` (100 ms), or
+``rest_tick_s`` (200 ms) while every connector's pilot reads A (nothing plugged anywhere). A
+pilot whose decoder saw a change it has not confirmed yet (``settling``) is looked at again
+after ``CONFIRM_TICK_S``, so a plug-in is reported within ``rest_tick_s`` plus the debounce
+(about 240 ms with the CP driver's three bursts; the simulated pilot needs no debounce).
+
+Messages to the main process only on a change (``state``, ``power``), on an event (``opened``,
+``refused``) and ``alive`` every ``wire.ALIVE_S``: a tick that changes nothing sends nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +34,9 @@ from hardware.interfaces import ConnectorHardware, PilotReading, PilotState, Pow
 log = logging.getLogger("chargepoint.island")
 
 TEST_SETTLE_S = 0.06  # after lifting state F for a relay test: let the EV's pilot settle
+# A change the pilot decoder has seen but not confirmed: sample again this soon (its three
+# bursts then span at least 40 ms, which still filters a bouncing plug).
+CONFIRM_TICK_S = 0.02
 
 
 @dataclass(slots=True)
@@ -40,6 +50,7 @@ class _Connector:
     test_at: float | None = None  # a relay test waits for the pilot to settle until then
     restore_f: bool = False  # the pilot was in state F before a relay test lifted it
     read_error: str | None = None
+    settling: bool = False  # the pilot's decoder awaits more bursts to confirm a change
     volts: tuple[float, float | None] = (0.0, None)  # last CP high / low level (for selftest)
 
 
@@ -60,6 +71,7 @@ class Island:
         clock: Callable[[], float] = time.monotonic,
         tick_s: float = 0.002,
         idle_tick_s: float = 0.1,
+        rest_tick_s: float = 0.2,
         hello: dict[str, Any] | None = None,
         on_open: Callable[[int, OpenReason, float, float | None], None] | None = None,
         full_gc_every_s: float | None = None,
@@ -72,6 +84,8 @@ class Island:
         self._clock = clock
         self._tick_s = tick_s
         self._idle_tick_s = max(idle_tick_s, tick_s)
+        self._rest_tick_s = max(rest_tick_s, self._idle_tick_s)
+        self._confirm_tick_s = min(max(CONFIRM_TICK_S, tick_s), self._idle_tick_s)
         self._hello = {
             "op": "hello",
             "connectors": sorted(self._connectors),
@@ -96,8 +110,7 @@ class Island:
         while self._stop is None:
             now = self._clock()
             self.step(now)
-            deadline = now + (self._tick_s if self._live() else self._idle_tick_s)
-            self._wait_and_serve(deadline)
+            self._wait_and_serve(now + self.period())
         self.safe_stop(self._stop)
         return self._stop
 
@@ -114,6 +127,18 @@ class Island:
         if now - self._full_gc_at >= self._full_gc_every_s:
             self._full_gc_at = now
             gc.collect()
+
+    def period(self) -> float:
+        """How long until the next tick, from what the last one saw (module docstring)."""
+        if self._live():
+            return self._tick_s
+        conns = self._connectors.values()
+        if any(conn.settling for conn in conns):
+            return self._confirm_tick_s
+        if all(conn.sample.pilot is PilotState.A and conn.read_error is None
+               for conn in conns):
+            return self._rest_tick_s
+        return self._idle_tick_s
 
     def _live(self) -> bool:
         for conn in self._connectors.values():
@@ -136,8 +161,8 @@ class Island:
                 return
             if ready:
                 self._serve_link()
-                if self._live():  # a command made a contactor live: watch it closely now
-                    deadline = min(deadline, self._clock() + self._tick_s)
+                # a command made a contactor live (or the pilot is settling): look sooner
+                deadline = min(deadline, self._clock() + self.period())
 
     def _serve_link(self) -> None:
         while self._stop is None:
@@ -191,10 +216,12 @@ class Island:
             if conn.read_error is None:
                 log.exception("island: connector %d: hardware read failed", hw.connector)
             conn.read_error = str(exc) or type(exc).__name__
+            conn.settling = False
             self._open(conn, now, OpenReason.MIRROR)
             self._report(conn, {"op": "state", "c": hw.connector, "read_error": conn.read_error})
             return
         conn.read_error = None
+        conn.settling = bool(getattr(hw.pilot, "settling", False))
         conn.volts = (round(reading.high_v, 1),
                       None if reading.low_v is None else round(reading.low_v, 1))
         conn.sample = Sample(

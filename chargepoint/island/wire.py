@@ -30,7 +30,7 @@ import socket
 from typing import Any
 
 MAX_DATAGRAM = 64 * 1024
-ALIVE_S = 0.5  # the island says it is alive at least this often
+ALIVE_S = 1.0  # the island says it is alive this often (the main process waits 3 s: link.STALE_S)
 
 
 def encode(message: dict[str, Any]) -> bytes:

@@ -14,10 +14,11 @@ Output mapping (duty is the high time of the CP line):
 - ``set_state_f()``: constant -12 V (state F), i.e. the PWM held at 0 %; an optional
   ``f_switch`` output (e.g. a relay that switches the CP to the -12 V rail) is turned on too.
 
-``read()`` samples a burst spanning more than one PWM period (``burst_s``, default 1.2 ms) while
-a square wave is output, else ``min_samples`` samples, and hands the volts to a
-``PilotDecoder``. The burst is the one thing here that takes more than a millisecond (about
-1.2 ms while PWM is on); it never waits on anything else.
+``read()`` samples a burst spanning more than one PWM period (``burst_s``, default 1.2 ms, and at
+least ``min_samples``) while a square wave is output, else ``flat_samples`` (default 1: the line
+is a DC level, one conversion reads it; the decoder's debounce filters a noisy one), and hands
+the volts to a ``PilotDecoder``. The burst is the one thing here that takes more than a
+millisecond (about 1.2 ms while PWM is on); it never waits on anything else.
 """
 
 from __future__ import annotations
@@ -69,11 +70,14 @@ class GpioControlPilot:
         burst_s: float = 0.0012,
         min_samples: int = 8,
         max_samples: int = 400,
+        flat_samples: int = 1,
         f_switch: Switch | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if min_samples < 1 or max_samples < min_samples:
             raise ValueError("need 1 <= min_samples <= max_samples")
+        if not 1 <= flat_samples <= max_samples:
+            raise ValueError("need 1 <= flat_samples <= max_samples")
         self._pwm = pwm
         self._adc = adc
         self._decoder = decoder
@@ -82,6 +86,7 @@ class GpioControlPilot:
         self._burst_s = burst_s
         self._min = min_samples
         self._max = max_samples
+        self._flat = flat_samples
         self._f_switch = f_switch
         self._clock = clock
         self._duty: float | None = None
@@ -134,17 +139,27 @@ class GpioControlPilot:
     def duty_percent(self) -> float | None:
         return self._duty
 
+    @property
+    def settling(self) -> bool:
+        """The decoder saw a change it has not confirmed yet (``PilotDecoder.settling``)."""
+        return self._decoder.settling
+
     def volts(self) -> float:
         """One ADC sample converted to CP volts."""
         return self._adc.value * self._gain + self._offset
 
     def sample(self) -> list[float]:
-        """One burst of CP volts: at least ``min_samples``, and > 1 PWM period (``burst_s``)
-        while a square wave is output. Raises ``OSError`` when the ADC cannot be read."""
+        """One burst of CP volts: while a square wave is output at least ``min_samples`` and
+        more than one PWM period (``burst_s``); else ``flat_samples``. Raises ``OSError`` when
+        the ADC cannot be read."""
         start = self._clock()
         samples = [self.volts()]
+        if not self._square:
+            while len(samples) < self._flat:
+                samples.append(self.volts())
+            return samples
         while len(samples) < self._max and (
-            len(samples) < self._min or (self._square and self._clock() - start < self._burst_s)
+            len(samples) < self._min or self._clock() - start < self._burst_s
         ):
             samples.append(self.volts())
         return samples

@@ -93,6 +93,11 @@ class Debounced(Generic[T]):
         self._seen = 0
         self._first = 0.0
 
+    @property
+    def pending(self) -> bool:
+        """A different input was seen and is not confirmed yet."""
+        return self._pending is not None
+
     def feed(self, candidate: T, now: float) -> T:
         if self.value is None or candidate == self.value:
             self.value = candidate
@@ -131,6 +136,12 @@ class PilotDecoder:
     def state(self) -> PilotState | None:
         """The debounced state, ``None`` before the first burst."""
         return self._state.value
+
+    @property
+    def settling(self) -> bool:
+        """A new state or diode verdict was seen and awaits confirmation by more bursts (the
+        caller may sample sooner than usual to confirm or drop it)."""
+        return self._state.pending or self._diode.pending
 
     def feed(self, volts: Sequence[float], now: float, *, pwm_on: bool) -> PilotReading:
         """Decode one burst. ``pwm_on``: a real square wave (0 < duty < 100 %) was output.

@@ -4,7 +4,9 @@ Per connector: a ``VirtualEV`` answering a ``SimPilot`` and a ``SimProximity``; 
 classes on a gpiozero ``MockFactory`` whose feedback pins follow the outputs (``SimBoard``); the
 REAL Modbus meter driver reading a ``VirtualMeter`` over a pty (one unit id per connector, one
 bus). One ``VirtualReader`` and one mains supply (``SimMains``: the real power-fail input on a
-mock pin, ``power(on)``) for the station. A background task integrates energy in real time.
+mock pin, ``power(on)``) for the station. A background task integrates energy in real time,
+every ``energy_tick_s`` while any main contacts are closed; while every contactor is open
+nothing can draw, and it sleeps until contacts close (or ``next_tick()`` asks for a step).
 
 The commands of ``chargepoint sim`` (docs/cli.md) are methods here; their
 bad arguments raise ``ValueError`` with a message fit for an error reply. Calling ``hardware``
@@ -106,6 +108,7 @@ class SimBench:
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
         self._ticked = asyncio.Event()
+        self._contacts_moved = asyncio.Event()  # set (thread-safe) when contacts open/close
         self._house_a = 0.0
         self._grid_silent = False
 
@@ -138,6 +141,7 @@ class SimBench:
                     feedback_delay_s=self._feedback_delay_s,
                     loop=loop,
                 )
+                c.board.watch_contacts(lambda: self._wake(loop))
                 hw.append(
                     ConnectorHardware(
                         connector=c.connector,
@@ -400,10 +404,17 @@ class SimBench:
     # -- energy ------------------------------------------------------------------------------
 
     async def _integrate(self) -> None:
-        """Every tick: what each EV draws through closed contacts goes into the meter."""
+        """Every tick: what each EV draws through closed contacts goes into the meter. With
+        every contactor open (and nothing drawn since the last step) it waits for contacts
+        to close instead of ticking: an idle bench does not wake its thread."""
         loop = asyncio.get_running_loop()
         last = loop.time()
         while True:
+            if self._at_rest():
+                self._contacts_moved.clear()
+                if self._at_rest():
+                    await self._contacts_moved.wait()
+                    last = loop.time()  # nothing could be drawn while at rest
             await asyncio.sleep(self._energy_tick_s)
             now = loop.time()
             self._update_meter(now - last)
@@ -411,11 +422,22 @@ class SimBench:
             ticked, self._ticked = self._ticked, asyncio.Event()
             ticked.set()
 
+    def _at_rest(self) -> bool:
+        return not any(c.draw_a or c.contacts_closed() for c in self._connectors)
+
+    def _wake(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Contacts moved (any thread): let the integration run."""
+        with contextlib.suppress(RuntimeError):  # the loop is already closed
+            loop.call_soon_threadsafe(self._contacts_moved.set)
+
     async def next_tick(self) -> None:
-        """Return after the next energy integration step (meter registers updated)."""
+        """Return after the next energy integration step (meter registers updated); at rest
+        it asks for one."""
         if self._task is None:
             raise RuntimeError("the bench is not started")
-        await self._ticked.wait()
+        ticked = self._ticked
+        self._contacts_moved.set()
+        await ticked.wait()
 
     def _update_meter(self, dt_s: float) -> None:
         for c in self._connectors:

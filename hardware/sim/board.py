@@ -12,6 +12,7 @@ left free, so a board has room for 4 connectors.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,6 +160,11 @@ class SimBoard:
     def contacts_closed(self) -> bool:
         """Whether the main contacts conduct (what the mirror reports, welded included)."""
         return self._contactor_follower.feedback_active()
+
+    def watch_contacts(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` whenever the main contacts open or close (from the thread that
+        switched them: the caller hands over to its own)."""
+        self._contactor_follower.watch_feedback(listener)
 
     async def settled(self) -> None:
         """Return once every output change so far reached its feedback (or was swallowed by

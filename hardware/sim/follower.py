@@ -141,6 +141,11 @@ class PinFollower:
         """The logical level of the feedback pin (True: closed / locked)."""
         return bool(self._feedback.state) == self._feedback_ref.active_high
 
+    def watch_feedback(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every change of the feedback pin (from the thread that
+        changed it)."""
+        self._feedback.listeners.append(listener)
+
     def sync(self) -> None:
         """Drive the feedback to what the outputs say now, or (when they say nothing, e.g.
         between motor pulses) to where the last command put it. No delay; respects faults."""

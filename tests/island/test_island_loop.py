@@ -8,6 +8,7 @@ import gc
 import socket
 import threading
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -16,6 +17,8 @@ from chargepoint.island import wire
 from chargepoint.island.loop import TEST_SETTLE_S, Island
 from chargepoint.island.rules import OpenReason
 from hardware.interfaces import PilotReading
+from hardware.pilot import GpioControlPilot, PilotDecoder
+from hardware.sim.analog import CpLine
 from hardware.sim.bench import SimBench
 
 
@@ -296,3 +299,131 @@ async def test_full_garbage_collections_run_only_while_nothing_is_live() -> None
         main.close()
         theirs.close()
         await bench.stop()
+
+
+def _messages_while_ticking(rig: Rig, seconds: float, dt: float,
+                            renew: bool = False) -> list[dict[str, Any]]:
+    """Everything the island says over ``seconds`` of ticks (renewing the lease every 0.5 s
+    as the main process does, when ``renew``)."""
+    out = []
+    renewed = rig.now
+    for _ in range(round(seconds / dt)):
+        rig.tick(dt)
+        if renew and rig.now - renewed >= 0.5:
+            rig.command(op="renew", c=[1], lease_s=2.0)
+            renewed = rig.now
+        out += rig.received()
+    return out
+
+
+@pytest.mark.parametrize("charging", [False, True], ids=["idle", "charging"])
+def test_ticks_that_change_nothing_send_only_alive(rig: Rig, charging: bool) -> None:
+    """No message per tick: a quiet island says only ``alive`` once per ``wire.ALIVE_S``
+    (else every tick would wake the main process: 500 a second while charging)."""
+    if charging:
+        rig.charging()
+    rig.received()
+    dt = 0.002 if charging else 0.1
+    seconds = 10 * wire.ALIVE_S
+    said = _messages_while_ticking(rig, seconds, dt, renew=charging)
+    assert {m["op"] for m in said} == {"alive"}
+    assert len(said) == pytest.approx(seconds / wire.ALIVE_S, abs=1)
+    if charging:
+        assert rig.contactor.commanded_closed  # the fake clock stayed inside the lease
+
+
+def test_a_change_is_sent_at_once_and_once(rig: Rig) -> None:
+    rig.received()
+    rig.bench.plug(1)
+    rig.tick(0.1)
+    [state] = [m for m in rig.received() if m["op"] == "state"]
+    assert state["pilot"] == "B" and state["cable"] == 32
+    said = _messages_while_ticking(rig, 2.0, 0.1)
+    assert [m for m in said if m["op"] != "alive"] == []
+
+
+def test_the_tick_rests_only_with_nothing_plugged_and_nothing_live(rig: Rig) -> None:
+    """200 ms with every pilot in A and no contactor live; 100 ms with an EV; 2 ms live."""
+    island = rig.island
+    assert island.period() == 0.2  # pilot A, open
+    rig.bench.plug(1)
+    rig.tick(0.1)
+    assert island.period() == 0.1  # B: an EV is there
+    rig.command(op="duty", c=1, duty=26.7)
+    rig.tick()
+    assert island.period() == 0.1  # C, PWM on, still open
+    rig.command(op="close", c=1, lease_s=2.0)
+    assert island.period() == 0.002
+    rig.bench.unplug(1)
+    rig.tick()
+    assert not rig.contactor.commanded_closed
+    assert island.period() == 0.002  # the mirror read before the opening still said closed
+    rig.tick()
+    assert island.period() == 0.2  # unplugged, opened, mirror open: rests again
+    rig.command(op="pwm_off", c=1)
+    rig.command(op="test_close", c=1)  # a relay test on the empty connector: live
+    assert rig.contactor.commanded_closed and island.period() == 0.002
+    rig.command(op="open", c=1)
+    rig.bench.fault(1, "welded")
+    rig.command(op="test_close", c=1)
+    rig.command(op="open", c=1)
+    rig.tick()
+    assert island.period() == 0.002  # the mirror still reads closed: watched closely
+
+
+def test_a_pilot_read_error_does_not_rest(rig: Rig) -> None:
+    pilot = rig.bench.hardware.connectors[0].pilot
+
+    def broken() -> PilotReading:
+        raise OSError("SPI transfer failed")
+
+    pilot.read = broken  # type: ignore[method-assign]
+    rig.tick(0.1)
+    assert rig.island.period() == 0.1
+
+
+async def test_a_plug_in_on_the_cp_driver_is_confirmed_within_250_ms() -> None:
+    """The real CP driver and decoder (three bursts to confirm a change) on the simulated
+    line: resting at 200 ms, an unconfirmed change is sampled again after CONFIRM_TICK_S, so
+    A -> B reaches the main process within 250 ms of the plug (it was up to 300 ms at
+    100 ms ticks), and the island rests again once the EV leaves."""
+    bench = SimBench(1, meter_model=None)
+    await bench.start()
+    line = CpLine(bench.connector(1).ev)
+    hw = replace(bench.hardware.connectors[0],
+                 pilot=GpioControlPilot(line, line, PilotDecoder(), clock=line.clock))
+    main, theirs = wire.pair()
+    main.setblocking(False)
+    now = [100.0]
+    island = Island([hw], None, theirs, clock=lambda: now[0])
+    try:
+        for _ in range(5):
+            island.step(now[0])
+            now[0] += island.period()
+        assert island.period() == 0.2
+        plugged_at = now[0] - 0.199  # the worst case: just after a tick
+        bench.plug(1)
+        while not any(m["op"] == "state" and m.get("pilot") == "B"
+                      for m in _drain(main)):
+            island.step(now[0])
+            assert now[0] - plugged_at <= 0.25
+            now[0] += island.period()
+        assert island.period() == 0.1
+        bench.unplug(1)
+        for _ in range(4):
+            island.step(now[0])
+            now[0] += island.period()
+        assert island.period() == 0.2
+    finally:
+        main.close()
+        theirs.close()
+        await bench.stop()
+
+
+def _drain(sock: socket.socket) -> list[dict[str, Any]]:
+    out = []
+    while True:
+        try:
+            out.append(wire.decode(sock.recv(wire.MAX_DATAGRAM)))
+        except BlockingIOError:
+            return out

@@ -90,6 +90,23 @@ def test_first_burst_is_adopted_then_changes_need_n_consecutive() -> None:
     assert d.feed(wave(6.0), 0.9, pwm_on=True).state is S.C
 
 
+def test_settling_while_a_change_awaits_confirmation() -> None:
+    """``settling`` tells the island to sample again soon (a plug-in is then confirmed in
+    tens of milliseconds, not three idle ticks)."""
+    d = PilotDecoder(debounce_count=3)
+    d.feed(wave(12.0), 0.0, pwm_on=False)
+    assert not d.settling
+    d.feed(wave(9.0), 0.1, pwm_on=False)
+    assert d.settling and d.state is S.A
+    d.feed(wave(12.0), 0.2, pwm_on=False)  # a bounce: dropped
+    assert not d.settling and d.state is S.A
+    for t in (0.3, 0.32, 0.34):
+        d.feed(wave(9.0), t, pwm_on=False)
+    assert not d.settling and d.state is S.B
+    d.feed(wave(9.0, low=-9.0), 0.4, pwm_on=True)  # the diode verdict too
+    assert d.settling
+
+
 def test_time_window_debounce() -> None:
     d = PilotDecoder(debounce_count=2, debounce_s=0.05)
     d.feed(wave(9.0), 0.0, pwm_on=True)

@@ -339,3 +339,38 @@ async def test_test_adapter_is_described_and_validated(bench: SimBench) -> None:
         bench.adapter(9, "B")
     bench.adapter(1, "off")
     assert bench.describe()["connectors"][0]["adapter"] is None
+
+
+async def test_an_idle_bench_integrates_only_while_contacts_are_closed() -> None:
+    """With every contactor open nothing can draw: the energy task waits for contacts to
+    close (switched from another thread, as the safety island does) instead of ticking."""
+    async with SimBench(1, meter_model=None, has_lock=False, energy_tick_s=0.01) as bench:
+        steps: list[float] = []
+        update = bench._update_meter
+
+        def counted(dt_s: float) -> None:
+            steps.append(dt_s)
+            update(dt_s)
+
+        bench._update_meter = counted  # type: ignore[method-assign]
+        await asyncio.sleep(0.1)  # ten ticks' worth of nothing (a window, not a wait)
+        assert steps == []
+        hw = bench.hardware.connectors[0]
+        bench.plug(1)
+        hw.pilot.set_duty(16.0)
+        await asyncio.to_thread(hw.contactor.close, 0.0)
+        c = bench.connector(1)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DEADLINE_S
+        while c.energy_wh == 0.0:
+            assert loop.time() < deadline
+            await asyncio.sleep(0.01)
+        await asyncio.to_thread(hw.contactor.open, 0.0)
+        while c.draw_a:
+            assert loop.time() < deadline
+            await asyncio.sleep(0.01)
+        ticked = len(steps)
+        await asyncio.sleep(0.1)
+        assert len(steps) == ticked  # at rest again
+        await bench.next_tick()  # still answers: one step on request
+        assert len(steps) == ticked + 1
