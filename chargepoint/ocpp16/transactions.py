@@ -267,14 +267,20 @@ class Transactions:
                                else (None, None))
             return recorded, a.store.confirm(msg.seq, msg.tx_local_id, csms_id, entry)
 
-        recorded, record = await asyncio.to_thread(apply)
+        if csms_id is not None and msg.tx_local_id is not None:
+            # known before the commit: the sender prepares the next message meanwhile (its
+            # StopTransaction needs this id); forgotten again if the commit fails
+            self._remember_csms_id(msg.tx_local_id, csms_id)
+        try:
+            recorded, record = await asyncio.to_thread(apply)
+        except BaseException:
+            if csms_id is not None and msg.tx_local_id is not None:
+                self._csms_ids.pop(msg.tx_local_id, None)
+            raise
         if recorded is not None and recorded.local_list_conflict:
             self._report_conflict()
-        if msg.tx_local_id is not None:
-            if csms_id is not None:
-                self._remember_csms_id(msg.tx_local_id, csms_id)
-            elif msg.action == "StopTransaction":
-                self._csms_ids.pop(msg.tx_local_id, None)
+        if msg.tx_local_id is not None and msg.action == "StopTransaction":
+            self._csms_ids.pop(msg.tx_local_id, None)
         if start and record is not None and not record.stopped and isinstance(info, dict):
             a.port.submit(TransactionConfirmed(record.connector, auth_status(info["status"])))
 

@@ -441,3 +441,8 @@ class Ocpp201Adapter:
 
     async def confirmed(self, msg: QueuedMessage, result: dict[str, Any]) -> None:
         await self.transactions.confirmed(msg, result)
+
+    async def precheck(self, action: str, payload: dict[str, Any]) -> None:
+        client = self._client
+        if client is not None:
+            await client.precheck(action, payload)

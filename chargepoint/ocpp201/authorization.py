@@ -193,6 +193,10 @@ class Authorization:
         except Exception as exc:
             LOG.error("authorization counts not read: %s", exc)
             return
+        self.show_counts(summary)
+
+    def show_counts(self, summary: Mapping[str, Any]) -> None:
+        """``refresh`` from a store ``summary()`` the caller read (in its own worker call)."""
         cache, listed = int(summary["auth_cache_size"]), int(summary["local_list_size"])
         model = self._s.model
         for key, value in (("AuthCacheCtrlr.Storage", cache * ENTRY_BYTES),

@@ -558,10 +558,22 @@ class Transactions:
                    and msg.tx_local_id is not None else None)
         # Off the durable queue (ocppj.outbox: the link removes what it confirmed; the
         # transaction's id is the station's own), with the idTokenInfo's cache entry (C10)
-        # and, for an Ended, without its seqNo counter: one commit
+        # and, for an Ended, without its seqNo counter: one commit; with a cache entry the
+        # authorization counts are read in the same worker call
         entry = self._s.authorization.cache_entry(msg.payload.get("idToken"), info)
-        await asyncio.to_thread(self._s.port.store.confirm, msg.seq, msg.tx_local_id, None,
-                                entry, counter)
-        if entry is not None:
-            await self._s.authorization.refresh()
+        store = self._s.port.store
+
+        def confirm() -> dict[str, Any] | None:
+            store.confirm(msg.seq, msg.tx_local_id, None, entry, counter)
+            if entry is None:
+                return None
+            try:
+                return store.summary()
+            except Exception as exc:  # confirmed all the same: only the counts are stale
+                LOG.error("authorization counts not read: %s", exc)
+                return None
+
+        summary = await asyncio.to_thread(confirm)
+        if summary is not None:
+            self._s.authorization.show_counts(summary)
 

@@ -12,6 +12,8 @@ spin or crash. docs/security.md ("CSMS-facing defences") explains each bound.
 - ``json_depth_exceeded(text)``: True when a frame nests deeper than ``MAX_JSON_DEPTH``
   (counted without recursion, so a hostile frame cannot exhaust the parser's stack);
   ``nested_deeper(value)``: the same for an already parsed value.
+- ``fewer_values(value, limit)``: True when parsed JSON holds fewer than ``limit`` values
+  (stops counting there): small enough to schema-check on the event loop.
 - ``call_unique_id(text)``: the unique id of a CALL read from the head of a frame that cannot
   be parsed as a whole (for the CALLERROR), else ``None``.
 - ``clock_plausible(dt)``: a CSMS time the station may adopt (``EARLIEST_TIME`` .. ``LATEST_TIME``).
@@ -36,6 +38,7 @@ MAX_DECIMAL = 1e9  # |decimal| the station stores (a limit of 1 GW / 1 GA is alr
 MAX_FRAME_BYTES = 4 * 2**20  # a frame above this closes the connection (WebSocket 1009)
 MAX_JSON_DEPTH = 32  # the deepest 1.6 CALL nests 7 levels (SetChargingProfile)
 THREAD_PARSE_BYTES = 64 * 2**10  # frames above this are parsed and validated off the loop
+INLINE_VALIDATION_VALUES = 500  # a payload of fewer JSON values is schema-checked on the loop
 
 # Not before this release was built (a CSMS clock in the past is wrong), not after 2100.
 EARLIEST_TIME = datetime(2026, 11, 1, tzinfo=UTC)
@@ -127,6 +130,27 @@ def nested_deeper(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
         stack.extend((child, depth + 1) for child in children
                      if isinstance(child, dict | list))
     return False
+
+
+def fewer_values(value: Any, limit: int = INLINE_VALIDATION_VALUES) -> bool:
+    """True when ``value`` (parsed JSON) holds fewer than ``limit`` values, containers and
+    object keys counted; the walk stops at ``limit``, so a huge payload costs no more."""
+    count = 1
+    stack: list[Any] = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            count += 2 * len(node)  # keys and values
+            children: Any = node.values()
+        elif isinstance(node, list):
+            count += len(node)
+            children = node
+        else:
+            continue
+        if count >= limit:
+            return False
+        stack.extend(children)
+    return count < limit
 
 
 def call_unique_id(text: str | bytes) -> str | None:

@@ -22,6 +22,11 @@ holds back the StatusNotifications behind it, so the CSMS hears that the station
 Contract: ``Outbox(store, link)``; the adapter supplies ``link`` (``OutboxLink``) for sending,
 payload preparation and confirmations. ``run()`` is a task; ``wake()`` after each change.
 
+Replay pace: the next queued messages are read while a CALL is in flight (``_READ_AHEAD`` in
+one store call), and while the store commits a confirmation the next message is already
+prepared and schema-checked (``link.precheck``); it is SENT only after that commit returned,
+so a crash re-sends at most the one message in flight, never one whose answer arrived.
+
 No message stops the sender: an answer the station cannot use (``CallFailed`` from the link,
 e.g. a transactionId beyond 32 bit) or an exception while preparing or confirming a message
 counts as a failed attempt of that message (retried, then discarded, both logged). A message
@@ -76,7 +81,12 @@ class OutboxLink(Protocol):
         """Send a CALL; raises CallFailed, TimeoutError or ConnectionError."""
 
     async def prepare(self, msg: QueuedMessage) -> dict[str, Any] | None:
-        """The payload to send now (ids and timestamps resolved), None: discard the message."""
+        """The payload to send now (ids and timestamps resolved), None: discard the message.
+        May run while the previous message's ``confirmed`` commits (after its first step)."""
+
+    async def precheck(self, action: str, payload: dict[str, Any]) -> None:
+        """Check the CALL now so that ``request`` with this payload object need not (an
+        optimisation: never raises; ``request`` still refuses an invalid payload)."""
 
     async def confirmed(self, msg: QueuedMessage, result: dict[str, Any]) -> None:
         """The CSMS confirmed ``msg`` with ``result``: apply it and remove ``msg`` from the
@@ -117,6 +127,9 @@ class Outbox:
         self._ahead: collections.deque[QueuedMessage] = collections.deque()
         self._ahead_gen = 0
         self._refill: asyncio.Task[None] | None = None
+        # The message after the one being confirmed, prepared and prechecked during that
+        # confirmation's commit: (seq, _ahead_gen then, payload); used only if still current.
+        self._ready: tuple[int, int, dict[str, Any]] | None = None
 
     # -- producers (synchronous, from perform())
     def ticket(self) -> int:
@@ -248,6 +261,10 @@ class Outbox:
             self._statuses.remove(status)
 
     async def _send_durable(self, msg: QueuedMessage) -> None:
+        ready, self._ready = self._ready, None
+        if ready is not None and ready[0] == msg.seq and ready[1] == self._ahead_gen:
+            await self._send_prepared(msg, ready[2])
+            return
         try:
             payload = await self._link.prepare(msg)
         except TimeoutError:
@@ -265,6 +282,9 @@ class Outbox:
                       msg.payload)
             await self._dequeue(msg)
             return
+        await self._send_prepared(msg, payload)
+
+    async def _send_prepared(self, msg: QueuedMessage, payload: dict[str, Any]) -> None:
         self._read_ahead_during_call()
         try:
             result = await self._link.request(msg.action, payload)
@@ -274,20 +294,45 @@ class Outbox:
         except (CallFailed, TimeoutError) as exc:
             await self._failed(msg, exc)
             return
+        # The confirmation's first step runs before the next message's preparation starts
+        # (tasks start in the order created): e.g. a StartTransaction's id is known by then.
+        confirming = asyncio.ensure_future(self._link.confirmed(msg, result))
+        readying = asyncio.ensure_future(self._ready_next(msg))
         try:
-            await self._link.confirmed(msg, result)
-        except StoreWriteError as exc:
+            error = await _outcome(confirming)
+        finally:
+            await readying  # handles its own errors
+        if error is None:
+            self._forget(msg)
+            self.sent_ok += 1
+            return
+        self._ready = None
+        if isinstance(error, StoreWriteError):
             LOG.error("%s #%d: confirmed, but the store cannot record it now (%s): applied when "
-                      "it writes again", msg.action, msg.seq, exc)
+                      "it writes again", msg.action, msg.seq, error)
             self._unapplied = (msg, result)
             return
-        except Exception as exc:
-            LOG.error("%s #%d: its confirmation cannot be applied: %s: %s", msg.action,
-                      msg.seq, type(exc).__name__, exc)
-            await self._failed(msg, exc)
+        LOG.error("%s #%d: its confirmation cannot be applied: %s: %s", msg.action,
+                  msg.seq, type(error).__name__, error)
+        await self._failed(msg, error)
+
+    async def _ready_next(self, current: QueuedMessage) -> None:
+        """Prepare and precheck the message after ``current`` (while ``current``'s confirmation
+        commits). Any problem leaves it to the normal path, which prepares it again."""
+        self._ready = None
+        if len(self._ahead) < 2 or self._ahead[0].seq != current.seq:
             return
-        self._forget(msg)
-        self.sent_ok += 1
+        following, gen = self._ahead[1], self._ahead_gen
+        try:
+            payload = await self._link.prepare(following)
+            if payload is None:
+                return
+            await self._link.precheck(following.action, payload)
+        except Exception as exc:
+            LOG.debug("%s #%d not prepared ahead: %s", following.action, following.seq, exc)
+            return
+        if gen == self._ahead_gen:
+            self._ready = (following.seq, gen, payload)
 
     async def _apply_unapplied(self) -> bool:
         """Apply the kept confirmation; False while the store still refuses writes."""
@@ -348,3 +393,12 @@ class Outbox:
         """The link dropped mid-CALL: nothing counted, wait for the next registration."""
         self._drop_ahead()
         await self._link.offline.wait()
+
+
+async def _outcome(task: asyncio.Future[None]) -> Exception | None:
+    """The exception ``task`` ended with, or None (cancelling the waiter cancels ``task``)."""
+    try:
+        await task
+    except Exception as exc:
+        return exc
+    return None

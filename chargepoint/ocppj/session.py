@@ -6,6 +6,13 @@ queue, the id generator and ``_get_specific_response``; the client sets ``_ws``,
 ``_turns`` and ``last_exchange``. A version names its schema (``version``), the error code of
 an answer that breaks it (``invalid_answer_code``) and how an answer is called in messages
 (``answer_name``), and may refuse an answer it cannot keep (``refuse_answer``).
+
+Schema checks of a CALL and of its answer run on the event loop when the payload is small
+(``bounds.fewer_values``: tens of microseconds, where a worker-thread hop costs more and two
+hops per CALL were most of a replayed message's overhead), in a worker thread otherwise.
+``precheck(action, payload)`` checks a CALL ahead of time (the sender does it for its next
+message while the store commits the last confirmation); ``request`` with that very payload
+object then skips the check once.
 """
 
 from __future__ import annotations
@@ -19,13 +26,14 @@ from ocpp.exceptions import OCPPError  # type: ignore[import-untyped]
 from ocpp.messages import (  # type: ignore[import-untyped]
     Call,
     CallError,
+    CallResult,
     MessageType,
-    validate_payload,
+    _validate_payload,
 )
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from chargepoint.ocppj import frames
+from chargepoint.ocppj import bounds, frames
 from chargepoint.ocppj.call_turns import URGENT, CallTurns
 from chargepoint.ocppj.rpc_errors import CallFailed
 
@@ -49,13 +57,34 @@ class CallSession:
     _unique_id_generator: Callable[[], Any]
     _get_specific_response: Callable[[str, float], Awaitable[Any]]
 
+    # the payload object ``precheck`` found valid for an action (skipped once by ``request``)
+    _prechecked: tuple[str, dict[str, Any]] | None = None
+
     def refuse_answer(self, action: str, payload: dict[str, Any]) -> CallFailed | None:
         """Why a valid answer cannot be kept, or None (the default: every one can)."""
         return None
 
+    async def precheck(self, action: str, payload: dict[str, Any]) -> None:
+        """Check the CALL ``action`` with ``payload`` now; if valid, ``request`` with this
+        same (unchanged) payload object skips the check. An invalid one is not remembered:
+        ``request`` checks it again and raises."""
+        self._prechecked = None
+        try:
+            await self._check_schema(Call(unique_id="-", action=action, payload=payload))
+        except (OCPPError, NotImplementedError):
+            return
+        self._prechecked = (action, payload)
+
     async def close_connection(self) -> None:
         """Close the WebSocket (``serve()`` returns)."""
         await self._ws.close()
+
+    async def _check_schema(self, message: Call | CallResult) -> None:
+        """The library's schema check (raises its ``OCPPError``s), on the loop when small."""
+        if bounds.fewer_values(message.payload):
+            _validate_payload(message, self.version)
+        else:
+            await asyncio.to_thread(_validate_payload, message, self.version)
 
     async def _send(self, message: str) -> None:
         frames.log_frame("->", self.id, message, self._secrets)
@@ -86,7 +115,9 @@ class CallSession:
         ``CallFailed`` on a CALLERROR or an answer that breaks the schema or cannot be kept,
         ``TimeoutError`` on no answer, ``ConnectionError`` when the link is gone."""
         call = Call(unique_id=str(self._unique_id_generator()), action=action, payload=payload)
-        await validate_payload(call, self.version)  # our own bug must not reach the CSMS
+        prechecked, self._prechecked = self._prechecked, None
+        if prechecked is None or prechecked[0] != action or prechecked[1] is not payload:
+            await self._check_schema(call)  # our own bug must not reach the CSMS
         async with self._turns.turn(urgent=action in URGENT):
             # Drop answers to earlier CALLs that timed out (they would misorder responses).
             while not self._response_queue.empty():
@@ -99,7 +130,7 @@ class CallSession:
         response.action = action
         name = self.answer_name.format(action=action)
         try:
-            await validate_payload(response, self.version)
+            await self._check_schema(response)
         except OCPPError as exc:
             raise CallFailed(self.invalid_answer_code, f"invalid {name}: {exc}") from exc
         refused = self.refuse_answer(action, response.payload)

@@ -44,7 +44,6 @@ boot, and the kernel boot id (``/proc/sys/kernel/random/boot_id``) names that ti
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import math
@@ -288,8 +287,9 @@ class Clock:
         return True
 
     def resolve_payload(self, payload: Any) -> Any:
-        """A deep copy of ``payload`` (dicts, lists, scalars) with every placeholder resolved."""
-        return self._walk(copy.deepcopy(payload))
+        """A deep copy of ``payload`` (dicts, lists, scalars) with every placeholder resolved
+        (``_walk`` builds every dict and list anew; scalars are immutable)."""
+        return self._walk(payload)
 
     def _walk(self, node: Any) -> Any:
         if isinstance(node, dict):

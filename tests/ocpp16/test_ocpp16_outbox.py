@@ -311,3 +311,51 @@ async def test_a_stop_right_after_the_start_with_periodic_samples_loses_nothing(
     assert [f.action for f in csms.calls()][-2:] == ["StartTransaction", "StopTransaction"]
     assert not [r for r in caplog.records if r.levelname == "ERROR"
                 and r.name.startswith("chargepoint")]
+
+
+async def test_a_backlog_is_sent_one_commit_at_a_time_the_next_prepared_meanwhile(
+        csms: Csms, make_station: StationFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replay pace without a weaker guarantee: while the store commits the confirmation of
+    one message, the next is prepared and schema-checked, but it reaches the CSMS only after
+    that commit returned (a crash re-sends at most the message in flight)."""
+    station = await make_station()
+    await station.port.wait_for(CsmsLinkChanged)
+    await csms.stop()
+    await station.port.wait_for(CsmsLinkChanged, 2)
+    a = station.adapter
+    for n in range(3):
+        a.perform(start(tag=f"TAG{n}"))
+        a.perform(stop())
+    async with asyncio.timeout(10):
+        while station.store.queue_length() < 6:
+            await asyncio.sleep(0.01)
+    prechecks: list[str] = []
+    real_precheck = a.precheck
+
+    async def precheck(action: str, payload: dict[str, object]) -> None:
+        prechecks.append(action)
+        await real_precheck(action, payload)
+
+    monkeypatch.setattr(a, "precheck", precheck)
+    # (transaction CALLs received, prechecks) when a commit ends
+    at_commit_end: list[tuple[int, int]] = []
+    real_confirm = station.store.confirm
+
+    def slow_confirm(*args: object, **kwargs: object) -> object:
+        time.sleep(0.1)  # a slow disk: the loop runs on meanwhile
+        at_commit_end.append((
+            len(csms.calls("StartTransaction")) + len(csms.calls("StopTransaction")),
+            len(prechecks)))
+        return real_confirm(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(station.store, "confirm", slow_confirm)
+    await csms.start()
+    await wait_queue_empty(station)
+    assert [f.action for f in csms.calls() if f.action.endswith("Transaction")] == [
+        "StartTransaction", "StopTransaction"] * 3
+    assert [f.payload.get("transactionId") for f in csms.calls("StopTransaction")] == [
+        100, 101, 102]
+    # The k-th commit ends with k messages sent and the (k+1)-th prepared, not yet sent.
+    assert at_commit_end == [(k, k) for k in range(1, 6)] + [(6, 5)]
+    assert a.outbox.sent_ok == 6
+    assert_one_in_flight(csms)

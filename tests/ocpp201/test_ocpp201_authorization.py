@@ -191,6 +191,22 @@ async def test_c10_transaction_event_response_updates_the_cache(
     assert verdict.status is AuthStatus.BLOCKED
 
 
+async def test_c10_a_replayed_started_caches_its_answer_and_counts_it(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    """The answer to a Started sent from the offline queue is cached in the commit that
+    removes the message, and AuthCacheCtrlr.Storage follows (read in that same worker call)."""
+    csms201.event_token_status[TAG] = "Accepted"  # the Started's answer carries idTokenInfo
+    cp = await make_cp201(**{"AuthCtrlr.OfflineTxForUnknownIdEnabled": True})
+    await registered(cp, csms201)
+    assert int(await variable(csms201, "AuthCacheCtrlr", "Storage")) == 0
+    await offline(cp, csms201)
+    await session(cp, TAG)  # unknown offline: allowed (C15), nothing cached yet
+    assert cp.store.cache_get(CARD_KEY) is None
+    await csms201.start()
+    await until(lambda: cp.store.cache_get(CARD_KEY) is not None)
+    assert int(await variable(csms201, "AuthCacheCtrlr", "Storage")) > 0
+
+
 async def test_c12_local_pre_authorize_starts_from_the_cache_without_authorize(
         csms201: Csms201, make_cp201: Cp201Maker) -> None:
     cp = await make_cp201(**{"AuthCtrlr.LocalPreAuthorize": True})
