@@ -41,10 +41,11 @@ print(",".join(sorted(m for m in sys.modules if m.split(".")[0] in {roots} and
 # The simulated bench in the island, built as ``process`` builds it: its virtual meter is read
 # by the main process, so no Modbus client or meter driver is loaded here; it answers on
 # pymodbus's framer and PDU classes, without pymodbus's server stack; the bench speaks no TLS;
-# gpiozero's entry points are not looked up (the bench passes its mock pin factory).
+# gpiozero's entry points are not looked up (the bench passes its mock pin factory); the meter
+# maps are read as plain files.
 SIM_NEVER = (*NEVER, "pymodbus.client", "hardware.meter.driver", "hardware.meter.bus",
              "pymodbus.server", "pymodbus.transport", "pymodbus.transaction", "ssl", "_ssl",
-             "importlib.metadata", "email")
+             "importlib.metadata", "email", "zipfile")
 _SIM = """
 import os, pickle, sys
 from dataclasses import replace
