@@ -23,6 +23,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import os
 import pickle
 import socket
 import sys
@@ -50,6 +51,10 @@ log = logging.getLogger("chargepoint.island.link")
 LEASE_S = 2.0  # how long a contactor stays closed without the main process renewing it
 STALE_S = 3.0  # no word from the island for this long: it is lost (it says alive every 1 s)
 START_TIMEOUT_S = 30.0
+# glibc malloc arenas of the island (unless the service sets MALLOC_ARENA_MAX itself): its helper
+# threads (log writer; on the simulated bench the virtual EVs and meter) would each get an arena
+# of their own; all of them allocate under the GIL, so sharing costs no waiting (-0.8 MiB).
+ISLAND_MALLOC_ARENAS = "2"
 
 
 class IslandLost(RuntimeError):
@@ -109,9 +114,10 @@ class IslandLink:
         """``spawn`` in two steps: start the process and hand it ``config`` (returns at once;
         the island starts on another CPU while the caller goes on), then ``ready()``."""
         ours, theirs = wire.pair()
+        env = {"MALLOC_ARENA_MAX": ISLAND_MALLOC_ARENAS, **os.environ}
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "chargepoint.island", str(theirs.fileno()),
-            stdin=asyncio.subprocess.PIPE, pass_fds=(theirs.fileno(),))
+            stdin=asyncio.subprocess.PIPE, pass_fds=(theirs.fileno(),), env=env)
         theirs.close()
         assert process.stdin is not None
         process.stdin.write(pickle.dumps((config, options)))

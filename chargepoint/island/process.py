@@ -23,6 +23,7 @@ import socket
 import sys
 from typing import Any
 
+from chargepoint.island import lean_imports
 from chargepoint.island.loop import Island
 from chargepoint.island.rules import OpenReason
 from hardware.interfaces import StationHardware
@@ -57,6 +58,7 @@ def request_realtime(priority: int) -> str:
 def _safety_hardware(config: Any, options: Any) -> tuple[StationHardware, Any, str]:
     """(devices, sim host or None, SPI kind)."""
     if config.hardware.simulate:
+        lean_imports.without_tls()  # before asyncio: the bench speaks no TLS
         from chargepoint.island.simside import SimHost
 
         host = SimHost(config.station.connectors, has_lock=config.hardware.has_lock,

@@ -2,7 +2,7 @@
 
 On a simulated station the island owns the *virtual* pins the way it owns real ones: the
 bench's virtual EVs, relays (gpiozero ``MockFactory``), mains input and virtual meter live here,
-in a thread of their own with an asyncio loop (the meter is a pymodbus server on a pty, the
+in a thread of their own with an asyncio loop (the meter answers Modbus RTU on a pty, the
 energy integration a task). The island's safety loop runs in the process's main thread and
 reads the EV through the same ``ControlPilot`` / ``Contactor`` objects as before.
 

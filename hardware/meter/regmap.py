@@ -35,7 +35,6 @@ import math
 import struct
 import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +71,9 @@ FUNCTION_CODES = (3, 4)  # read holding registers / read input registers
 PARITIES = ("N", "E", "O")
 MODBUS_MAX_REGISTERS = 125  # Modbus application protocol v1.1b3, 6.3 / 6.4
 
-MAPS_PACKAGE = "hardware.meter"  # the maps live in its maps/ directory (package data)
+# The shipped maps: package data in the maps/ directory beside this module, read as plain files
+# (the package is installed as files, never zipped; importlib.resources' reader loads zipfile).
+MAPS_DIR = Path(__file__).with_name("maps")
 
 
 class MapError(ValueError):
@@ -303,13 +304,8 @@ def load_map(path: str | Path) -> MeterModel:
     return parse_map(p.stem, text, str(p))
 
 
-def _shipped() -> dict[str, Any]:
-    root = resources.files(MAPS_PACKAGE) / "maps"
-    return {
-        entry.name[: -len(".toml")]: entry
-        for entry in root.iterdir()
-        if entry.name.endswith(".toml")
-    }
+def _shipped() -> dict[str, Path]:
+    return {entry.stem: entry for entry in MAPS_DIR.glob("*.toml")}
 
 
 def load_model(name: str) -> MeterModel:

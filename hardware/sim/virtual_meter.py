@@ -1,11 +1,16 @@
 """``VirtualMeter``: Modbus RTU energy meters on a pseudo-terminal, for the simulated bench.
 
-A real pymodbus ``ModbusSerialServer`` (RTU framer, ``SimDevice`` datastore) serves one or more
-unit ids, each with any shipped register map. Values are encoded through the same map data the
-driver decodes with (``hardware.meter.regmap.encode``), so the real ``ModbusMeter`` reads them
-back over a real serial line:
+Requests are framed and decoded, and answers encoded and framed, by pymodbus's RTU framer and
+PDU classes (``hardware.sim.rtu_responder``); one or more unit ids are served, each with any
+shipped register map. Values are encoded through the same map data the driver decodes with
+(``hardware.meter.regmap.encode``), so the real ``ModbusMeter`` reads them back over a real
+serial line:
 
-    ModbusMeter --pyserial--> /dev/pts/B ==pty link== /dev/pts/A <--pyserial-- pymodbus server
+    ModbusMeter --pyserial--> /dev/pts/B ==pty link== /dev/pts/A <-- RtuResponder (pymodbus framer)
+
+Each unit answers reads of holding (3) and input (4) registers within the span of its map's
+fields of that function (registers between fields read 0); a read outside that span gets
+exception 2 (illegal data address), any other function exception 1 (illegal function).
 
 The link (``hardware.sim.rtu_wire.PtyLink``) joins two pseudo-terminal pairs back to back (a
 null-modem cable in software); with ``char_time_s`` set it also emulates the RTU wire time of a
@@ -22,16 +27,19 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import cast
 
 from pymodbus.constants import ExcCodes
-from pymodbus.framer import FramerType
-from pymodbus.pdu import ModbusPDU
-from pymodbus.server import ModbusSerialServer
-from pymodbus.simulator import DataType, SimData, SimDevice
+from pymodbus.pdu import ExceptionResponse, ModbusPDU
+from pymodbus.pdu.register_message import (
+    ReadHoldingRegistersResponse,
+    ReadInputRegistersResponse,
+)
 
 from hardware.meter.regmap import Field, MeterModel, encode, load_model
+from hardware.sim.rtu_responder import RtuResponder
 from hardware.sim.rtu_wire import PtyLink, WireStats
+
+RESPONSES = {3: ReadHoldingRegistersResponse, 4: ReadInputRegistersResponse}
 
 PHASES = ("l1", "l2", "l3")
 
@@ -49,7 +57,7 @@ class SeenRequest:
 
 @dataclass(slots=True)
 class _Unit:
-    """State of one simulated meter and the datastore hook that serves it."""
+    """State of one simulated meter and its answers."""
 
     unit: int
     model: MeterModel
@@ -93,41 +101,31 @@ class _Unit:
             return words[::-1] if spec.word_order == "lsw" else words
         return encode(spec, self.value(spec.quantity))
 
-    async def action(
-        self,
-        function_code: int,
-        start_address: int,
-        address: int,
-        count: int,
-        registers: list[int],
-        set_values: list[int] | list[bool] | None,
-    ) -> ExcCodes | None:
-        """pymodbus datastore hook: refresh the block's registers from the current state."""
-        del address, count
-        if set_values is not None:
-            return ExcCodes.ILLEGAL_FUNCTION  # a meter's measurement registers are read-only
-        function = 3 if function_code == 3 else 4
-        for spec in self.model.fields:
-            if spec.function == function:
-                offset = spec.address - start_address
-                registers[offset : offset + spec.count] = self.registers_of(spec)
-        return None
+    def read(self, function: int, address: int, count: int) -> list[int] | ExcCodes:
+        """Registers ``address`` .. ``address + count`` of ``function`` (3 or 4), encoded from
+        the current state, or the exception a meter answers."""
+        specs = [f for f in self.model.fields if f.function == function]
+        if not specs:
+            return ExcCodes.ILLEGAL_ADDRESS
+        start = min(f.address for f in specs)
+        end = max(f.end for f in specs)
+        if count < 1 or address < start or address + count > end:
+            return ExcCodes.ILLEGAL_ADDRESS
+        registers = [0] * (end - start)
+        for spec in specs:
+            offset = spec.address - start
+            registers[offset : offset + spec.count] = self.registers_of(spec)
+        return registers[address - start : address - start + count]
 
-    def device(self) -> SimDevice:
-        """The pymodbus device: separate holding and input blocks spanning the map's fields."""
-
-        def block(function: int) -> list[SimData]:
-            specs = [f for f in self.model.fields if f.function == function]
-            if not specs:
-                return [SimData(0, datatype=DataType.INVALID)]
-            start = min(f.address for f in specs)
-            end = max(f.end for f in specs)
-            return [SimData(start, count=end - start, values=0, datatype=DataType.REGISTERS)]
-
-        bits = [SimData(0, values=[False] * 16, datatype=DataType.BITS)]
-        return SimDevice(
-            self.unit, simdata=(bits, list(bits), block(3), block(4)), action=self.action
-        )
+    def answer(self, request: ModbusPDU) -> ModbusPDU:
+        """The reply to ``request`` (a meter's measurement registers are read-only)."""
+        code = request.function_code
+        if code not in RESPONSES:
+            return ExceptionResponse(code, ExcCodes.ILLEGAL_FUNCTION, device_id=self.unit)
+        registers = self.read(code, request.address, request.count)
+        if isinstance(registers, ExcCodes):
+            return ExceptionResponse(code, registers, device_id=self.unit)
+        return RESPONSES[code](registers=registers, dev_id=self.unit)
 
 
 class VirtualMeter:
@@ -161,7 +159,7 @@ class VirtualMeter:
         self.parity = parity
         self._link = PtyLink(char_time_s, (baudrate, parity) if check_wire else None,
                              piece_chars)
-        self._server: ModbusSerialServer | None = None
+        self._server: RtuResponder | None = None
         for unit, model in (units or {1: "sdm630"}).items():
             self.add_unit(unit, model)
 
@@ -180,23 +178,14 @@ class VirtualMeter:
         if self._server is not None:
             raise RuntimeError("already started")
         server_path, client_path = self._link.open()
-        devices = [u.device() for u in self._units.values()]
-        self._server = ModbusSerialServer(
-            devices,
-            framer=FramerType.RTU,
-            port=server_path,
-            baudrate=self.baudrate,
-            parity=self.parity,
-            ignore_missing_devices=True,
-            trace_pdu=self._trace_pdu,
-        )
-        await self._server.serve_forever(background=True)
+        self._server = RtuResponder(server_path, self._answer)
+        self._server.start()
         return client_path
 
     async def stop(self) -> None:
         """Stop serving and release the ttys (idempotent)."""
         if self._server is not None:
-            await self._server.shutdown()  # type: ignore[no-untyped-call]
+            self._server.stop()
             self._server = None
         await self._link.close()
 
@@ -214,26 +203,19 @@ class VirtualMeter:
 
     # -- the server's view --------------------------------------------------------------------
 
-    def _trace_pdu(self, sending: bool, pdu: ModbusPDU) -> ModbusPDU:
-        unit = self._units.get(pdu.dev_id)
-        if sending:
-            self._log.append(("tx", pdu.dev_id))
-            return pdu
+    def _answer(self, request: ModbusPDU) -> ModbusPDU | None:
+        unit = self._units.get(request.dev_id)
         answered = unit is not None and not unit.silent
         self._seen.append(
-            SeenRequest(
-                pdu.dev_id,
-                pdu.function_code,
-                int(getattr(pdu, "address", 0)),
-                int(getattr(pdu, "count", 0)),
-                answered,
-            )
+            SeenRequest(request.dev_id, request.function_code,
+                        int(getattr(request, "address", 0)), int(getattr(request, "count", 0)),
+                        answered)
         )
-        self._log.append(("rx", pdu.dev_id))
-        if not answered:
-            # pymodbus handles no request whose trace returns None: the meter stays silent
-            return cast(ModbusPDU, None)
-        return pdu
+        self._log.append(("rx", request.dev_id))
+        if unit is None or not answered:
+            return None  # a silent unit, or no such unit on the bus
+        self._log.append(("tx", request.dev_id))
+        return unit.answer(request)
 
     def requests(self, unit: int | None = None) -> list[SeenRequest]:
         """Requests received so far (of ``unit``, or all), oldest first."""

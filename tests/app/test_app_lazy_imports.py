@@ -44,11 +44,10 @@ asyncio.run(main())
 
 # Loaded only when used: the commission desk (a diagnostics bundle), the firmware signature
 # check (cryptography, through chargepoint.firmware.signature), the bench's virtual meter
-# (pymodbus's server side: it runs in the island), the other protocol package and, outside
-# systemd, systemd-python.
+# (it runs in the island), the other protocol package and, outside systemd, systemd-python.
 ON_DEMAND = ("chargepoint.commission.desk", "chargepoint.commission.walk",
-             "hardware.sim.virtual_meter", "pymodbus.server", "ocpp.v201", "chargepoint.ocpp201",
-             "systemd.daemon")
+             "hardware.sim.virtual_meter", "hardware.sim.rtu_responder", "ocpp.v201",
+             "chargepoint.ocpp201", "systemd.daemon")
 
 
 def test_a_started_16_station_has_not_loaded_what_it_needs_only_on_demand(

@@ -38,18 +38,23 @@ print(",".join(sorted(m for m in sys.modules if m.split(".")[0] in {roots} and
                       any(m == n or m.startswith(n + ".") for n in {unwanted}))))
 """
 
-# The simulated bench in the island: its virtual meter is read by the main process, so no
-# Modbus client or meter driver is loaded here.
+# The simulated bench in the island, built as ``process`` builds it: its virtual meter is read
+# by the main process, so no Modbus client or meter driver is loaded here; it answers on
+# pymodbus's framer and PDU classes, without pymodbus's server stack; the bench speaks no TLS.
+SIM_NEVER = (*NEVER, "pymodbus.client", "hardware.meter.driver", "hardware.meter.bus",
+             "pymodbus.server", "pymodbus.transport", "pymodbus.transaction", "ssl", "_ssl")
 _SIM = """
-import sys, os
-from chargepoint.island.simside import SimHost
-host = SimHost(1, has_lock=False, sim_socket="\\0chargepoint-test-" + str(os.getpid()))
-hw = host.start()
+import os, pickle, sys
+from dataclasses import replace
+config, options = pickle.loads(sys.stdin.buffer.read())
+options = replace(options, sim_socket="\\0chargepoint-test-" + str(os.getpid()))
+from chargepoint.island import process
+hw, host, spi = process._safety_hardware(config, options)
 assert host.meter_port, "the virtual meter runs"
 host.stop()
-print(",".join(sorted(m for m in ("pymodbus.client", "hardware.meter.driver",
-                                  "hardware.meter.bus", "chargepoint.island.link")
-                      if m in sys.modules)))
+loaded = [m for m, module in sys.modules.items() if module is not None]  # None: blocked
+print(",".join(sorted(m for m in loaded if m.split(".")[0] in {roots} and
+                      any(m == n or m.startswith(n + ".") for n in {unwanted}))))
 """
 
 
@@ -84,7 +89,9 @@ def test_island_options_unpickle_without_the_link() -> None:
     assert IslandOptions.__module__ == "chargepoint.island.options"
 
 
-def test_simulated_island_hosts_the_virtual_meter_without_its_driver() -> None:
-    loaded = subprocess.run([sys.executable, "-c", _SIM], capture_output=True, text=True,
-                            check=True, timeout=60).stdout.strip()
+def test_simulated_island_hosts_the_virtual_meter_without_its_driver_server_stack_or_tls(
+        tmp_path: Path) -> None:
+    probe = _SIM.format(roots=_roots(SIM_NEVER), unwanted=SIM_NEVER)
+    loaded = subprocess.run([sys.executable, "-c", probe], input=_pickled(str(tmp_path)),
+                            capture_output=True, check=True, timeout=60).stdout.decode().strip()
     assert loaded == ""

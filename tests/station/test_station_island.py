@@ -69,6 +69,8 @@ async def test_frozen_then_killed_main_process(csms: Csms, tmp_path: Path) -> No
         described = await sim(config, "describe")
         island = SimClient(described["island"]["sim_socket"])
         island_pid = described["island"]["pid"]
+        # fewer malloc arenas for the island's helper threads (issue 14: memory)
+        assert b"MALLOC_ARENA_MAX=2\0" in Path(f"/proc/{island_pid}/environ").read_bytes()
         await until(lambda: contactor(island) == "closed")
 
         # 1. Frozen main process, the EV stops asking: the island opens on its own.

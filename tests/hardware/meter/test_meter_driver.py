@@ -1,4 +1,4 @@
-"""ModbusMeter against the VirtualMeter: a real pymodbus RTU server over a pty."""
+"""ModbusMeter against the VirtualMeter: pymodbus framing on both ends of a pty."""
 
 from __future__ import annotations
 
