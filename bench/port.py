@@ -39,6 +39,9 @@ class QuietPort:
     def meter_reading(self, connector: int) -> MeterReading | None:
         return None
 
+    async def fresh_meter_reading(self, connector: int) -> MeterReading | None:
+        return None
+
     def request_restart(self, hard: bool) -> None:
         pass
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from chargepoint import systemd
 from chargepoint.aio import cancel_all
-from chargepoint.config import Config
+from chargepoint.config import Config, MeterConfig
 from chargepoint.config.secrets import exposed_secrets
 from chargepoint.control.server import ControlServer
 from chargepoint.core.events import StopRequested
@@ -281,14 +281,15 @@ async def start_station(
         operative=operative,
         latched_faults=latched,
     )
-    meter_interval = config.hardware.meter.poll_interval_s if config.hardware.meter else 1.0
+    polling = config.hardware.meter or MeterConfig()  # the simulated bench: the defaults
     controller = Controller(
         station=station,
         hardware=hardware,
         store=store,
         tick_s=tick_s,
         idle_tick_s=idle_tick_s,
-        meter_interval_s=meter_interval,
+        meter_interval_s=polling.poll_interval_s,
+        idle_meter_interval_s=polling.idle_poll_interval_s,
         pushed=True,  # the island pushes pin and mains changes
     )
 

@@ -53,7 +53,8 @@ class LinkState:
 
 
 class StationPort(Protocol):
-    """What an adapter may ask of the running station. Every method returns at once."""
+    """What an adapter may ask of the running station. Every method but the async ones
+    returns at once."""
 
     @property
     def store(self) -> StoreAPI: ...
@@ -67,7 +68,12 @@ class StationPort(Protocol):
         Returns every action the core produced (``Reply`` among them for request events)."""
 
     def meter_reading(self, connector: int) -> MeterReading | None:
-        """The latest good full reading of a connector's meter (None: none yet / no meter)."""
+        """The latest good full reading of a connector's meter (None: none yet / no meter).
+        While no energy can flow, an idle meter is read only every ``idle_poll_interval_s``."""
+
+    async def fresh_meter_reading(self, connector: int) -> MeterReading | None:
+        """A reading at most one ``poll_interval_s`` old, polling the meter now when the last
+        one is older (clock-aligned values); None when it does not answer / no meter."""
 
     def request_restart(self, hard: bool) -> None:
         """Reset: stop sessions (reason SoftReset / HardReset) and restart the process."""

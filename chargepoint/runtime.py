@@ -11,7 +11,10 @@ It owns three kinds of tasks and nothing else:
   own and pushes every pin change (``hardware_changed`` samples at once) and mains changes
   (``wake``). It never awaits the
   network, the store or the meter: the only ``await`` in it is its sleep.
-- the **meter pollers**: one per meter, feeding ``MeterUpdated`` / meter faults to the core.
+- the **meter pollers** (``chargepoint.meter_poller``): one per meter, feeding
+  ``MeterUpdated`` / meter faults to the core; every ``meter_interval_s`` while the connector
+  is busy (``_meter_busy``), every ``idle_meter_interval_s`` otherwise. Every event but their
+  own ``MeterUpdated`` nudges an idle poller: a connector that became busy is polled at once.
 - the **reader loop**: cards become ``CardPresented``; reader failures become faults.
 
 The jobs around them are modules of their own: ``chargepoint.inputs`` turns what is read into
@@ -29,16 +32,18 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from chargepoint.aio import cancel_all
 from chargepoint.core import actions as act
 from chargepoint.core import events as ev
 from chargepoint.core.station import Station
-from chargepoint.core.types import FaultKind, StopReason
+from chargepoint.core.types import ConnectorStatus, FaultKind, StopReason
 from chargepoint.core.view import ConnectorView
 from chargepoint.inputs import CONNECTOR_INPUTS, InputTracker
 from chargepoint.logs import context
+from chargepoint.meter_poller import MeterPoller
 from chargepoint.performer import ActionPerformer
 from chargepoint.persistence import Persistence
 from chargepoint.ports import ProtocolAdapter
@@ -87,6 +92,7 @@ class Controller:
         tick_s: float = 0.01,
         idle_tick_s: float = 0.05,
         meter_interval_s: float = 1.0,
+        idle_meter_interval_s: float | None = None,
         pushed: bool = False,
     ) -> None:
         self._station = station
@@ -100,12 +106,18 @@ class Controller:
         self._net_s = max(PUSHED_NET_S, self._idle_tick_s) if pushed else self._idle_tick_s
         self._wake = asyncio.Event()
         self._meter_interval_s = meter_interval_s
+        idle_s = meter_interval_s if idle_meter_interval_s is None else idle_meter_interval_s
+        self._meters = {
+            hw.connector: MeterPoller(hw.meter, interval_s=meter_interval_s,
+                                      idle_interval_s=idle_s,
+                                      busy=partial(self._meter_busy, hw),
+                                      on_result=partial(self._metered, hw), clock=clock)
+            for hw in hardware.connectors if hw.meter is not None}
         self.listeners: list[Callable[[ev.Event | act.Action], None]] = []
         self._performer = ActionPerformer(hardware, self.listeners)
         self._persistence = Persistence(store)
         self._inputs = InputTracker([c.connector for c in hardware.connectors])
         self._cards = TokenDiversion()
-        self._readings: dict[int, MeterReading] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self.last_tick = clock()
@@ -143,13 +155,27 @@ class Controller:
         for listener in self.listeners:
             listener(event)
         self._performer.perform(actions, now)
+        if not isinstance(event, ev.MeterUpdated):  # the pollers' own events change nothing
+            for poller in self._meters.values():
+                poller.nudge()
         if isinstance(event, ev.AvailabilityChanged) or any(
                 isinstance(a, act.ReportStatus) for a in actions):
             self._persistence.availability(self._station.snapshot())  # Inoperative: OCTT 034
         return actions
 
     def meter_reading(self, connector: int) -> MeterReading | None:
-        return self._readings.get(connector)
+        poller = self._meters.get(connector)
+        return None if poller is None else poller.latest
+
+    def meter_reading_age(self, connector: int) -> float | None:
+        """Seconds since ``meter_reading(connector)`` was taken; None without one."""
+        poller = self._meters.get(connector)
+        return None if poller is None else poller.age_s()
+
+    async def fresh_meter_reading(self, connector: int) -> MeterReading | None:
+        """A reading at most one ``meter_interval_s`` old: an idle meter is polled now."""
+        poller = self._meters.get(connector)
+        return None if poller is None else await poller.fresh(self._meter_interval_s)
 
     def observe(self, callback: Callable[[ev.Event | act.Action], None]) -> Callable[[], None]:
         self.listeners.append(callback)
@@ -194,11 +220,8 @@ class Controller:
         self._performer.perform(self._station.startup(now), now)
         self._tasks = [asyncio.create_task(self._control_loop(), name="control-loop")]
         self._tasks.append(asyncio.create_task(self._persistence.run(), name="store-writer"))
-        for hw in self._hw.connectors:
-            if hw.meter is not None:
-                self._tasks.append(
-                    asyncio.create_task(self._meter_loop(hw), name=f"meter-{hw.connector}")
-                )
+        for connector, poller in self._meters.items():
+            self._tasks.append(asyncio.create_task(poller.run(), name=f"meter-{connector}"))
         if self._hw.reader is not None:
             self._tasks.append(asyncio.create_task(self._reader_loop(), name="reader"))
         results = await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -351,22 +374,25 @@ class Controller:
         return cleared
 
     # -- meter and reader ------------------------------------------------------------------
-    async def _meter_loop(self, hw: ConnectorHardware) -> None:
-        assert hw.meter is not None
+    def _meter_busy(self, hw: ConnectorHardware) -> bool:
+        """Energy flows or may start soon on ``hw``: its meter is polled at the fast rate
+        (a contactor commanded closed, a session, or one starting: Preparing)."""
+        if hw.contactor.commanded_closed:
+            return True
+        view = self._station.snapshot().connectors[hw.connector - 1]
+        return view.session is not None or view.status is ConnectorStatus.PREPARING
+
+    def _metered(self, hw: ConnectorHardware, result: MeterReading | MeterFault,
+                 started: float) -> None:
+        """One poll of ``hw``'s meter, taken at ``started``: into the core and the store."""
         c = hw.connector
-        while True:
-            started = self._clock()
-            result = await hw.meter.poll()
-            if isinstance(result, MeterFault):
-                self._submit_all(self._inputs.meter(c, result.reason))
-            else:
-                self._submit_all(self._inputs.meter(c, None))
-                self._readings[c] = result
-                self.submit(ev.MeterUpdated(c, result.energy_import_wh, result.power_w))
-                self._persistence.meter_reading(c, result.energy_import_wh, started,
-                                                charging=hw.contactor.commanded_closed)
-            elapsed = self._clock() - started
-            await asyncio.sleep(max(0.0, self._meter_interval_s - elapsed))
+        if isinstance(result, MeterFault):
+            self._submit_all(self._inputs.meter(c, result.reason))
+            return
+        self._submit_all(self._inputs.meter(c, None))
+        self.submit(ev.MeterUpdated(c, result.energy_import_wh, result.power_w))
+        self._persistence.meter_reading(c, result.energy_import_wh, started,
+                                        charging=hw.contactor.commanded_closed)
 
     async def _reader_loop(self) -> None:
         assert self._hw.reader is not None

@@ -125,9 +125,13 @@ class StationControl:
     async def meter(self) -> dict[str, Any]:
         rows = []
         views = self._running.controller.station.snapshot().connectors
-        for hw in self._running.controller.hardware.connectors:
+        controller = self._running.controller
+        for hw in controller.hardware.connectors:
             row: dict[str, Any] = {"id": hw.connector}
-            reading = self._running.controller.meter_reading(hw.connector)
+            # a reading as of now (an idle meter is read slowly), else the last good one
+            reading = (await controller.fresh_meter_reading(hw.connector)
+                       or controller.meter_reading(hw.connector))
+            age = controller.meter_reading_age(hw.connector)
             if hw.meter is None:
                 row["error"] = "no meter configured"
             elif reading is None:
@@ -135,6 +139,7 @@ class StationControl:
             else:
                 row.update(reading_json(reading))
                 row["model"] = hw.meter.model
+                row["age_s"] = None if age is None else round(age, 1)
             if FaultKind.METER in views[hw.connector - 1].faults:
                 row["fault"] = "PowerMeterFailure"
             rows.append(row)

@@ -15,7 +15,8 @@ from chargepoint.config import config_from_toml
 from tests.ocpp16.csms import Csms
 
 
-def toml(url: str, tmp: Path, connectors: int, ocpp_config: dict[str, Any]) -> str:
+def toml(url: str, tmp: Path, connectors: int, ocpp_config: dict[str, Any],
+         extra: str = "") -> str:
     keys = {"HeartbeatInterval": 300, "MeterValueSampleInterval": 0,
             "TransactionMessageRetryInterval": 1, **ocpp_config}
     lines = "\n".join(f"{k} = {str(v).lower() if isinstance(v, bool) else repr(v)}"
@@ -37,7 +38,7 @@ path = "{tmp / 'state.db'}"
 socket = "{tmp / 'control.sock'}"
 [hardware]
 simulate = true
-"""
+{extra}"""
 
 
 CpMaker = Callable[..., Awaitable[RunningStation]]
@@ -45,12 +46,13 @@ CpMaker = Callable[..., Awaitable[RunningStation]]
 
 @pytest.fixture
 async def make_cp(csms: Csms, tmp_path: Path) -> AsyncIterator[CpMaker]:
-    """``await make_cp(connectors=1, **ocpp_config)``; the same store on every call (a
-    second call after ``stop()`` is a reboot)."""
+    """``await make_cp(connectors=1, extra="", **ocpp_config)`` (``extra``: more TOML at the
+    end of the file); the same store on every call (a second call after ``stop()`` is a
+    reboot)."""
     started: list[RunningStation] = []
 
-    async def make(connectors: int = 1, **ocpp_config: Any) -> RunningStation:
-        config = config_from_toml(toml(csms.url, tmp_path, connectors, ocpp_config))
+    async def make(connectors: int = 1, extra: str = "", **ocpp_config: Any) -> RunningStation:
+        config = config_from_toml(toml(csms.url, tmp_path, connectors, ocpp_config, extra))
         running = await start_station(config)
         started.append(running)
         return running

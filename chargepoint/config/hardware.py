@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from chargepoint.config.fields import Table
 from chargepoint.config.model import (
     ConnectorHwConfig,
@@ -32,7 +34,7 @@ def parse_hardware(t: Table | None, connectors: int) -> HardwareConfig:
     contactor = _contactor(t.table("contactor"))
     lock = _lock(t.table("lock"))
     rcd = _rcd(t.table("rcd"))
-    meter = _meter(t.table("meter"))
+    meter = _meter(t.table("meter"), connector_meter=True)
     rfid = _rfid(t.table("rfid"))
     power_fail = _power_fail(t.table("power_fail"))
     island = _island(t.table("island"))
@@ -144,7 +146,9 @@ def parse_meter(t: Table | None) -> MeterConfig | None:
     return _meter(t)
 
 
-def _meter(t: Table | None) -> MeterConfig | None:
+def _meter(t: Table | None, *, connector_meter: bool = False) -> MeterConfig | None:
+    """``connector_meter``: ``[hardware.meter]``, which also has ``idle_poll_interval_s``
+    (the grid meter of ``[site.meter]`` is always read at ``poll_interval_s``)."""
     if t is None:
         return None
     baudrate = t.opt_integer("baudrate", None)
@@ -163,6 +167,11 @@ def _meter(t: Table | None) -> MeterConfig | None:
         timeout_s=t.number("timeout_s", 0.5, 0.0, 10.0, lo_open=True),
         poll_interval_s=t.number("poll_interval_s", 1.0, 0.1, 60.0),
     )
+    if connector_meter:
+        idle = t.number("idle_poll_interval_s", 60.0, 0.1, 600.0)
+        if idle < cfg.poll_interval_s:
+            t.error("idle_poll_interval_s", "must not be shorter than poll_interval_s")
+        cfg = replace(cfg, idle_poll_interval_s=max(idle, cfg.poll_interval_s))
     t.finish()
     return cfg
 

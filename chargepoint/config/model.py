@@ -131,6 +131,8 @@ class MeterConfig:
     stopbits: int | None = None
     timeout_s: float = 0.5
     poll_interval_s: float = 1.0
+    # connector meters only ([hardware.meter]): the poll interval while no energy can flow
+    idle_poll_interval_s: float = 60.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

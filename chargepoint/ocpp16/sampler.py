@@ -7,8 +7,9 @@
   worker resolves with the local id), ``close(connector, at)`` when it stops (returns the
   transactionData). ``reconfigure()`` re-arms every timer after a configuration change.
 - ``run_aligned()``: at every ClockAlignedDataInterval boundary of the wall clock
-  (MeterValuesAlignedData, Sample.Clock) for every connector: durable with the transaction's
-  id while one runs, else sent once when registered.
+  (MeterValuesAlignedData, Sample.Clock) for every connector, from a reading taken then
+  (``StationPort.fresh_meter_reading``: an idle meter is otherwise read slowly): durable
+  with the transaction's id while one runs, else sent once when registered.
 - ``can_trigger`` / ``trigger`` for TriggerMessage(MeterValues) (context Trigger).
 """
 
@@ -144,6 +145,7 @@ class Sampler:
             boundary = next_aligned(wall, interval)
             if await self._wait((boundary - wall).total_seconds()):
                 continue  # reconfigured: compute the boundary again
+            await self._fresh(self._connectors(None))  # an idle meter is read now
             self._aligned(format_utc(boundary))
 
     async def _wait(self, timeout: float | None) -> bool:
@@ -180,6 +182,7 @@ class Sampler:
                    for c in self._connectors(connector))
 
     async def trigger(self, connector: int | None) -> None:
+        await self._fresh(self._connectors(connector))
         for c in self._connectors(connector):
             value = self._value(c, "MeterValuesSampledData", "Trigger")
             if value is None:
@@ -192,6 +195,11 @@ class Sampler:
                 "MeterValues", meter_values_request(c, [value], tx_id))
 
     # -- helpers
+    async def _fresh(self, connectors: list[int]) -> None:
+        """Readings of ``connectors`` as of now (an idle meter is read slowly otherwise)."""
+        port = self._services.port
+        await asyncio.gather(*(port.fresh_meter_reading(c) for c in connectors))
+
     def _int(self, key: str) -> int:
         try:
             return self._services.config.get_int(key)

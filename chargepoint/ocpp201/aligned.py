@@ -7,6 +7,8 @@ boundary passed offline is lost). At every ``AlignedDataCtrlr.TxEndedInterval`` 
 transaction keeps ``AlignedDataCtrlr.TxEndedMeasurands`` for its Ended. 0: off. Nothing is
 sampled while the wall clock is unknown. ``AlignedDataCtrlr.SendDuringIdle`` true: no
 Interval sample at all while a transaction runs on any EVSE (the TxEnded samples go on).
+Every boundary's values come from readings taken then (``StationPort.fresh_meter_reading``:
+an idle meter is otherwise read only every ``idle_poll_interval_s``).
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ class AlignedSampler:
                 continue  # reconfigured: compute the boundaries again
             stamp = format_utc(boundary)
             connectors = range(1, self._s.port.connector_count + 1)
+            # readings as of the boundary: an idle meter is otherwise read slowly
+            await asyncio.gather(*(self._s.port.fresh_meter_reading(c) for c in connectors))
             idle_only = self._s.model.get_bool("AlignedDataCtrlr.SendDuringIdle") and any(
                 self._transactions.running(c) for c in connectors)
             for connector in connectors:

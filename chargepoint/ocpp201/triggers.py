@@ -201,7 +201,8 @@ class Triggers:
 
     async def _meter_values(self, evses: list[int]) -> None:
         for evse_id in evses:
-            reading = self._s.port.meter_reading(evse_id)
+            port = self._s.port  # a reading as of now: an idle meter is otherwise read slowly
+            reading = await port.fresh_meter_reading(evse_id) or port.meter_reading(evse_id)
             if reading is None:
                 continue
             stamp = now_stamp(self._s.clock)

@@ -213,6 +213,21 @@ def test_meter_and_rfid_sections() -> None:
     assert len(lines) == 3, lines
 
 
+def test_the_idle_meter_interval_is_a_connector_meter_key() -> None:
+    meter = config_from_toml(MINIMAL + "[hardware.meter]\npoll_interval_s = 2\n").hardware.meter
+    assert meter is not None and meter.idle_poll_interval_s == 60.0
+    meter = config_from_toml(MINIMAL + "[hardware.meter]\nidle_poll_interval_s = 30\n"
+                             ).hardware.meter
+    assert meter is not None and meter.idle_poll_interval_s == 30.0
+    (line,) = errors(MINIMAL + "[hardware.meter]\npoll_interval_s = 5\n"
+                     "idle_poll_interval_s = 2\n")
+    assert line == ("t.toml:7: hardware.meter.idle_poll_interval_s: "
+                    "must not be shorter than poll_interval_s")
+    (line,) = errors(MINIMAL + "[site]\nmax_current_a = 32\n[site.meter]\n"
+                     "idle_poll_interval_s = 60\n")  # the grid meter is always read fast
+    assert line.startswith("t.toml:8: site.meter.idle_poll_interval_s: unknown key")
+
+
 def test_unreadable_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(tmp_path / "missing.toml")

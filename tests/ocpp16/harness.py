@@ -31,6 +31,7 @@ class FakeStationPort:
     observers: list[Callable[[Event | Action], None]] = field(default_factory=list)
     offered: dict[int, float] = field(default_factory=dict)
     durable_waits: int = 0  # answers that waited for the station's durable writes
+    fresh_reads: list[int] = field(default_factory=list)  # fresh_meter_reading calls
 
     def __post_init__(self) -> None:
         self.changed = asyncio.Event()
@@ -52,6 +53,10 @@ class FakeStationPort:
         return [Reply(status)] if status is not None else []
 
     def meter_reading(self, connector: int) -> MeterReading | None:
+        return self.readings.get(connector)
+
+    async def fresh_meter_reading(self, connector: int) -> MeterReading | None:
+        self.fresh_reads.append(connector)
         return self.readings.get(connector)
 
     def request_restart(self, hard: bool) -> None:
