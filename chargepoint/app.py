@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("chargepoint.app")
 
 WATCHDOG_STALL_S = 2.0  # the control loop must have ticked this recently for WATCHDOG=1
+STATUS_REFRESH_S = 5.0  # STATUS= looks at the CSMS link and queue at least this often
 
 
 class StationStartError(RuntimeError):
@@ -380,13 +382,25 @@ async def _serve(config: Config) -> str | None:
 
 
 async def _status_loop(running: RunningStation) -> None:
+    """systemd's STATUS= line, sent when it changed: looked at after every core event (the
+    connector statuses) and every ``STATUS_REFRESH_S`` (the CSMS link and the queue, which no
+    core event announces). Without a service manager nobody reads it: nothing runs."""
+    if not systemd.notifying():
+        return
+    changed = asyncio.Event()
+    stop = running.controller.observe(lambda _item: changed.set())
     last = ""
-    while True:
-        text = running.summary_line()
-        if text != last:
-            systemd.status(text)
-            last = text
-        await asyncio.sleep(1.0)
+    try:
+        while True:
+            changed.clear()
+            text = running.summary_line()
+            if text != last:
+                systemd.status(text)
+                last = text
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), STATUS_REFRESH_S)
+    finally:
+        stop()
 
 
 def run(config: Config) -> int:

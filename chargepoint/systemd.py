@@ -41,6 +41,11 @@ def under_systemd() -> bool:
     return stream == f"{st.st_dev}:{st.st_ino}"
 
 
+def notifying() -> bool:
+    """A service manager listens (``NOTIFY_SOCKET``): ``notify`` is not a no-op."""
+    return bool(os.environ.get("NOTIFY_SOCKET"))
+
+
 def notify(state: str) -> bool:
     """Send ``state`` (e.g. ``"READY=1"``) to the service manager; False if there is none."""
     address = os.environ.get("NOTIFY_SOCKET")

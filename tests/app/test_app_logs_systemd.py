@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from chargepoint import systemd
+from chargepoint import app, systemd
 from chargepoint.config import LoggingConfig
 from chargepoint.logs import context, log_frame, redact_frame, setup_logging
 
@@ -129,6 +130,52 @@ def test_notify_messages(notify_socket: socket.socket) -> None:
     assert notify_socket.recv(1024) == b"WATCHDOG=1"
     assert systemd.stopping()
     assert notify_socket.recv(1024) == b"STOPPING=1"
+
+
+class StatusSource:
+    """What ``_status_loop`` reads of a running station: its summary and the core's events."""
+
+    def __init__(self) -> None:
+        self.text = "CSMS offline · 1 Available"
+        self.observers: list[Callable[[object], None]] = []
+        self.controller = self
+
+    def summary_line(self) -> str:
+        return self.text
+
+    def observe(self, callback: Callable[[object], None]) -> Callable[[], None]:
+        self.observers.append(callback)
+        return lambda: self.observers.remove(callback)
+
+
+async def test_the_status_line_follows_core_events_not_a_clock(
+        notify_socket: socket.socket, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app, "STATUS_REFRESH_S", 3600.0)  # only an event can refresh it
+    source = StatusSource()
+    loop = asyncio.get_running_loop()
+    notify_socket.setblocking(False)
+    task = asyncio.create_task(app._status_loop(source))  # type: ignore[arg-type]
+    try:
+        first = await asyncio.wait_for(loop.sock_recv(notify_socket, 1024), 10)
+        assert first == b"STATUS=CSMS offline \xc2\xb7 1 Available"
+        source.text = "CSMS connected · 1 Preparing"
+        for observer in source.observers:
+            observer(object())  # the core handled an event
+        changed = await asyncio.wait_for(loop.sock_recv(notify_socket, 1024), 10)
+        assert changed.decode() == "STATUS=CSMS connected · 1 Preparing"
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert source.observers == []
+
+
+async def test_without_a_service_manager_no_status_loop_runs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
+    source = StatusSource()
+    await asyncio.wait_for(app._status_loop(source), 1)  # type: ignore[arg-type]
+    assert source.observers == []
 
 
 def test_notify_without_systemd_is_a_no_op(monkeypatch: pytest.MonkeyPatch) -> None:
