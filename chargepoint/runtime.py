@@ -6,11 +6,12 @@ It owns three kinds of tasks and nothing else:
   the feedback contacts, the RCD input and the relay supervisors, turns every change into a
   core event, and performs the hardware actions the core answers with *before the next
   sample*; it wakes for the core's next timer or when an event is submitted, else at most
-  every idle tick (50 ms), or every ``PUSHED_NET_S`` (1 s) when the hardware pushes every
-  change (``pushed=True``): the safety island (``chargepoint.island``) opens contactors on its
-  own and pushes every pin change (``hardware_changed`` samples at once) and mains changes
-  (``wake``). It never awaits the
-  network, the store or the meter: the only ``await`` in it is its sleep.
+  every idle tick (50 ms); when the hardware pushes every change (``pushed=True``) at most
+  every ``PUSHED_NET_S`` (1 s) while a contactor is commanded closed and every
+  ``PUSHED_IDLE_NET_S`` (5 s) while none is: the safety island (``chargepoint.island``)
+  opens contactors on its own and pushes every pin change (``hardware_changed`` samples at
+  once) and mains changes (``wake``); the net only finds an island that fell silent. It
+  never awaits the network, the store or the meter: the only ``await`` in it is its sleep.
 - the **meter pollers** (``chargepoint.meter_poller``): one per meter, feeding
   ``MeterUpdated`` / meter faults to the core; every ``meter_interval_s`` while the connector
   is busy (``_meter_busy``), every ``idle_meter_interval_s`` otherwise. Every event but their
@@ -72,7 +73,10 @@ _MISMATCH_FAULTS = {
 }
 
 
-PUSHED_NET_S = 1.0  # the control loop's longest sleep when the hardware pushes every change
+# The control loop's longest sleep when the hardware pushes every change: while a contactor
+# is commanded closed, and while none is (nothing to open; a silent island is still found).
+PUSHED_NET_S = 1.0
+PUSHED_IDLE_NET_S = 5.0
 
 
 class Controller:
@@ -104,6 +108,7 @@ class Controller:
         # pushed: the hardware reports every change (``hardware_changed`` / ``wake``), so with
         # no timer due the loop sleeps up to PUSHED_NET_S, not one idle tick.
         self._net_s = max(PUSHED_NET_S, self._idle_tick_s) if pushed else self._idle_tick_s
+        self._idle_net_s = max(PUSHED_IDLE_NET_S, self._net_s) if pushed else self._net_s
         self._wake = asyncio.Event()
         self._meter_interval_s = meter_interval_s
         idle_s = meter_interval_s if idle_meter_interval_s is None else idle_meter_interval_s
@@ -121,6 +126,7 @@ class Controller:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self.last_tick = clock()
+        self.due_by = self.last_tick  # the control loop runs again by then at the latest
         self.restart: str | None = None  # "soft" / "hard" once a Reset asked for a restart
         self.restart_requested = asyncio.Event()
         self._mains_ok = True  # as last seen by the control loop (True without an input)
@@ -269,10 +275,13 @@ class Controller:
             # The safety island opens contactors on its own and pushes every pin change
             # (``hardware_changed``); this loop only has to be on time for the core's timers.
             # It sleeps until the next one is due or something changes (``wake``: an event
-            # was submitted, the hardware pushed a change), at most ``_net_s`` (one idle tick
-            # for hardware that does not push).
-            next_due = min(timers.values(), default=now + self._net_s)
-            delay = min(self._net_s, max(self._tick_s / 10, next_due - now))
+            # was submitted, the hardware pushed a change), at most ``_net_s`` while a
+            # contactor is commanded closed, else ``_idle_net_s`` (both one idle tick for
+            # hardware that does not push).
+            net = self._net_s if self._any_closed() else self._idle_net_s
+            next_due = min(timers.values(), default=now + net)
+            delay = min(net, max(self._tick_s / 10, next_due - now))
+            self.due_by = now + delay
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await self._wake.wait()

@@ -1,5 +1,7 @@
-"""An idle connector's meter is read every ``idle_poll_interval_s``, a busy one every
-``poll_interval_s`` (docs/configuration.md, ``[hardware.meter]``), on the whole station.
+"""What wakes an idle station's main process, on the whole station: an idle connector's meter
+is read every ``idle_poll_interval_s``, a busy one every ``poll_interval_s``
+(docs/configuration.md, ``[hardware.meter]``); the control loop's safety net is longer while
+no contactor is commanded closed, and the watchdog's health check allows for it.
 
 Windows are counted, not timed: a connector with an EV plugged in (Preparing: polled at the
 fast rate) is the clock, and the idle connector's polls are counted while the busy one is
@@ -8,10 +10,12 @@ the tests' timeouts beyond the first comes from the rule under test."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from chargepoint.app import RunningStation
+from chargepoint.app import WATCHDOG_STALL_S, RunningStation
 from chargepoint.meter_poller import SETTLE_POLLS
+from chargepoint.runtime import PUSHED_IDLE_NET_S, PUSHED_NET_S
 from tests.fullstack import CpMaker, charging, registered, until
 from tests.ocpp16.csms import Csms
 
@@ -86,3 +90,21 @@ async def test_clock_aligned_values_read_an_idle_meter_at_the_boundary(
         return [float(mv.payload["meterValue"][0]["sampledValue"][0]["value"])
                 for mv in csms.calls("MeterValues")]
     await csms.wait_until(lambda: 4321.0 in aligned_values(), 5.0)
+
+
+async def test_the_control_loop_sleeps_long_only_while_no_contactor_is_closed(
+        csms: Csms, make_cp: CpMaker) -> None:
+    cp = await make_cp()
+    await registered(cp)
+    ctl = cp.controller
+    await until(lambda: ctl.due_by - ctl.last_tick > PUSHED_NET_S)  # idle: the long net
+    assert ctl.due_by - ctl.last_tick <= PUSHED_IDLE_NET_S
+    await until(lambda: time.monotonic() - ctl.last_tick > WATCHDOG_STALL_S + 0.1)
+    assert cp.healthy()  # asleep within its deadline is not a stalled loop
+    assert cp.bench is not None
+    cp.bench.plug(1)
+    cp.bench.tap(TAG)
+    await charging(cp)
+    closed_at = time.monotonic()
+    await until(lambda: ctl.last_tick > closed_at)  # a sleep chosen with the contactor closed
+    assert ctl.due_by - ctl.last_tick <= PUSHED_NET_S
