@@ -1,8 +1,8 @@
 """Figure: footprint of a 2-connector station, idle and with both connectors charging.
 
-``chargepoint run`` on the simulated bench with ``connectors = 2`` (meter polled every second)
-beside the bare ``ocpp`` client, both connected to the bench CSMS. Two windows of ``window_s``
-each, after a settling pause:
+``chargepoint run`` on the simulated bench with ``connectors = 2`` (meter: every second while
+busy, 60 s idle) beside the bare ``ocpp`` client, both connected to the bench CSMS. Two
+windows of ``window_s`` each, after a settling pause:
 
 - **idle**: nothing plugged;
 - **charging**: both virtual EVs plugged and a card presented for each (``sim plug`` / ``sim
@@ -87,7 +87,7 @@ def _rows(fig: Figure, name: str, w: dict[str, Any]) -> None:
 
 async def run(*, workdir: Path, window_s: float) -> Figure:
     fig = Figure("footprint_2c", "Footprint per minute: `chargepoint run` (sim, 2 connectors, "
-                 "meter 1 s), idle and both charging, vs bare ocpp client")
+                 "meter 1 s busy / 60 s idle), idle and both charging, vs bare ocpp client")
     csms = Csms(interval=HEARTBEAT_S)
     await csms.start()
     procs: list[asyncio.subprocess.Process] = []

@@ -1,7 +1,7 @@
 """Figures 2, 3 and 5: ``chargepoint run`` as a process beside the bare ``ocpp`` client.
 
 Both connect to the bench CSMS (HeartbeatInterval ``HEARTBEAT_S``). Ours runs the simulated
-bench (1 connector, SDM630 virtual meter polled every second, the control loop ticking).
+bench (1 connector, SDM630 virtual meter: every second while busy, every 60 s idle).
 
 - 3, start-up: process spawned -> its BootNotification received by the CSMS (median of
   ``starts`` starts each, ours and bare alternating).
@@ -190,7 +190,7 @@ async def run(*, workdir: Path, starts: int, window_s: float, load_s: float,
               profile_s: float) -> list[Figure]:
     """Returns the figures footprint, startup and request_latency (in that order)."""
     footprint = Figure("footprint", "Footprint per idle minute: `chargepoint run` "
-                       "(sim, 1 connector, meter 1 s) vs bare ocpp client")
+                       "(sim, 1 connector, meter 1 s busy / 60 s idle) vs bare ocpp client")
     startup = Figure("startup", "Start-up: process start -> BootNotification at the CSMS")
     latency = Figure("request_latency", f"CSMS request -> response at {RATE:.0f} req/s "
                      "(GetConfiguration, DataTransfer)")

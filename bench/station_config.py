@@ -1,7 +1,8 @@
 """The config file of the bench's simulated station (``chargepoint run`` and the safety child).
 
-``connectors`` (default 1) on the simulated bench (SDM630 virtual meter polled every second),
-connected to the bench CSMS at ``url``; state and control socket under ``workdir``.
+``connectors`` (default 1) on the simulated bench (SDM630 virtual meter: every second while
+busy, every 60 s idle, the defaults), connected to the bench CSMS at ``url``; state and control
+socket under ``workdir``.
 ``version`` "2.0.1" writes ``[ocpp] version = "2.0.1"`` and no ``[ocpp.config]`` (1.6 keys are
 an error there; the 2.0.1 device model has no meter sample interval or WebSocket ping variable:
 none is sent).
