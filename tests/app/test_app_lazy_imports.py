@@ -42,10 +42,11 @@ async def main():
 asyncio.run(main())
 """
 
-# Loaded only when used: the commission desk (a diagnostics bundle), the firmware signature
-# check (cryptography, through chargepoint.firmware.signature), the bench's virtual meter
-# (it runs in the island), the other protocol package and, outside systemd, systemd-python.
-ON_DEMAND = ("chargepoint.commission.desk", "chargepoint.commission.walk",
+# Loaded only when used: the commission desk (a diagnostics bundle), cryptography (a firmware
+# signature, an installed root certificate, the station's own key pair and certificate: none
+# on security profile 0/1 without ``ca_file``), the bench's virtual meter (it runs in the
+# island), the other protocol package and, outside systemd, systemd-python.
+ON_DEMAND = ("chargepoint.commission.desk", "chargepoint.commission.walk", "cryptography",
              "hardware.sim.virtual_meter", "hardware.sim.rtu_responder", "ocpp.v201",
              "chargepoint.ocpp201", "systemd.daemon")
 
@@ -84,5 +85,16 @@ def test_checking_a_16_config_does_not_import_the_adapter_or_the_ocpp_library() 
 def test_the_firmware_manager_loads_cryptography_only_for_a_signature() -> None:
     probe = ("import sys\nimport chargepoint.firmware.manager\n"
              "print('cryptography' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("module", [
+    "chargepoint.security.identity", "chargepoint.security.certificates",
+    "chargepoint.security.certificate_requests", "chargepoint.security.link",
+    "chargepoint.ocpp16.security_handlers", "chargepoint.ocpp201.security"])
+def test_the_security_modules_load_cryptography_only_for_a_key_or_certificate(
+        module: str) -> None:
+    probe = f"import sys\nimport {module}\nprint('cryptography' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           check=True).stdout.strip() == "False"
