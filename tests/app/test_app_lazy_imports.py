@@ -44,9 +44,13 @@ asyncio.run(main())
 
 # Loaded only when used: the commission desk (a diagnostics bundle), cryptography (a firmware
 # signature, an installed root certificate, the station's own key pair and certificate: none
-# on security profile 0/1 without ``ca_file``), the bench's virtual meter (it runs in the
-# island), the other protocol package and, outside systemd, systemd-python.
+# Loaded only when used: the commission desk (a diagnostics bundle), cryptography (a firmware
+# signature, an installed root certificate, the station's own key pair and certificate: none
+# on security profile 0/1 without ``ca_file``), the firmware signature check and release
+# archive and tarfile (an update job, a diagnostics bundle), the bench's virtual meter (it runs
+# in the island), the other protocol package and, outside systemd, systemd-python.
 ON_DEMAND = ("chargepoint.commission.desk", "chargepoint.commission.walk", "cryptography",
+             "chargepoint.firmware.signature", "chargepoint.firmware.release", "tarfile",
              "hardware.sim.virtual_meter", "hardware.sim.rtu_responder", "ocpp.v201",
              "chargepoint.ocpp201", "systemd.daemon")
 
