@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import (
+    child,
     fig_footprint2c,
     fig_latency201,
     fig_meter,
@@ -154,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     if only is not None and not only <= set(KEYS):
         parser.error(f"unknown figure(s): {', '.join(sorted(only - set(KEYS)))}")
     sizes = QUICK if args.quick else FULL
+    compiled = child.compile_bytecode()  # the station starts from bytecode, as installed
     started = datetime.now(UTC)
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="chargepoint-bench-") as tmp:
@@ -166,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         "host": {"python": sys.version.split()[0], "platform": platform.platform(),
                  "cpus": os.cpu_count(), "loadavg": os.getloadavg()},
         "commit": _git_commit(),
+        "bytecode_compiled": compiled,
     }
     path = write_json(document(figures, meta), args.out, started.strftime("%Y%m%dT%H%M%SZ"))
     print("\n=== summary ===\n" + table(figures))

@@ -24,31 +24,28 @@ from chargepoint import systemd
 from chargepoint.aio import cancel_all
 from chargepoint.config import Config, MeterConfig
 from chargepoint.config.secrets import exposed_secrets
-from chargepoint.control.server import ControlServer
-from chargepoint.core.events import StopRequested
-from chargepoint.core.settings import StationWiring, build_settings
-from chargepoint.core.station import Station
-from chargepoint.core.types import FaultKind, StopReason
-from chargepoint.firmware.installer import Installer, OsUpdaterInstaller, VenvInstaller
 from chargepoint.island.link import IslandLink, IslandLost, IslandOptions
 from chargepoint.logbuffer import LogBuffer
-from chargepoint.ports import ProtocolAdapter, StationServices
 from chargepoint.protocols import package
-from chargepoint.runtime import Controller
-from chargepoint.security.events import RESET_OR_REBOOT, SecurityEvents
-from chargepoint.security.seclog import SecurityLogFile
-from chargepoint.site.setup import start_site
-from chargepoint.station_control import StationControl
-from chargepoint.storage_fault import StorageFault
 from chargepoint.store import writebehind
 from chargepoint.store.db import Store
 from chargepoint.store.errors import StoreError
 from chargepoint.store.recovery import SECURITY_EVENT, Opened, open_store
-from hardware.interfaces import EnergyMeter, StationHardware
 
+# Only what the station needs until its safety island is launched is imported with this module;
+# the rest (core, runtime, protocol adapter ...) is imported by ``start_station`` while the
+# island's interpreter starts on the other CPU (start-up time: the island is on the critical
+# path, ``tests/app/test_app_lazy_imports.py`` checks it).
 if TYPE_CHECKING:
+    from chargepoint.control.server import ControlServer
+    from chargepoint.firmware.installer import Installer
     from chargepoint.island.simclient import SimClient
+    from chargepoint.ports import ProtocolAdapter
+    from chargepoint.runtime import Controller
+    from chargepoint.security.events import SecurityEvents
     from chargepoint.site import SiteManager
+    from chargepoint.storage_fault import StorageFault
+    from hardware.interfaces import EnergyMeter, StationHardware
 
 log = logging.getLogger("chargepoint.app")
 
@@ -80,6 +77,8 @@ class RunningStation:
 
     async def status(self) -> dict[str, Any]:
         """The ``chargepoint status --json`` document."""
+        from chargepoint.station_control import StationControl
+
         return await StationControl(self).status()
 
     def healthy(self) -> bool:
@@ -109,6 +108,8 @@ class RunningStation:
             return
         self._stopped = True
         if self.controller.restart and self.security_events is not None:  # sent after it
+            from chargepoint.security.events import RESET_OR_REBOOT
+
             self.security_events.raise_event(RESET_OR_REBOOT, f"{self.controller.restart} reset")
         if self.control is not None:
             await self.control.close()
@@ -141,6 +142,8 @@ class RunningStation:
 
 def _firmware_installer(config: Config, installer: Installer | None) -> Installer:
     """The installer ``[firmware] installer`` selects (``installer``: the tests' own)."""
+    from chargepoint.firmware.installer import OsUpdaterInstaller, VenvInstaller
+
     if installer is not None:
         return installer
     fw = config.firmware
@@ -210,6 +213,8 @@ def _record_moved_aside(opened: Opened, directory: Path) -> None:
     """A damaged store was replaced: the security log says so (GetLog SecurityLog)."""
     if opened.moved_aside is None:
         return
+    from chargepoint.security.seclog import SecurityLogFile
+
     at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     SecurityLogFile(directory).append(
         SECURITY_EVENT, f"damaged store moved aside to {opened.moved_aside}: {opened.damage}"[:255],
@@ -236,7 +241,7 @@ async def start_station(
         logs.detach()
         raise StationStartError(f"store {config.storage.path}: {exc}") from exc
     # The island now: its interpreter starts and imports on the other CPU while this process
-    # sets the protocol up (start-up time); it is awaited after.
+    # imports the station and sets the protocol up (start-up time); it is awaited after.
     try:
         island = await IslandLink.launch(config, island_options(config, island_tick_s),
                                          lease_s=config.hardware.island.lease_s)
@@ -247,7 +252,19 @@ async def start_station(
             raise StationStartError(f"hardware: {exc}") from exc
         raise
     store = opened.store
-    try:
+    try:  # the station's modules: see the note on the imports above
+        from chargepoint.control.server import ControlServer
+        from chargepoint.core.settings import StationWiring, build_settings
+        from chargepoint.core.station import Station
+        from chargepoint.core.types import FaultKind
+        from chargepoint.ports import StationServices
+        from chargepoint.runtime import Controller
+        from chargepoint.security.events import SecurityEvents
+        from chargepoint.security.seclog import SecurityLogFile
+        from chargepoint.site.setup import start_site
+        from chargepoint.station_control import StationControl
+        from chargepoint.storage_fault import StorageFault
+
         await asyncio.to_thread(_record_moved_aside, opened, security_dir(config))
         # reads the store (not on the loop); imports the protocol's adapter while the
         # island is still starting
@@ -366,6 +383,9 @@ async def _serve(config: Config) -> str | None:
     await asyncio.wait({restart, stopped, island_lost}, return_when=asyncio.FIRST_COMPLETED)
     systemd.stopping()
     if island_lost.done() and not running.controller.restart:
+        from chargepoint.core.events import StopRequested
+        from chargepoint.core.types import StopReason
+
         # Nothing can switch the pins now; a fresh process starts a fresh island, whose
         # first act is to drive every output safe. Restart at once, not at the watchdog.
         log.critical("restarting: the safety island is gone")

@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-from chargepoint.ports import ProtocolSetup
-from chargepoint.store.api import StoreAPI
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the ports import the whole core: not needed to check a config file
     from chargepoint.config.model import Config
+    from chargepoint.ports import ProtocolSetup
+    from chargepoint.store.api import StoreAPI
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,6 @@ import json
 import platform
 import re
 import sys
-import tarfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -77,6 +76,8 @@ def _log_text(lines: list[LogLine]) -> bytes:
 
 
 def _write_tar(path: Path, members: dict[str, bytes]) -> None:
+    import tarfile  # not with this module: a station imports it when it makes a bundle
+
     # A temporary name of its own: a GetLog that replaces a running one (AcceptedCanceled)
     # within the same second builds a bundle of the same name while the first one's worker
     # thread is still writing.

@@ -17,9 +17,10 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from chargepoint.firmware.release import Release
+if TYPE_CHECKING:
+    from chargepoint.firmware.release import Release
 
 LOG = logging.getLogger("chargepoint.firmware")
 

@@ -21,6 +21,8 @@ answers SignedUpdateFirmware; ``start(request)`` launches the job and returns at
 ``status`` is what TriggerMessage(FirmwareStatusNotification) reports ("Idle" when no job),
 ``request_id`` the running job's requestId. The signature is checked when the request has
 one (``UpdateRequest.signed``); 2.0.1 requests always carry a requestId, signed or not.
+The signature check and the release archive (``signature``, ``release``) are imported by the
+job that needs them, not with this module (start-up time).
 """
 
 from __future__ import annotations
@@ -54,14 +56,6 @@ from chargepoint.firmware.health import (
 )
 from chargepoint.firmware.host import FirmwareHost
 from chargepoint.firmware.installer import Installer, InstallError
-from chargepoint.firmware.release import ReleaseError, unpack_release
-from chargepoint.firmware.signature import (
-    InvalidCertificate,
-    InvalidSignature,
-    load_roots,
-    verify_file_signature,
-    verify_signing_certificate,
-)
 from chargepoint.firmware.slots import Slots
 from chargepoint.store.api import StoreAPI
 
@@ -196,6 +190,12 @@ class FirmwareManager:
     def check_signing(self, certificate_pem: str) -> str:
         """SignedUpdateFirmware.conf status for this signing certificate: "Accepted" or
         "InvalidCertificate" (then also a security event InvalidFirmwareSigningCertificate)."""
+        from chargepoint.firmware.signature import (
+            InvalidCertificate,
+            load_roots,
+            verify_signing_certificate,
+        )
+
         roots = load_roots(self.settings.roots_dir)
         try:
             verify_signing_certificate(certificate_pem, roots, datetime.fromtimestamp(
@@ -312,6 +312,14 @@ class FirmwareManager:
             file.unlink(missing_ok=True)
 
     def _signature_ok(self, r: UpdateRequest, file: Path) -> bool:
+        from chargepoint.firmware.signature import (
+            InvalidCertificate,
+            InvalidSignature,
+            load_roots,
+            verify_file_signature,
+            verify_signing_certificate,
+        )
+
         try:
             cert = verify_signing_certificate(
                 r.signing_certificate or "", load_roots(self.settings.roots_dir),
@@ -333,6 +341,8 @@ class FirmwareManager:
             await self._sleep(self.settings.idle_poll_s)
 
     async def _install(self, r: UpdateRequest, file: Path) -> None:
+        from chargepoint.firmware.release import ReleaseError, unpack_release
+
         s = self.settings
         release = None
         slot = None

@@ -22,7 +22,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from cryptography import x509
 from ocpp.v16 import call_result  # type: ignore[import-untyped]
 
 from chargepoint.ocpp16.client import CallFailed, after, on
@@ -38,6 +37,8 @@ from chargepoint.security.profile import upgrade_problem
 from chargepoint.security.settings import SecuritySettings
 
 if TYPE_CHECKING:
+    from cryptography import x509
+
     from chargepoint.ocpp16.adapter import Ocpp16Adapter
 
 LOG = logging.getLogger("chargepoint.security")

@@ -8,14 +8,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cryptography import x509
-
 from chargepoint.security import link as neutral
 from chargepoint.security.events import SecurityEvents
 from chargepoint.security.identity import StationIdentity
 from chargepoint.security.profile import ProfileLink
 
 if TYPE_CHECKING:
+    from cryptography import x509
+
     from chargepoint.ocpp16.adapter import Ocpp16Adapter
 
 

@@ -49,9 +49,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from cryptography import x509
 from ocpp.v201 import call_result  # type: ignore[import-untyped]
 
 from chargepoint.ocpp201.client import on
@@ -69,6 +68,9 @@ from chargepoint.security.identity import StationIdentity
 from chargepoint.security.link import SecurityLink
 from chargepoint.security.parts import open_parts
 from chargepoint.security.settings import SecuritySettings
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 LOG = logging.getLogger("chargepoint.security")
 

@@ -28,9 +28,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-from cryptography import x509
+from typing import TYPE_CHECKING, Any
 
 from chargepoint.security import events as ev
 from chargepoint.security.certificates import (
@@ -45,6 +43,9 @@ from chargepoint.security.guards import MemoryWatch
 from chargepoint.security.identity import StationIdentity, certificate_not_after
 from chargepoint.security.link import SecurityLink
 from chargepoint.security.settings import SecuritySettings
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 LOG = logging.getLogger("chargepoint.security")
 RENEW_AGAIN_S = 86400.0  # A03: one renewal attempt a day at most
@@ -135,6 +136,8 @@ class CertificateRequests:
             return False
 
         def work() -> bool:
+            from cryptography import x509
+
             pair = self.identity.client_pair()
             paths = [pair[0]] if pair is not None else []
             if self.cert_file:

@@ -17,7 +17,8 @@
 ``hash_data(cert, issuer_public_key, algorithm)``: CertificateHashDataType as edition 3
 clarified it (RFC 6960 CertID): the hash of the DER issuer name, the hash of the issuer's
 public key BIT STRING value, the serial number in hex without leading zeroes.
-Blocking file I/O: call from a worker thread.
+Blocking file I/O: call from a worker thread. ``cryptography`` is imported when a certificate
+is read or installed, not with this module (no roots installed: never).
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 
 LOG = logging.getLogger("chargepoint.security")
 HASH_ALGORITHMS = {"SHA256": hashlib.sha256, "SHA384": hashlib.sha384,
@@ -63,6 +65,8 @@ class CertificateHash:
 
 def public_key_bits(key: CertificatePublicKeyTypes) -> bytes:
     """The value of the subjectPublicKey BIT STRING (no tag, length, unused-bits octet)."""
+    from cryptography.hazmat.primitives import serialization
+
     der = key.public_bytes(serialization.Encoding.DER,
                            serialization.PublicFormat.SubjectPublicKeyInfo)
     return _bit_string_value(der)
@@ -111,6 +115,8 @@ def _self_signed(cert: x509.Certificate) -> bool:
 
 
 def _is_ca(cert: x509.Certificate) -> bool:
+    from cryptography import x509
+
     try:
         return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
     except x509.ExtensionNotFound:
@@ -118,10 +124,14 @@ def _is_ca(cert: x509.Certificate) -> bool:
 
 
 def _file_name(cert: x509.Certificate) -> str:
+    from cryptography.hazmat.primitives import serialization
+
     return f"{hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()[:32]}.pem"
 
 
 def read_pem_certificates(path: Path) -> list[x509.Certificate]:
+    from cryptography import x509
+
     try:
         return x509.load_pem_x509_certificates(path.read_bytes())
     except (OSError, ValueError) as exc:
@@ -160,8 +170,12 @@ class CertificateStore:
 
     def csms_bundle(self) -> str:
         """The CSMS roots as one PEM text (for ``ssl.SSLContext.load_verify_locations``)."""
-        return "".join(c.public_bytes(serialization.Encoding.PEM).decode()
-                       for c in self.csms_roots())
+        roots = self.csms_roots()
+        if not roots:
+            return ""
+        from cryptography.hazmat.primitives import serialization
+
+        return "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in roots)
 
     def count(self) -> int:
         return sum(len(self._installed(use)) for use in CertUse)
@@ -173,6 +187,9 @@ class CertificateStore:
     # -- changing
     def install(self, use: CertUse, pem: str, now: datetime | None = None) -> str:
         """M05: see the module docstring."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+
         try:
             certs = x509.load_pem_x509_certificates(pem.encode())
         except ValueError as exc:

@@ -30,9 +30,8 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
-from cryptography import x509
 from websockets.asyncio.client import ClientConnection
 
 from chargepoint.security import events as ev
@@ -41,6 +40,9 @@ from chargepoint.security.guards import ReplayGuard
 from chargepoint.security.identity import StationIdentity
 from chargepoint.security.profile import ProfileLink, Trial
 from chargepoint.security.tls import failure_event
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 LOG = logging.getLogger("chargepoint.security")
 
@@ -197,6 +199,8 @@ class SecurityLink:
         der = ssl_object.getpeercert(binary_form=True)
         if not der:
             return set()
+        from cryptography import x509
+
         try:
             leaf = x509.load_der_x509_certificate(der)
         except ValueError:
