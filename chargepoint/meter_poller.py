@@ -8,6 +8,8 @@
   management subtracts what every connector's meter says it draws from the grid meter's);
 - **idle**: one poll every ``idle_interval_s`` (``idle_poll_interval_s``). Nothing can change
   on an open contactor; the slow poll still finds a meter that stopped answering.
+- **failing**: while the last poll found no answer (a meter fault), at the fast rate, so the
+  connector is available again within a poll of the meter answering again.
 
 ``nudge()`` (the core's state may have changed) makes an idle poller look again: a connector
 that became busy is polled at once. ``fresh(max_age_s)`` returns a reading no older than
@@ -48,6 +50,7 @@ class MeterPoller:
         self.latest_at: float | None = None  # monotonic start of the poll that gave it
         self.polls = 0  # polls done (good or not)
         self._settle_left = 0  # fast polls still owed after the connector went quiet
+        self._failing = False  # the last poll found the meter silent or broken
         self._wake = asyncio.Event()
         self._idling = False  # in the idle sleep: a nudge is worth a look
         self._demand = False  # ``fresh`` asked for a poll now
@@ -96,6 +99,7 @@ class MeterPoller:
             try:
                 result = await self._meter.poll()
                 self.polls += 1
+                self._failing = isinstance(result, MeterFault)
                 if isinstance(result, MeterReading):
                     self.latest, self.latest_at = result, started
                 self._on_result(result, started)
@@ -105,11 +109,12 @@ class MeterPoller:
             await self._sleep(started)
 
     def interval_s(self) -> float:
-        """The pause between two polls now: fast while busy or settling, else idle."""
+        """The pause between two polls now: fast while busy, settling or failing, else idle."""
         if self._busy():
             self._settle_left = SETTLE_POLLS
             return self._interval_s
-        return self._interval_s if self._settle_left > 0 else self._idle_interval_s
+        fast = self._settle_left > 0 or self._failing
+        return self._interval_s if fast else self._idle_interval_s
 
     async def _sleep(self, last: float) -> None:
         """Until the next poll is due after the one that started at ``last``."""

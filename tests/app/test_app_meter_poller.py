@@ -30,6 +30,7 @@ class CountingMeter:
         self.energy_wh = 1000.0
         self.during_poll: Callable[[], None] | None = None
         self.polled = asyncio.Event()
+        self.silent = False  # the meter does not answer
 
     async def poll(self) -> MeterReading | MeterFault:
         self.polls += 1
@@ -38,6 +39,8 @@ class CountingMeter:
             self.during_poll = None
         self.polled.set()
         await asyncio.sleep(0)
+        if self.silent:
+            return MeterFault("timeout")
         return MeterReading(energy_import_wh=self.energy_wh, power_w=0.0)
 
 
@@ -108,3 +111,14 @@ async def test_fresh_polls_an_idle_meter_now_and_only_when_needed(rig: Rig) -> N
     again = await rig.poller.fresh(60.0)  # the one just taken is young enough
     assert again is reading and rig.meter.polls == 2
     await rig.until(lambda: rig.poller.idling)
+
+
+async def test_a_failing_idle_meter_is_polled_fast_until_it_answers_again(rig: Rig) -> None:
+    await rig.until(lambda: rig.poller.idling)
+    rig.meter.silent = True
+    assert await rig.poller.fresh(0.0) is None  # the fault is found (here: asked for)
+    polls = rig.meter.polls
+    await rig.until(lambda: rig.meter.polls >= polls + 3)  # no idle hour between them
+    rig.meter.silent = False
+    await rig.until(lambda: isinstance(rig.results[-1], MeterReading))
+    await rig.until(lambda: rig.poller.idling)  # answering again: back to the idle rate

@@ -305,12 +305,13 @@ async def test_n07_meter_problem(csms201: Csms201, make_cp201: Cp201Maker) -> No
     await registered(cp, csms201)
     assert cp.bench is not None
     cp.bench.fault(1, "meter")  # the meter stops answering
+    cp.bench.plug(1)  # an idle meter is read every idle_poll_interval_s, a busy one at once
     await csms201.wait_until(lambda: problems(csms201, "FiscalMetering"))
     meter = next(d for d in event_data(csms201) if d["component"]["name"] == "FiscalMetering")
     assert meter["component"]["evse"] == {"id": 1}
     assert meter["variable"] == {"name": "Problem"}
     assert meter["techCode"] == "PowerMeterFailure"
-    cp.bench.fault(1, "none")
+    cp.bench.fault(1, "none")  # a failing meter is read at the fast rate: back within a poll
     await csms201.wait_until(lambda: problems(csms201, "FiscalMetering") == ["true", "false"])
 
 
