@@ -42,6 +42,9 @@ class WireQueue:
         return [dataclasses.replace(m, action=wire_action(m.action))
                 for m in self._store.queue_peek(after_seq, limit)]
 
+    def queue_length(self) -> int:
+        return self._store.queue_length()
+
     def mark_attempt(self, seq: int) -> int:
         return self._store.mark_attempt(seq)
 

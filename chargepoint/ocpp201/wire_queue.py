@@ -23,6 +23,9 @@ class WireQueue:
     def queue_peek(self, after_seq: int, limit: int) -> list[QueuedMessage]:
         return [_on_the_wire(m) for m in self._store.queue_peek(after_seq, limit)]
 
+    def queue_length(self) -> int:
+        return self._store.queue_length()
+
     def mark_attempt(self, seq: int) -> int:
         return self._store.mark_attempt(seq)
 

@@ -23,7 +23,8 @@ Contract: ``Outbox(store, link)``; the adapter supplies ``link`` (``OutboxLink``
 payload preparation and confirmations. ``run()`` is a task; ``wake()`` after each change.
 
 Replay pace: the next queued messages are read while a CALL is in flight (``_READ_AHEAD`` in
-one store call), and while the store commits a confirmation the next message is already
+one store call; none while the store's in-memory count says nothing is queued beyond them, and
+an empty queue is not read at all: no worker-thread hop per message while charging), and while the store commits a confirmation the next message is already
 prepared and schema-checked (``link.precheck``); it is SENT only after that commit returned,
 so a crash re-sends at most the one message in flight, never one whose answer arrived.
 
@@ -60,6 +61,9 @@ class DurableQueue(Protocol):
     """The store's outbound queue as the sender reads it (``wire_queue.WireQueue``)."""
 
     def queue_peek(self, after_seq: int, limit: int) -> list[QueuedMessage]: ...
+
+    def queue_length(self) -> int:
+        """Messages in the queue, from memory (no store read: called on the loop)."""
 
     def mark_attempt(self, seq: int) -> int: ...
 
@@ -177,7 +181,7 @@ class Outbox:
         if not self._ahead:
             if self._refill is not None:  # a read started during the last CALL: use it
                 await asyncio.shield(self._refill)
-            if not self._ahead:
+            if not self._ahead and self._store.queue_length() > 0:
                 self._fill(await asyncio.to_thread(self._store.queue_peek, -1, _READ_AHEAD),
                            self._ahead_gen)
         return self._ahead[0] if self._ahead else None
@@ -190,6 +194,8 @@ class Outbox:
         """While the head's CALL is in flight, read the next batch if the buffer runs dry."""
         if len(self._ahead) > 1 or (self._refill is not None and not self._refill.done()):
             return
+        if self._store.queue_length() <= len(self._ahead):
+            return  # nothing queued beyond what is read already
         gen, after = self._ahead_gen, self._ahead[-1].seq if self._ahead else -1
 
         async def refill() -> None:

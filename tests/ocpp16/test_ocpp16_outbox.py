@@ -359,3 +359,31 @@ async def test_a_backlog_is_sent_one_commit_at_a_time_the_next_prepared_meanwhil
     assert at_commit_end == [(k, k) for k in range(1, 6)] + [(6, 5)]
     assert a.outbox.sent_ok == 6
     assert_one_in_flight(csms)
+
+
+async def test_online_each_message_costs_one_queue_read_and_an_empty_queue_none(
+        csms: Csms, make_station: StationFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While charging online every message is stored, read back once and confirmed: the
+    sender reads no empty queue and reads ahead nothing while the store's in-memory count says
+    the message in flight is all there is (each read is a worker-thread hop)."""
+    station = await make_station()
+    await station.port.wait_for(CsmsLinkChanged)
+    await wait_queue_empty(station)
+    reads: list[int] = []
+    real_peek = station.store.queue_peek
+
+    def peek(after_seq: int, limit: int) -> object:
+        rows = real_peek(after_seq, limit)
+        reads.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(station.store, "queue_peek", peek)
+    a = station.adapter
+    a.perform(start())
+    await csms.wait_for("StartTransaction")
+    await wait_queue_empty(station)
+    a.perform(stop())
+    await csms.wait_for("StopTransaction")
+    await wait_queue_empty(station)
+    assert reads == [1, 1]
+    assert a.outbox.sent_ok == 2
