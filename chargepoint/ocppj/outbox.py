@@ -23,10 +23,11 @@ Contract: ``Outbox(store, link)``; the adapter supplies ``link`` (``OutboxLink``
 payload preparation and confirmations. ``run()`` is a task; ``wake()`` after each change.
 
 Replay pace: the next queued messages are read while a CALL is in flight (``_READ_AHEAD`` in
-one store call; none while the store's in-memory count says nothing is queued beyond them, and
-an empty queue is not read at all: no worker-thread hop per message while charging), and while the store commits a confirmation the next message is already
-prepared and schema-checked (``link.precheck``); it is SENT only after that commit returned,
-so a crash re-sends at most the one message in flight, never one whose answer arrived.
+one store call; none while the store's in-memory count says nothing is queued beyond them,
+and an empty queue is not read at all: online, one read per message), and
+while the store commits a confirmation the next message is already prepared and
+schema-checked (``link.precheck``); it is SENT only after that commit returned, so a crash
+re-sends at most the one message in flight, never one whose answer arrived.
 
 No message stops the sender: an answer the station cannot use (``CallFailed`` from the link,
 e.g. a transactionId beyond 32 bit) or an exception while preparing or confirming a message
