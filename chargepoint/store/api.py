@@ -11,7 +11,7 @@ placeholder chosen by the OCPP adapter (resolved before sending). Payloads are J
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -145,6 +145,9 @@ class StoreAPI(Protocol):
 
     # -- meter
     def save_meter_reading(self, connector: int, energy_wh: float, at: str) -> None: ...
+
+    def save_meter_readings(self, readings: Sequence[tuple[int, float, str]]) -> None:
+        """(connector, energy_wh, at) of several connectors in one commit."""
 
     def last_meter_reading(self, connector: int) -> tuple[float, str] | None: ...
 
