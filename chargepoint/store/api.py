@@ -127,6 +127,9 @@ class StoreAPI(Protocol):
     def queue_peek(self, after_seq: int, limit: int) -> list[QueuedMessage]:
         """The oldest ``limit`` messages after ``after_seq``, in order."""
 
+    def queue_peek_nowait(self, after_seq: int, limit: int) -> list[QueuedMessage] | None:
+        """``queue_peek`` from memory (never blocks), None when memory cannot tell."""
+
     def queued_for_transaction(self, tx_local_id: int) -> list[QueuedMessage]:
         """Queued messages of one transaction in seq order (to patch in its CSMS id)."""
 
