@@ -131,7 +131,9 @@ class Ocpp201Client(CallSession, ChargePoint):  # type: ignore[misc]  # the libr
         """The library's ``_handle_call`` (it calls this from ``route_message``, which answers
         an ``OCPPError`` raised here with its CALLERROR), with the request's and the answer's
         schema checks through ``_check_schema``: on the loop for a small payload."""
-        handlers = self.route_map[msg.action]  # triage let only handled actions through
+        handlers = self.route_map.get(msg.action, {})
+        if "_on_action" not in handlers:  # triage answers these; the library's errors else
+            return await super()._handle_call(msg)
         checked = not handlers.get("_skip_schema_validation", False)
         if checked:
             await self._check_schema(msg)
