@@ -37,7 +37,6 @@ from ocpp.messages import (  # type: ignore[import-untyped]
     CallError,
     CallResult,
     MessageType,
-    validate_payload,
 )
 from ocpp.routing import after as _after  # type: ignore[import-untyped]
 from ocpp.routing import create_route_map
@@ -132,7 +131,8 @@ class OcppClient(CallSession, ChargePoint):  # type: ignore[misc]  # the library
         a slow answer (e.g. UnlockConnector waiting for the lock) never holds up the answers
         to our own CALLs. A frame above ``bounds.THREAD_PARSE_BYTES`` is parsed, logged and
         validated in a worker thread; the next frame is read only after that, so frames are
-        still handled in the order they came."""
+        still handled in the order they came. A smaller CALL and our answer are schema-checked
+        on the loop when they hold few values (``bounds.fewer_values``), else in a thread."""
         try:
             async for raw in self._ws:
                 self.last_exchange = time.monotonic()
@@ -219,8 +219,12 @@ class OcppClient(CallSession, ChargePoint):  # type: ignore[misc]  # the library
             await self._send(frames.call_error(
                 unique_id, frames.NOT_SUPPORTED, f"{action} is not supported"))
             return
-        error = inbound.error if inbound.validated else await asyncio.to_thread(
-            self._validate, action, parsed[3])
+        if inbound.validated:
+            error = inbound.error
+        elif bounds.fewer_values(parsed[3]):  # small: on the loop, cheaper than a thread hop
+            error = self._validate(action, parsed[3])
+        else:
+            error = await asyncio.to_thread(self._validate, action, parsed[3])
         if error is not None:
             LOG.warning("%s: invalid %s from CSMS: %s", self.id, action, error[1])
             if self.security is not None:
@@ -242,7 +246,7 @@ class OcppClient(CallSession, ChargePoint):  # type: ignore[misc]  # the library
                 response = await response
             conf = snake_to_camel_case(remove_nones(serialize_as_dict(response)))
             result = msg.create_call_result(conf)
-            await validate_payload(result, "1.6")  # our own bug must not reach the CSMS
+            await self._check_schema(result)  # our own bug must not reach the CSMS
         except OCPPError as exc:
             LOG.warning("%s: error handling %s: %s", self.id, msg.action, exc.description)
             code = frames.LIBRARY_TO_16.get(exc.code, exc.code)

@@ -42,6 +42,14 @@ class WireQueue:
         return [dataclasses.replace(m, action=wire_action(m.action))
                 for m in self._store.queue_peek(after_seq, limit)]
 
+    def queue_peek_nowait(self, after_seq: int, limit: int) -> list[QueuedMessage] | None:
+        found = self._store.queue_peek_nowait(after_seq, limit)
+        return None if found is None else [
+            dataclasses.replace(m, action=wire_action(m.action)) for m in found]
+
+    def queue_length(self) -> int:
+        return self._store.queue_length()
+
     def mark_attempt(self, seq: int) -> int:
         return self._store.mark_attempt(seq)
 

@@ -6,7 +6,9 @@
   other CSMS requests go to the ``@on`` methods of the handler objects given; the library
   validates them against the 2.0.1 schemas and answers a bad one with the 2.0.1 RPC error
   (FormatViolation, OccurrenceConstraintViolation, TypeConstraintViolation ...). A handler
-  that raises is answered with InternalError. The connection stays up.
+  that raises is answered with InternalError. The connection stays up. The request and
+  the answer are schema-checked on the loop when small, in a worker thread when big
+  (``CallSession._check_schema``; the library would hop to a thread for each).
 - ``request(action, payload) -> dict`` sends one CALL (``ocppj.session.CallSession``, shared
   with 1.6: validated against the 2.0.1 schema first, one CALL in flight, Authorize first).
 - ``last_exchange``: monotonic time of the last frame sent or received (Heartbeat logic).
@@ -15,12 +17,20 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
+from ocpp.charge_point import (  # type: ignore[import-untyped]
+    camel_to_snake_case,
+    remove_nones,
+    serialize_as_dict,
+    snake_to_camel_case,
+)
+from ocpp.messages import Call  # type: ignore[import-untyped]
 from ocpp.routing import create_route_map  # type: ignore[import-untyped]
 from ocpp.routing import on as _on
 from ocpp.v201 import ChargePoint  # type: ignore[import-untyped]
@@ -91,6 +101,7 @@ class Ocpp201Client(CallSession, ChargePoint):  # type: ignore[misc]  # the libr
         self._secrets = secrets
         self._turns = CallTurns()
         self._handling: set[asyncio.Task[None]] = set()
+        self._follow_ups: set[asyncio.Future[Any]] = set()
         self.last_exchange = time.monotonic()
 
     async def serve(self) -> None:
@@ -115,3 +126,44 @@ class Ocpp201Client(CallSession, ChargePoint):  # type: ignore[misc]  # the libr
         finally:
             for task in list(self._handling):
                 task.cancel()
+
+    async def _handle_call(self, msg: Call) -> Any:
+        """The library's ``_handle_call`` (it calls this from ``route_message``, which answers
+        an ``OCPPError`` raised here with its CALLERROR), with the request's and the answer's
+        schema checks through ``_check_schema``: on the loop for a small payload."""
+        handlers = self.route_map.get(msg.action, {})
+        if "_on_action" not in handlers:  # triage answers these; the library's errors else
+            return await super()._handle_call(msg)
+        checked = not handlers.get("_skip_schema_validation", False)
+        if checked:
+            await self._check_schema(msg)
+        kwargs = camel_to_snake_case(msg.payload)
+        handler = handlers["_on_action"]
+        if "call_unique_id" in inspect.signature(handler).parameters:
+            kwargs_on = {**kwargs, "call_unique_id": msg.unique_id}
+        else:
+            kwargs_on = kwargs
+        try:
+            response = handler(**kwargs_on)
+            if inspect.isawaitable(response):
+                response = await response
+        except Exception as exc:
+            self.logger.exception("Error while handling request '%s'", msg)
+            await self._send(msg.create_call_error(exc).to_json())
+            return None
+        result = msg.create_call_result(
+            snake_to_camel_case(remove_nones(serialize_as_dict(response))))
+        if checked:
+            await self._check_schema(result)
+        await self._send(result.to_json())
+        after_hook = handlers.get("_after_action")
+        if after_hook is None:
+            return None
+        if "call_unique_id" in inspect.signature(after_hook).parameters:
+            kwargs = {**kwargs, "call_unique_id": msg.unique_id}
+        follow_up = after_hook(**kwargs)
+        if inspect.isawaitable(follow_up):  # a task (it may make CALLs), kept until done
+            task = asyncio.ensure_future(follow_up)
+            self._follow_ups.add(task)
+            task.add_done_callback(self._follow_ups.discard)
+        return follow_up

@@ -23,9 +23,12 @@ Contract: ``Outbox(store, link)``; the adapter supplies ``link`` (``OutboxLink``
 payload preparation and confirmations. ``run()`` is a task; ``wake()`` after each change.
 
 Replay pace: the next queued messages are read while a CALL is in flight (``_READ_AHEAD`` in
-one store call), and while the store commits a confirmation the next message is already
-prepared and schema-checked (``link.precheck``); it is SENT only after that commit returned,
-so a crash re-sends at most the one message in flight, never one whose answer arrived.
+one store call; none while the store's in-memory count says nothing is queued beyond them;
+a short queue is read from the store's memory, ``queue_peek_nowait``: online, sending a
+message needs no worker-thread hop but its confirmation's commit), and
+while the store commits a confirmation the next message is already prepared and
+schema-checked (``link.precheck``); it is SENT only after that commit returned, so a crash
+re-sends at most the one message in flight, never one whose answer arrived.
 
 No message stops the sender: an answer the station cannot use (``CallFailed`` from the link,
 e.g. a transactionId beyond 32 bit) or an exception while preparing or confirming a message
@@ -60,6 +63,12 @@ class DurableQueue(Protocol):
     """The store's outbound queue as the sender reads it (``wire_queue.WireQueue``)."""
 
     def queue_peek(self, after_seq: int, limit: int) -> list[QueuedMessage]: ...
+
+    def queue_peek_nowait(self, after_seq: int, limit: int) -> list[QueuedMessage] | None:
+        """``queue_peek`` from memory (called on the loop), None: memory cannot tell."""
+
+    def queue_length(self) -> int:
+        """Messages in the queue, from memory (no store read: called on the loop)."""
 
     def mark_attempt(self, seq: int) -> int: ...
 
@@ -177,10 +186,17 @@ class Outbox:
         if not self._ahead:
             if self._refill is not None:  # a read started during the last CALL: use it
                 await asyncio.shield(self._refill)
-            if not self._ahead:
-                self._fill(await asyncio.to_thread(self._store.queue_peek, -1, _READ_AHEAD),
-                           self._ahead_gen)
+            if not self._ahead and self._store.queue_length() > 0:
+                self._fill(await self._peek(-1), self._ahead_gen)
         return self._ahead[0] if self._ahead else None
+
+    async def _peek(self, after: int) -> list[QueuedMessage]:
+        """The next ``_READ_AHEAD`` queued messages after seq ``after``: from the store's
+        memory when the queue is short, else read in a worker thread."""
+        found = self._store.queue_peek_nowait(after, _READ_AHEAD)
+        if found is None:
+            found = await asyncio.to_thread(self._store.queue_peek, after, _READ_AHEAD)
+        return found
 
     def _fill(self, rows: list[QueuedMessage], gen: int) -> None:
         if gen == self._ahead_gen:
@@ -190,12 +206,13 @@ class Outbox:
         """While the head's CALL is in flight, read the next batch if the buffer runs dry."""
         if len(self._ahead) > 1 or (self._refill is not None and not self._refill.done()):
             return
+        if self._store.queue_length() <= len(self._ahead):
+            return  # nothing queued beyond what is read already
         gen, after = self._ahead_gen, self._ahead[-1].seq if self._ahead else -1
 
         async def refill() -> None:
             try:
-                self._fill(await asyncio.to_thread(self._store.queue_peek, after, _READ_AHEAD),
-                           gen)
+                self._fill(await self._peek(after), gen)
             except Exception as exc:  # read again by _queue_head when needed
                 LOG.debug("read-ahead failed: %s", exc)
                 self._drop_ahead()

@@ -11,7 +11,7 @@ placeholder chosen by the OCPP adapter (resolved before sending). Payloads are J
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -127,6 +127,9 @@ class StoreAPI(Protocol):
     def queue_peek(self, after_seq: int, limit: int) -> list[QueuedMessage]:
         """The oldest ``limit`` messages after ``after_seq``, in order."""
 
+    def queue_peek_nowait(self, after_seq: int, limit: int) -> list[QueuedMessage] | None:
+        """``queue_peek`` from memory (never blocks), None when memory cannot tell."""
+
     def queued_for_transaction(self, tx_local_id: int) -> list[QueuedMessage]:
         """Queued messages of one transaction in seq order (to patch in its CSMS id)."""
 
@@ -145,6 +148,9 @@ class StoreAPI(Protocol):
 
     # -- meter
     def save_meter_reading(self, connector: int, energy_wh: float, at: str) -> None: ...
+
+    def save_meter_readings(self, readings: Sequence[tuple[int, float, str]]) -> None:
+        """(connector, energy_wh, at) of several connectors in one commit."""
 
     def last_meter_reading(self, connector: int) -> tuple[float, str] | None: ...
 

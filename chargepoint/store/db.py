@@ -15,7 +15,8 @@ Contract beyond ``StoreAPI``:
   ``NotFoundError`` for an unknown id; ``dequeue`` of an unknown seq does nothing (a late
   duplicate confirmation is harmless).
 - Each ``save_meter_reading`` is one fsync: callers rate-limit it (SD card wear).
-- ``queue_length``, ``open_transactions`` and ``availability`` are answered from memory
+- ``queue_length``, ``queue_peek_nowait`` (a short queue only: ``short_queue``),
+  ``open_transactions`` and ``availability`` are answered from memory
   (mirrors updated when a write commits): they never wait on the lock, so ``status`` and
   systemd's STATUS line stay current while a long write or a slow disk holds it. The mirrors
   know this ``Store``'s commits only: one process (the daemon) owns the file.
@@ -55,6 +56,8 @@ from chargepoint.store.codec import (
     transaction_from_row,
 )
 from chargepoint.store.errors import NotFoundError, StoreError, TransactionStateError
+from chargepoint.store.short_queue import LIMIT as SHORT_LIMIT
+from chargepoint.store.short_queue import ShortQueue
 from chargepoint.store.state import StateTables
 
 _TX_COLUMNS = (
@@ -91,6 +94,10 @@ class Store(StateTables):
         try:
             with store._read() as conn:
                 store._queued = _count(conn, "SELECT count(*) FROM outbox")
+                store._short = ShortQueue()
+                store._short.load(conn.execute(
+                    f"SELECT {_Q_COLUMNS} FROM outbox ORDER BY seq LIMIT ?", (SHORT_LIMIT + 1,)
+                ).fetchall(), store._queued)
                 rows = conn.execute(
                     f"SELECT {_TX_COLUMNS} FROM transactions WHERE stopped = 0 ORDER BY local_id"
                 ).fetchall()
@@ -103,12 +110,24 @@ class Store(StateTables):
 
     _meter_values_limit = METER_VALUES_PER_TRANSACTION
     _queued = 0  # mirror of count(*) FROM outbox
+    _short: ShortQueue  # mirror of the outbox rows while few (``short_queue``)
     _open: dict[int, TransactionRecord]  # mirror of the open transactions by local id
     _meter_values: dict[int, int]  # queued MeterValues per transaction (those counted so far)
 
-    def _queue_changed(self, delta: int) -> None:
+    def _queue_added(self, seq: int, action: str, payload: str, tx_local_id: int | None,
+                     dropped: int = 0) -> None:
         def apply() -> None:
-            self._queued += delta
+            self._queued += 1 - dropped
+            if dropped:
+                self._short.forget()
+            else:
+                self._short.added((seq, str(action), payload, tx_local_id, 0))
+        self._after_commit(apply)
+
+    def _queue_removed(self, seq: int) -> None:
+        def apply() -> None:
+            self._queued -= 1
+            self._short.removed([seq], now_empty=self._queued == 0)
         self._after_commit(apply)
 
     def _meter_values_changed(self, tx_local_id: int, count: int | None) -> None:
@@ -155,12 +174,12 @@ class Store(StateTables):
                 (connector, id_tag, start_wh, started_at, reservation_id),
             )
             local_id = _lastrowid(cur)
-            _enqueue(conn, MessageKind.TRANSACTION_START, payload, local_id)
+            seq = _enqueue(conn, MessageKind.TRANSACTION_START, payload, local_id)
             if reservation_id is not None:
                 conn.execute(
                     "DELETE FROM reservations WHERE reservation_id = ?", (reservation_id,)
                 )
-            self._queue_changed(1)
+            self._queue_added(seq, MessageKind.TRANSACTION_START, payload, local_id)
             self._open_changed(local_id, _transaction(conn, local_id))
         return local_id
 
@@ -178,8 +197,8 @@ class Store(StateTables):
         stop_wh = finite(meter_stop_wh, "meter_stop_wh")
         with self._write() as conn:
             _stop(conn, local_id, stop_wh, stopped_at, reason, stop_id_tag)
-            _enqueue(conn, MessageKind.TRANSACTION_STOP, payload, local_id)
-            self._queue_changed(1)
+            seq = _enqueue(conn, MessageKind.TRANSACTION_STOP, payload, local_id)
+            self._queue_added(seq, MessageKind.TRANSACTION_STOP, payload, local_id)
             self._open_changed(local_id, None)
 
     def recover_after_crash(
@@ -215,8 +234,8 @@ class Store(StateTables):
                 if _transaction(conn, record.local_id) != record:
                     continue  # changed meanwhile (stopped by another caller): leave it alone
                 _stop(conn, record.local_id, meter_stop, now_iso, POWER_LOSS, None)
-                _enqueue(conn, MessageKind.TRANSACTION_STOP, payload, record.local_id)
-                self._queue_changed(1)
+                seq = _enqueue(conn, MessageKind.TRANSACTION_STOP, payload, record.local_id)
+                self._queue_added(seq, MessageKind.TRANSACTION_STOP, payload, record.local_id)
                 self._open_changed(record.local_id, None)
             stopped.append(done)
         return stopped
@@ -271,7 +290,7 @@ class Store(StateTables):
                     dropped = _thin(conn, tx_local_id, self._meter_values_limit)
                     count -= dropped
                 self._meter_values_changed(tx_local_id, count)
-            self._queue_changed(1 - dropped)
+            self._queue_added(seq, action, data, tx_local_id, dropped)
             return seq
 
     def queue_head(self) -> QueuedMessage | None:
@@ -291,6 +310,13 @@ class Store(StateTables):
                 (after_seq, limit),
             ).fetchall()
         return [queued_from_row(row) for row in rows]
+
+    def queue_peek_nowait(self, after_seq: int, limit: int) -> list[QueuedMessage] | None:
+        """``queue_peek`` from memory while the queue is short (no lock, no disk: call it on
+        the event loop), None when it is not known there (then ``queue_peek``)."""
+        if self._conn is None:
+            raise StoreError("store is closed")
+        return self._short.peek(after_seq, limit)
 
     def queued_for_transaction(self, tx_local_id: int) -> list[QueuedMessage]:
         """Queued messages of one transaction in seq order (to patch in its CSMS id)."""
@@ -316,7 +342,9 @@ class Store(StateTables):
             ).fetchone()
             if row is None:
                 raise NotFoundError(f"no queued message with seq {seq}")
-            return int(row[0])
+            attempts = int(row[0])
+            self._after_commit(lambda: self._short.changed(seq, attempts=attempts))
+            return attempts
 
     def dequeue(self, seq: int) -> None:
         """Remove a message the CSMS confirmed. Unknown ``seq``: nothing happens."""
@@ -325,7 +353,7 @@ class Store(StateTables):
                 "DELETE FROM outbox WHERE seq = ? RETURNING action, tx_local_id", (seq,)
             ).fetchone()
             if row is not None:
-                self._queue_changed(-1)
+                self._queue_removed(seq)
                 if row[0] == MessageKind.TRANSACTION_UPDATE and row[1] is not None:
                     self._meter_values_changed(int(row[1]), None)  # counted again when needed
 
@@ -355,7 +383,7 @@ class Store(StateTables):
                 "DELETE FROM outbox WHERE seq = ? RETURNING action, tx_local_id", (seq,)
             ).fetchone()
             if row is not None:
-                self._queue_changed(-1)
+                self._queue_removed(seq)
                 if row[0] == MessageKind.TRANSACTION_UPDATE and row[1] is not None:
                     self._meter_values_changed(int(row[1]), None)
             if tx_local_id is None:
@@ -372,6 +400,7 @@ class Store(StateTables):
             cur = conn.execute("UPDATE outbox SET payload = ? WHERE seq = ?", (data, seq))
             if cur.rowcount == 0:
                 raise NotFoundError(f"no queued message with seq {seq}")
+            self._after_commit(lambda: self._short.changed(seq, payload=data))
 
     # -- diagnostics -------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ latched faults and key/value (the corresponding ``StoreAPI`` methods)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from chargepoint.store.api import ReservationRecord
@@ -17,13 +18,18 @@ class StateTables(AuthTables):
 
     def save_meter_reading(self, connector: int, energy_wh: float, at: str) -> None:
         """Persist the connector's energy register (for PowerLoss stops). One fsync per call."""
-        value = finite(energy_wh, "energy_wh")
+        self.save_meter_readings([(connector, energy_wh, at)])
+
+    def save_meter_readings(self, readings: Sequence[tuple[int, float, str]]) -> None:
+        """``save_meter_reading`` of several connectors (connector, energy_wh, at) in one
+        commit: one fsync for all."""
+        rows = [(connector, finite(wh, "energy_wh"), at) for connector, wh, at in readings]
         with self._write() as conn:
-            conn.execute(
+            conn.executemany(
                 "INSERT INTO meter_last (connector, energy_wh, at) VALUES (?, ?, ?)"
                 " ON CONFLICT (connector) DO UPDATE SET energy_wh = excluded.energy_wh,"
                 " at = excluded.at",
-                (connector, value, at),
+                rows,
             )
 
     def last_meter_reading(self, connector: int) -> tuple[float, str] | None:

@@ -65,6 +65,7 @@ def test_relay_faults_latched_ones_stay_until_forgotten() -> None:
 class _Store:
     def __init__(self) -> None:
         self.writes: list[tuple[Any, ...]] = []
+        self.commits: list[list[tuple[int, float]]] = []  # meter readings per commit
 
     def availability(self) -> dict[int, bool]:
         return {}
@@ -72,8 +73,9 @@ class _Store:
     def set_availability(self, connector: int, operative: bool) -> None:
         self.writes.append(("availability", connector, operative))
 
-    def save_meter_reading(self, connector: int, energy_wh: float, at: str) -> None:
-        self.writes.append(("meter", connector, energy_wh))
+    def save_meter_readings(self, readings: list[tuple[int, float, str]]) -> None:
+        self.commits.append([(c, wh) for c, wh, _ in readings])
+        self.writes += [("meter", c, wh) for c, wh, _ in readings]
 
     def set_latched_fault(self, connector: int, kind: str, present: bool) -> None:
         self.writes.append(("latched", connector, kind, present))
@@ -117,3 +119,35 @@ async def test_meter_readings_are_written_by_the_policy() -> None:
     persistence.meter_reading(1, 102.0, at=METER_SAVE_IDLE_S * 3, charging=True)  # unchanged
     await _written(persistence)
     assert store.writes == [("meter", 1, 100.0), ("meter", 1, 102.0)]
+
+
+async def test_two_charging_connectors_share_one_meter_commit_a_second() -> None:
+    """Polls of two charging connectors 0.3 s apart: one commit a second carries both
+    connectors' newest readings; none is ever more than one poll behind its newest."""
+    store = _Store()
+    persistence = Persistence(store)  # type: ignore[arg-type]
+    newest: dict[int, float] = {}
+    behind: list[int] = []  # polls a connector's stored reading lags its newest, per poll
+    stored: dict[int, float] = {}
+    for second in range(10):
+        for connector, phase in ((1, 0.0), (2, 0.3)):
+            wh = 1000.0 * connector + second
+            newest[connector] = wh
+            persistence.meter_reading(connector, wh, at=second + phase, charging=True)
+            await _written(persistence)
+            for commit in store.commits:
+                stored.update(commit)
+            behind += [int(newest[c] - stored.get(c, newest[c] - 1)) for c in (1, 2)
+                       if c in newest]
+    assert len(store.commits) <= 11  # 20 polls, about one commit a second (was 20)
+    assert all(len(commit) == 2 for commit in store.commits[1:])
+    assert max(behind) <= 1
+
+
+async def test_a_reading_the_store_would_refuse_is_not_handed_over() -> None:
+    store = _Store()
+    persistence = Persistence(store)  # type: ignore[arg-type]
+    persistence.meter_reading(1, float("nan"), at=0.0, charging=True)
+    persistence.meter_reading(2, 5.0, at=0.0, charging=True)
+    await _written(persistence)
+    assert store.commits == [[(2, 5.0)]]

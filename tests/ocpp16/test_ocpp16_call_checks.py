@@ -118,3 +118,48 @@ def test_fewer_values_counts_keys_values_and_items_and_stops_at_the_limit() -> N
     assert not fewer_values(huge, 500)
     assert fewer_values(meter_values(3))
     assert not fewer_values(meter_values(400))
+
+
+# -- requests of the CSMS: the request's check and our answer's, on the loop when small
+
+def hops_of(hops: list[object], func: Callable[..., Any]) -> list[object]:
+    """The hops of ``func``, a function or any object's method of that function."""
+    return [h for h in hops if h is func or getattr(h, "__func__", None) is func]
+
+
+async def test_a_small_csms_request_and_its_answer_are_checked_without_a_thread_hop(
+        csms: Csms, make_station: StationFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ocpp.v16 import call
+
+    from chargepoint.ocpp16.client import OcppClient
+
+    station = await make_station()
+    await station.port.wait_for(CsmsLinkChanged)
+    hops = count_hops(monkeypatch)
+    checks = count_checks(monkeypatch)
+    result = await csms.send(call.GetConfiguration(key=["HeartbeatInterval"]))
+    assert result.configuration_key
+    assert checks == ["CallResult"]  # the request's own check is frames.schema_error
+    assert hops_of(hops, OcppClient._validate) == []
+    assert session._validate_payload not in hops
+
+
+async def test_a_csms_request_of_many_values_is_checked_in_a_worker_thread(
+        csms: Csms, make_station: StationFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below the size parsed off the loop (``bounds.THREAD_PARSE_BYTES``) but with many
+    values: its schema check still leaves the loop."""
+    from ocpp.v16 import call
+
+    from chargepoint.ocpp16.client import OcppClient
+    from chargepoint.ocppj import bounds
+
+    station = await make_station(config={"LocalAuthListEnabled": "true"})
+    await station.port.wait_for(CsmsLinkChanged)
+    hops = count_hops(monkeypatch)
+    entries = [{"idTag": f"T{i:04d}", "idTagInfo": {"status": "Accepted"}} for i in range(200)]
+    request = call.SendLocalList(list_version=3, update_type="Full",
+                                 local_authorization_list=entries)
+    assert not bounds.fewer_values({"localAuthorizationList": entries})
+    result = await csms.send(request)
+    assert result.status == "Accepted"
+    assert len(hops_of(hops, OcppClient._validate)) == 1

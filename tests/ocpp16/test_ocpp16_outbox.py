@@ -359,3 +359,35 @@ async def test_a_backlog_is_sent_one_commit_at_a_time_the_next_prepared_meanwhil
     assert at_commit_end == [(k, k) for k in range(1, 6)] + [(6, 5)]
     assert a.outbox.sent_ok == 6
     assert_one_in_flight(csms)
+
+
+async def test_online_a_message_is_sent_without_reading_the_queue_in_a_thread(
+        csms: Csms, make_station: StationFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While charging online the queue holds the message in flight: the sender takes it from
+    the store's in-memory mirror (no worker-thread read), reads no empty queue and reads
+    ahead nothing. A long queue (offline backlog) is still read from the table."""
+    station = await make_station()
+    await station.port.wait_for(CsmsLinkChanged)
+    await wait_queue_empty(station)
+    reads: list[int] = []
+    real_peek = station.store.queue_peek
+
+    def peek(after_seq: int, limit: int) -> object:
+        rows = real_peek(after_seq, limit)
+        reads.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(station.store, "queue_peek", peek)
+    a = station.adapter
+    a.perform(start())
+    await csms.wait_for("StartTransaction")
+    await wait_queue_empty(station)
+    a.perform(stop())
+    await csms.wait_for("StopTransaction")
+    await wait_queue_empty(station)
+    assert reads == []
+    assert a.outbox.sent_ok == 2
+    monkeypatch.setattr(station.store, "queue_peek_nowait", lambda after, limit: None)
+    a.perform(start(tag="TAG2"))  # the mirror cannot tell: the table is read
+    await csms.wait_for("StartTransaction", 2)
+    assert reads[:1] == [1]

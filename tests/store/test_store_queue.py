@@ -150,3 +150,24 @@ def test_queue_peek_reads_ahead_in_order_after_a_seq(store: Store) -> None:
     assert [m.payload["n"] for m in store.queue_peek(-1, 10)] == [0, 2, 3, 4]
     assert [m.seq for m in store.queue_peek(seqs[0], 2)] == [seqs[2], seqs[3]]
     assert store.queue_peek(seqs[4], 10) == []
+
+
+def test_a_short_queue_is_read_from_memory_until_it_is_thinned_then_again_once_empty(
+        db_path: Path) -> None:
+    store = Store.open(db_path, meter_values_per_transaction=4)
+    try:
+        tx = store.begin_transaction(1, "A", 0.0, "t0", None, {"n": 0})
+        for n in range(4):
+            store.enqueue("transaction-update", {"n": n}, tx)
+        mirrored = store.queue_peek_nowait(-1, 10)
+        assert mirrored is not None and mirrored == store.queue_peek(-1, 10)
+        assert [m.action for m in mirrored] == ["transaction-start"] + ["transaction-update"] * 4
+        store.enqueue("transaction-update", {"n": 4}, tx)  # over the bound: thinned
+        assert store.queue_peek_nowait(-1, 10) is None  # not followed row by row
+        for m in store.queue_peek(-1, 10):
+            store.dequeue(m.seq)
+        assert store.queue_peek_nowait(-1, 10) == []  # empty: known again
+        seq = store.enqueue("Heartbeat", {}, None)
+        assert store.queue_peek_nowait(seq - 1, 1) == store.queue_peek(seq - 1, 1)
+    finally:
+        store.close()

@@ -1,5 +1,6 @@
 """The queue against a model (a list): any mix of enqueue, dequeue, attempts, payload updates
-and re-opens keeps FIFO order by seq, counts and payloads. Also two connections at once."""
+and re-opens keeps FIFO order by seq, counts and payloads, and the in-memory mirror of a short
+queue (``queue_peek_nowait``) says the same as the table. Also two connections at once."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chargepoint.store.db import Store
+from chargepoint.store.short_queue import LIMIT as SHORT_LIMIT
 
 OPS = st.lists(
     st.one_of(
@@ -20,6 +22,8 @@ OPS = st.lists(
         st.tuples(st.just("attempt_head"), st.just(0)),
         st.tuples(st.just("update_nth"), st.integers(0, 10)),
         st.tuples(st.just("reopen"), st.just(0)),
+        st.tuples(st.just("burst"), st.integers(1, 70)),  # around the in-memory mirror's limit
+        st.tuples(st.just("confirm_head"), st.just(0)),
     ),
     max_size=40,
 )
@@ -32,6 +36,7 @@ def test_queue_matches_model(ops: list[tuple[str, int]]) -> None:
         path = Path(tmp) / "q.db"
         store = Store.open(path)
         model: list[tuple[int, dict[str, int], int]] = []  # (seq, payload, attempts)
+        known = True  # the store's in-memory mirror of the queue knows every row
         for op, arg in ops:
             if op == "enqueue":
                 seq = store.enqueue("DataTransfer", {"v": arg}, None)
@@ -53,7 +58,24 @@ def test_queue_matches_model(ops: list[tuple[str, int]]) -> None:
             elif op == "reopen":
                 store.close()
                 store = Store.open(path)
+            elif op == "burst":
+                for n in range(arg):
+                    model.append((store.enqueue("DataTransfer", {"b": n}, None), {"b": n}, 0))
+            elif op == "confirm_head" and model:
+                store.confirm(model.pop(0)[0], None)
             assert store.queue_length() == len(model)
+            # the in-memory mirror, where it knows the queue, says what the table says
+            # (known: from the last reopen or empty queue on, never longer than its limit)
+            if len(model) > SHORT_LIMIT:
+                known = False
+            elif not model or op == "reopen":
+                known = True
+            mirrored = store.queue_peek_nowait(-1, 1000)
+            assert (mirrored is not None) == known
+            if mirrored is not None:
+                assert mirrored == store.queue_peek(-1, 1000)
+                after = model[len(model) // 2][0] if model else 0
+                assert store.queue_peek_nowait(after, 3) == store.queue_peek(after, 3)
             head = store.queue_head()
             if model:
                 assert head is not None
