@@ -41,14 +41,15 @@ def count_hops(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     return hops
 
 
-def count_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The station's schema checks from now on (the test CSMS, the ``ocpp`` library's server
-    side, calls the library's own function, not this one)."""
+def count_checks(monkeypatch: pytest.MonkeyPatch, action: str | None = None) -> list[str]:
+    """The station's schema checks from now on, of ``action`` messages only if given (the test
+    CSMS, the ``ocpp`` library's server side, calls the library's own function, not this one)."""
     checks: list[str] = []
     real = session._validate_payload
 
     def check(message: Any, version: str) -> None:
-        checks.append(type(message).__name__)
+        if action is None or message.action == action:
+            checks.append(type(message).__name__)
         real(message, version)
 
     monkeypatch.setattr(session, "_validate_payload", check)

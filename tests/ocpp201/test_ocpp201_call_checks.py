@@ -4,33 +4,16 @@ thread when the payload holds many values (``bounds.fewer_values``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from ocpp.v201 import call
 
 import chargepoint.ocppj.session as session
 from tests.fullstack import until
-from tests.ocpp16.test_ocpp16_call_checks import count_hops
+from tests.ocpp16.test_ocpp16_call_checks import count_checks, count_hops
 from tests.ocpp201.conftest import Cp201Maker
 from tests.ocpp201.csms import Csms201
 
 HEARTBEAT = {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}
-
-
-def count_checks(monkeypatch: pytest.MonkeyPatch, action: str) -> list[str]:
-    """The station's schema checks of ``action`` messages from now on (its own CALLs after
-    the boot may still be under way)."""
-    checks: list[str] = []
-    real = session._validate_payload
-
-    def check(message: Any, version: str) -> None:
-        if message.action == action:
-            checks.append(type(message).__name__)
-        real(message, version)
-
-    monkeypatch.setattr(session, "_validate_payload", check)
-    return checks
 
 
 async def test_a_small_request_and_its_answer_are_checked_on_the_loop(
