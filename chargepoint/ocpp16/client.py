@@ -49,7 +49,7 @@ from chargepoint.ocppj import bounds, frames
 from chargepoint.ocppj.call_turns import CallTurns
 from chargepoint.ocppj.connection import set_ping_interval
 from chargepoint.ocppj.rpc_errors import CallFailed as CallFailed  # also for importers
-from chargepoint.ocppj.session import CallSession
+from chargepoint.ocppj.session import CallSession, check_by_size
 from chargepoint.ocppj.supervise import FailureLog
 
 LOG = logging.getLogger("chargepoint.ocpp")
@@ -219,12 +219,8 @@ class OcppClient(CallSession, ChargePoint):  # type: ignore[misc]  # the library
             await self._send(frames.call_error(
                 unique_id, frames.NOT_SUPPORTED, f"{action} is not supported"))
             return
-        if inbound.validated:
-            error = inbound.error
-        elif bounds.fewer_values(parsed[3]):  # small: on the loop, cheaper than a thread hop
-            error = self._validate(action, parsed[3])
-        else:
-            error = await asyncio.to_thread(self._validate, action, parsed[3])
+        error = inbound.error if inbound.validated else await check_by_size(
+            parsed[3], self._validate, action, parsed[3])
         if error is not None:
             LOG.warning("%s: invalid %s from CSMS: %s", self.id, action, error[1])
             if self.security is not None:

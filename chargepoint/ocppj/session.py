@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from ocpp.exceptions import OCPPError  # type: ignore[import-untyped]
 from ocpp.messages import (  # type: ignore[import-untyped]
@@ -36,6 +36,8 @@ from websockets.exceptions import ConnectionClosed
 from chargepoint.ocppj import bounds, frames
 from chargepoint.ocppj.call_turns import URGENT, CallTurns
 from chargepoint.ocppj.rpc_errors import CallFailed
+
+T = TypeVar("T")
 
 
 class CallSession:
@@ -81,10 +83,7 @@ class CallSession:
 
     async def _check_schema(self, message: Call | CallResult) -> None:
         """The library's schema check (raises its ``OCPPError``s), on the loop when small."""
-        if bounds.fewer_values(message.payload):
-            _validate_payload(message, self.version)
-        else:
-            await asyncio.to_thread(_validate_payload, message, self.version)
+        await check_by_size(message.payload, _validate_payload, message, self.version)
 
     async def _send(self, message: str) -> None:
         frames.log_frame("->", self.id, message, self._secrets)
@@ -138,3 +137,12 @@ class CallSession:
             raise refused
         result: dict[str, Any] = response.payload
         return result
+
+
+async def check_by_size(payload: Any, check: Callable[..., T], *args: Any) -> T:
+    """``check(*args)`` (a schema check of ``payload``) on the event loop when ``payload`` is
+    small (``bounds.fewer_values``: cheaper than a worker-thread hop), else in a worker thread
+    (a big payload must not stall the loop)."""
+    if bounds.fewer_values(payload):
+        return check(*args)
+    return await asyncio.to_thread(check, *args)

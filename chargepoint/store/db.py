@@ -124,11 +124,21 @@ class Store(StateTables):
                 self._short.added((seq, str(action), payload, tx_local_id, 0))
         self._after_commit(apply)
 
-    def _queue_removed(self, seq: int) -> None:
+    def _remove_queued(self, conn: sqlite3.Connection, seq: int) -> None:
+        """Delete queued message ``seq`` (nothing if it is gone already); the mirrors follow
+        when the write commits."""
+        row = conn.execute(
+            "DELETE FROM outbox WHERE seq = ? RETURNING action, tx_local_id", (seq,)
+        ).fetchone()
+        if row is None:
+            return
+
         def apply() -> None:
             self._queued -= 1
             self._short.removed([seq], now_empty=self._queued == 0)
         self._after_commit(apply)
+        if row[0] == MessageKind.TRANSACTION_UPDATE and row[1] is not None:
+            self._meter_values_changed(int(row[1]), None)  # counted again when needed
 
     def _meter_values_changed(self, tx_local_id: int, count: int | None) -> None:
         def apply() -> None:
@@ -349,13 +359,7 @@ class Store(StateTables):
     def dequeue(self, seq: int) -> None:
         """Remove a message the CSMS confirmed. Unknown ``seq``: nothing happens."""
         with self._write() as conn:
-            row = conn.execute(
-                "DELETE FROM outbox WHERE seq = ? RETURNING action, tx_local_id", (seq,)
-            ).fetchone()
-            if row is not None:
-                self._queue_removed(seq)
-                if row[0] == MessageKind.TRANSACTION_UPDATE and row[1] is not None:
-                    self._meter_values_changed(int(row[1]), None)  # counted again when needed
+            self._remove_queued(conn, seq)
 
     def confirm(self, seq: int, tx_local_id: int | None, csms_id: str | None = None,
                 cache: AuthEntry | None = None,
@@ -379,13 +383,7 @@ class Store(StateTables):
                 )
                 if cur.rowcount == 0:
                     raise NotFoundError(f"no transaction with local id {tx_local_id}")
-            row = conn.execute(
-                "DELETE FROM outbox WHERE seq = ? RETURNING action, tx_local_id", (seq,)
-            ).fetchone()
-            if row is not None:
-                self._queue_removed(seq)
-                if row[0] == MessageKind.TRANSACTION_UPDATE and row[1] is not None:
-                    self._meter_values_changed(int(row[1]), None)
+            self._remove_queued(conn, seq)
             if tx_local_id is None:
                 return None
             record = _transaction(conn, tx_local_id)

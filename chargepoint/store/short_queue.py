@@ -16,6 +16,7 @@ an immutable tuple replaced as a whole, so it sees the queue as of some commit.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import islice
 from typing import Any
 
 from chargepoint.store.api import QueuedMessage
@@ -66,8 +67,7 @@ class ShortQueue:
         rows = self._rows
         if rows is None:
             return None
-        found = [queued_from_row(r) for r in rows if r[0] > after_seq]
-        return found[:limit]
+        return [queued_from_row(r) for r in islice((r for r in rows if r[0] > after_seq), limit)]
 
 
 def _row(r: Sequence[Any]) -> Row:
