@@ -99,15 +99,24 @@ class Transactions:
         # CSMS ids of transactions whose StartTransaction.conf this run recorded (the store
         # holds them too): their Stop / MeterValues need no store read before sending.
         self._csms_ids: dict[int, str] = {}
+        # The core's sessions per connector, counted as it performs them (before any commit):
+        # a StartTransaction.conf that arrives after the core stopped its session, but before
+        # that stop is committed, must not reach the core (an Invalid could stop the next one).
+        self._begun: dict[int, int] = {}  # connector -> sessions the core started
+        self._ended: dict[int, int] = {}  # connector -> sessions the core stopped
+        self._session_of: dict[int, tuple[int, int]] = {}  # local id -> (connector, number)
 
     # -- persisting
     def perform(self, action: StartTransaction | StopTransaction) -> None:
         """Take the core's action now; it is committed by ``run()`` in order."""
+        connector = action.connector
         if isinstance(action, StartTransaction):
-            started = self._services.sampler.open(action.connector)
-            self._put("StartTransaction", lambda: self._begin(action, started))
+            number = self._begun[connector] = self._begun.get(connector, 0) + 1
+            started = self._services.sampler.open(connector)
+            self._put("StartTransaction", lambda: self._begin(action, started, number))
         else:
-            data = self._services.sampler.close(action.connector, action.at)
+            self._ended[connector] = self._begun.get(connector, 0)
+            data = self._services.sampler.close(connector, action.at)
             self._put("StopTransaction", lambda: self._stop(action, data))
 
     def enqueue_meter_values(self, local_id: int, payload: dict[str, Any]) -> None:
@@ -159,7 +168,8 @@ class Transactions:
                 self._stalled = False
             return key
 
-    async def _begin(self, action: StartTransaction, started: asyncio.Future[int]) -> int:
+    async def _begin(self, action: StartTransaction, started: asyncio.Future[int],
+                     number: int) -> int:
         store = self._services.store
         payload: dict[str, Any] = {"connectorId": action.connector, "idTag": action.id_tag,
                                    "meterStart": round(action.meter_start_wh),
@@ -183,6 +193,9 @@ class Transactions:
             if not started.done():
                 started.set_exception(exc)
             raise
+        self._session_of[local_id] = (action.connector, number)
+        if len(self._session_of) > _CSMS_IDS_KEPT:
+            del self._session_of[next(iter(self._session_of))]  # the oldest
         # A session that already stopped cancelled its sampling task, and with it this future
         # (its waiter): the transaction is stored all the same, nobody waits for the id.
         if not started.done():
@@ -281,8 +294,20 @@ class Transactions:
             self._report_conflict()
         if msg.tx_local_id is not None and msg.action == "StopTransaction":
             self._csms_ids.pop(msg.tx_local_id, None)
-        if start and record is not None and not record.stopped and isinstance(info, dict):
+        if start and record is not None and isinstance(info, dict) \
+                and not self._stopped(record):
             a.port.submit(TransactionConfirmed(record.connector, auth_status(info["status"])))
+
+    def _stopped(self, record: TransactionRecord) -> bool:
+        """The transaction is stopped: in the store, or by the core (its stop may still be
+        waiting for its commit)."""
+        session = self._session_of.pop(record.local_id, None)
+        if record.stopped:
+            return True
+        if session is None:
+            return False  # begun in an earlier run: the store's word stands
+        connector, number = session
+        return self._ended.get(connector, 0) >= number
 
     def _remember_csms_id(self, local_id: int, csms_id: str) -> None:
         self._csms_ids[local_id] = csms_id

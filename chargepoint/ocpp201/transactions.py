@@ -552,8 +552,12 @@ class Transactions:
         if "idToken" in msg.payload and msg.payload.get("eventType") != "Ended" \
                 and isinstance(info, dict):
             connector = int(msg.payload["evse"]["id"])
-            self._s.port.submit(TransactionConfirmed(
-                connector, conversions.auth_status(str(info.get("status")))))
+            # only while that transaction is open there: an answer that comes after its end
+            # must not de-authorize the next one on the EVSE
+            if self.points.open_transaction(connector) \
+                    == msg.payload["transactionInfo"]["transactionId"]:
+                self._s.port.submit(TransactionConfirmed(
+                    connector, conversions.auth_status(str(info.get("status")))))
         counter = (seq_key(msg.tx_local_id) if msg.payload.get("eventType") == "Ended"
                    and msg.tx_local_id is not None else None)
         # Off the durable queue (ocppj.outbox: the link removes what it confirmed; the

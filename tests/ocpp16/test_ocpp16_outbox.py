@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from ocpp.v16 import call
@@ -66,6 +68,34 @@ async def test_session_online_in_order_with_real_transaction_id(
     assert station.store.queue_length() == 0
     assert csms.errors_sent() == []
     assert_one_in_flight(csms)
+
+
+async def test_start_answer_before_the_stop_is_committed_stays_from_the_core(
+        csms: Csms, make_station: StationFactory) -> None:
+    """The core stopped its session; the stop waits for its commit when the CSMS answers
+    the StartTransaction Invalid: that answer is for an ended session, so it must not reach
+    the core (it would de-authorize whatever runs on the connector next)."""
+    csms.tag_status["TAG1"] = "Invalid"
+    station = await make_station()
+    await station.port.wait_for(CsmsLinkChanged)
+    commit_stop = threading.Event()
+    stop_transaction = station.store.stop_transaction
+
+    def held_stop_transaction(*args: Any, **kw: Any) -> Any:
+        commit_stop.wait(10)
+        return stop_transaction(*args, **kw)
+
+    station.store.stop_transaction = held_stop_transaction  # type: ignore[method-assign]
+    station.adapter.perform(start())
+    station.adapter.perform(stop())
+    await csms.wait_for("StartTransaction")
+    async with asyncio.timeout(10):  # the answer's commit (the csms id) is in the store
+        while await asyncio.to_thread(station.store.transaction_by_csms_id, "100") is None:
+            await asyncio.sleep(0.01)
+    commit_stop.set()
+    await csms.wait_for("StopTransaction")  # sent after the StartTransaction's confirm ran
+    assert station.port.of(TransactionConfirmed) == []
+    await wait_queue_empty(station)
 
 
 async def test_offline_session_is_sent_after_reconnect_with_the_real_id(

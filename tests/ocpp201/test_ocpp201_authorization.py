@@ -360,6 +360,26 @@ async def test_d01_c10_list_and_cache_survive_a_reboot(csms201: Csms201,
     assert await variable(csms201, "LocalAuthListCtrlr", "Entries") == "1"
 
 
+async def test_a_late_invalid_for_an_ended_transaction_leaves_the_next_one_alone(
+        csms201: Csms201, make_cp201: Cp201Maker) -> None:
+    """Two offline sessions on EVSE 1; back online, the CSMS answers the first Started
+    Invalid. That answer is about a transaction that has ended: the one charging now goes on."""
+    cp = await make_cp201()
+    await registered(cp, csms201)
+    assert await send_list(csms201, 1, "Full", [listed(TAG), listed(OTHER)]) == "Accepted"
+    await offline(cp, csms201)
+    await session(cp, TAG)
+    await end_session(cp)
+    await session(cp, OTHER)
+    csms201.event_token_status[TAG] = "Invalid"
+    await csms201.start()
+    await until(lambda: cp.store.queue_length() == 0 and len(csms201.events()) >= 3)
+    await cp.adapter.ping()
+    assert [e["eventType"] for e in csms201.events()].count("Ended") == 1
+    assert cp.controller.hardware_of(1).contactor.commanded_closed
+    assert cp.controller.station.snapshot().connectors[0].session is not None
+
+
 # -- C01, F01 and free vend: the token types on the wire ----------------------------------
 
 
