@@ -278,6 +278,9 @@ async def test_tc_e_25_with_stop_point_ev_connected_the_ev_leaving_ends_both(
     last = await ended(csms201)
     assert stop_reasons(last) == ("EVCommunicationLost", "EVDisconnected")
     await until(lambda: cp.controller.station.snapshot().connectors[0].session is None)
+    # the socket's lock reports open: the connector is free again (Finishing until then, and
+    # an EV plugged in meanwhile would keep it Finishing)
+    await until(lambda: status(cp) == "Available")
     cp.bench.plug(1)
     await until(lambda: status(cp) == "Preparing")
     assert not cp.controller.hardware_of(1).contactor.commanded_closed
