@@ -12,7 +12,7 @@ from typing import Any
 from ocpp.v201 import call
 
 from chargepoint.app import RunningStation
-from chargepoint.core.types import AuthStatus
+from chargepoint.core.types import AuthStatus, ConnectorStatus
 from chargepoint.ocppj.timestamps import parse_utc
 from tests.fullstack import charging, until
 from tests.ocpp201.conftest import Cp201Maker
@@ -502,7 +502,8 @@ async def test_c_13_cached_token_before_the_cable_starts_without_authorize(
     assert cp.bench is not None
     cp.bench.unplug(1)
     await csms201.wait_until(lambda: ended(csms201))
-    await until(lambda: cp.controller.station.snapshot().connectors[0].session is None)
+    await until(lambda: cp.controller.station.snapshot().connectors[0].status
+                is ConnectorStatus.AVAILABLE)  # the lock reported open: a new session
     cp.bench.tap(TAG)  # first the card, then the cable
     cp.bench.plug(1)
     await charging(cp)
