@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from functools import partial
 from typing import Any
 
 from gpiozero.pins.mock import MockFactory
@@ -141,7 +142,7 @@ class SimBench:
                     feedback_delay_s=self._feedback_delay_s,
                     loop=loop,
                 )
-                c.board.watch_contacts(lambda: self._wake(loop))
+                c.board.watch_contacts(partial(self._contacts_moved_on, c.board, loop))
                 hw.append(
                     ConnectorHardware(
                         connector=c.connector,
@@ -425,8 +426,13 @@ class SimBench:
     def _at_rest(self) -> bool:
         return not any(c.draw_a or c.contacts_closed() for c in self._connectors)
 
-    def _wake(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Contacts moved (any thread): let the integration run."""
+    def _contacts_moved_on(self, board: SimBoard, loop: asyncio.AbstractEventLoop) -> None:
+        """Contacts moved (in the thread that switched them). A closing wakes the integration;
+        an opening does not: the integration, running while they were closed, sees it at its
+        next step, and the opening (the safety island's reaction, which the bench times)
+        gets no cross-thread wake-up in its thread."""
+        if not board.contacts_closed():
+            return
         with contextlib.suppress(RuntimeError):  # the loop is already closed
             loop.call_soon_threadsafe(self._contacts_moved.set)
 
