@@ -44,6 +44,7 @@ LOG = logging.getLogger("chargepoint.ocpp")
 
 _WITH_TX_ID = ("StopTransaction", "MeterValues")
 _CSMS_IDS_KEPT = 64  # CSMS ids remembered for sending (transactions with queued messages)
+_SESSIONS_KEPT = 64  # this run's transactions whose StartTransaction.conf may still come
 
 
 class MeterSessions(Protocol):
@@ -194,7 +195,7 @@ class Transactions:
                 started.set_exception(exc)
             raise
         self._session_of[local_id] = (action.connector, number)
-        if len(self._session_of) > _CSMS_IDS_KEPT:
+        if len(self._session_of) > _SESSIONS_KEPT:
             del self._session_of[next(iter(self._session_of))]  # the oldest
         # A session that already stopped cancelled its sampling task, and with it this future
         # (its waiter): the transaction is stored all the same, nobody waits for the id.
