@@ -7,7 +7,9 @@ import asyncio
 import io
 import json
 import logging
+import sys
 import threading
+import traceback
 
 import pytest
 
@@ -39,7 +41,12 @@ class Cli:
         self.code = main(self._argv, stdout=self.out, stderr=self.err)
 
     async def done(self, timeout: float = 20.0) -> int:
-        await asyncio.wait_for(asyncio.to_thread(self._thread.join), timeout)
+        await asyncio.to_thread(self._thread.join, timeout)
+        if self._thread.is_alive():  # say where it hangs (seen once in a loaded full run)
+            frame = sys._current_frames().get(self._thread.ident or 0)
+            stack = "".join(traceback.format_stack(frame)) if frame is not None else "?"
+            raise AssertionError(f"the CLI still runs after {timeout} s; stderr: "
+                                 f"{self.err.getvalue()!r}; its thread:\n{stack}")
         assert self.code is not None
         return self.code
 
