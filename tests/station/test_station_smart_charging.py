@@ -79,10 +79,14 @@ async def test_a_limit_below_6a_pauses_the_ev_until_it_rises(
     await start_session(cp, "04A1B2C3")
     assert await set_profile(csms, 1, profile(2, "TxDefaultProfile", 4.0)) == "Accepted"
     await until(lambda: cp.controller.offered_current(1) is None)  # PWM off
+    # the EV paused: the contactor opened (a meter reading from before the current rose can
+    # read 0 A too, so that alone is no sign), and the meter reads no current
+    await until(lambda: not cp.controller.station.snapshot().connectors[0].contactor_closed)
     await until(lambda: drawn_a(cp) == 0.0)
     view = cp.controller.station.snapshot().connectors[0]
     assert view.status.value == "SuspendedEVSE" and view.session is not None
     await csms.wait_until(lambda: 0.0 in offered_in_meter_values(csms))
     assert (await csms.send(call.ClearChargingProfile(id=2))).status == "Accepted"
     await until(lambda: drawn_a(cp) > 31.0)
-    assert cp.controller.station.snapshot().connectors[0].status.value == "Charging"
+    await until(lambda: cp.controller.station.snapshot().connectors[0].status.value
+                == "Charging")
