@@ -12,7 +12,7 @@ from ocpp.v201 import call
 
 from chargepoint.app import RunningStation
 from chargepoint.core.events import AuthorizationResult
-from chargepoint.core.types import AuthStatus
+from chargepoint.core.types import AuthStatus, ConnectorStatus
 from chargepoint.ocppj.timestamps import parse_utc
 from tests.fullstack import charging, until
 from tests.ocpp201.conftest import Cp201Maker
@@ -87,7 +87,10 @@ async def session(cp: RunningStation, tag: str) -> None:
 
 
 def idle(cp: RunningStation) -> bool:
-    return (cp.controller.station.snapshot().connectors[0].session is None
+    """No session, nothing open in the store, and the socket free again (Available: its lock
+    reported open; a card tapped while still Finishing would not start a new session)."""
+    view = cp.controller.station.snapshot().connectors[0]
+    return (view.session is None and view.status is ConnectorStatus.AVAILABLE
             and not cp.store.open_transactions())
 
 
