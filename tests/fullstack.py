@@ -12,6 +12,7 @@ import pytest
 
 from chargepoint.app import RunningStation, start_station
 from chargepoint.config import config_from_toml
+from chargepoint.core.types import ConnectorStatus
 from tests.ocpp16.csms import Csms
 
 
@@ -82,6 +83,13 @@ def statuses(csms: Csms, connector: int = 1) -> list[str]:
 async def status_reached(csms: Csms, status: str, connector: int = 1,
                          timeout: float = 10.0) -> None:
     await csms.wait_until(lambda: status in statuses(csms, connector), timeout)
+
+
+def free(cp: RunningStation, connector: int = 1) -> bool:
+    """The connector is Available again after a session: its lock reported open (until then
+    it is Finishing, and a card or an EV that comes meanwhile starts no new session)."""
+    view = cp.controller.station.snapshot().connectors[connector - 1]
+    return view.status is ConnectorStatus.AVAILABLE
 
 
 async def charging(cp: RunningStation, connector: int = 1) -> None:

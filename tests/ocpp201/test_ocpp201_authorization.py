@@ -12,9 +12,9 @@ from ocpp.v201 import call
 
 from chargepoint.app import RunningStation
 from chargepoint.core.events import AuthorizationResult
-from chargepoint.core.types import AuthStatus, ConnectorStatus
+from chargepoint.core.types import AuthStatus
 from chargepoint.ocppj.timestamps import parse_utc
-from tests.fullstack import charging, until
+from tests.fullstack import charging, free, until
 from tests.ocpp201.conftest import Cp201Maker
 from tests.ocpp201.csms import Csms201
 
@@ -87,10 +87,8 @@ async def session(cp: RunningStation, tag: str) -> None:
 
 
 def idle(cp: RunningStation) -> bool:
-    """No session, nothing open in the store, and the socket free again (Available: its lock
-    reported open; a card tapped while still Finishing would not start a new session)."""
-    view = cp.controller.station.snapshot().connectors[0]
-    return (view.session is None and view.status is ConnectorStatus.AVAILABLE
+    """No session, nothing open in the store, and the socket free again (``free``)."""
+    return (cp.controller.station.snapshot().connectors[0].session is None and free(cp)
             and not cp.store.open_transactions())
 
 

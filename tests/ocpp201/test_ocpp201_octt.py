@@ -12,9 +12,9 @@ from typing import Any
 from ocpp.v201 import call
 
 from chargepoint.app import RunningStation
-from chargepoint.core.types import AuthStatus, ConnectorStatus
+from chargepoint.core.types import AuthStatus
 from chargepoint.ocppj.timestamps import parse_utc
-from tests.fullstack import charging, until
+from tests.fullstack import charging, free, until
 from tests.ocpp201.conftest import Cp201Maker
 from tests.ocpp201.csms import Csms201
 from tests.ocpp201.test_ocpp201_authorization import (
@@ -485,8 +485,7 @@ async def test_c_10_11_a_cached_blocked_or_expired_token_asks_the_csms(
     assert len(csms201.calls("Authorize")) == 2
     cp.bench.unplug(1)
     await csms201.wait_until(lambda: ended(csms201))
-    await until(lambda: cp.controller.station.snapshot().connectors[0].status
-                is ConnectorStatus.AVAILABLE)  # the lock reported open: a new session
+    await until(lambda: free(cp))
     entry = cp.store.cache_get(f"ISO14443:{TAG}")
     assert entry is not None and entry.expiry is not None
     expiry = parse_utc(entry.expiry)
@@ -505,8 +504,7 @@ async def test_c_13_cached_token_before_the_cable_starts_without_authorize(
     assert cp.bench is not None
     cp.bench.unplug(1)
     await csms201.wait_until(lambda: ended(csms201))
-    await until(lambda: cp.controller.station.snapshot().connectors[0].status
-                is ConnectorStatus.AVAILABLE)  # the lock reported open: a new session
+    await until(lambda: free(cp))
     cp.bench.tap(TAG)  # first the card, then the cable
     cp.bench.plug(1)
     await charging(cp)

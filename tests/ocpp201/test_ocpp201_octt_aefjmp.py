@@ -24,7 +24,7 @@ from chargepoint.ocpp201.adapter import Ocpp201Adapter
 from chargepoint.ocpp201.security import SecurityHandlers
 from chargepoint.security.certificates import hash_data
 from tests.firmware.fw_helpers import Route, http_peer, iso, make_release, refused_port
-from tests.fullstack import charging, until
+from tests.fullstack import charging, free, until
 from tests.ocpp201.conftest import Cp201Maker, toml201
 from tests.ocpp201.csms import Csms201
 from tests.ocpp201.test_ocpp201_security import profile, raised
@@ -278,9 +278,7 @@ async def test_tc_e_25_with_stop_point_ev_connected_the_ev_leaving_ends_both(
     last = await ended(csms201)
     assert stop_reasons(last) == ("EVCommunicationLost", "EVDisconnected")
     await until(lambda: cp.controller.station.snapshot().connectors[0].session is None)
-    # the socket's lock reports open: the connector is free again (Finishing until then, and
-    # an EV plugged in meanwhile would keep it Finishing)
-    await until(lambda: status(cp) == "Available")
+    await until(lambda: free(cp))  # the EV comes back once the socket is free again
     cp.bench.plug(1)
     await until(lambda: status(cp) == "Preparing")
     assert not cp.controller.hardware_of(1).contactor.commanded_closed
